@@ -1,0 +1,52 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Release builds drop bounds and overflow checks in the numeric modules: every kernel works on raw pointers whose
+// extents are checked once, at the layer boundary (`precondition`s stay active in -O, vanish in -Ounchecked).
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "BWMA",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bwma", targets: ["bwma"]),
+        .library(name: "TensorEngine", targets: ["TensorEngine"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Training", targets: ["Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // Floor 1: system libraries.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Floor 2: tensors and kernels.
+        .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        // Floor 3: datasets.
+        .target(name: "Data", dependencies: ["CZlib", "TensorEngine"], swiftSettings: fast),
+        // Floor 4: layers and the model zoo.
+        .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: fast),
+        // Floor 5: optimisers, schedules, the training loop, benchmarks.
+        .target(
+            name: "Training",
+            dependencies: ["TensorEngine", "Data", "Models", .product(name: "Yams", package: "Yams")],
+            swiftSettings: fast),
+        // Floor 6: the command line.
+        .executableTarget(
+            name: "bwma",
+            dependencies: [
+                "Training", "Models", "Data", "TensorEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        // Shared test helpers (finite-difference gradient checks).
+        .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine", "CZlib"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["bwma"]),
+    ]
+)

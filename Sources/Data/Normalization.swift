@@ -1,0 +1,30 @@
+/// Per-channel affine normalisation x ↦ (x/255 − mean_c) / std_c applied when bytes become a float batch.
+public struct Normalization: Sendable, Equatable {
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(mean: [Float], std: [Float]) {
+        precondition(mean.count == std.count && std.allSatisfy { $0 > 0 }, "bad normalisation")
+        self.mean = mean; self.std = std
+    }
+
+    /// Mean and standard deviation per channel of a dataset's pixels (scaled to [0, 1]), accumulated in Double.
+    public static func fit(_ d: ImageDataset) -> Normalization {
+        var sum = [Double](repeating: 0, count: d.channels), sq = sum
+        let plane = d.height * d.width
+        d.images.withUnsafeBufferPointer { px in
+            for i in 0..<d.count {
+                for c in 0..<d.channels {
+                    let base = (i * d.channels + c) * plane
+                    var s: UInt64 = 0, s2: UInt64 = 0
+                    for k in 0..<plane { let v = UInt64(px[base + k]); s += v; s2 += v * v }
+                    sum[c] += Double(s); sq[c] += Double(s2)
+                }
+            }
+        }
+        let n = Double(d.count * plane)
+        let mean = sum.map { $0 / n / 255 }
+        let std = zip(sq, mean).map { (s2, m) in Swift.max((s2 / n / (255 * 255) - m * m), 1e-12).squareRoot() }
+        return Normalization(mean: mean.map(Float.init), std: std.map(Float.init))
+    }
+}

@@ -1,0 +1,106 @@
+import TensorEngine
+
+/// How a residual block matches shapes when its stride or width changes.
+public enum ShortcutKind: String, Sendable {
+    /// Parameter-free: subsample and zero-pad channels (He et al. 2016, option A; CIFAR ResNets).
+    case optionA
+    /// 1x1 convolution + batch norm (option B; ImageNet ResNets).
+    case optionB
+}
+
+/// ResNet basic block: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
+public final class BasicBlock: Layer {
+    let conv1: Conv2d, bn1: BatchNorm2d, relu1: ReLU, conv2: Conv2d, bn2: BatchNorm2d
+    /// Option B projection (nil for identity or option A).
+    let projection: Sequential?
+    let kind: ShortcutKind
+    let inChannels: Int, outChannels: Int, stride: Int
+    var identity: Bool { stride == 1 && inChannels == outChannels }
+
+    /// [N, Cout, H', W'] block output after the fused add + ReLU.
+    let y = Tensor(shape: [0])
+    /// Option-A shortcut output [N, Cout, H', W'].
+    let shortcut = Tensor(shape: [0])
+    /// [N, Cout, H', W'] gradient at the sum (before the final ReLU).
+    let dsum = Tensor(shape: [0])
+    /// [N, Cin, H, W]
+    let dx = Tensor(shape: [0])
+    var input: Tensor?
+
+    public init(_ store: ParameterStore, _ name: String, inChannels: Int, outChannels: Int, stride: Int,
+                shortcut kind: ShortcutKind) {
+        self.inChannels = inChannels; self.outChannels = outChannels; self.stride = stride; self.kind = kind
+        conv1 = Conv2d(store, "\(name).conv1", inChannels: inChannels, outChannels: outChannels, kernel: 3,
+                       stride: stride, padding: 1)
+        bn1 = BatchNorm2d(store, "\(name).bn1", channels: outChannels)
+        relu1 = ReLU()
+        conv2 = Conv2d(store, "\(name).conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3,
+                       stride: 1, padding: 1)
+        bn2 = BatchNorm2d(store, "\(name).bn2", channels: outChannels)
+        if kind == .optionB && (stride != 1 || inChannels != outChannels) {
+            projection = Sequential([
+                Conv2d(store, "\(name).downsample.0", inChannels: inChannels, outChannels: outChannels, kernel: 1,
+                       stride: stride),
+                BatchNorm2d(store, "\(name).downsample.1", channels: outChannels),
+            ])
+        } else {
+            projection = nil
+        }
+        precondition(kind == .optionB || outChannels >= inChannels, "option A cannot shrink channels")
+    }
+
+    public var children: [Layer] { [conv1, bn1, relu1, conv2, bn2] + (projection.map { [$0] } ?? []) }
+
+    public func outputShape(for input: [Int]) -> [Int] { conv1.outputShape(for: input) }
+
+    public func initialize(rng: inout RNG) {
+        for c in children { c.initialize(rng: &rng) }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        var h = conv1.forward(x, training: training)
+        h = bn1.forward(h, training: training)
+        h = relu1.forward(h, training: training)
+        h = conv2.forward(h, training: training)
+        h = bn2.forward(h, training: training)
+        let s: Tensor
+        if identity {
+            s = x
+        } else if let projection {
+            s = projection.forward(x, training: training)
+        } else {
+            shortcut.ensure(shape: h.shape)
+            ShortcutKernels.forward(y: shortcut.data, x: x.data, batch: x.shape[0], inChannels: inChannels,
+                                    height: x.shape[2], width: x.shape[3], outChannels: outChannels, stride: stride)
+            s = shortcut
+        }
+        y.ensure(shape: h.shape)
+        ElementwiseKernels.addRelu(y.data, h.data, s.data, count: h.count)
+        input = x
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input else { preconditionFailure("BasicBlock.backward without a forward") }
+        dsum.ensure(shape: y.shape)
+        ActivationKernels.reluBackward(dx: dsum.data, dy: dy.data, x: y.data, count: y.count)
+        var g = bn2.backward(dsum)
+        g = conv2.backward(g)
+        g = relu1.backward(g)
+        g = bn1.backward(g)
+        g = conv1.backward(g)
+        dx.ensure(shape: x.shape)
+        if identity {
+            ElementwiseKernels.add(dx.data, g.data, dsum.data, count: dx.count)
+        } else if let projection {
+            let gs = projection.backward(dsum)
+            ElementwiseKernels.add(dx.data, g.data, gs.data, count: dx.count)
+        } else {
+            dx.data.update(from: g.data, count: dx.count)
+            ShortcutKernels.backwardAccumulate(dx: dx.data, dy: dsum.data, batch: x.shape[0], inChannels: inChannels,
+                                               height: x.shape[2], width: x.shape[3], outChannels: outChannels,
+                                               stride: stride)
+        }
+        return dx
+    }
+}

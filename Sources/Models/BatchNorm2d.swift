@@ -1,0 +1,81 @@
+import TensorEngine
+
+/// Batch normalisation over channels of an NCHW tensor (also [N, C] when given a flat input), PyTorch semantics:
+/// γ = 1, β = 0, running mean 0 / variance 1, momentum 0.1, ε = 1e-5.
+public final class BatchNorm2d: Layer {
+    public let gamma: Parameter, beta: Parameter
+    public let runningMean: Parameter, runningVar: Parameter
+    public let channels: Int
+    public let momentum: Float, eps: Float
+
+    /// [N, C, H, W]
+    let y = Tensor(shape: [0])
+    let dx = Tensor(shape: [0])
+    /// [C] batch mean and 1/√(var + ε) saved by the training forward.
+    let mean: Tensor, invStd: Tensor
+    var input: Tensor?
+    var trainedForward = false
+
+    public init(_ store: ParameterStore, _ name: String, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
+        self.channels = channels
+        self.momentum = momentum
+        self.eps = eps
+        gamma = store.parameter("\(name).weight", shape: [channels])
+        beta = store.parameter("\(name).bias", shape: [channels])
+        runningMean = store.buffer("\(name).running_mean", shape: [channels])
+        runningVar = store.buffer("\(name).running_var", shape: [channels])
+        mean = Tensor(shape: [channels])
+        invStd = Tensor(shape: [channels])
+    }
+
+    public func outputShape(for input: [Int]) -> [Int] {
+        precondition(input.first == channels, "BatchNorm2d(\(channels)) got per-sample shape \(input)")
+        return input
+    }
+
+    public func initialize(rng: inout RNG) {
+        Initializers.constant(gamma, 1)
+        Initializers.constant(beta, 0)
+        Initializers.constant(runningMean, 0)
+        Initializers.constant(runningVar, 1)
+    }
+
+    private func spatial(_ x: Tensor) -> Int { x.count / (x.shape[0] * channels) }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.shape.count >= 2 && x.shape[1] == channels, "BatchNorm2d(\(channels)) got \(x.shape)")
+        y.ensure(shape: x.shape)
+        let n = x.shape[0], hw = spatial(x)
+        if training {
+            BatchNormKernel.forwardTraining(
+                y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
+                runningMean: runningMean.value, runningVar: runningVar.value,
+                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps)
+            input = x
+        } else {
+            BatchNormKernel.forwardInference(
+                y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
+                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps)
+            input = x
+        }
+        trainedForward = training
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input else { preconditionFailure("BatchNorm2d.backward without a forward") }
+        dx.ensure(shape: x.shape)
+        let n = x.shape[0], hw = spatial(x)
+        if trainedForward {
+            BatchNormKernel.backwardTraining(
+                dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
+                mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw)
+        } else {
+            BatchNormKernel.backwardInference(
+                dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
+                runningMean: runningMean.value, runningVar: runningVar.value,
+                batch: n, channels: channels, spatial: hw, eps: eps)
+        }
+        return dx
+    }
+}

@@ -1,0 +1,52 @@
+import TensorEngine
+
+/// Fully connected layer, weight [out, in], bias [out]; input [N, in] (flatten first).
+public final class Linear: Layer, InputGradientOptional {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let inFeatures: Int, outFeatures: Int
+    public var needsInputGradient = true
+
+    /// [N, out]
+    let y = Tensor(shape: [0])
+    /// [N, in]
+    let dx = Tensor(shape: [0])
+    var input: Tensor?
+
+    public init(_ store: ParameterStore, _ name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        weight = store.parameter("\(name).weight", shape: [outFeatures, inFeatures], fanIn: inFeatures)
+        self.bias = bias ? store.parameter("\(name).bias", shape: [outFeatures], fanIn: inFeatures) : nil
+    }
+
+    public func outputShape(for input: [Int]) -> [Int] {
+        precondition(input.reduce(1, *) == inFeatures, "Linear(\(inFeatures)) got per-sample shape \(input)")
+        return [outFeatures]
+    }
+
+    public func initialize(rng: inout RNG) {
+        Initializers.kaimingUniformDefault(weight, rng: &rng)
+        if let bias { Initializers.biasDefault(bias, fanIn: inFeatures, rng: &rng) }
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = x.shape[0]
+        precondition(x.count == n * inFeatures, "Linear(\(inFeatures)) got \(x.shape)")
+        y.ensure(shape: [n, outFeatures])
+        LinearKernel.forward(y: y.data, x: x.data, weight: weight.value, bias: bias?.value, batch: n,
+                             inFeatures: inFeatures, outFeatures: outFeatures)
+        input = training ? x : nil
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input else { preconditionFailure("Linear.backward without a training forward") }
+        let n = x.shape[0]
+        if needsInputGradient { dx.ensure(shape: x.shape) }
+        LinearKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: weight.grad, dBias: bias?.grad,
+                              dy: dy.data, x: x.data, weight: weight.value, batch: n, inFeatures: inFeatures,
+                              outFeatures: outFeatures)
+        return dx
+    }
+}

@@ -1,0 +1,25 @@
+import TensorEngine
+
+/// ImageNet ResNet-18 (He et al. 2016, torchvision layout): 7x7/2 conv (64) → 3x3/2 max-pool → four stages of two
+/// basic blocks at 64, 128, 256, 512 channels (option-B projections) → global average pool → FC.
+public enum ResNet18 {
+    public static func layers(_ store: ParameterStore, inChannels: Int, numClasses: Int) -> [Layer] {
+        var layers: [Layer] = [
+            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3),
+            BatchNorm2d(store, "bn1", channels: 64),
+            ReLU(),
+            MaxPool2d(kernel: 3, stride: 2, padding: 1),
+        ]
+        var c = 64
+        for (stage, width) in [64, 128, 256, 512].enumerated() {
+            for b in 0..<2 {
+                let stride = (stage > 0 && b == 0) ? 2 : 1
+                layers.append(BasicBlock(store, "layer\(stage + 1).\(b)", inChannels: c, outChannels: width,
+                                         stride: stride, shortcut: .optionB))
+                c = width
+            }
+        }
+        layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 512, outFeatures: numClasses)]
+        return layers
+    }
+}

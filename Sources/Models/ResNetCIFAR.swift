@@ -1,0 +1,28 @@
+import TensorEngine
+
+/// CIFAR-style ResNet-(6n+2) of He et al. (2016): 3x3 conv (16) → three stages of n basic blocks at 16, 32, 64
+/// channels (stride 2 at the start of stages 2 and 3) → global average pool → FC. Option-A shortcuts.
+public enum ResNetCIFAR {
+    /// Depth must be 6n + 2 (20, 32, 44, 56, 110, ...).
+    public static func layers(_ store: ParameterStore, depth: Int, inChannels: Int, numClasses: Int,
+                              shortcut: ShortcutKind = .optionA) -> [Layer] {
+        precondition((depth - 2) % 6 == 0 && depth >= 8, "CIFAR ResNet depth must be 6n+2, got \(depth)")
+        let n = (depth - 2) / 6
+        var layers: [Layer] = [
+            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 16, kernel: 3, stride: 1, padding: 1),
+            BatchNorm2d(store, "bn1", channels: 16),
+            ReLU(),
+        ]
+        var c = 16
+        for (stage, width) in [16, 32, 64].enumerated() {
+            for b in 0..<n {
+                let stride = (stage > 0 && b == 0) ? 2 : 1
+                layers.append(BasicBlock(store, "layer\(stage + 1).\(b)", inChannels: c, outChannels: width,
+                                         stride: stride, shortcut: shortcut))
+                c = width
+            }
+        }
+        layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 64, outFeatures: numClasses)]
+        return layers
+    }
+}

@@ -1,0 +1,40 @@
+import Dispatch
+
+/// Intra-process parallelism for the kernels: work over a batch is split into `Parallel.threads` contiguous chunks.
+///
+/// Under MPI every rank runs with one thread (the launch scripts also pin OpenBLAS to one thread); a single process
+/// may use all cores. Each chunk gets its index so kernels can give every worker its own scratch buffers.
+public enum Parallel {
+    nonisolated(unsafe) private static var _threads = 1
+
+    /// Worker count for the engine's own loops (>= 1). Set once at start-up, before training.
+    public static var threads: Int {
+        get { _threads }
+        set { _threads = Swift.max(1, newValue) }
+    }
+
+    /// Runs `body(worker, range)` over `0..<n` split into at most `threads` contiguous chunks; returns when all are
+    /// done. With one thread (or n < 2) it runs inline.
+    @inline(__always)
+    public static func chunks(_ n: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+        let t = Swift.min(_threads, n)
+        if t <= 1 {
+            if n > 0 { body(0, 0..<n) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // The kernels hand disjoint ranges to the workers; the box only tells the compiler so.
+            let task = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: t) { w in
+                let lo = n * w / t, hi = n * (w + 1) / t
+                if hi > lo { task.value(w, lo..<hi) }
+            }
+        }
+    }
+}
+
+/// Carries a value into a `@Sendable` closure where the caller guarantees data-race freedom (disjoint ranges).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,121 @@
+/// Max, average and global-average pooling over NCHW, forward and backward side by side.
+public enum PoolingKernels {
+    // MARK: - Max pooling
+
+    /// y[n,c] = max over each window; `argmax` [N·C·outH·outW] records the flat input index (within the channel
+    /// plane) of the winner, for backward. Padding never wins (PyTorch pads with −∞).
+    public static func maxForward(y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                                  x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry) {
+        let H = g.height, W = g.width, oh = g.outH, ow = g.outW
+        Parallel.chunks(batch * g.channels) { _, range in
+            for plane in range {
+                let xp = x + plane * H * W, yp = y + plane * oh * ow, ap = argmax + plane * oh * ow
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var best = -Float.infinity, at: Int32 = -1
+                        for ki in 0..<g.kernelH {
+                            let iy = oy * g.strideH - g.padH + ki
+                            if iy < 0 || iy >= H { continue }
+                            for kj in 0..<g.kernelW {
+                                let ix = ox * g.strideW - g.padW + kj
+                                if ix < 0 || ix >= W { continue }
+                                let v = xp[iy * W + ix]
+                                if v > best || at < 0 || v.isNaN { best = v; at = Int32(iy * W + ix) }
+                            }
+                        }
+                        yp[oy * ow + ox] = best
+                        ap[oy * ow + ox] = at
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx = scatter of dy onto the recorded winners (overwrites dx).
+    public static func maxBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                   argmax: UnsafePointer<Int32>, batch: Int, geometry g: ConvGeometry) {
+        let hw = g.height * g.width, ohw = g.outH * g.outW
+        Parallel.chunks(batch * g.channels) { _, range in
+            for plane in range {
+                let dxp = dx + plane * hw, dyp = dy + plane * ohw, ap = argmax + plane * ohw
+                dxp.update(repeating: 0, count: hw)
+                for i in 0..<ohw where ap[i] >= 0 { dxp[Int(ap[i])] += dyp[i] }
+            }
+        }
+    }
+
+    // MARK: - Average pooling
+
+    /// Average over each window, divisor = kh·kw (PyTorch's default `count_include_pad=True`).
+    public static func avgForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, batch: Int,
+                                  geometry g: ConvGeometry) {
+        let H = g.height, W = g.width, oh = g.outH, ow = g.outW
+        let scale = 1 / Float(g.kernelH * g.kernelW)
+        Parallel.chunks(batch * g.channels) { _, range in
+            for plane in range {
+                let xp = x + plane * H * W, yp = y + plane * oh * ow
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var s: Float = 0
+                        for ki in 0..<g.kernelH {
+                            let iy = oy * g.strideH - g.padH + ki
+                            if iy < 0 || iy >= H { continue }
+                            for kj in 0..<g.kernelW {
+                                let ix = ox * g.strideW - g.padW + kj
+                                if ix >= 0 && ix < W { s += xp[iy * W + ix] }
+                            }
+                        }
+                        yp[oy * ow + ox] = s * scale
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx = spread of dy / (kh·kw) over each window (overwrites dx).
+    public static func avgBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
+                                   geometry g: ConvGeometry) {
+        let H = g.height, W = g.width, oh = g.outH, ow = g.outW
+        let scale = 1 / Float(g.kernelH * g.kernelW)
+        Parallel.chunks(batch * g.channels) { _, range in
+            for plane in range {
+                let dxp = dx + plane * H * W, dyp = dy + plane * oh * ow
+                dxp.update(repeating: 0, count: H * W)
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        let v = dyp[oy * ow + ox] * scale
+                        for ki in 0..<g.kernelH {
+                            let iy = oy * g.strideH - g.padH + ki
+                            if iy < 0 || iy >= H { continue }
+                            for kj in 0..<g.kernelW {
+                                let ix = ox * g.strideW - g.padW + kj
+                                if ix >= 0 && ix < W { dxp[iy * W + ix] += v }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Global average pooling
+
+    /// y[n, c] = mean over H·W of x[n, c]. x [N·C, spatial], y [N·C].
+    public static func globalAvgForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, planes: Int,
+                                        spatial: Int) {
+        let scale = 1 / Float(spatial)
+        for p in 0..<planes {
+            let xp = x + p * spatial
+            var s: Float = 0
+            for i in 0..<spatial { s += xp[i] }
+            y[p] = s * scale
+        }
+    }
+
+    /// dx[n, c, :] = dy[n, c] / spatial (overwrites).
+    public static func globalAvgBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, planes: Int,
+                                         spatial: Int) {
+        let scale = 1 / Float(spatial)
+        for p in 0..<planes { (dx + p * spatial).update(repeating: dy[p] * scale, count: spatial) }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// Grow-only scratch memory shared by kernels that run one after another (im2col columns, per-worker gradient
+/// partials). Each worker thread has its own slots, so parallel chunks never share scratch.
+///
+/// Slots are indexed by purpose (`Slot`); a request larger than the current slot reallocates it once, after which a
+/// steady-state training step allocates nothing.
+public final class Workspace: @unchecked Sendable {
+    /// Purposes a kernel may ask scratch for.
+    public enum Slot: Int, CaseIterable, Sendable {
+        case columns = 0, columnGrad, weightGrad, biasGrad, misc
+    }
+
+    /// The process-wide workspace used by the built-in layers.
+    public static let shared = Workspace()
+
+    private var buffers: [[Tensor?]] = []
+    private let lock = NSLock()
+
+    public init() {}
+
+    /// A buffer of at least `count` floats for `worker`'s `slot` (contents unspecified).
+    public func buffer(_ slot: Slot, worker: Int, count: Int) -> UnsafeMutablePointer<Float> {
+        lock.lock(); defer { lock.unlock() }
+        while buffers.count <= worker { buffers.append(Array(repeating: nil, count: Slot.allCases.count)) }
+        if let t = buffers[worker][slot.rawValue], t.capacity >= count {
+            return t.data
+        }
+        let t = Tensor(shape: [count])
+        buffers[worker][slot.rawValue] = t
+        return t.data
+    }
+
+    /// Total floats held (for memory reports).
+    public var floatsHeld: Int {
+        lock.lock(); defer { lock.unlock() }
+        return buffers.joined().compactMap { $0?.capacity }.reduce(0, +)
+    }
+}

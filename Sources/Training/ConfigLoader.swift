@@ -1,0 +1,139 @@
+import Foundation
+import Yams
+
+/// Loads a run configuration: YAML file → `--set key.path=value` overrides → schema check (unknown keys, with a
+/// suggestion for typos; wrong types) → `RunConfig.validate()` ranges. Every error names the file and the key.
+///
+/// The schema is the default `RunConfig` itself, encoded to a YAML node: a key is known iff the defaults have it, and
+/// a value must have the default's kind (mapping, sequence or scalar).
+public enum ConfigLoader {
+    /// A config problem, already phrased with file and key.
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func load(path: String, overrides: [String]) throws -> RunConfig {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw LoadError(description: "\(path): config file not found")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw LoadError(description: "\(path): cannot read (\(error.localizedDescription))")
+        }
+        var node: Node
+        do {
+            node = try Yams.compose(yaml: text) ?? Node.mapping([:])
+        } catch {
+            throw LoadError(description: "\(path): not valid YAML: \(error)")
+        }
+        guard node.mapping != nil else { throw LoadError(description: "\(path): the top level must be a mapping of keys") }
+        let schema = try Yams.compose(yaml: try YAMLEncoder().encode(RunConfig()))!
+        for o in overrides { try apply(override: o, to: &node, schema: schema) }
+        try check(node, against: schema, path: [], file: path)
+        let config: RunConfig
+        do {
+            config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.serialize(node: node))
+        } catch let DecodingError.typeMismatch(type, ctx), let DecodingError.valueNotFound(type, ctx) {
+            throw LoadError(description: "\(path): \(keyPath(ctx.codingPath)): expected \(describe(type))")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw LoadError(description: "\(path): \(keyPath(ctx.codingPath)): \(ctx.debugDescription)")
+        }
+        do { try config.validate() } catch { throw LoadError(description: "\(path): \(error)") }
+        return config
+    }
+
+    /// `a.b=c`: sets key path a.b to the YAML scalar c (so `true`, `0.1`, `[1, 2]` keep their types).
+    static func apply(override: String, to node: inout Node, schema: Node) throws {
+        guard let eq = override.firstIndex(of: "="), eq != override.startIndex else {
+            throw LoadError(description: "--set \(override): expected key.path=value")
+        }
+        let keys = override[..<eq].split(separator: ".").map(String.init)
+        let valueText = String(override[override.index(after: eq)...])
+        let value = (try? Yams.compose(yaml: valueText)) ?? nil ?? Node.scalar(.init(valueText))
+        // Known path?
+        var s: Node? = schema
+        for (i, k) in keys.enumerated() {
+            guard let m = s?.mapping else { break }
+            guard let next = m[Node(k)] else {
+                let known = Array(m.keys.compactMap(\.string))
+                throw LoadError(description: "--set \(override): unknown key '\(keys[...i].joined(separator: "."))'\(suggestion(k, known))")
+            }
+            s = next
+        }
+        node = set(node, keys[...], value)
+    }
+
+    private static func set(_ node: Node, _ keys: ArraySlice<String>, _ value: Node) -> Node {
+        guard let k = keys.first else { return value }
+        var m = node.mapping ?? Node.Mapping([])
+        let child = m[Node(k)] ?? Node.mapping([:])
+        m[Node(k)] = set(child, keys.dropFirst(), value)
+        return Node.mapping(m)
+    }
+
+    /// Unknown keys and kind mismatches (mapping vs scalar vs sequence).
+    static func check(_ node: Node, against schema: Node, path: [String], file: String) throws {
+        switch (node, schema) {
+        case (.mapping(let m), .mapping(let sm)):
+            let known = Array(sm.keys.compactMap(\.string))
+            for (k, v) in m {
+                guard let key = k.string else {
+                    throw LoadError(description: "\(file): \(keyPath(path)): keys must be strings")
+                }
+                guard let sv = sm[k] else {
+                    throw LoadError(description: "\(file): unknown key '\((path + [key]).joined(separator: "."))'\(suggestion(key, known))")
+                }
+                try check(v, against: sv, path: path + [key], file: file)
+            }
+        case (.mapping, _):
+            throw LoadError(description: "\(file): \(keyPath(path)): expected a single value, found a mapping")
+        case (_, .mapping):
+            throw LoadError(description: "\(file): \(keyPath(path)): expected a mapping of keys, found '\(node.any)'")
+        case (.scalar, .sequence):
+            throw LoadError(description: "\(file): \(keyPath(path)): expected a list like [1, 2], found '\(node.any)'")
+        default:
+            return
+        }
+    }
+
+    static func keyPath(_ path: [String]) -> String { path.isEmpty ? "(top level)" : path.joined(separator: ".") }
+
+    static func keyPath(_ path: [CodingKey]) -> String {
+        keyPath(path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue })
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is UInt64.Type: return "an integer"
+        case is Double.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return "\(type)"
+        }
+    }
+
+    /// ", did you mean 'x'?" for the closest known key within edit distance 2.
+    static func suggestion(_ key: String, _ known: [String]) -> String {
+        let best = known.map { ($0, editDistance(key, $0)) }.min { $0.1 < $1.1 }
+        if let (k, d) = best, d <= 2 { return "; did you mean '\(k)'?" }
+        return "; known keys: \(known.sorted().joined(separator: ", "))"
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var prev = Array(0...b.count)
+        for i in 1...Swift.max(a.count, 1) where !a.isEmpty {
+            var cur = [i] + [Int](repeating: 0, count: b.count)
+            for j in 1...Swift.max(b.count, 1) where !b.isEmpty {
+                cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            prev = cur
+        }
+        return a.isEmpty ? b.count : prev[b.count]
+    }
+}
+
+extension Node {
+    /// The scalar's text or a short rendering, for messages.
+    var any: String { scalar?.string ?? (sequence.map { _ in "a list" } ?? "a mapping") }
+}

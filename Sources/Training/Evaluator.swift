@@ -1,0 +1,33 @@
+import Data
+import Models
+import TensorEngine
+
+/// Test-set accuracy and loss in evaluation mode (batch norm uses running statistics).
+public struct Evaluator {
+    public struct Result: Sendable {
+        public var accuracy: Double
+        public var loss: Double
+        public var count: Int
+    }
+
+    public static func evaluate(_ model: Model, on assembler: BatchAssembler, batchSize: Int) -> Result {
+        let d = assembler.dataset
+        let x = Tensor(shape: [batchSize] + d.sampleShape)
+        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: batchSize)
+        defer { labels.deallocate() }
+        var correct = 0, lossSum = 0.0
+        var start = 0
+        while start < d.count {
+            let end = Swift.min(start + batchSize, d.count)
+            assembler.fill(start..<end, x: x, labels: labels)
+            let logits = model.forward(x, training: false)
+            let r = SoftmaxCrossEntropy.forward(logits: logits.data, labels: labels, batch: end - start,
+                                                classes: model.numClasses, dLogits: nil)
+            correct += r.correct
+            lossSum += r.loss * Double(end - start)
+            start = end
+        }
+        return Result(accuracy: Double(correct) / Double(Swift.max(d.count, 1)), loss: lossSum / Double(Swift.max(d.count, 1)),
+                      count: d.count)
+    }
+}

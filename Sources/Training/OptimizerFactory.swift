@@ -1,0 +1,50 @@
+import TensorEngine
+
+/// Builds the optimiser and schedule a config names.
+public enum OptimizerFactory {
+    public static func make(_ c: RunConfig.OptimConfig, store: ParameterStore) throws -> Optimizer {
+        switch c.name.lowercased() {
+        case "sgd":
+            return SGD(store: store, momentum: Float(c.momentum), weightDecay: Float(c.weight_decay),
+                       nesterov: c.nesterov && c.momentum > 0)
+        case "adam":
+            return Adam(store: store, beta1: Float(c.beta1), beta2: Float(c.beta2), eps: Float(c.eps),
+                        weightDecay: Float(c.weight_decay), decoupled: false)
+        case "adamw":
+            return Adam(store: store, beta1: Float(c.beta1), beta2: Float(c.beta2), eps: Float(c.eps),
+                        weightDecay: Float(c.weight_decay), decoupled: true)
+        default:
+            throw ConfigError.invalid(key: "optim.name", value: c.name, expected: "one of sgd, adam, adamw")
+        }
+    }
+
+    public static func schedule(_ c: RunConfig.ScheduleConfig, lr: Double, stepsPerEpoch: Int) throws -> LRSchedule {
+        let total = Swift.max(c.epochs * stepsPerEpoch, 1)
+        let warmup = Int((c.warmup_epochs * Double(stepsPerEpoch)).rounded())
+        guard warmup <= total else {
+            throw ConfigError.invalid(key: "schedule.warmup_epochs", value: "\(c.warmup_epochs)",
+                                      expected: "at most schedule.epochs (\(c.epochs))")
+        }
+        let decay: LRSchedule.Decay
+        switch c.name.lowercased() {
+        case "cosine": decay = .cosine(minLR: c.min_lr)
+        case "constant": decay = .constant
+        case "step": decay = .step(every: c.step_epochs * stepsPerEpoch, gamma: c.gamma)
+        case "multistep": decay = .multiStep(milestones: c.milestones.map { $0 * stepsPerEpoch }, gamma: c.gamma)
+        default:
+            throw ConfigError.invalid(key: "schedule.name", value: c.name, expected: "one of cosine, step, multistep, constant")
+        }
+        return LRSchedule(baseLR: lr, decay: decay, warmupSteps: warmup, totalSteps: total)
+    }
+}
+
+/// A configuration value that cannot be used, named by its key.
+public enum ConfigError: Error, CustomStringConvertible, Equatable {
+    case invalid(key: String, value: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let key, let value, let expected): return "\(key): '\(value)' is not valid; expected \(expected)"
+        }
+    }
+}

@@ -1,0 +1,40 @@
+extension RunConfig {
+    /// Range and choice checks that the YAML types cannot express; the first failure is thrown, naming its key.
+    public func validate() throws {
+        func require(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
+            if !ok { throw ConfigError.invalid(key: key, value: "\(value)", expected: expected) }
+        }
+        try require(!name.isEmpty && !name.contains("/"), "name", name, "a non-empty folder name without '/'")
+        try require(["fashion-mnist", "mnist"].contains(data.dataset), "data.dataset", data.dataset,
+                    "one of fashion-mnist, mnist")
+        try require(data.batch_size >= 1, "data.batch_size", data.batch_size, "an integer >= 1")
+        try require(data.eval_batch_size >= 1, "data.eval_batch_size", data.eval_batch_size, "an integer >= 1")
+        try require(data.limit_train >= 0, "data.limit_train", data.limit_train, "an integer >= 0 (0 = all)")
+        try require(data.limit_test >= 0, "data.limit_test", data.limit_test, "an integer >= 0 (0 = all)")
+        try require(model.in_channels >= 0, "model.in_channels", model.in_channels, "an integer >= 0 (0 = from data)")
+        try require(model.num_classes >= 0, "model.num_classes", model.num_classes, "an integer >= 0 (0 = from data)")
+        try require(["sgd", "adam", "adamw"].contains(optim.name.lowercased()), "optim.name", optim.name,
+                    "one of sgd, adam, adamw")
+        try require(optim.lr > 0 && optim.lr.isFinite, "optim.lr", optim.lr, "a positive number")
+        try require(optim.momentum >= 0 && optim.momentum < 1, "optim.momentum", optim.momentum, "a number in [0, 1)")
+        try require(optim.weight_decay >= 0, "optim.weight_decay", optim.weight_decay, "a number >= 0")
+        try require(optim.beta1 >= 0 && optim.beta1 < 1, "optim.beta1", optim.beta1, "a number in [0, 1)")
+        try require(optim.beta2 >= 0 && optim.beta2 < 1, "optim.beta2", optim.beta2, "a number in [0, 1)")
+        try require(optim.eps > 0, "optim.eps", optim.eps, "a positive number")
+        try require(["cosine", "step", "multistep", "constant"].contains(schedule.name.lowercased()), "schedule.name",
+                    schedule.name, "one of cosine, step, multistep, constant")
+        try require(schedule.epochs >= 1, "schedule.epochs", schedule.epochs, "an integer >= 1")
+        try require(schedule.warmup_epochs >= 0 && schedule.warmup_epochs <= Double(schedule.epochs),
+                    "schedule.warmup_epochs", schedule.warmup_epochs, "a number in [0, schedule.epochs]")
+        try require(schedule.step_epochs >= 1, "schedule.step_epochs", schedule.step_epochs, "an integer >= 1")
+        try require(schedule.gamma > 0, "schedule.gamma", schedule.gamma, "a positive number")
+        try require(schedule.min_lr >= 0 && schedule.min_lr <= optim.lr, "schedule.min_lr", schedule.min_lr,
+                    "a number in [0, optim.lr]")
+        try require(schedule.milestones == schedule.milestones.sorted() && schedule.milestones.allSatisfy { $0 > 0 },
+                    "schedule.milestones", schedule.milestones, "increasing positive epoch numbers")
+        try require(loss.label_smoothing >= 0 && loss.label_smoothing < 1, "loss.label_smoothing",
+                    loss.label_smoothing, "a number in [0, 1)")
+        try require(runtime.threads >= 1 && runtime.threads <= 256, "runtime.threads", runtime.threads,
+                    "an integer in 1...256")
+    }
+}

@@ -1,0 +1,78 @@
+/// The resolved configuration of a training run. Key names are the YAML keys (see docs/configuration.md) and are a
+/// stable interface: configs and `--set a.b=c` overrides name them.
+public struct RunConfig: Codable, Sendable, Equatable {
+    public var name: String = "run"
+    public var seed: UInt64 = 0
+    public var data = DataConfig()
+    public var model = ModelConfig()
+    public var optim = OptimConfig()
+    public var schedule = ScheduleConfig()
+    public var loss = LossConfig()
+    public var runtime = RuntimeConfig()
+
+    public init() {}
+
+    public struct DataConfig: Codable, Sendable, Equatable {
+        /// `fashion-mnist` or `mnist` (IDX files).
+        public var dataset: String = "fashion-mnist"
+        public var path: String = "/usr/share/datasets/fashion-mnist"
+        /// Per-rank batch size.
+        public var batch_size: Int = 128
+        public var eval_batch_size: Int = 500
+        /// Use only the first N training samples (0 = all); for smoke runs.
+        public var limit_train: Int = 0
+        /// Use only the first N test samples (0 = all).
+        public var limit_test: Int = 0
+        /// Drop the last incomplete training batch of an epoch.
+        public var drop_last: Bool = false
+        public init() {}
+    }
+
+    public struct ModelConfig: Codable, Sendable, Equatable {
+        public var arch: String = "resnet20"
+        /// 0 = take from the dataset.
+        public var in_channels: Int = 0
+        public var num_classes: Int = 0
+        public init() {}
+    }
+
+    public struct OptimConfig: Codable, Sendable, Equatable {
+        /// `sgd`, `adam` or `adamw`.
+        public var name: String = "sgd"
+        public var lr: Double = 0.1
+        public var momentum: Double = 0.9
+        public var nesterov: Bool = true
+        public var weight_decay: Double = 5e-4
+        public var beta1: Double = 0.9
+        public var beta2: Double = 0.999
+        public var eps: Double = 1e-8
+        public init() {}
+    }
+
+    public struct ScheduleConfig: Codable, Sendable, Equatable {
+        /// `cosine`, `step`, `multistep` or `constant`.
+        public var name: String = "cosine"
+        public var epochs: Int = 3
+        public var warmup_epochs: Double = 0
+        /// `step`: decay every `step_epochs` epochs by `gamma`; `multistep`: at each of `milestones` (epochs).
+        public var step_epochs: Int = 30
+        public var milestones: [Int] = []
+        public var gamma: Double = 0.1
+        /// `cosine`: the final learning rate.
+        public var min_lr: Double = 0
+        public init() {}
+    }
+
+    public struct LossConfig: Codable, Sendable, Equatable {
+        public var label_smoothing: Double = 0
+        public init() {}
+    }
+
+    public struct RuntimeConfig: Codable, Sendable, Equatable {
+        /// Worker threads for the engine's loops (a single process; MPI ranks use 1).
+        public var threads: Int = 1
+        /// Folder under which `runs/<name>/` is created.
+        public var runs_dir: String = "runs"
+        public init() {}
+    }
+}

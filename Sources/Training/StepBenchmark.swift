@@ -1,0 +1,43 @@
+import Models
+import TensorEngine
+
+/// Times full training steps (forward, loss, backward, SGD update) on synthetic data.
+public enum StepBenchmark {
+    public struct Result: Codable, Sendable {
+        public var model: String
+        public var batch: Int
+        public var input: String
+        public var threads: Int
+        public var steps: Int
+        public var images_per_s: Double
+        public var ms_per_step: Double
+        public var peak_rss_mb: Double
+        public var blas_core: String
+        /// Optional per-step times (ms) for a look at variance.
+        public var step_ms: [Double]
+    }
+
+    public static func run(model: Model, batch: Int, steps: Int, warmup: Int = 3, seed: UInt64 = 0) -> Result {
+        var rng = RNG(seed: seed, stream: 7)
+        let x = Tensor(shape: [batch] + model.inputShape)
+        for i in 0..<x.count { x.data[i] = rng.normal() }
+        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: batch)
+        defer { labels.deallocate() }
+        for i in 0..<batch { labels[i] = Int32(rng.below(model.numClasses)) }
+        let sgd = SGD(store: model.store, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
+        let step = TrainingStep(model: model, optimizer: sgd)
+        for _ in 0..<warmup { step.run(x: x, labels: labels, lr: 0.01) }
+        var times: [Double] = []
+        times.reserveCapacity(steps)
+        for _ in 0..<steps {
+            let t0 = ProcessStats.now()
+            step.run(x: x, labels: labels, lr: 0.01)
+            times.append((ProcessStats.now() - t0) * 1000)
+        }
+        let total = times.reduce(0, +)
+        let ms = total / Double(Swift.max(steps, 1))
+        return Result(model: model.arch, batch: batch, input: model.inputShape.map(String.init).joined(separator: "x"),
+                      threads: Parallel.threads, steps: steps, images_per_s: Double(batch) * 1000 / ms,
+                      ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName, step_ms: times)
+    }
+}

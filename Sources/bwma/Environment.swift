@@ -1,0 +1,18 @@
+import Foundation
+import TensorEngine
+
+/// Process-wide set-up shared by the subcommands: threads and the OpenBLAS kernel check.
+enum Runtime {
+    /// Sets the engine's worker count (OpenBLAS stays single-threaded: the engine parallelises over the batch) and
+    /// warns on stderr when OpenBLAS runs slow kernels on an AVX-512 CPU.
+    static func configure(threads: Int) {
+        Parallel.threads = threads
+        BLAS.threads = 1
+        if let warning = BLAS.slowKernelWarning() { printError(warning) }
+    }
+}
+
+/// Writes a line to standard error (human-readable progress; stdout is reserved for `--json`).
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}

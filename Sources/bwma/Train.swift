@@ -1,0 +1,63 @@
+import ArgumentParser
+import Data
+import Foundation
+import Models
+import TensorEngine
+import Training
+import Yams
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model from a YAML config; writes runs/<name>/ (config.yaml, metrics.jsonl, summary.json).")
+
+    @Option(help: "YAML experiment file (see configs/).")
+    var config: String
+    @Option(name: .customLong("set"), help: "Override a config key: --set optim.lr=0.05 (repeatable).")
+    var overrides: [String] = []
+    @Flag(help: "Print the summary as one JSON object on stdout.")
+    var json = false
+
+    func run() throws {
+        let cfg: RunConfig
+        do { cfg = try ConfigLoader.load(path: config, overrides: overrides) } catch {
+            throw ValidationError("\(error)")
+        }
+        Runtime.configure(threads: cfg.runtime.threads)
+        var train = try loadData(cfg, split: .train)
+        var test = try loadData(cfg, split: .test)
+        if cfg.data.limit_train > 0 { train = train.prefix(cfg.data.limit_train) }
+        if cfg.data.limit_test > 0 { test = test.prefix(cfg.data.limit_test) }
+        let inC = cfg.model.in_channels > 0 ? cfg.model.in_channels : train.channels
+        guard inC == train.channels else {
+            throw ValidationError("\(config): model.in_channels is \(inC) but \(cfg.data.dataset) has \(train.channels) channel(s)")
+        }
+        let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
+        let model = try ModelZoo.make(cfg.model.arch, inputShape: [inC, train.height, train.width],
+                                      numClasses: classes, seed: cfg.seed)
+        let folder = try RunFolder(root: cfg.runtime.runs_dir, name: cfg.name)
+        try folder.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
+        printError("bwma train: \(cfg.model.arch) (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
+                   + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
+                   + "\(cfg.schedule.epochs) epoch(s), \(cfg.runtime.threads) thread(s), OpenBLAS \(BLAS.coreName); "
+                   + "run folder \(folder.url.path)")
+        let trainer = try Trainer(config: cfg, model: model, train: train, test: test, folder: folder,
+                                  log: { printError($0) })
+        let summary = try trainer.run()
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(summary), as: UTF8.self))
+        } else {
+            print(String(format: "test accuracy %.4f after %d epoch(s) (%.0f images/s, %.0f s)", summary.test_accuracy,
+                         summary.epochs, summary.images_per_s, summary.wall_s))
+        }
+    }
+
+    func loadData(_ cfg: RunConfig, split: MNISTFamily.Split) throws -> ImageDataset {
+        do {
+            return try MNISTFamily.load(directory: cfg.data.path, split: split, name: cfg.data.dataset)
+        } catch let e as DataError {
+            throw ValidationError("data.path: \(e)")
+        }
+    }
+}

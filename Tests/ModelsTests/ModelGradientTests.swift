@@ -1,0 +1,109 @@
+import Models
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// Whole-layer and whole-network backward passes against central differences of the cross-entropy loss.
+final class ModelGradientTests: XCTestCase {
+    override func tearDown() { Parallel.threads = 1 }
+
+    /// Loss of `layer` on `x` as Σ y·r (training mode: batch statistics), in Double.
+    func layerLoss(_ layer: Layer, _ x: Tensor, _ r: [Float]) -> Double {
+        let y = layer.forward(x, training: true)
+        return zip(y.array, r).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+    }
+
+    func checkLayer(_ name: String, _ layer: Layer, store: ParameterStore, inputShape: [Int], seed: UInt64) {
+        store.finalize()
+        var rng = RNG(seed: seed)
+        layer.initialize(rng: &rng)
+        // Perturb BN affine parameters away from 1/0 so their gradients are exercised in general position.
+        for p in store.parameters where p.name.contains("bn") || p.name.contains("downsample.1") {
+            for i in 0..<p.count { p.value[i] += rng.normal() * 0.3 }
+        }
+        let x = Tensor(shape: inputShape)
+        for i in 0..<x.count { x.data[i] = rng.normal() }
+        let outShape = [inputShape[0]] + layer.outputShape(for: Array(inputShape.dropFirst()))
+        let r = (0..<outShape.reduce(1, *)).map { _ in rng.normal() }
+        _ = layer.forward(x, training: true)
+        store.zeroGrad()
+        let dx = layer.backward(Tensor(shape: outShape, values: r)).array
+        var xs = x.array
+        GradientCheck.check("\(name) dx", values: &xs, analytic: dx, indices: GradientCheck.sample(xs.count, 25),
+                            eps: 1e-3, atol: 1e-2, rtol: 1e-2) { v in
+            let t = Tensor(shape: inputShape, values: v)
+            return self.layerLoss(layer, t, r)
+        }
+        for p in store.parameters {
+            let original = p.values
+            var vals = original
+            let g = p.grads
+            GradientCheck.check("\(name) \(p.name)", values: &vals, analytic: g,
+                                indices: GradientCheck.sample(p.count, 8), eps: 1e-3, atol: 1e-2, rtol: 1e-2) { v in
+                for i in 0..<p.count { p.value[i] = v[i] }
+                defer { for i in 0..<p.count { p.value[i] = original[i] } }
+                return self.layerLoss(layer, x, r)
+            }
+        }
+    }
+
+    func testBasicBlocksAllShortcutKinds() {
+        let configs: [(String, Int, Int, Int, ShortcutKind)] = [
+            ("identity", 4, 4, 1, .optionA), ("optionA", 4, 8, 2, .optionA), ("optionB", 4, 6, 2, .optionB),
+        ]
+        for (i, (name, cin, cout, stride, kind)) in configs.enumerated() {
+            let store = ParameterStore()
+            let block = BasicBlock(store, "b", inChannels: cin, outChannels: cout, stride: stride, shortcut: kind)
+            checkLayer(name, block, store: store, inputShape: [3, cin, 6, 6], seed: UInt64(10 + i))
+        }
+    }
+
+    func testLayersThroughTheModelsWrappers() {
+        do {
+            let store = ParameterStore()
+            let seq = Sequential([
+                Conv2d(store, "conv", inChannels: 2, outChannels: 3, kernel: 3, stride: 1, padding: 1, bias: true),
+                BatchNorm2d(store, "bn", channels: 3), Hardtanh(), AvgPool2d(kernel: 2), MaxPool2d(kernel: 2),
+                Flatten(), Linear(store, "fc", inFeatures: 3 * 2 * 2, outFeatures: 4),
+            ])
+            checkLayer("stack", seq, store: store, inputShape: [4, 2, 8, 8], seed: 3)
+        }
+    }
+
+    /// The full network: ∂CE/∂θ for a few weights of every parameter tensor of a small ResNet.
+    func testResNet8CrossEntropyGradient() throws {
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            let m = try ModelZoo.make("resnet8", inputShape: [2, 8, 8], numClasses: 5, seed: 1)
+            var rng = RNG(seed: 2)
+            let x = Tensor(shape: [6, 2, 8, 8])
+            for i in 0..<x.count { x.data[i] = rng.normal() }
+            var labels: [Int32] = (0..<6).map { _ in Int32(rng.below(5)) }
+            func loss() -> Double {
+                let y = m.forward(x, training: true)
+                return labels.withUnsafeMutableBufferPointer {
+                    SoftmaxCrossEntropy.forward(logits: y.data, labels: $0.baseAddress!, batch: 6, classes: 5,
+                                                dLogits: nil).loss
+                }
+            }
+            let y = m.forward(x, training: true)
+            let d = Tensor(shape: y.shape)
+            _ = labels.withUnsafeMutableBufferPointer {
+                SoftmaxCrossEntropy.forward(logits: y.data, labels: $0.baseAddress!, batch: 6, classes: 5,
+                                            dLogits: d.data)
+            }
+            m.store.zeroGrad()
+            m.backward(d)
+            for p in m.store.parameters {
+                let original = p.values
+                var vals = original
+                GradientCheck.check("resnet8 t\(threads) \(p.name)", values: &vals, analytic: p.grads,
+                                    indices: GradientCheck.sample(p.count, 4), eps: 1e-4, atol: 2e-3, rtol: 2e-2) { v in
+                    for i in 0..<p.count { p.value[i] = v[i] }
+                    defer { for i in 0..<p.count { p.value[i] = original[i] } }
+                    return loss()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Data
+import Models
+import TensorEngine
+import Training
+import XCTest
+
+final class TrainingStepTests: XCTestCase {
+    override func tearDown() { Parallel.threads = 1 }
+
+    func makeStep(seed: UInt64) throws -> (TrainingStep, Tensor, [Int32]) {
+        let m = try ModelZoo.make("resnet20", inputShape: [1, 12, 12], numClasses: 10, seed: seed)
+        let step = TrainingStep(model: m, optimizer: SGD(store: m.store, momentum: 0.9, weightDecay: 5e-4,
+                                                          nesterov: true))
+        var rng = RNG(seed: 9)
+        let x = Tensor(shape: [8, 1, 12, 12])
+        for i in 0..<x.count { x.data[i] = rng.normal() }
+        let labels = (0..<8).map { _ in Int32(rng.below(10)) }
+        return (step, x, labels)
+    }
+
+    func testSteadyStateStepsAllocateNoTensorStorage() throws {
+        let (step, x, labels) = try makeStep(seed: 0)
+        for _ in 0..<2 { labels.withUnsafeBufferPointer { _ = step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
+        let before = Tensor.allocationCount
+        for _ in 0..<3 { labels.withUnsafeBufferPointer { _ = step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
+        XCTAssertEqual(Tensor.allocationCount, before, "a steady-state step allocated tensor storage")
+    }
+
+    func testTrainingIsReproducibleAndThreadCountOnlyChangesRounding() throws {
+        func params(threads: Int) throws -> [Float] {
+            Parallel.threads = threads
+            let (step, x, labels) = try makeStep(seed: 4)
+            for _ in 0..<4 { labels.withUnsafeBufferPointer { _ = step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
+            return Array(UnsafeBufferPointer(start: step.model.store.values!, count: step.model.store.parameterCount))
+        }
+        let a = try params(threads: 1), b = try params(threads: 1), c = try params(threads: 2)
+        XCTAssertEqual(a, b, "same seed and threads must give bit-identical parameters")
+        let maxDiff = zip(a, c).map { abs($0 - $1) }.max()!
+        XCTAssertLessThan(maxDiff, 1e-4, "2 threads diverged from 1 thread by \(maxDiff)")
+    }
+
+    func testLossDecreasesOnAFixedBatch() throws {
+        let (step, x, labels) = try makeStep(seed: 1)
+        var losses: [Double] = []
+        for _ in 0..<15 {
+            labels.withUnsafeBufferPointer { losses.append(step.run(x: x, labels: $0.baseAddress!, lr: 0.05).loss) }
+        }
+        XCTAssertLessThan(losses.last!, losses.first! * 0.5, "losses \(losses)")
+    }
+}
