@@ -41,9 +41,13 @@ public enum IDXReader {
         for d in 0..<expectedDims {
             dims.append(Int(dimBytes[(4 * d)..<(4 * d + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
         }
-        let total = dims.reduce(1, *)
-        guard total <= 1 << 34 else {
-            throw DataError.inconsistent(path: path, reason: "header dimensions \(dims) are implausibly large")
+        var total = 1
+        for d in dims {
+            let (p, overflow) = total.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= 1 << 36 else {
+                throw DataError.inconsistent(path: path, reason: "header dimensions \(dims) are implausibly large")
+            }
+            total = p
         }
         let data = try reader.readUpTo(total)
         guard data.count == total else {
@@ -62,11 +66,14 @@ struct GzReader {
     let file: gzFile
     let path: String
 
+    /// Reads up to `count` bytes. The buffer grows as data arrives (64 MiB at a time), so a corrupt header that
+    /// promises terabytes fails on the short read instead of allocating them.
     mutating func readUpTo(_ count: Int) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: count)
+        var out = [UInt8]()
         var got = 0
         while got < count {
-            let chunk = Int32(Swift.min(count - got, 1 << 30))
+            let chunk = Swift.min(count - got, 1 << 26)
+            if out.count < got + chunk { out.append(contentsOf: repeatElement(0, count: got + chunk - out.count)) }
             let n = out.withUnsafeMutableBytes { gzread(file, $0.baseAddress! + got, UInt32(chunk)) }
             if n < 0 {
                 var code: Int32 = 0
@@ -83,7 +90,7 @@ struct GzReader {
             if code != Z_OK && code != Z_STREAM_END, let msg {
                 throw DataError.unreadable(path: path, reason: "gzip stream is corrupt or cut short: \(String(cString: msg))")
             }
-            out.removeLast(count - got)
+            out.removeLast(out.count - got)
         }
         return out
     }

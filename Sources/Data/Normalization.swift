@@ -9,7 +9,11 @@ public struct Normalization: Sendable, Equatable {
     }
 
     /// Mean and standard deviation per channel of a dataset's pixels (scaled to [0, 1]), accumulated in Double.
+    /// An empty dataset gives mean 0 and std 1 (identity on the /255 scale).
     public static func fit(_ d: ImageDataset) -> Normalization {
+        guard d.count > 0, d.height * d.width > 0 else {
+            return Normalization(mean: .init(repeating: 0, count: d.channels), std: .init(repeating: 1, count: d.channels))
+        }
         var sum = [Double](repeating: 0, count: d.channels), sq = sum
         let plane = d.height * d.width
         d.images.withUnsafeBufferPointer { px in

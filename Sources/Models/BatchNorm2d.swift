@@ -10,7 +10,8 @@ public final class BatchNorm2d: Layer {
 
     /// [N, C, H, W]
     let y = Tensor(shape: [0])
-    let dx = Tensor(shape: [0])
+    /// Replaceable by an owner that shares gradient buffers between layers (see `BlockGradientBuffers`).
+    var dx = Tensor(shape: [0])
     /// [C] batch mean and 1/√(var + ε) saved by the training forward.
     let mean: Tensor, invStd: Tensor
     var input: Tensor?

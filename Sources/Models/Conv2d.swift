@@ -11,7 +11,8 @@ public final class Conv2d: Layer, InputGradientOptional {
     /// [N, Cout, outH, outW]
     let y = Tensor(shape: [0])
     /// [N, Cin, H, W]
-    let dx = Tensor(shape: [0])
+    /// Replaceable by an owner that shares gradient buffers between layers (see `BlockGradientBuffers`).
+    var dx = Tensor(shape: [0])
     /// The forward input, kept for backward.
     var input: Tensor?
     var geometry: ConvGeometry?

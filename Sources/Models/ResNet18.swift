@@ -10,13 +10,15 @@ public enum ResNet18 {
             ReLU(),
             MaxPool2d(kernel: 3, stride: 2, padding: 1),
         ]
-        var c = 64
+        var c = 64, index = 0
+        let shared = BlockGradientBuffers()
         for (stage, width) in [64, 128, 256, 512].enumerated() {
             for b in 0..<2 {
                 let stride = (stage > 0 && b == 0) ? 2 : 1
                 layers.append(BasicBlock(store, "layer\(stage + 1).\(b)", inChannels: c, outChannels: width,
-                                         stride: stride, shortcut: .optionB))
+                                         stride: stride, shortcut: .optionB, shared: shared, index: index))
                 c = width
+                index += 1
             }
         }
         layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 512, outFeatures: numClasses)]

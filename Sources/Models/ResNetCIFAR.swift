@@ -13,13 +13,15 @@ public enum ResNetCIFAR {
             BatchNorm2d(store, "bn1", channels: 16),
             ReLU(),
         ]
-        var c = 16
+        var c = 16, index = 0
+        let shared = BlockGradientBuffers()
         for (stage, width) in [16, 32, 64].enumerated() {
             for b in 0..<n {
                 let stride = (stage > 0 && b == 0) ? 2 : 1
                 layers.append(BasicBlock(store, "layer\(stage + 1).\(b)", inChannels: c, outChannels: width,
-                                         stride: stride, shortcut: shortcut))
+                                         stride: stride, shortcut: shortcut, shared: shared, index: index))
                 c = width
+                index += 1
             }
         }
         layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 64, outFeatures: numClasses)]

@@ -137,9 +137,9 @@ public enum Im2col {
                         if lo + n + delta > P { vzero(dst + (last - delta), lo + n + delta - P) }
                         // Zero the wrapped columns: x < −dxs (left edge) or x ≥ W − dxs (right edge).
                         if dxs < 0 {
-                            for y in y0..<y1 { for xo in 0..<(-dxs) { dst[y * W + xo] = 0 } }
+                            zeroColumns(dst, width: W, rows: y0..<y1, columns: 0..<(-dxs))
                         } else if dxs > 0 {
-                            for y in y0..<y1 { for xo in (W - dxs)..<W { dst[y * W + xo] = 0 } }
+                            zeroColumns(dst, width: W, rows: y0..<y1, columns: (W - dxs)..<W)
                         }
                     }
                     row += 1
@@ -164,9 +164,9 @@ public enum Im2col {
                     let dxs = kj - g.padW
                     let src = col + (c * taps + ki * g.kernelW + kj) * ld
                     if dxs < 0 {
-                        for y in y0..<y1 { for xo in 0..<(-dxs) { src[y * W + xo] = 0 } }
+                        zeroColumns(src, width: W, rows: y0..<y1, columns: 0..<(-dxs))
                     } else if dxs > 0 {
-                        for y in y0..<y1 { for xo in (W - dxs)..<W { src[y * W + xo] = 0 } }
+                        zeroColumns(src, width: W, rows: y0..<y1, columns: (W - dxs)..<W)
                     }
                     let lo = y0 * W, n = (y1 - y0) * W, delta = dy * W + dxs
                     let start = Swift.max(lo + delta, 0), end = Swift.min(lo + n + delta, P)

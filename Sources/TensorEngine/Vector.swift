@@ -70,13 +70,28 @@ public typealias Float16x = SIMD16<Float>
     while i < n { y[i] += x[i]; i += 1 }
 }
 
-/// y[0..<n] = 0.
+/// y[0..<n] = 0. Written out with vector stores (no libc call): the zero runs in im2col are short and many, and a
+/// plain loop here is turned into a `memset` call per run, which cost 6 % of a ResNet-20 step.
 @inline(__always) func vzero(_ y: UnsafeMutablePointer<Float>, _ n: Int) {
     if n >= 16 {
         var i = 0
         while i + 16 <= n { store(Float16x(), y + i); i += 16 }
         if i < n { store(Float16x(), y + n - 16) }
     } else {
-        for i in 0..<n { y[i] = 0 }
+        var i = 0
+        while i + 4 <= n { UnsafeMutableRawPointer(y + i).storeBytes(of: SIMD4<Float>(), as: SIMD4<Float>.self); i += 4 }
+        let r = n - i
+        if r >= 1 { y[i] = 0 }
+        if r >= 2 { y[i + 1] = 0 }
+        if r >= 3 { y[i + 2] = 0 }
+    }
+}
+
+/// Zeroes columns [x0, x1) of rows [y0, y1) of a row-major plane of width `w`, column by column (strided stores, so
+/// no per-row `memset` call is generated for the one- or two-element runs of a 3x3 or 5x5 window).
+@inline(__always) func zeroColumns(_ p: UnsafeMutablePointer<Float>, width w: Int, rows: Range<Int>, columns: Range<Int>) {
+    for x in columns {
+        var q = p + rows.lowerBound * w + x
+        for _ in rows { q.pointee = 0; q += w }
     }
 }

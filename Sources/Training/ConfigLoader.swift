@@ -32,7 +32,11 @@ public enum ConfigLoader {
         try check(node, against: schema, path: [], file: path)
         let config: RunConfig
         do {
-            config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.serialize(node: node))
+            // Keys the file leaves out take their defaults: decode the file laid over the defaults.
+            let merged = merge(node, over: schema)
+            config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.serialize(node: merged))
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw LoadError(description: "\(path): \(keyPath(ctx.codingPath + [key])): missing")
         } catch let DecodingError.typeMismatch(type, ctx), let DecodingError.valueNotFound(type, ctx) {
             throw LoadError(description: "\(path): \(keyPath(ctx.codingPath)): expected \(describe(type))")
         } catch let DecodingError.dataCorrupted(ctx) {
@@ -40,6 +44,13 @@ public enum ConfigLoader {
         }
         do { try config.validate() } catch { throw LoadError(description: "\(path): \(error)") }
         return config
+    }
+
+    /// `user` with every key it lacks filled in from `defaults`, recursively through mappings.
+    static func merge(_ user: Node, over defaults: Node) -> Node {
+        guard var m = defaults.mapping, let um = user.mapping else { return user }
+        for (k, v) in um { m[k] = m[k].map { merge(v, over: $0) } ?? v }
+        return Node.mapping(m)
     }
 
     /// `a.b=c`: sets key path a.b to the YAML scalar c (so `true`, `0.1`, `[1, 2]` keep their types).

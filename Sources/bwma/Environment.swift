@@ -16,3 +16,10 @@ enum Runtime {
 func printError(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
 }
+
+/// A user-facing failure of a subcommand: ArgumentParser prints "Error: <description>" and exits non-zero, without
+/// the usage text a `ValidationError` would add.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -20,7 +20,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let cfg: RunConfig
         do { cfg = try ConfigLoader.load(path: config, overrides: overrides) } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
         Runtime.configure(threads: cfg.runtime.threads)
         var train = try loadData(cfg, split: .train)
@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
         if cfg.data.limit_test > 0 { test = test.prefix(cfg.data.limit_test) }
         let inC = cfg.model.in_channels > 0 ? cfg.model.in_channels : train.channels
         guard inC == train.channels else {
-            throw ValidationError("\(config): model.in_channels is \(inC) but \(cfg.data.dataset) has \(train.channels) channel(s)")
+            throw CLIError("\(config): model.in_channels is \(inC) but \(cfg.data.dataset) has \(train.channels) channel(s)")
         }
         let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
         let model = try ModelZoo.make(cfg.model.arch, inputShape: [inC, train.height, train.width],
@@ -57,7 +57,7 @@ struct Train: ParsableCommand {
         do {
             return try MNISTFamily.load(directory: cfg.data.path, split: split, name: cfg.data.dataset)
         } catch let e as DataError {
-            throw ValidationError("data.path: \(e)")
+            throw CLIError("data.path: \(e)")
         }
     }
 }
