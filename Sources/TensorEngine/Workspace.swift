@@ -8,7 +8,7 @@ import Foundation
 public final class Workspace: @unchecked Sendable {
     /// Purposes a kernel may ask scratch for.
     public enum Slot: Int, CaseIterable, Sendable {
-        case columns = 0, columnGrad, weightGrad, biasGrad, misc
+        case columns = 0, columnGrad, weightGrad, biasGrad, misc, packedWeight, paddedOutput
     }
 
     /// The process-wide workspace used by the built-in layers.

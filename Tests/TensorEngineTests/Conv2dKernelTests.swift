@@ -19,6 +19,11 @@ final class Conv2dKernelTests: XCTestCase {
         Case(n: 2, cin: 2, h: 6, w: 6, cout: 2, k: 1, s: 2, p: 0),  // projection shortcut
         Case(n: 1, cin: 2, h: 5, w: 4, cout: 2, k: 3, s: 3, p: 2),  // stride > kernel overlap, large pad
         Case(n: 1, cin: 1, h: 16, w: 32, cout: 2, k: 3, s: 1, p: 1), // rows of 32: vector paths
+        // Shifted-GEMM path (stride-1 same, ≥ 8 input channels):
+        Case(n: 3, cin: 8, h: 7, w: 6, cout: 5, k: 3, s: 1, p: 1),
+        Case(n: 2, cin: 9, h: 5, w: 9, cout: 4, k: 5, s: 1, p: 2),
+        Case(n: 2, cin: 8, h: 1, w: 1, cout: 3, k: 3, s: 1, p: 1),
+        Case(n: 1, cin: 16, h: 17, w: 19, cout: 16, k: 3, s: 1, p: 1),
     ]
 
     /// Direct 7-loop convolution in Double.
@@ -130,7 +135,8 @@ final class Conv2dKernelTests: XCTestCase {
     }
 
     func testSkippingInputGradientLeavesWeightGradientUnchanged() {
-        let c = Self.cases[0], g = geometry(c)
+        for c in [Self.cases[0], Self.cases[9]] {
+        let g = geometry(c)
         let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: 1)
         let w = GradientCheck.random(c.cout * c.cin * c.k * c.k, seed: 2)
         let r = GradientCheck.random(c.n * c.cout * g.outPixels, seed: 3)
@@ -147,5 +153,12 @@ final class Conv2dKernelTests: XCTestCase {
             }
         }
         XCTAssertEqual(dw1, dw2)
+        }
+    }
+
+    func testShiftedPathIsTakenWhereExpected() {
+        XCTAssertTrue(ShiftedConvKernel.applies(geometry(Self.cases[9])))
+        XCTAssertFalse(ShiftedConvKernel.applies(geometry(Self.cases[0])))  // 3 input channels
+        XCTAssertFalse(ShiftedConvKernel.applies(geometry(Self.cases[1])))  // stride 2
     }
 }
