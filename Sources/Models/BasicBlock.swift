@@ -18,9 +18,10 @@ public final class BlockGradientBuffers {
     public init() {}
 }
 
-/// ResNet basic block: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
+/// ResNet basic block: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), with the inner ReLU fused into bn1 and
+/// the outer one into the residual sum.
 public final class BasicBlock: Layer {
-    let conv1: Conv2d, bn1: BatchNorm2d, relu1: ReLU, conv2: Conv2d, bn2: BatchNorm2d
+    let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d
     /// Option B projection (nil for identity or option A).
     let projection: Sequential?
     let kind: ShortcutKind
@@ -45,8 +46,7 @@ public final class BasicBlock: Layer {
         self.inChannels = inChannels; self.outChannels = outChannels; self.stride = stride; self.kind = kind
         conv1 = Conv2d(store, "\(name).conv1", inChannels: inChannels, outChannels: outChannels, kernel: 3,
                        stride: stride, padding: 1)
-        bn1 = BatchNorm2d(store, "\(name).bn1", channels: outChannels)
-        relu1 = ReLU(inPlace: true)
+        bn1 = BatchNorm2d(store, "\(name).bn1", channels: outChannels, fusedReLU: true)
         conv2 = Conv2d(store, "\(name).conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3,
                        stride: 1, padding: 1)
         bn2 = BatchNorm2d(store, "\(name).bn2", channels: outChannels)
@@ -60,7 +60,7 @@ public final class BasicBlock: Layer {
             projection = nil
         }
         precondition(kind == .optionB || outChannels >= inChannels, "option A cannot shrink channels")
-        // Backward chain: dsum → bn2 → first → conv2 → second → relu1 (in place) → bn1 → first → conv1 → second,
+        // Backward chain: dsum → bn2 → first → conv2 → second → bn1 (+ReLU) → first → conv1 → second,
         // then dx = second + shortcut(dsum).
         let buffers = shared ?? BlockGradientBuffers()
         dsum = buffers.sum
@@ -71,7 +71,7 @@ public final class BasicBlock: Layer {
         conv1.dx = buffers.second
     }
 
-    public var children: [Layer] { [conv1, bn1, relu1, conv2, bn2] + (projection.map { [$0] } ?? []) }
+    public var children: [Layer] { [conv1, bn1, conv2, bn2] + (projection.map { [$0] } ?? []) }
 
     public func outputShape(for input: [Int]) -> [Int] { conv1.outputShape(for: input) }
 
@@ -82,7 +82,6 @@ public final class BasicBlock: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         var h = conv1.forward(x, training: training)
         h = bn1.forward(h, training: training)
-        h = relu1.forward(h, training: training)
         h = conv2.forward(h, training: training)
         h = bn2.forward(h, training: training)
         let s: Tensor
@@ -108,7 +107,6 @@ public final class BasicBlock: Layer {
         ActivationKernels.reluBackward(dx: dsum.data, dy: dy.data, x: y.data, count: y.count)
         var g = bn2.backward(dsum)
         g = conv2.backward(g)
-        g = relu1.backward(g)
         g = bn1.backward(g)
         g = conv1.backward(g)
         dx.ensure(shape: x.shape)

@@ -1,12 +1,14 @@
 import TensorEngine
 
 /// Batch normalisation over channels of an NCHW tensor (also [N, C] when given a flat input), PyTorch semantics:
-/// γ = 1, β = 0, running mean 0 / variance 1, momentum 0.1, ε = 1e-5.
+/// γ = 1, β = 0, running mean 0 / variance 1, momentum 0.1, ε = 1e-5. With `fusedReLU` it is BN followed by ReLU
+/// in one layer (one pass each way instead of two).
 public final class BatchNorm2d: Layer {
     public let gamma: Parameter, beta: Parameter
     public let runningMean: Parameter, runningVar: Parameter
     public let channels: Int
     public let momentum: Float, eps: Float
+    public let fusedReLU: Bool
 
     /// [N, C, H, W]
     let y = Tensor(shape: [0])
@@ -17,8 +19,10 @@ public final class BatchNorm2d: Layer {
     var input: Tensor?
     var trainedForward = false
 
-    public init(_ store: ParameterStore, _ name: String, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
+    public init(_ store: ParameterStore, _ name: String, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5,
+                fusedReLU: Bool = false) {
         self.channels = channels
+        self.fusedReLU = fusedReLU
         self.momentum = momentum
         self.eps = eps
         gamma = store.parameter("\(name).weight", shape: [channels])
@@ -51,12 +55,12 @@ public final class BatchNorm2d: Layer {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
-                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps)
+                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU)
             input = x
         } else {
             BatchNormKernel.forwardInference(
                 y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
-                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps)
+                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
             input = x
         }
         trainedForward = training
@@ -70,12 +74,13 @@ public final class BatchNorm2d: Layer {
         if trainedForward {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
-                mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw)
+                mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw,
+                reluOutput: fusedReLU ? UnsafePointer(y.data) : nil)
         } else {
             BatchNormKernel.backwardInference(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
-                batch: n, channels: channels, spatial: hw, eps: eps)
+                batch: n, channels: channels, spatial: hw, eps: eps, reluOutput: fusedReLU ? UnsafePointer(y.data) : nil)
         }
         return dx
     }

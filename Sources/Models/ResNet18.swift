@@ -6,8 +6,7 @@ public enum ResNet18 {
     public static func layers(_ store: ParameterStore, inChannels: Int, numClasses: Int) -> [Layer] {
         var layers: [Layer] = [
             Conv2d(store, "conv1", inChannels: inChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3),
-            BatchNorm2d(store, "bn1", channels: 64),
-            ReLU(),
+            BatchNorm2d(store, "bn1", channels: 64, fusedReLU: true),
             MaxPool2d(kernel: 3, stride: 2, padding: 1),
         ]
         var c = 64, index = 0

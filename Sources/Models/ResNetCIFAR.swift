@@ -10,8 +10,7 @@ public enum ResNetCIFAR {
         let n = (depth - 2) / 6
         var layers: [Layer] = [
             Conv2d(store, "conv1", inChannels: inChannels, outChannels: 16, kernel: 3, stride: 1, padding: 1),
-            BatchNorm2d(store, "bn1", channels: 16),
-            ReLU(),
+            BatchNorm2d(store, "bn1", channels: 16, fusedReLU: true),
         ]
         var c = 16, index = 0
         let shared = BlockGradientBuffers()

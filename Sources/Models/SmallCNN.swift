@@ -9,9 +9,9 @@ public enum SmallCNN {
         let flat = 64 * (height / 4) * (width / 4)
         return [
             Conv2d(store, "conv1", inChannels: inChannels, outChannels: 32, kernel: 3, padding: 1),
-            BatchNorm2d(store, "bn1", channels: 32), ReLU(), MaxPool2d(kernel: 2),
+            BatchNorm2d(store, "bn1", channels: 32, fusedReLU: true), MaxPool2d(kernel: 2),
             Conv2d(store, "conv2", inChannels: 32, outChannels: 64, kernel: 3, padding: 1),
-            BatchNorm2d(store, "bn2", channels: 64), ReLU(), MaxPool2d(kernel: 2),
+            BatchNorm2d(store, "bn2", channels: 64, fusedReLU: true), MaxPool2d(kernel: 2),
             Flatten(),
             Linear(store, "fc1", inFeatures: flat, outFeatures: 256), ReLU(),
             Linear(store, "fc2", inFeatures: 256, outFeatures: numClasses),

@@ -10,8 +10,7 @@ public enum VGGSmall {
         for (widthOut, pool) in [(128, false), (128, true), (256, false), (256, true), (512, false), (512, true)] {
             layers.append(Conv2d(store, "features.conv\(i)", inChannels: c, outChannels: widthOut, kernel: 3,
                                  padding: 1))
-            layers.append(BatchNorm2d(store, "features.bn\(i)", channels: widthOut))
-            layers.append(ReLU())
+            layers.append(BatchNorm2d(store, "features.bn\(i)", channels: widthOut, fusedReLU: true))
             if pool {
                 precondition(h >= 2 && w >= 2, "VGG-small input \(height)x\(width) too small for three 2x2 pools")
                 layers.append(MaxPool2d(kernel: 2))

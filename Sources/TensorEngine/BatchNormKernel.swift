@@ -3,6 +3,9 @@ import Foundation
 /// Batch normalisation over NCHW (statistics per channel over N·H·W), with PyTorch's semantics: training normalises
 /// with the biased batch variance and updates the running variance with the unbiased one; evaluation uses the
 /// running statistics.
+///
+/// A following ReLU can be fused (`relu: true` forward, `reluOutput:` backward): the output is clamped in the same
+/// pass, and backward masks dy by `reluOutput > 0` on the fly — saving a full read-write pass each way.
 public enum BatchNormKernel {
     /// Training forward. Writes y, and the per-channel `mean` and `invStd` that backward needs; updates running stats
     /// with `momentum` (PyTorch's convention: new = (1 − momentum)·old + momentum·batch).
@@ -11,25 +14,22 @@ public enum BatchNormKernel {
         y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
         x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float
+        batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false
     ) {
         let m = batch * spatial
         Parallel.chunks(channels) { _, range in
             for c in range {
-                // Two passes in Double: mean, then centred sum of squares (no cancellation).
-                var s = 0.0
+                // One pass: moments about a sample k of the channel (per-plane Float partials, Double across planes).
+                let k = x[c * spatial]
+                var s = 0.0, s2 = 0.0
                 for n in 0..<batch {
-                    let xc = x + (n * channels + c) * spatial
-                    s += Double(vsum(xc, spatial))
+                    let (a, b) = vshiftedMoments(x + (n * channels + c) * spatial, spatial, k)
+                    s += Double(a); s2 += Double(b)
                 }
-                let mu = s / Double(m)
+                let shiftedMean = s / Double(m)
+                let variance = Swift.max(s2 / Double(m) - shiftedMean * shiftedMean, 0)
+                let mu = Double(k) + shiftedMean
                 let muF = Float(mu)
-                var ss = 0.0
-                for n in 0..<batch {
-                    let xc = x + (n * channels + c) * spatial
-                    ss += Double(vsumSquaredDeviation(xc, spatial, muF))
-                }
-                let variance = ss / Double(m)
                 let inv = Float(1 / (variance + Double(eps)).squareRoot())
                 mean[c] = muF
                 invStd[c] = inv
@@ -39,7 +39,8 @@ public enum BatchNormKernel {
                 let scale = gamma[c] * inv, shift = beta[c] - muF * scale
                 for n in 0..<batch {
                     let off = (n * channels + c) * spatial
-                    vaffine(y + off, x + off, spatial, scale, shift)
+                    if relu { vaffineRelu(y + off, x + off, spatial, scale, shift) }
+                    else { vaffine(y + off, x + off, spatial, scale, shift) }
                 }
             }
         }
@@ -49,7 +50,7 @@ public enum BatchNormKernel {
     public static func forwardInference(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, eps: Float
+        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false
     ) {
         Parallel.chunks(batch) { _, range in
             for n in range {
@@ -57,54 +58,79 @@ public enum BatchNormKernel {
                     let scale = gamma[c] / (runningVar[c] + eps).squareRoot()
                     let shift = beta[c] - runningMean[c] * scale
                     let off = (n * channels + c) * spatial
-                    vaffine(y + off, x + off, spatial, scale, shift)
+                    if relu { vaffineRelu(y + off, x + off, spatial, scale, shift) }
+                    else { vaffine(y + off, x + off, spatial, scale, shift) }
                 }
             }
         }
     }
 
     /// Training backward: accumulates dgamma, dbeta; writes dx. `mean`/`invStd` are those saved by the forward.
-    /// dx = γ·σ⁻¹/M · (M·dy − Σdy − x̂·Σ(dy·x̂)).
+    /// dx = γ·σ⁻¹/M · (M·g − Σg − x̂·Σ(g·x̂)) with g = dy, or g = dy·[reluOutput > 0] when a ReLU was fused.
     public static func backwardTraining(
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int
+        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil
     ) {
         let m = Float(batch * spatial)
         Parallel.chunks(channels) { _, range in
+            let zero = Float16x()
             for c in range {
                 let mu = mean[c], inv = invStd[c]
+                let muv = Float16x(repeating: mu)
                 var sdy = 0.0, sdyx = 0.0
                 for n in 0..<batch {
                     let off = (n * channels + c) * spatial
                     let xc = x + off, dyc = dy + off
                     var a = Float16x(), b = Float16x(), i = 0
-                    let muv = Float16x(repeating: mu)
-                    while i + 16 <= spatial {
-                        let g = load(dyc + i)
-                        a += g
-                        b += g * (load(xc + i) - muv)
-                        i += 16
+                    if let r = reluOutput.map({ $0 + off }) {
+                        while i + 16 <= spatial {
+                            let g = load(dyc + i).replacing(with: zero, where: load(r + i) .<= zero)
+                            a += g
+                            b += g * (load(xc + i) - muv)
+                            i += 16
+                        }
+                    } else {
+                        while i + 16 <= spatial {
+                            let g = load(dyc + i)
+                            a += g
+                            b += g * (load(xc + i) - muv)
+                            i += 16
+                        }
                     }
                     var sa = a.sum(), sb = b.sum()
-                    while i < spatial { sa += dyc[i]; sb += dyc[i] * (xc[i] - mu); i += 1 }
+                    while i < spatial {
+                        let g = reluOutput.map { $0[off + i] > 0 ? dyc[i] : 0 } ?? dyc[i]
+                        sa += g; sb += g * (xc[i] - mu); i += 1
+                    }
                     sdy += Double(sa); sdyx += Double(sb)
                 }
                 let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * inv
                 dGamma[c] += sumDyXhat
                 dBeta[c] += sumDy
-                let k = gamma[c] * inv / m
-                let meanDy = sumDy, coef = sumDyXhat * inv
+                // dx = k·(M·g − Σg − (x − μ)·coef), coef·(x − μ) = x̂·Σ(g·x̂); as a·g + b·x + c0:
+                let k = gamma[c] * inv / m, coef = sumDyXhat * inv
+                let a = k * m, b = -k * coef, c0 = -k * sumDy + k * mu * coef
+                let av = Float16x(repeating: a), bv = Float16x(repeating: b), cv = Float16x(repeating: c0)
                 for n in 0..<batch {
                     let off = (n * channels + c) * spatial
                     let xc = x + off, dyc = dy + off, dxc = dx + off
-                    // dx = k·(M·dy − Σdy − (x − μ)·coef), with coef·(x − μ) = x̂·Σ(dy·x̂). As a·dy + b·x + c:
-                    let a = k * m, b = -k * coef, c0 = -k * meanDy + k * mu * coef
-                    let av = Float16x(repeating: a), bv = Float16x(repeating: b), cv = Float16x(repeating: c0)
                     var i = 0
-                    while i + 16 <= spatial { store(av * load(dyc + i) + bv * load(xc + i) + cv, dxc + i); i += 16 }
-                    while i < spatial { dxc[i] = a * dyc[i] + b * xc[i] + c0; i += 1 }
+                    if let r = reluOutput.map({ $0 + off }) {
+                        while i + 16 <= spatial {
+                            let g = load(dyc + i).replacing(with: zero, where: load(r + i) .<= zero)
+                            store(av * g + bv * load(xc + i) + cv, dxc + i)
+                            i += 16
+                        }
+                    } else {
+                        while i + 16 <= spatial { store(av * load(dyc + i) + bv * load(xc + i) + cv, dxc + i); i += 16 }
+                    }
+                    while i < spatial {
+                        let g = reluOutput.map { $0[off + i] > 0 ? dyc[i] : 0 } ?? dyc[i]
+                        dxc[i] = a * g + b * xc[i] + c0
+                        i += 1
+                    }
                 }
             }
         }
@@ -115,7 +141,7 @@ public enum BatchNormKernel {
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, eps: Float
+        batch: Int, channels: Int, spatial: Int, eps: Float, reluOutput: UnsafePointer<Float>? = nil
     ) {
         for c in 0..<channels {
             let inv = 1 / (runningVar[c] + eps).squareRoot(), mu = runningMean[c]
@@ -123,7 +149,7 @@ public enum BatchNormKernel {
             for n in 0..<batch {
                 let off = (n * channels + c) * spatial
                 for i in 0..<spatial {
-                    let g = dy[off + i]
+                    let g = reluOutput.map { $0[off + i] > 0 ? dy[off + i] : 0 } ?? dy[off + i]
                     sdy += Double(g); sdyx += Double(g * (x[off + i] - mu) * inv)
                     dx[off + i] = g * gamma[c] * inv
                 }

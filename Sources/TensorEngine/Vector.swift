@@ -95,3 +95,23 @@ public typealias Float16x = SIMD16<Float>
         for _ in rows { q.pointee = 0; q += w }
     }
 }
+
+/// (Σ (p[i] − k), Σ (p[i] − k)²) over 0..<n in one pass. Shifting by a sample `k` of the same data keeps the
+/// one-pass variance E[(x−k)²] − E[x−k]² free of catastrophic cancellation when |mean| ≫ std.
+@inline(__always) func vshiftedMoments(_ p: UnsafePointer<Float>, _ n: Int, _ k: Float) -> (Float, Float) {
+    var s = Float16x(), s2 = Float16x(), i = 0
+    let kv = Float16x(repeating: k)
+    while i + 16 <= n { let d = load(p + i) - kv; s += d; s2 += d * d; i += 16 }
+    var a = s.sum(), b = s2.sum()
+    while i < n { let d = p[i] - k; a += d; b += d * d; i += 1 }
+    return (a, b)
+}
+
+/// y[i] = max(x[i]·a + b, 0) over 0..<n.
+@inline(__always) func vaffineRelu(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ a: Float,
+                                   _ b: Float) {
+    let av = Float16x(repeating: a), bv = Float16x(repeating: b), zero = Float16x()
+    var i = 0
+    while i + 16 <= n { let v = load(x + i) * av + bv; store(v.replacing(with: zero, where: v .< zero), y + i); i += 16 }
+    while i < n { y[i] = Swift.max(x[i] * a + b, 0); i += 1 }
+}

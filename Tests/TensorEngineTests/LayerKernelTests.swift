@@ -74,6 +74,53 @@ final class LayerKernelTests: XCTestCase {
         XCTAssertEqual(Double(rv[0]), 0.9 * 2 + 0.1 * 20.0 / 3, accuracy: 1e-5)
     }
 
+    func testBatchNormOnePassStatisticsSurviveALargeMean() {
+        // Mean 1000, std 0.01: the naive one-pass E[x²] − E[x]² in Float loses every digit; the shifted one must not.
+        let n = 4, hw = 300
+        var rng = RNG(seed: 5)
+        let x = (0..<(n * hw)).map { _ in 1000 + 0.01 * rng.normal() }
+        let xd = x.map(Double.init)
+        let mean = xd.reduce(0, +) / Double(x.count)
+        let variance = xd.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count)
+        var rm: [Float] = [0], rv: [Float] = [1]
+        let out = bnTrain(x, [1], [0], n: n, c: 1, hw: hw, runningMean: &rm, runningVar: &rv)
+        XCTAssertEqual(Double(out.mean[0]), mean, accuracy: 1e-3)
+        let inv = 1 / (variance + 1e-5).squareRoot()
+        XCTAssertEqual(Double(out.inv[0]), inv, accuracy: inv * 1e-2)
+    }
+
+    func testBatchNormWithFusedReLUMatchesBatchNormThenReLU() {
+        for threads in [1, 2] {
+            Parallel.threads = threads
+            let n = 2, c = 3, hw = 21
+            var x = GradientCheck.random(n * c * hw, seed: 15, scale: 1.5)
+            let gamma = GradientCheck.random(c, seed: 16), beta = GradientCheck.random(c, seed: 17)
+            var rm = [Float](repeating: 0, count: c), rv = [Float](repeating: 1, count: c)
+            func fused(_ xv: [Float]) -> (y: [Float], mean: [Float], inv: [Float]) {
+                var y = [Float](repeating: 0, count: xv.count), mean = [Float](repeating: 0, count: c), inv = mean
+                var a = rm, b = rv
+                xv.withPointer { xp in
+                    BatchNormKernel.forwardTraining(y: &y, mean: &mean, invStd: &inv, x: xp, gamma: gamma, beta: beta,
+                                                    runningMean: &a, runningVar: &b, batch: n, channels: c,
+                                                    spatial: hw, momentum: 0.1, eps: 1e-5, relu: true)
+                }
+                return (y, mean, inv)
+            }
+            let plain = bnTrain(x, gamma, beta, n: n, c: c, hw: hw, runningMean: &rm, runningVar: &rv)
+            let f = fused(x)
+            XCTAssertEqual(f.y, plain.y.map { max($0, 0) })
+            let dy = GradientCheck.random(x.count, seed: 18)
+            var dx = [Float](repeating: 0, count: x.count), dg = [Float](repeating: 0, count: c), db = dg
+            x.withPointer { xp in dy.withPointer { dyp in f.y.withPointer { yp in
+                BatchNormKernel.backwardTraining(dx: &dx, dGamma: &dg, dBeta: &db, dy: dyp, x: xp, gamma: gamma,
+                                                 mean: f.mean, invStd: f.inv, batch: n, channels: c, spatial: hw,
+                                                 reluOutput: yp)
+            } } }
+            GradientCheck.check("bn+relu dx", values: &x, analytic: dx, indices: GradientCheck.sample(x.count, 60),
+                                eps: 1e-3, atol: 5e-3, rtol: 5e-3) { GradientCheck.loss(fused($0).y, dy) }
+        }
+    }
+
     func testBatchNormInferenceUsesRunningStatistics() {
         let x: [Float] = [1, -2, 3, 0.5, 10, 4]  // N = 3, C = 2, HW = 1
         let gamma: [Float] = [1.5, -0.5], beta: [Float] = [0.1, 0.2], rm: [Float] = [1, 2], rv: [Float] = [4, 0.25]
