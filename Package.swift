@@ -46,7 +46,9 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["bwma"]),
     ]
 )

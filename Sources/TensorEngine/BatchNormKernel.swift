@@ -36,11 +36,10 @@ public enum BatchNormKernel {
                 let unbiased = m > 1 ? variance * Double(m) / Double(m - 1) : variance
                 runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muF
                 runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
-                let scale = gamma[c] * inv, shift = beta[c] - muF * scale
+                let scale = gamma[c] * inv
                 for n in 0..<batch {
                     let off = (n * channels + c) * spatial
-                    if relu { vaffineRelu(y + off, x + off, spatial, scale, shift) }
-                    else { vaffine(y + off, x + off, spatial, scale, shift) }
+                    vnormalize(y + off, x + off, spatial, muF, scale, beta[c], relu: relu)
                 }
             }
         }
@@ -56,10 +55,8 @@ public enum BatchNormKernel {
             for n in range {
                 for c in 0..<channels {
                     let scale = gamma[c] / (runningVar[c] + eps).squareRoot()
-                    let shift = beta[c] - runningMean[c] * scale
                     let off = (n * channels + c) * spatial
-                    if relu { vaffineRelu(y + off, x + off, spatial, scale, shift) }
-                    else { vaffine(y + off, x + off, spatial, scale, shift) }
+                    vnormalize(y + off, x + off, spatial, runningMean[c], scale, beta[c], relu: relu)
                 }
             }
         }
@@ -109,9 +106,10 @@ public enum BatchNormKernel {
                 let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * inv
                 dGamma[c] += sumDyXhat
                 dBeta[c] += sumDy
-                // dx = k·(M·g − Σg − (x − μ)·coef), coef·(x − μ) = x̂·Σ(g·x̂); as a·g + b·x + c0:
+                // dx = k·(M·g − Σg − (x − μ)·coef), coef·(x − μ) = x̂·Σ(g·x̂); as a·g + b·(x − μ) + c0. Keeping
+                // (x − μ) explicit avoids the cancellation of b·x against b·μ when |μ| ≫ σ.
                 let k = gamma[c] * inv / m, coef = sumDyXhat * inv
-                let a = k * m, b = -k * coef, c0 = -k * sumDy + k * mu * coef
+                let a = k * m, b = -k * coef, c0 = -k * sumDy
                 let av = Float16x(repeating: a), bv = Float16x(repeating: b), cv = Float16x(repeating: c0)
                 for n in 0..<batch {
                     let off = (n * channels + c) * spatial
@@ -120,15 +118,18 @@ public enum BatchNormKernel {
                     if let r = reluOutput.map({ $0 + off }) {
                         while i + 16 <= spatial {
                             let g = load(dyc + i).replacing(with: zero, where: load(r + i) .<= zero)
-                            store(av * g + bv * load(xc + i) + cv, dxc + i)
+                            store(av * g + bv * (load(xc + i) - muv) + cv, dxc + i)
                             i += 16
                         }
                     } else {
-                        while i + 16 <= spatial { store(av * load(dyc + i) + bv * load(xc + i) + cv, dxc + i); i += 16 }
+                        while i + 16 <= spatial {
+                            store(av * load(dyc + i) + bv * (load(xc + i) - muv) + cv, dxc + i)
+                            i += 16
+                        }
                     }
                     while i < spatial {
                         let g = reluOutput.map { $0[off + i] > 0 ? dyc[i] : 0 } ?? dyc[i]
-                        dxc[i] = a * g + b * xc[i] + c0
+                        dxc[i] = a * g + b * (xc[i] - mu) + c0
                         i += 1
                     }
                 }

@@ -107,11 +107,21 @@ public typealias Float16x = SIMD16<Float>
     return (a, b)
 }
 
-/// y[i] = max(x[i]·a + b, 0) over 0..<n.
-@inline(__always) func vaffineRelu(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ a: Float,
-                                   _ b: Float) {
-    let av = Float16x(repeating: a), bv = Float16x(repeating: b), zero = Float16x()
+/// y[i] = (x[i] − μ)·a + b over 0..<n, clamped at 0 when `relu` (batch-norm apply; subtracting μ first keeps
+/// full precision when |μ| ≫ σ).
+@inline(__always) func vnormalize(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ mu: Float,
+                                  _ a: Float, _ b: Float, relu: Bool) {
+    let mv = Float16x(repeating: mu), av = Float16x(repeating: a), bv = Float16x(repeating: b), zero = Float16x()
     var i = 0
-    while i + 16 <= n { let v = load(x + i) * av + bv; store(v.replacing(with: zero, where: v .< zero), y + i); i += 16 }
-    while i < n { y[i] = Swift.max(x[i] * a + b, 0); i += 1 }
+    if relu {
+        while i + 16 <= n {
+            let v = (load(x + i) - mv) * av + bv
+            store(v.replacing(with: zero, where: v .< zero), y + i)
+            i += 16
+        }
+        while i < n { y[i] = Swift.max((x[i] - mu) * a + b, 0); i += 1 }
+    } else {
+        while i + 16 <= n { store((load(x + i) - mv) * av + bv, y + i); i += 16 }
+        while i < n { y[i] = (x[i] - mu) * a + b; i += 1 }
+    }
 }
