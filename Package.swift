@@ -24,20 +24,22 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Floor 2: tensors and kernels.
         .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        // Floor 3: weight binarizers and activation quantizers.
+        .target(name: "Quantization", dependencies: ["TensorEngine"], swiftSettings: fast),
         // Floor 3: datasets.
         .target(name: "Data", dependencies: ["CZlib", "TensorEngine"], swiftSettings: fast),
         // Floor 4: layers and the model zoo.
-        .target(name: "Models", dependencies: ["TensorEngine"], swiftSettings: fast),
+        .target(name: "Models", dependencies: ["TensorEngine", "Quantization"], swiftSettings: fast),
         // Floor 5: optimisers, schedules, the training loop, benchmarks.
         .target(
             name: "Training",
-            dependencies: ["TensorEngine", "Data", "Models", .product(name: "Yams", package: "Yams")],
+            dependencies: ["TensorEngine", "Quantization", "Data", "Models", .product(name: "Yams", package: "Yams")],
             swiftSettings: fast),
         // Floor 6: the command line.
         .executableTarget(
             name: "bwma",
             dependencies: [
-                "Training", "Models", "Data", "TensorEngine",
+                "Training", "Models", "Quantization", "Data", "TensorEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -45,6 +47,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine", "CZlib"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine", "TestSupport"]),
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport"],

@@ -1,3 +1,4 @@
+import Quantization
 import TensorEngine
 
 /// How a residual block matches shapes when its stride or width changes.
@@ -42,18 +43,19 @@ public final class BasicBlock: Layer {
     ///   - shared: gradient buffers shared with the network's other blocks (nil: the block owns its buffers).
     ///   - index: the block's position in the network; it picks which shared output buffer the block writes.
     public init(_ store: ParameterStore, _ name: String, inChannels: Int, outChannels: Int, stride: Int,
-                shortcut kind: ShortcutKind, shared: BlockGradientBuffers? = nil, index: Int = 0) {
+                shortcut kind: ShortcutKind, shared: BlockGradientBuffers? = nil, index: Int = 0,
+                quant: QuantPolicy = .fp32) {
         self.inChannels = inChannels; self.outChannels = outChannels; self.stride = stride; self.kind = kind
         conv1 = Conv2d(store, "\(name).conv1", inChannels: inChannels, outChannels: outChannels, kernel: 3,
-                       stride: stride, padding: 1)
+                       stride: stride, padding: 1, quant: quant.spec(for: "\(name).conv1", role: .middle))
         bn1 = BatchNorm2d(store, "\(name).bn1", channels: outChannels, fusedReLU: true)
         conv2 = Conv2d(store, "\(name).conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3,
-                       stride: 1, padding: 1)
+                       stride: 1, padding: 1, quant: quant.spec(for: "\(name).conv2", role: .middle))
         bn2 = BatchNorm2d(store, "\(name).bn2", channels: outChannels)
         if kind == .optionB && (stride != 1 || inChannels != outChannels) {
             projection = Sequential([
                 Conv2d(store, "\(name).downsample.0", inChannels: inChannels, outChannels: outChannels, kernel: 1,
-                       stride: stride),
+                       stride: stride, quant: quant.spec(for: "\(name).downsample.0", role: .middle)),
                 BatchNorm2d(store, "\(name).downsample.1", channels: outChannels),
             ])
         } else {

@@ -1,6 +1,8 @@
+import Quantization
 import TensorEngine
 
-/// 2-D convolution, weight [Cout, Cin, kh, kw], optional bias [Cout]; PyTorch's default initialisation.
+/// 2-D convolution, weight [Cout, Cin, kh, kw], optional bias [Cout]; PyTorch's default initialisation. With a
+/// `LayerQuantization` it convolves k-bit inputs with binary weights α·B + β derived from its FP32 latent weights.
 public final class Conv2d: Layer, InputGradientOptional {
     public let weight: Parameter
     public let bias: Parameter?
@@ -15,16 +17,23 @@ public final class Conv2d: Layer, InputGradientOptional {
     var dx = Tensor(shape: [0])
     /// The forward input, kept for backward.
     var input: Tensor?
+    /// The operands the kernel saw (quantized input and weights, or the originals).
+    var kernelInput: Tensor?
+    var kernelWeight: UnsafePointer<Float>?
     var geometry: ConvGeometry?
+    public let quantization: LayerQuantization?
 
     public init(_ store: ParameterStore, _ name: String, inChannels: Int, outChannels: Int, kernel: Int,
-                stride: Int = 1, padding: Int = 0, bias: Bool = false) {
+                stride: Int = 1, padding: Int = 0, bias: Bool = false, quant: QuantPolicy.LayerSpec? = nil) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = (kernel, kernel); self.stride = (stride, stride); self.padding = (padding, padding)
         let fanIn = inChannels * kernel * kernel
         weight = store.parameter("\(name).weight", shape: [outChannels, inChannels, kernel, kernel], fanIn: fanIn)
         self.bias = bias ? store.parameter("\(name).bias", shape: [outChannels], fanIn: fanIn) : nil
+        quantization = quant.flatMap {
+            LayerQuantization($0, weightCount: outChannels * inChannels * kernel * kernel, store: store, name: name)
+        }
     }
 
     func geometry(for s: [Int]) -> ConvGeometry {
@@ -51,25 +60,35 @@ public final class Conv2d: Layer, InputGradientOptional {
     public func initialize(rng: inout RNG) {
         Initializers.kaimingUniformDefault(weight, rng: &rng)
         if let bias { Initializers.biasDefault(bias, fanIn: weight.fanIn, rng: &rng) }
+        quantization?.initialize()
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = x.shape[0]
         let geo = currentGeometry(x)
         y.ensure(shape: [n, outChannels, geo.outH, geo.outW])
-        Conv2dKernel.forward(y: y.data, x: x.data, weight: weight.value, bias: bias?.value, batch: n,
+        let xin = quantization?.input(x, training: training) ?? x
+        let w = quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value)
+        Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                              outChannels: outChannels, geometry: geo)
         input = training ? x : nil
+        kernelInput = training ? xin : nil
+        kernelWeight = w
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input, let geo = geometry else { preconditionFailure("Conv2d.backward without a training forward") }
+        guard let x = input, let xin = kernelInput, let w = kernelWeight, let geo = geometry else {
+            preconditionFailure("Conv2d.backward without a training forward")
+        }
         let n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
-        Conv2dKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: weight.grad, dBias: bias?.grad,
-                              dy: dy.data, x: x.data, weight: weight.value, batch: n, outChannels: outChannels,
+        let dW = quantization?.weightGradientTarget(weight) ?? weight.grad
+        Conv2dKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad,
+                              dy: dy.data, x: xin.data, weight: w, batch: n, outChannels: outChannels,
                               geometry: geo)
+        quantization?.finishWeightGradient(weight)
+        if needsInputGradient { quantization?.inputGradient(dx, input: x) }
         return dx
     }
 }

@@ -1,3 +1,4 @@
+import Quantization
 import TensorEngine
 
 /// Fully connected layer, weight [out, in], bias [out]; input [N, in] (flatten first).
@@ -12,12 +13,17 @@ public final class Linear: Layer, InputGradientOptional {
     /// [N, in]
     let dx = Tensor(shape: [0])
     var input: Tensor?
+    var kernelInput: Tensor?
+    var kernelWeight: UnsafePointer<Float>?
+    public let quantization: LayerQuantization?
 
-    public init(_ store: ParameterStore, _ name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true) {
+    public init(_ store: ParameterStore, _ name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
+                quant: QuantPolicy.LayerSpec? = nil) {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         weight = store.parameter("\(name).weight", shape: [outFeatures, inFeatures], fanIn: inFeatures)
         self.bias = bias ? store.parameter("\(name).bias", shape: [outFeatures], fanIn: inFeatures) : nil
+        quantization = quant.flatMap { LayerQuantization($0, weightCount: outFeatures * inFeatures, store: store, name: name) }
     }
 
     public func outputShape(for input: [Int]) -> [Int] {
@@ -28,25 +34,35 @@ public final class Linear: Layer, InputGradientOptional {
     public func initialize(rng: inout RNG) {
         Initializers.kaimingUniformDefault(weight, rng: &rng)
         if let bias { Initializers.biasDefault(bias, fanIn: inFeatures, rng: &rng) }
+        quantization?.initialize()
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = x.shape[0]
         precondition(x.count == n * inFeatures, "Linear(\(inFeatures)) got \(x.shape)")
         y.ensure(shape: [n, outFeatures])
-        LinearKernel.forward(y: y.data, x: x.data, weight: weight.value, bias: bias?.value, batch: n,
+        let xin = quantization?.input(x, training: training) ?? x
+        let w = quantization?.weights(weight, outChannels: outFeatures) ?? UnsafePointer(weight.value)
+        LinearKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                              inFeatures: inFeatures, outFeatures: outFeatures)
         input = training ? x : nil
+        kernelInput = training ? xin : nil
+        kernelWeight = w
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("Linear.backward without a training forward") }
+        guard let x = input, let xin = kernelInput, let w = kernelWeight else {
+            preconditionFailure("Linear.backward without a training forward")
+        }
         let n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
-        LinearKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: weight.grad, dBias: bias?.grad,
-                              dy: dy.data, x: x.data, weight: weight.value, batch: n, inFeatures: inFeatures,
+        let dW = quantization?.weightGradientTarget(weight) ?? weight.grad
+        LinearKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad,
+                              dy: dy.data, x: xin.data, weight: w, batch: n, inFeatures: inFeatures,
                               outFeatures: outFeatures)
+        quantization?.finishWeightGradient(weight)
+        if needsInputGradient { quantization?.inputGradient(dx, input: x) }
         return dx
     }
 }

@@ -1,3 +1,4 @@
+import Quantization
 import TensorEngine
 
 /// Errors in a model request, phrased for the user.
@@ -20,7 +21,9 @@ public enum ModelZoo {
 
     /// - Parameters:
     ///   - inputShape: per-sample [C, H, W].
-    public static func make(_ arch: String, inputShape: [Int], numClasses: Int, seed: UInt64 = 0) throws -> Model {
+    ///   - quant: which layers are binarized / take k-bit inputs (default: none).
+    public static func make(_ arch: String, inputShape: [Int], numClasses: Int, seed: UInt64 = 0,
+                            quant: QuantPolicy = .fp32) throws -> Model {
         guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
             throw ModelError.badInput("input shape must be C x H x W with positive sizes, got \(inputShape)")
         }
@@ -31,19 +34,19 @@ public enum ModelZoo {
         switch name {
         case "smallcnn", "small-cnn":
             guard h >= 4, w >= 4 else { throw ModelError.badInput("smallcnn needs inputs of at least 4x4") }
-            build = { SmallCNN.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses) }
+            build = { SmallCNN.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses, quant: quant) }
         case "resnet18":
             guard h >= 32, w >= 32 else { throw ModelError.badInput("resnet18 needs inputs of at least 32x32") }
-            build = { ResNet18.layers($0, inChannels: c, numClasses: numClasses) }
+            build = { ResNet18.layers($0, inChannels: c, numClasses: numClasses, quant: quant) }
         case "vgg-small", "vggsmall", "vgg_small":
             guard h >= 8, w >= 8 else { throw ModelError.badInput("vgg-small needs inputs of at least 8x8") }
-            build = { VGGSmall.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses) }
+            build = { VGGSmall.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses, quant: quant) }
         default:
             guard name.hasPrefix("resnet"), let depth = Int(name.dropFirst(6)), depth >= 8, (depth - 2) % 6 == 0 else {
                 throw ModelError.unknownArch(arch)
             }
             guard h >= 4, w >= 4 else { throw ModelError.badInput("\(arch) needs inputs of at least 4x4") }
-            build = { ResNetCIFAR.layers($0, depth: depth, inChannels: c, numClasses: numClasses) }
+            build = { ResNetCIFAR.layers($0, depth: depth, inChannels: c, numClasses: numClasses, quant: quant) }
         }
         return Model(arch: name, inputShape: inputShape, numClasses: numClasses, seed: seed, build: build)
     }

@@ -1,11 +1,14 @@
+import Quantization
 import TensorEngine
 
 /// ImageNet ResNet-18 (He et al. 2016, torchvision layout): 7x7/2 conv (64) → 3x3/2 max-pool → four stages of two
 /// basic blocks at 64, 128, 256, 512 channels (option-B projections) → global average pool → FC.
 public enum ResNet18 {
-    public static func layers(_ store: ParameterStore, inChannels: Int, numClasses: Int) -> [Layer] {
+    public static func layers(_ store: ParameterStore, inChannels: Int, numClasses: Int,
+                              quant: QuantPolicy = .fp32) -> [Layer] {
         var layers: [Layer] = [
-            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3),
+            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3,
+                   quant: quant.spec(for: "conv1", role: .first)),
             BatchNorm2d(store, "bn1", channels: 64, fusedReLU: true),
             MaxPool2d(kernel: 3, stride: 2, padding: 1),
         ]
@@ -15,12 +18,14 @@ public enum ResNet18 {
             for b in 0..<2 {
                 let stride = (stage > 0 && b == 0) ? 2 : 1
                 layers.append(BasicBlock(store, "layer\(stage + 1).\(b)", inChannels: c, outChannels: width,
-                                         stride: stride, shortcut: .optionB, shared: shared, index: index))
+                                         stride: stride, shortcut: .optionB, shared: shared, index: index,
+                                         quant: quant))
                 c = width
                 index += 1
             }
         }
-        layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 512, outFeatures: numClasses)]
+        layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 512, outFeatures: numClasses,
+                                             quant: quant.spec(for: "fc", role: .last))]
         return layers
     }
 }

@@ -1,3 +1,4 @@
+import Quantization
 import TensorEngine
 
 /// CIFAR-style ResNet-(6n+2) of He et al. (2016): 3x3 conv (16) → three stages of n basic blocks at 16, 32, 64
@@ -5,11 +6,12 @@ import TensorEngine
 public enum ResNetCIFAR {
     /// Depth must be 6n + 2 (20, 32, 44, 56, 110, ...).
     public static func layers(_ store: ParameterStore, depth: Int, inChannels: Int, numClasses: Int,
-                              shortcut: ShortcutKind = .optionA) -> [Layer] {
+                              shortcut: ShortcutKind = .optionA, quant: QuantPolicy = .fp32) -> [Layer] {
         precondition((depth - 2) % 6 == 0 && depth >= 8, "CIFAR ResNet depth must be 6n+2, got \(depth)")
         let n = (depth - 2) / 6
         var layers: [Layer] = [
-            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 16, kernel: 3, stride: 1, padding: 1),
+            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 16, kernel: 3, stride: 1, padding: 1,
+                   quant: quant.spec(for: "conv1", role: .first)),
             BatchNorm2d(store, "bn1", channels: 16, fusedReLU: true),
         ]
         var c = 16, index = 0
@@ -18,12 +20,14 @@ public enum ResNetCIFAR {
             for b in 0..<n {
                 let stride = (stage > 0 && b == 0) ? 2 : 1
                 layers.append(BasicBlock(store, "layer\(stage + 1).\(b)", inChannels: c, outChannels: width,
-                                         stride: stride, shortcut: shortcut, shared: shared, index: index))
+                                         stride: stride, shortcut: shortcut, shared: shared, index: index,
+                                         quant: quant))
                 c = width
                 index += 1
             }
         }
-        layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 64, outFeatures: numClasses)]
+        layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 64, outFeatures: numClasses,
+                                             quant: quant.spec(for: "fc", role: .last))]
         return layers
     }
 }

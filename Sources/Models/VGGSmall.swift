@@ -1,15 +1,16 @@
+import Quantization
 import TensorEngine
 
 /// VGG-small (as in LQ-Nets / XNOR-Net CIFAR experiments): 128-128-M-256-256-M-512-512-M-FC, each conv 3x3 pad 1
 /// followed by batch norm and ReLU.
 public enum VGGSmall {
     public static func layers(_ store: ParameterStore, inChannels: Int, height: Int, width: Int,
-                              numClasses: Int) -> [Layer] {
+                              numClasses: Int, quant: QuantPolicy = .fp32) -> [Layer] {
         var layers: [Layer] = []
         var c = inChannels, h = height, w = width, i = 0
         for (widthOut, pool) in [(128, false), (128, true), (256, false), (256, true), (512, false), (512, true)] {
             layers.append(Conv2d(store, "features.conv\(i)", inChannels: c, outChannels: widthOut, kernel: 3,
-                                 padding: 1))
+                                 padding: 1, quant: quant.spec(for: "features.conv\(i)", role: i == 0 ? .first : .middle)))
             layers.append(BatchNorm2d(store, "features.bn\(i)", channels: widthOut, fusedReLU: true))
             if pool {
                 precondition(h >= 2 && w >= 2, "VGG-small input \(height)x\(width) too small for three 2x2 pools")
@@ -18,7 +19,8 @@ public enum VGGSmall {
             }
             c = widthOut; i += 1
         }
-        layers += [Flatten(), Linear(store, "classifier", inFeatures: c * h * w, outFeatures: numClasses)]
+        layers += [Flatten(), Linear(store, "classifier", inFeatures: c * h * w, outFeatures: numClasses,
+                                     quant: quant.spec(for: "classifier", role: .last))]
         return layers
     }
 }

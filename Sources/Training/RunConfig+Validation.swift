@@ -32,6 +32,18 @@ extension RunConfig {
                     "a number in [0, optim.lr]")
         try require(schedule.milestones == schedule.milestones.sorted() && schedule.milestones.allSatisfy { $0 > 0 },
                     "schedule.milestones", schedule.milestones, "increasing positive epoch numbers")
+        try require(["fp32", "bwn", "bwma", "bwma-opt"].contains(quant.weights), "quant.weights", quant.weights,
+                    "one of fp32, bwn, bwma, bwma-opt")
+        try require(["fp32", "uniform-ste", "pact", "lsq", "bwma"].contains(quant.activations), "quant.activations",
+                    quant.activations, "one of fp32, uniform-ste, pact, lsq, bwma")
+        try require((1...8).contains(quant.abits), "quant.abits", quant.abits, "an integer in 1...8")
+        try require(quant.ste_clip >= 0, "quant.ste_clip", quant.ste_clip, "a number >= 0 (0 = no clipping)")
+        try require(["fp32", "quantized"].contains(quant.first_layer), "quant.first_layer", quant.first_layer,
+                    "fp32 or quantized")
+        try require(["fp32", "quantized"].contains(quant.last_layer), "quant.last_layer", quant.last_layer,
+                    "fp32 or quantized")
+        do { _ = try quantPolicy() } catch { throw ConfigError.invalid(key: "quant.layers", value: "\(quant.layers)",
+                                                                       expected: "\(error)") }
         try require(loss.label_smoothing >= 0 && loss.label_smoothing < 1, "loss.label_smoothing",
                     loss.label_smoothing, "a number in [0, 1)")
         try require(runtime.threads >= 1 && runtime.threads <= 256, "runtime.threads", runtime.threads,

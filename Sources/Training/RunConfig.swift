@@ -7,6 +7,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var model = ModelConfig()
     public var optim = OptimConfig()
     public var schedule = ScheduleConfig()
+    public var quant = QuantConfig()
     public var loss = LossConfig()
     public var runtime = RuntimeConfig()
 
@@ -60,6 +61,28 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var gamma: Double = 0.1
         /// `cosine`: the final learning rate.
         public var min_lr: Double = 0
+        public init() {}
+    }
+
+    /// Binary weights / k-bit activations (docs/method.md, docs/configuration.md).
+    public struct QuantConfig: Codable, Sendable, Equatable {
+        /// `fp32`, `bwn`, `bwma` (balanced closed form) or `bwma-opt` (unconstrained two-level optimum).
+        public var weights: String = "fp32"
+        /// `fp32`, `uniform-ste`, `pact`, `lsq` or `bwma`.
+        public var activations: String = "fp32"
+        /// Activation bits, 1…8.
+        public var abits: Int = 4
+        /// One (α, β) per output channel instead of per layer.
+        public var per_channel: Bool = false
+        /// Straight-through window for the latent weights in units of α (0 = no clipping).
+        public var ste_clip: Double = 3
+        /// Also propagate gradients through α and β.
+        public var scale_gradient: Bool = false
+        /// `fp32` or `quantized` for the network's first layer and its last (classifier).
+        public var first_layer: String = "fp32"
+        public var last_layer: String = "fp32"
+        /// Per-layer overrides `"<name or prefix*>=<fp32|w1|a<k>|w1a<k>>"`.
+        public var layers: [String] = []
         public init() {}
     }
 

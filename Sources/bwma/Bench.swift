@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Models
+import Quantization
 import TensorEngine
 import Training
 
@@ -16,7 +17,7 @@ struct Bench: ParsableCommand {
         var model = "resnet20"
         @Option(help: "Batch size.")
         var batch = 128
-        @Option(help: "Quantization: fp32.")
+        @Option(help: "Quantization: fp32, bwn (BWN weights + uniform-ste activations) or bwma (BWMA weights and activations).")
         var quant = "fp32"
         @Option(help: "Activation bits (with a quantized --quant).")
         var abits = 4
@@ -39,15 +40,21 @@ struct Bench: ParsableCommand {
             guard warmup >= 0 else { throw ValidationError("--warmup must be >= 0, got \(warmup)") }
             guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
             guard (1...8).contains(abits) else { throw ValidationError("--abits must be in 1...8, got \(abits)") }
-            guard quant == "fp32" else {
-                throw ValidationError("--quant '\(quant)' is not available in this build; available: fp32")
+            guard ["fp32", "bwn", "bwma"].contains(quant) else {
+                throw ValidationError("--quant must be fp32, bwn or bwma, got '\(quant)'")
             }
             _ = try parseShape(input)
         }
 
         func run() throws {
             Runtime.configure(threads: threads)
-            let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes)
+            let policy: QuantPolicy
+            switch quant {
+            case "bwn": policy = try QuantPolicy(weights: .bwn, activations: .uniformSTE, abits: abits)
+            case "bwma": policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: abits)
+            default: policy = .fp32
+            }
+            let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes, quant: policy)
             let r = StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup)
             if json {
                 let e = JSONEncoder()

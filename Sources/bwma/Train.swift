@@ -33,10 +33,12 @@ struct Train: ParsableCommand {
         }
         let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
         let model = try ModelZoo.make(cfg.model.arch, inputShape: [inC, train.height, train.width],
-                                      numClasses: classes, seed: cfg.seed)
+                                      numClasses: classes, seed: cfg.seed, quant: try cfg.quantPolicy())
         let folder = try RunFolder(root: cfg.runtime.runs_dir, name: cfg.name)
         try folder.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
-        printError("bwma train: \(cfg.model.arch) (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
+        let q = cfg.quant.weights == "fp32" && cfg.quant.activations == "fp32"
+            ? "fp32" : "weights \(cfg.quant.weights), activations \(cfg.quant.activations) \(cfg.quant.abits)-bit"
+        printError("bwma train: \(cfg.model.arch) [\(q)] (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
                    + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
                    + "\(cfg.schedule.epochs) epoch(s), \(cfg.runtime.threads) thread(s), OpenBLAS \(BLAS.coreName); "
                    + "run folder \(folder.url.path)")

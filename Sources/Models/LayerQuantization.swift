@@ -1,0 +1,67 @@
+import Quantization
+import TensorEngine
+
+/// The quantized operands of one convolution or fully connected layer: its binarized weights (recomputed from the
+/// FP32 latent weights every forward) and its k-bit input. The layer runs its ordinary kernels on these operands;
+/// this type adds the quantizers' forward and their gradient rules around them.
+public final class LayerQuantization {
+    public let binarizer: WeightBinarizer?
+    public let inputQuantizer: ActivationQuantizer?
+    /// [weight count] α·B + β of the last forward.
+    let wq: Tensor
+    /// [weight count] gradient w.r.t. the binarized weights, before the straight-through rule.
+    let dWq: Tensor
+    /// Sorting scratch for the closed forms.
+    let scratch: Tensor
+    /// (α, β, threshold) per group of the last forward (hardware reports read these).
+    public private(set) var groups: [WeightBinarizer.Group] = []
+    /// [N, ...] the quantized input of the last forward.
+    let xq = Tensor(shape: [0])
+
+    public init?(_ spec: QuantPolicy.LayerSpec, weightCount: Int, store: ParameterStore, name: String) {
+        guard spec.isQuantized else { return nil }
+        binarizer = spec.weights
+        inputQuantizer = spec.activationBits.map { spec.activationKind.make(bits: $0, store: store, name: name) } ?? nil
+        let n = spec.weights == nil ? 0 : weightCount
+        wq = Tensor(shape: [n]); dWq = Tensor(shape: [n]); scratch = Tensor(shape: [n])
+    }
+
+    func initialize() { inputQuantizer?.initialize() }
+
+    /// The weights the kernel should use.
+    func weights(_ latent: Parameter, outChannels: Int) -> UnsafePointer<Float> {
+        guard let b = binarizer else { return UnsafePointer(latent.value) }
+        b.binarize(latent: latent.value, count: latent.count, outChannels: outChannels, into: wq.data, groups: &groups,
+                   scratch: scratch.data)
+        return UnsafePointer(wq.data)
+    }
+
+    /// The input the kernel should use.
+    func input(_ x: Tensor, training: Bool) -> Tensor {
+        guard let q = inputQuantizer else { return x }
+        xq.ensure(shape: x.shape)
+        q.forward(y: xq.data, x: x.data, count: x.count, perSample: x.count / Swift.max(x.shape[0], 1),
+                  training: training)
+        return xq
+    }
+
+    /// Where the kernel should accumulate the weight gradient (zeroed scratch when binarized).
+    func weightGradientTarget(_ latent: Parameter) -> UnsafeMutablePointer<Float> {
+        guard binarizer != nil else { return latent.grad }
+        dWq.fill(0)
+        return dWq.data
+    }
+
+    /// Applies the straight-through rule from dWq into the latent weights' gradient.
+    func finishWeightGradient(_ latent: Parameter) {
+        guard let b = binarizer else { return }
+        b.backward(latent: latent.value, count: latent.count, dWq: dWq.data, groups: groups, grad: latent.grad)
+    }
+
+    /// Turns dL/d(quantized input) into dL/d(input), in place.
+    func inputGradient(_ dxq: Tensor, input x: Tensor) {
+        guard let q = inputQuantizer else { return }
+        q.backward(dx: dxq.data, dy: dxq.data, x: x.data, count: x.count,
+                   perSample: x.count / Swift.max(x.shape[0], 1))
+    }
+}

@@ -1,0 +1,44 @@
+import TensorEngine
+
+/// A k-bit unsigned activation quantizer applied to the input of a binarized layer (after the ReLU, so x ≥ 0):
+/// the forward pass produces values on the grid {0, Δ, …, (2ᵏ − 1)Δ} exactly as the crossbar's input DAC sees them;
+/// the backward pass defines the gradient rule. Learnable quantizers register their parameters in the model's
+/// `ParameterStore` when constructed, so the optimiser updates them with everything else.
+public protocol ActivationQuantizer: AnyObject {
+    var bits: Int { get }
+    /// The current clipping range c (Δ = c/(2ᵏ − 1)); the value hardware uses after training.
+    var clip: Float { get }
+    /// y = q(x) over `count` values. In training mode statistics may update.
+    func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int, training: Bool)
+    /// dx from dy at the forward input x; accumulates into learnable parameters' gradients.
+    func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, count: Int,
+                  perSample: Int)
+    /// Sets learnable parameters to their initial values (after the arena is allocated).
+    func initialize()
+}
+
+extension ActivationQuantizer {
+    public func initialize() {}
+}
+
+/// Kinds of activation quantizer a config can name.
+public enum ActivationQuantizerKind: String, Sendable, CaseIterable {
+    case fp32
+    case uniformSTE = "uniform-ste"
+    case pact, lsq, bwma
+
+    /// Builds the quantizer for the layer `name` (nil for fp32), registering its parameters and buffers in `store`.
+    public func make(bits: Int, store: ParameterStore, name: String) -> ActivationQuantizer? {
+        precondition((1...8).contains(bits), "activation bits must be in 1...8")
+        switch self {
+        case .fp32: return nil
+        case .uniformSTE: return UniformSTEQuantizer(bits: bits)
+        case .pact: return PACTQuantizer(bits: bits, store: store, name: name)
+        case .lsq: return LSQQuantizer(bits: bits, store: store, name: name)
+        case .bwma: return BWMAActivationQuantizer(bits: bits, store: store, name: name)
+        }
+    }
+}
+
+/// Levels above zero of a k-bit unsigned grid.
+@inline(__always) func levels(_ bits: Int) -> Int { (1 << bits) - 1 }

@@ -1,0 +1,19 @@
+import TensorEngine
+
+/// DoReFa-style baseline: clip to [0, 1], round to k bits, straight-through gradient inside [0, 1].
+public final class UniformSTEQuantizer: ActivationQuantizer {
+    public let bits: Int
+    public var clip: Float { 1 }
+
+    public init(bits: Int) { self.bits = bits }
+
+    public func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int,
+                        training: Bool) {
+        QuantizationKernels.quantize(y: y, x: x, count: count, clip: 1, levels: levels(bits))
+    }
+
+    public func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                         count: Int, perSample: Int) {
+        QuantizationKernels.passInside(dx: dx, dy: dy, x: x, count: count, lo: 0, hi: 1)
+    }
+}

@@ -1,0 +1,65 @@
+import Models
+import Quantization
+import TensorEngine
+import XCTest
+
+/// A quantized convolution must compute exactly the FP32 convolution of its binarized weights and quantized input,
+/// and route gradients through the straight-through rules.
+final class QuantizedLayerTests: XCTestCase {
+    func testQuantizedConvIsTheConvOfItsQuantizedOperands() throws {
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 3)
+        let store = ParameterStore(), plain = ParameterStore()
+        let q = Conv2d(store, "c", inChannels: 8, outChannels: 4, kernel: 3, padding: 1,
+                       quant: policy.spec(for: "c", role: .middle))
+        let f = Conv2d(plain, "c", inChannels: 8, outChannels: 4, kernel: 3, padding: 1)
+        store.finalize(); plain.finalize()
+        var rng = RNG(seed: 1)
+        q.initialize(rng: &rng)
+        let x = Tensor(shape: [2, 8, 5, 5])
+        for i in 0..<x.count { x.data[i] = max(rng.normal(), 0) }
+        let y = q.forward(x, training: true).array
+
+        // Reference: binarize and quantize by hand, then run the plain layer.
+        var wq = [Float](repeating: 0, count: q.weight.count), scratch = wq
+        var groups: [WeightBinarizer.Group] = []
+        WeightBinarizer(kind: .bwma).binarize(latent: q.weight.value, count: q.weight.count, outChannels: 4,
+                                             into: &wq, groups: &groups, scratch: &scratch)
+        XCTAssertEqual(Set(wq).count, 2, "binary weights take two values")
+        for i in 0..<wq.count { f.weight.value[i] = wq[i] }
+        let refStore = ParameterStore()
+        let aq = BWMAActivationQuantizer(bits: 3, store: refStore, name: "r")
+        refStore.finalize()
+        let xq = Tensor(shape: x.shape)
+        aq.forward(y: xq.data, x: x.data, count: x.count, perSample: x.count / 2, training: true)
+        XCTAssertLessThanOrEqual(Set(xq.array).count, 8, "3-bit inputs take at most 8 values")
+        XCTAssertEqual(y, f.forward(xq, training: true).array)
+
+        // Backward: latent gradient = STE(dWq) with the default window 3α; input gradient = soft-staircase rule.
+        let dy = Tensor(shape: [2, 4, 5, 5])
+        for i in 0..<dy.count { dy.data[i] = rng.normal() }
+        store.zeroGrad(); plain.zeroGrad()
+        let dx = q.backward(dy).array
+        let dxq = f.backward(dy).array
+        let g = groups[0]
+        for i in 0..<q.weight.count {
+            let inside = abs(q.weight.value[i] - g.threshold) <= 3 * g.alpha
+            XCTAssertEqual(q.weight.grads[i], inside ? f.weight.grads[i] : 0, accuracy: 1e-6)
+        }
+        var expected = [Float](repeating: 0, count: x.count)
+        dxq.withUnsafeBufferPointer { d in
+            aq.backward(dx: &expected, dy: d.baseAddress!, x: x.data, count: x.count, perSample: x.count / 2)
+        }
+        XCTAssertEqual(dx, expected)
+    }
+
+    func testZooAppliesThePolicyToMiddleLayersOnly() throws {
+        let policy = try QuantPolicy(weights: .bwn, activations: .uniformSTE, abits: 4)
+        let m = try ModelZoo.make("resnet20", inputShape: [1, 16, 16], numClasses: 10, quant: policy)
+        let convs = m.leaves.compactMap { $0 as? Conv2d }
+        XCTAssertNil(convs.first!.quantization)
+        XCTAssert(convs.dropFirst().allSatisfy { $0.quantization?.binarizer?.kind == .bwn })
+        XCTAssertNil((m.leaves.last as? Linear)?.quantization)
+        let fp = try ModelZoo.make("resnet20", inputShape: [1, 16, 16], numClasses: 10)
+        XCTAssertEqual(m.parameterCount, fp.parameterCount)  // BWN + uniform-STE add no parameters
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Quantization
+import TensorEngine
+import XCTest
+
+final class ActivationQuantizerTests: XCTestCase {
+    func run(_ q: ActivationQuantizer, _ x: [Float], training: Bool = true) -> [Float] {
+        var y = [Float](repeating: .nan, count: x.count)
+        x.withUnsafeBufferPointer { q.forward(y: &y, x: $0.baseAddress!, count: x.count, perSample: x.count, training: training) }
+        return y
+    }
+
+    func inputs(_ n: Int, seed: UInt64) -> [Float] {
+        var rng = RNG(seed: seed)
+        return (0..<n).map { _ in max(rng.normal() * 1.3 + 0.2, 0) }  // post-ReLU
+    }
+
+    func testForwardHitsExactlyTheKBitLevelsAndRoundsToTheNearest() {
+        for bits in 1...8 {
+            let store = ParameterStore()
+            let quantizers: [ActivationQuantizer] = [
+                UniformSTEQuantizer(bits: bits), PACTQuantizer(bits: bits, store: store, name: "p"),
+                LSQQuantizer(bits: bits, store: store, name: "l"), BWMAActivationQuantizer(bits: bits, store: store, name: "b"),
+            ]
+            store.finalize()
+            quantizers.forEach { $0.initialize() }
+            let x = inputs(997, seed: UInt64(bits)) + [0, 1e9]
+            for q in quantizers {
+                let y = run(q, x)
+                let c = q.clip, delta = c / Float((1 << bits) - 1)
+                for (xi, yi) in zip(x, y) {
+                    let level = (yi / delta).rounded()
+                    XCTAssertEqual(yi, level * delta, accuracy: delta * 1e-5, "\(type(of: q)) k=\(bits)")
+                    XCTAssert(level >= 0 && level <= Float((1 << bits) - 1))
+                    let clipped = min(max(xi, 0), c)
+                    XCTAssertLessThanOrEqual(abs(yi - clipped), delta / 2 + delta * 1e-5, "not the nearest level")
+                }
+                XCTAssertEqual(y[x.count - 2], 0)
+                XCTAssertEqual(y[x.count - 1], c, accuracy: c * 1e-6)
+            }
+        }
+    }
+
+    /// s(x) = x − (aΔ/2π)·sin(2πx/Δ) on [0, c], evaluated in Double.
+    static func soft(_ x: Double, c: Double, levels: Int, a: Double) -> Double {
+        let v = min(max(x, 0), c), delta = c / Double(levels)
+        return v - a * delta / (2 * .pi) * sin(2 * .pi * v / delta)
+    }
+
+    func testBWMABackwardIsTheDerivativeOfTheSoftStaircase() {
+        for bits in [1, 2, 4, 8] {
+            let store = ParameterStore()
+            let q = BWMAActivationQuantizer(bits: bits, store: store, name: "b")
+            store.finalize()
+            let x = inputs(300, seed: 40 + UInt64(bits))
+            _ = run(q, x)
+            let c = Double(q.clip), levels = (1 << bits) - 1
+            let dy = [Float](repeating: 1, count: x.count)
+            var dx = [Float](repeating: 0, count: x.count)
+            x.withUnsafeBufferPointer { xp in
+                q.backward(dx: &dx, dy: dy, x: xp.baseAddress!, count: x.count, perSample: x.count)
+            }
+            let eps = 1e-6 * c
+            for i in 0..<x.count {
+                let xi = Double(x[i])
+                if xi <= eps || abs(xi - c) <= eps { continue }  // the kinks at 0 and c
+                let fd = (Self.soft(xi + eps, c: c, levels: levels, a: 0.5)
+                          - Self.soft(xi - eps, c: c, levels: levels, a: 0.5)) / (2 * eps)
+                XCTAssertEqual(Double(dx[i]), fd, accuracy: 3e-3, "k=\(bits) x=\(xi)")
+            }
+        }
+    }
+
+    func testBWMARangeFollowsTheDataAndRunningStatisticInEval() {
+        let store = ParameterStore()
+        let q = BWMAActivationQuantizer(bits: 4, store: store, name: "b")
+        store.finalize()
+        let x = inputs(4000, seed: 3)
+        let rms = (x.map { Double($0) * Double($0) }.reduce(0, +) / 4000).squareRoot()
+        _ = run(q, x)
+        XCTAssertEqual(Double(q.clip), 4.0994 * rms, accuracy: 1e-4 * rms)
+        XCTAssertEqual(Double(q.runningRMS.values[0]), rms, accuracy: 1e-5)  // first batch initialises
+        _ = run(q, x.map { $0 * 2 })  // running = 0.9·rms + 0.1·2rms
+        XCTAssertEqual(Double(q.runningRMS.values[0]), 1.1 * rms, accuracy: 1e-5)
+        _ = run(q, x.map { $0 * 10 }, training: false)
+        XCTAssertEqual(Double(q.clip), 4.0994 * 1.1 * rms, accuracy: 1e-4 * rms)  // eval: running statistic
+    }
+
+    func testBaselineGradientRules() {
+        let store = ParameterStore()
+        let pact = PACTQuantizer(bits: 2, store: store, name: "p")
+        let lsq = LSQQuantizer(bits: 2, store: store, name: "l")
+        store.finalize()
+        pact.initialize()
+        let x: [Float] = [0, 0.4, 2, 5.9, 6.5, 9]
+        let dy: [Float] = [1, 2, 3, 4, 5, 6]
+        var dx = [Float](repeating: 0, count: 6)
+        _ = run(pact, x)
+        pact.backward(dx: &dx, dy: dy, x: x, count: 6, perSample: 6)
+        XCTAssertEqual(dx, [1, 2, 3, 4, 0, 0])  // straight through inside [0, α = 6]
+        XCTAssertEqual(pact.alpha.grads[0], 11)  // Σ dy over x > α
+
+        let ste = UniformSTEQuantizer(bits: 3)
+        ste.backward(dx: &dx, dy: dy, x: [0, 0.5, 1, 1.01, 3, 0.2], count: 6, perSample: 6)
+        XCTAssertEqual(dx, [1, 2, 3, 0, 0, 6])
+
+        // LSQ: s from the first batch = 2·mean|x|/√3; ds = g·Σ dy·(round(v) − v inside, Q above), g = 1/√(6·3).
+        _ = run(lsq, x)
+        let s = lsq.step.values[0]
+        XCTAssertEqual(s, 2 * (x.reduce(0, +) / 6) / Float(3).squareRoot(), accuracy: 1e-5)
+        lsq.backward(dx: &dx, dy: dy, x: x, count: 6, perSample: 6)
+        var expected: Float = 0
+        for (xi, d) in zip(x, dy) {
+            let v = xi / s
+            if v >= 3 { expected += d * 3 } else if v > 0 { expected += d * (v.rounded(.toNearestOrEven) - v) }
+        }
+        XCTAssertEqual(lsq.step.grads[0], expected / Float(18).squareRoot(), accuracy: 1e-4)
+    }
+
+    func testPolicyDefaultsAndOverrides() throws {
+        let p = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4, overrides: ["layer3.*=w1a8", "layer1.0.conv1=fp32"])
+        XCTAssertFalse(p.spec(for: "conv1", role: .first).isQuantized)
+        XCTAssertFalse(p.spec(for: "fc", role: .last).isQuantized)
+        let mid = p.spec(for: "layer2.0.conv1", role: .middle)
+        XCTAssertEqual(mid.weights?.kind, .bwma)
+        XCTAssertEqual(mid.activationBits, 4)
+        XCTAssertEqual(p.spec(for: "layer3.1.conv2", role: .middle).activationBits, 8)
+        XCTAssertFalse(p.spec(for: "layer1.0.conv1", role: .middle).isQuantized)
+        XCTAssertThrowsError(try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4, overrides: ["x=a9"]))
+        XCTAssertThrowsError(try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4, overrides: ["nonsense"]))
+        XCTAssertFalse(QuantPolicy.fp32.spec(for: "layer1.0.conv1", role: .middle).isQuantized)
+    }
+}

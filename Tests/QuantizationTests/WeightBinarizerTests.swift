@@ -1,0 +1,124 @@
+import Quantization
+import TensorEngine
+import XCTest
+
+final class WeightBinarizerTests: XCTestCase {
+    /// Minimum of ‖w − (αB + β)‖² over all sign patterns B (optionally balanced), with α, β solved exactly per
+    /// pattern (least squares: each level is its group's mean).
+    static func bruteForce(_ w: [Double], balanced: Bool) -> Double {
+        let n = w.count
+        var best = Double.infinity
+        for mask in 0..<(1 << n) {
+            let up = mask.nonzeroBitCount
+            if balanced && !(up == n / 2 || up == (n + 1) / 2) { continue }
+            var su = 0.0, sl = 0.0
+            for i in 0..<n { if mask >> i & 1 == 1 { su += w[i] } else { sl += w[i] } }
+            let mu = up > 0 ? su / Double(up) : 0, ml = up < n ? sl / Double(n - up) : 0
+            var sse = 0.0
+            for i in 0..<n { let d = w[i] - (mask >> i & 1 == 1 ? mu : ml); sse += d * d }
+            best = min(best, sse)
+        }
+        return best
+    }
+
+    func binarize(_ w: [Float], _ kind: WeightBinarizer.Kind) -> ([Float], WeightBinarizer.Group) {
+        var wq = [Float](repeating: .nan, count: w.count), scratch = wq
+        let g = w.withUnsafeBufferPointer { wp in
+            WeightBinarizer(kind: kind).binarize(wp.baseAddress!, w.count, into: &wq, scratch: &scratch)
+        }
+        return (wq, g)
+    }
+
+    func sse(_ w: [Float], _ wq: [Float]) -> Double {
+        zip(w, wq).reduce(0.0) { $0 + pow(Double($1.0) - Double($1.1), 2) }
+    }
+
+    func testBWMAClosedFormsEqualBruteForceOptimum() {
+        var rng = RNG(seed: 11)
+        for trial in 0..<60 {
+            let n = trial < 50 ? 2 + trial % 13 : 16
+            // Mixed distributions: Gaussian, skewed, with duplicates.
+            let w: [Float] = (0..<n).map { i in
+                switch trial % 3 {
+                case 0: return rng.normal()
+                case 1: return exp(rng.normal())
+                default: return Float(rng.below(4)) * 0.5 + (i == 0 ? 0.25 : 0)
+                }
+            }
+            for (kind, balanced) in [(WeightBinarizer.Kind.bwma, true), (.bwmaOptimal, false)] {
+                let (wq, g) = binarize(w, kind)
+                let optimum = Self.bruteForce(w.map(Double.init), balanced: balanced)
+                XCTAssertEqual(sse(w, wq), optimum, accuracy: 1e-5 * (1 + optimum), "trial \(trial) n \(n) \(kind)")
+                XCTAssertGreaterThanOrEqual(g.alpha, 0)
+                // Every output is one of the two levels, and a balanced split has balanced counts.
+                let hi = g.beta + g.alpha, lo = g.beta - g.alpha
+                XCTAssert(wq.allSatisfy { $0 == hi || $0 == lo })
+                if balanced && g.alpha > 0 {
+                    let ups = wq.filter { $0 == hi }.count
+                    XCTAssert(ups == n / 2 || ups == (n + 1) / 2, "unbalanced: \(ups) of \(n)")
+                }
+            }
+        }
+    }
+
+    func testBalancedClosedFormIsMedianSplitWithMeanOffset() {
+        // Even n: β = mean(W), α = mean|W − median|.
+        let w: [Float] = [3, -1, 0.5, 7, 2, -4]
+        let (_, g) = binarize(w, .bwma)
+        let mean = w.reduce(0, +) / 6
+        let median: Float = (0.5 + 2) / 2
+        XCTAssertEqual(g.beta, mean, accuracy: 1e-6)
+        XCTAssertEqual(g.alpha, w.map { abs($0 - median) }.reduce(0, +) / 6, accuracy: 1e-6)
+    }
+
+    func testBWNBaseline() {
+        let w: [Float] = [0.5, -1.5, 0, 2]
+        let (wq, g) = binarize(w, .bwn)
+        XCTAssertEqual(g.alpha, 1)  // mean |W|
+        XCTAssertEqual(g.beta, 0)
+        XCTAssertEqual(wq, [1, -1, 1, 1])  // sign(0) = +1
+    }
+
+    func testEdgeCasesAllEqualZerosAndSingleWeight() {
+        for kind in WeightBinarizer.Kind.allCases {
+            let (wq, g) = binarize([0.3, 0.3, 0.3, 0.3], kind)
+            if kind == .bwn { XCTAssertEqual(wq, [0.3, 0.3, 0.3, 0.3]) } else {
+                XCTAssertEqual(g.alpha, 0); XCTAssertEqual(wq, [0.3, 0.3, 0.3, 0.3])
+            }
+            let (z, _) = binarize([0, 0, 0], kind)
+            XCTAssertEqual(z, [0, 0, 0])
+            let (one, _) = binarize([-2], kind)
+            XCTAssertEqual(one[0], kind == .bwn ? -2 : -2)
+        }
+    }
+
+    func testPerChannelGroupsAreIndependent() {
+        let w: [Float] = [1, 2, 3, 4, -10, -20, -30, -40]
+        var wq = [Float](repeating: 0, count: 8), scratch = wq
+        var groups: [WeightBinarizer.Group] = []
+        WeightBinarizer(kind: .bwma, perChannel: true).binarize(latent: w, count: 8, outChannels: 2, into: &wq,
+                                                                 groups: &groups, scratch: &scratch)
+        XCTAssertEqual(groups.count, 2)
+        XCTAssertEqual(wq, [1.5, 1.5, 3.5, 3.5, -15, -15, -35, -35])
+    }
+
+    func testStraightThroughRuleClipsOutsideTheWindowAndScaleTermsSumCorrectly() {
+        let w: [Float] = [-3, -0.5, 0.2, 0.4, 5]
+        var wq = [Float](repeating: 0, count: 5), scratch = wq
+        var groups: [WeightBinarizer.Group] = []
+        let b = WeightBinarizer(kind: .bwma, steClip: 1)
+        b.binarize(latent: w, count: 5, outChannels: 1, into: &wq, groups: &groups, scratch: &scratch)
+        let dWq: [Float] = [1, 1, 1, 1, 1]
+        var grad = [Float](repeating: 0, count: 5)
+        b.backward(latent: w, count: 5, dWq: dWq, groups: groups, grad: &grad)
+        let g = groups[0]
+        for i in 0..<5 { XCTAssertEqual(grad[i], abs(w[i] - g.threshold) <= g.alpha ? 1 : 0, "weight \(i)") }
+        // Through α and β with a constant upstream gradient: β-term Σd/n = 1 each; α-term Σ d·B / n · Bᵢ.
+        let withScale = WeightBinarizer(kind: .bwma, steClip: 0, gradientThroughScale: true)
+        var grad2 = [Float](repeating: 0, count: 5)
+        withScale.backward(latent: w, count: 5, dWq: dWq, groups: groups, grad: &grad2)
+        let signs: [Float] = w.map { $0 >= g.threshold ? 1 : -1 }
+        let sb = signs.reduce(0, +) / 5
+        for i in 0..<5 { XCTAssertEqual(grad2[i], 1 + 1 + sb * signs[i], accuracy: 1e-6) }
+    }
+}
