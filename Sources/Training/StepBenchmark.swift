@@ -7,6 +7,9 @@ public enum StepBenchmark {
         public var model: String
         public var batch: Int
         public var input: String
+        /// `fp32`, `bwn` or `bwma` (with `abits`-bit activations).
+        public var quant: String
+        public var abits: Int
         public var threads: Int
         public var steps: Int
         public var images_per_s: Double
@@ -17,7 +20,8 @@ public enum StepBenchmark {
         public var step_ms: [Double]
     }
 
-    public static func run(model: Model, batch: Int, steps: Int, warmup: Int = 3, seed: UInt64 = 0) -> Result {
+    public static func run(model: Model, batch: Int, steps: Int, warmup: Int = 3, seed: UInt64 = 0,
+                           quant: String = "fp32", abits: Int = 32) -> Result {
         var rng = RNG(seed: seed, stream: 7)
         let x = Tensor(shape: [batch] + model.inputShape)
         for i in 0..<x.count { x.data[i] = rng.normal() }
@@ -37,6 +41,7 @@ public enum StepBenchmark {
         let total = times.reduce(0, +)
         let ms = total / Double(Swift.max(steps, 1))
         return Result(model: model.arch, batch: batch, input: model.inputShape.map(String.init).joined(separator: "x"),
+                      quant: quant, abits: quant == "fp32" ? 32 : abits,
                       threads: Parallel.threads, steps: steps, images_per_s: Double(batch) * 1000 / ms,
                       ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName, step_ms: times)
     }

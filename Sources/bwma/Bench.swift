@@ -55,14 +55,15 @@ struct Bench: ParsableCommand {
             default: policy = .fp32
             }
             let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes, quant: policy)
-            let r = StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup)
+            let r = StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant, abits: abits)
             if json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.sortedKeys]
                 print(String(decoding: try e.encode(r), as: UTF8.self))
             } else {
-                print(String(format: "%@ batch %d input %@ threads %d: %.1f images/s, %.1f ms/step, peak RSS %.0f MB (OpenBLAS %@)",
-                             r.model, r.batch, r.input, r.threads, r.images_per_s, r.ms_per_step, r.peak_rss_mb,
+                let q = r.quant == "fp32" ? "fp32" : "\(r.quant) W1A\(r.abits)"
+                print(String(format: "%@ [%@] batch %d input %@ threads %d: %.1f images/s, %.1f ms/step, peak RSS %.0f MB (OpenBLAS %@)",
+                             r.model, q, r.batch, r.input, r.threads, r.images_per_s, r.ms_per_step, r.peak_rss_mb,
                              r.blas_core))
             }
         }

@@ -136,23 +136,23 @@ final class Conv2dKernelTests: XCTestCase {
 
     func testSkippingInputGradientLeavesWeightGradientUnchanged() {
         for c in [Self.cases[0], Self.cases[9]] {
-        let g = geometry(c)
-        let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: 1)
-        let w = GradientCheck.random(c.cout * c.cin * c.k * c.k, seed: 2)
-        let r = GradientCheck.random(c.n * c.cout * g.outPixels, seed: 3)
-        var dw1 = [Float](repeating: 0, count: w.count), dw2 = dw1
-        var dx = [Float](repeating: 0, count: x.count)
-        x.withPointer { xp in
-            w.withPointer { wp in
-                r.withPointer { rp in
-                    Conv2dKernel.backward(dx: &dx, dWeight: &dw1, dBias: nil, dy: rp, x: xp, weight: wp,
-                                          batch: c.n, outChannels: c.cout, geometry: g)
-                    Conv2dKernel.backward(dx: nil, dWeight: &dw2, dBias: nil, dy: rp, x: xp, weight: wp,
-                                          batch: c.n, outChannels: c.cout, geometry: g)
+            let g = geometry(c)
+            let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: 1)
+            let w = GradientCheck.random(c.cout * c.cin * c.k * c.k, seed: 2)
+            let r = GradientCheck.random(c.n * c.cout * g.outPixels, seed: 3)
+            var dw1 = [Float](repeating: 0, count: w.count), dw2 = dw1
+            var dx = [Float](repeating: 0, count: x.count)
+            x.withPointer { xp in
+                w.withPointer { wp in
+                    r.withPointer { rp in
+                        Conv2dKernel.backward(dx: &dx, dWeight: &dw1, dBias: nil, dy: rp, x: xp, weight: wp,
+                                              batch: c.n, outChannels: c.cout, geometry: g)
+                        Conv2dKernel.backward(dx: nil, dWeight: &dw2, dBias: nil, dy: rp, x: xp, weight: wp,
+                                              batch: c.n, outChannels: c.cout, geometry: g)
+                    }
                 }
             }
-        }
-        XCTAssertEqual(dw1, dw2)
+            XCTAssertEqual(dw1, dw2)
         }
     }
 
