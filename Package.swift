@@ -22,6 +22,7 @@ let package = Package(
         // Floor 1: system libraries.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // Floor 2: tensors and kernels.
         .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: fast),
         // Floor 3: weight binarizers and activation quantizers.
@@ -30,16 +31,21 @@ let package = Package(
         .target(name: "Data", dependencies: ["CZlib", "TensorEngine"], swiftSettings: fast),
         // Floor 4: layers and the model zoo.
         .target(name: "Models", dependencies: ["TensorEngine", "Quantization"], swiftSettings: fast),
+        // Floor 4: MPI communicator, sampler, gradient synchronisation.
+        .target(name: "Distributed", dependencies: ["CMPI", "TensorEngine"], swiftSettings: fast),
         // Floor 5: optimisers, schedules, the training loop, benchmarks.
         .target(
             name: "Training",
-            dependencies: ["TensorEngine", "Quantization", "Data", "Models", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "TensorEngine", "Quantization", "Data", "Models", "Distributed",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: fast),
         // Floor 6: the command line.
         .executableTarget(
             name: "bwma",
             dependencies: [
-                "Training", "Models", "Quantization", "Data", "TensorEngine",
+                "Training", "Models", "Quantization", "Data", "Distributed", "TensorEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -52,6 +58,7 @@ let package = Package(
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport"],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorEngine"]),
         .testTarget(name: "CLITests", dependencies: ["bwma"]),
     ]
 )

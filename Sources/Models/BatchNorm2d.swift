@@ -33,6 +33,8 @@ public final class BatchNorm2d: Layer {
         invStd = Tensor(shape: [channels])
     }
 
+    public var ownParameters: [Parameter] { [gamma, beta] }
+
     public func outputShape(for input: [Int]) -> [Int] {
         precondition(input.first == channels, "BatchNorm2d(\(channels)) got per-sample shape \(input)")
         return input

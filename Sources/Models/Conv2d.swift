@@ -52,6 +52,8 @@ public final class Conv2d: Layer, InputGradientOptional {
         return g
     }
 
+    public var ownParameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) + (quantization?.parameters ?? []) }
+
     public func outputShape(for input: [Int]) -> [Int] {
         let g = geometry(for: input)
         return [outChannels, g.outH, g.outW]

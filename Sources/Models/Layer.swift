@@ -17,11 +17,17 @@ public protocol Layer: AnyObject {
     func initialize(rng: inout RNG)
     /// Child layers, for traversal (empty for leaves).
     var children: [Layer] { get }
+    /// Trainable parameters this layer owns itself (not its children's).
+    var ownParameters: [Parameter] { get }
 }
 
 extension Layer {
     public var children: [Layer] { [] }
+    public var ownParameters: [Parameter] { [] }
     public func initialize(rng: inout RNG) {}
+
+    /// Trainable parameters of the layer and all its descendants.
+    public var allParameters: [Parameter] { ownParameters + children.flatMap(\.allParameters) }
 }
 
 /// Leaf layers whose backward can skip the input gradient (a network's first layer).

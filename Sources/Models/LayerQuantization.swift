@@ -28,6 +28,15 @@ public final class LayerQuantization {
 
     func initialize() { inputQuantizer?.initialize() }
 
+    /// Learnable quantizer parameters (PACT's clip, LSQ's step).
+    var parameters: [Parameter] {
+        switch inputQuantizer {
+        case let q as PACTQuantizer: return [q.alpha]
+        case let q as LSQQuantizer: return [q.step]
+        default: return []
+        }
+    }
+
     /// The weights the kernel should use.
     func weights(_ latent: Parameter, outChannels: Int) -> UnsafePointer<Float> {
         guard let b = binarizer else { return UnsafePointer(latent.value) }

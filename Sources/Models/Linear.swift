@@ -26,6 +26,8 @@ public final class Linear: Layer, InputGradientOptional {
         quantization = quant.flatMap { LayerQuantization($0, weightCount: outFeatures * inFeatures, store: store, name: name) }
     }
 
+    public var ownParameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) + (quantization?.parameters ?? []) }
+
     public func outputShape(for input: [Int]) -> [Int] {
         precondition(input.reduce(1, *) == inFeatures, "Linear(\(inFeatures)) got per-sample shape \(input)")
         return [outFeatures]

@@ -38,9 +38,24 @@ public final class Model {
         return network.forward(x, training: training)
     }
 
+    /// For each top-level layer, the lowest arena offset of its parameters (nil: none). After that layer's
+    /// backward, every gradient at or above that offset is final (parameters are registered in forward order).
+    lazy var readyOffsets: [Int?] = network.layers.map { $0.allParameters.map(\.offset).min() }
+
     /// Back-propagates dL/dlogits, accumulating into the parameter gradients.
     public func backward(_ dLogits: Tensor) {
         _ = network.backward(dLogits)
+    }
+
+    /// Back-propagates like `backward(_:)` and calls `gradientsReady(offset)` after each top-level layer that has
+    /// parameters, with the lowest arena offset whose gradient is now final (gradient synchronisation starts
+    /// communicating there while backward continues).
+    public func backward(_ dLogits: Tensor, gradientsReady: (Int) throws -> Void) throws {
+        var g = dLogits
+        for (i, layer) in network.layers.enumerated().reversed() {
+            g = layer.backward(g)
+            if let offset = readyOffsets[i] { try gradientsReady(offset) }
+        }
     }
 
     /// Number of trainable scalars.

@@ -15,9 +15,11 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Builds models by name: `smallcnn`, `resnet20/32/44/56` (any 6n+2 depth as `resnetN`), `resnet18`, `vgg-small`.
+/// Builds models by name: `smallcnn`, `lenet5`, `resnet20/32/44/56` (any 6n+2 depth as `resnetN`), `resnet18`,
+/// `vgg-small`.
 public enum ModelZoo {
-    public static let names = ["smallcnn", "resnet20", "resnet32", "resnet44", "resnet56", "resnet18", "vgg-small"]
+    public static let names = ["smallcnn", "lenet5", "resnet20", "resnet32", "resnet44", "resnet56", "resnet18",
+                               "vgg-small"]
 
     /// - Parameters:
     ///   - inputShape: per-sample [C, H, W].
@@ -35,6 +37,9 @@ public enum ModelZoo {
         case "smallcnn", "small-cnn":
             guard h >= 4, w >= 4 else { throw ModelError.badInput("smallcnn needs inputs of at least 4x4") }
             build = { SmallCNN.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses, quant: quant) }
+        case "lenet5", "lenet-5":
+            guard h >= 12, w >= 12 else { throw ModelError.badInput("lenet5 needs inputs of at least 12x12") }
+            build = { LeNet5.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses, quant: quant) }
         case "resnet18":
             guard h >= 32, w >= 32 else { throw ModelError.badInput("resnet18 needs inputs of at least 32x32") }
             build = { ResNet18.layers($0, inChannels: c, numClasses: numClasses, quant: quant) }

@@ -10,15 +10,18 @@ public struct Evaluator {
         public var count: Int
     }
 
-    public static func evaluate(_ model: Model, on assembler: BatchAssembler, batchSize: Int) -> Result {
+    /// Evaluates samples `range` (default: all) of the assembler's dataset.
+    public static func evaluate(_ model: Model, on assembler: BatchAssembler, batchSize: Int,
+                                range: Range<Int>? = nil) -> Result {
         let d = assembler.dataset
+        let r = range ?? 0..<d.count
         let x = Tensor(shape: [batchSize] + d.sampleShape)
         let labels = UnsafeMutablePointer<Int32>.allocate(capacity: batchSize)
         defer { labels.deallocate() }
         var correct = 0, lossSum = 0.0
-        var start = 0
-        while start < d.count {
-            let end = Swift.min(start + batchSize, d.count)
+        var start = r.lowerBound
+        while start < r.upperBound {
+            let end = Swift.min(start + batchSize, r.upperBound)
             assembler.fill(start..<end, x: x, labels: labels)
             let logits = model.forward(x, training: false)
             let r = SoftmaxCrossEntropy.forward(logits: logits.data, labels: labels, batch: end - start,
@@ -27,7 +30,7 @@ public struct Evaluator {
             lossSum += r.loss * Double(end - start)
             start = end
         }
-        return Result(accuracy: Double(correct) / Double(Swift.max(d.count, 1)), loss: lossSum / Double(Swift.max(d.count, 1)),
-                      count: d.count)
+        return Result(accuracy: Double(correct) / Double(Swift.max(r.count, 1)),
+                      loss: lossSum / Double(Swift.max(r.count, 1)), count: r.count)
     }
 }

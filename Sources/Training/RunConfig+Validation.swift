@@ -46,6 +46,8 @@ extension RunConfig {
                                                                        expected: "\(error)") }
         try require(loss.label_smoothing >= 0 && loss.label_smoothing < 1, "loss.label_smoothing",
                     loss.label_smoothing, "a number in [0, 1)")
+        try require(distributed.bucket_mb > 0 && distributed.bucket_mb <= 4096, "distributed.bucket_mb",
+                    distributed.bucket_mb, "a number in (0, 4096]")
         try require(runtime.threads >= 1 && runtime.threads <= 256, "runtime.threads", runtime.threads,
                     "an integer in 1...256")
     }

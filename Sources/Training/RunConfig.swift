@@ -9,6 +9,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var schedule = ScheduleConfig()
     public var quant = QuantConfig()
     public var loss = LossConfig()
+    public var distributed = DistributedConfig()
     public var runtime = RuntimeConfig()
 
     public init() {}
@@ -91,11 +92,22 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public init() {}
     }
 
+    /// Data-parallel training over MPI (docs/distributed.md); ignored in a world of one.
+    public struct DistributedConfig: Codable, Sendable, Equatable {
+        /// Gradient bucket cap in MiB.
+        public var bucket_mb: Double = 25
+        /// Start each bucket's allreduce while backward continues.
+        public var overlap: Bool = true
+        public init() {}
+    }
+
     public struct RuntimeConfig: Codable, Sendable, Equatable {
         /// Worker threads for the engine's loops (a single process; MPI ranks use 1).
         public var threads: Int = 1
         /// Folder under which `runs/<name>/` is created.
         public var runs_dir: String = "runs"
+        /// Also write the final parameters as raw little-endian Float32 (`parameters.f32`, arena order).
+        public var save_parameters: Bool = false
         public init() {}
     }
 }

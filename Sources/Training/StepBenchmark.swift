@@ -1,3 +1,4 @@
+import Distributed
 import Models
 import TensorEngine
 
@@ -18,10 +19,16 @@ public enum StepBenchmark {
         public var blas_core: String
         /// Optional per-step times (ms) for a look at variance.
         public var step_ms: [Double]
+        /// Processes taking part (under mpirun); `images_per_s` counts all of them.
+        public var ranks: Int
+        /// Share of the step rank 0 spent waiting for the gradient allreduce.
+        public var comm_wait_share: Double
     }
 
     public static func run(model: Model, batch: Int, steps: Int, warmup: Int = 3, seed: UInt64 = 0,
-                           quant: String = "fp32", abits: Int = 32) -> Result {
+                           quant: String = "fp32", abits: Int = 32, communicator: Communicator? = nil,
+                           bucketBytes: Int = Bucketing.defaultCapBytes, overlap: Bool = true) throws -> Result {
+        let comm = try communicator ?? Communicator.world()
         var rng = RNG(seed: seed, stream: 7)
         let x = Tensor(shape: [batch] + model.inputShape)
         for i in 0..<x.count { x.data[i] = rng.normal() }
@@ -29,20 +36,26 @@ public enum StepBenchmark {
         defer { labels.deallocate() }
         for i in 0..<batch { labels[i] = Int32(rng.below(model.numClasses)) }
         let sgd = SGD(store: model.store, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
-        let step = TrainingStep(model: model, optimizer: sgd)
-        for _ in 0..<warmup { step.run(x: x, labels: labels, lr: 0.01) }
+        let sync = comm.size > 1
+            ? GradientSync(store: model.store, communicator: comm, capBytes: bucketBytes, overlap: overlap) : nil
+        let step = TrainingStep(model: model, optimizer: sgd, sync: sync)
+        for _ in 0..<warmup { try step.run(x: x, labels: labels, lr: 0.01) }
+        try comm.barrier()
         var times: [Double] = []
         times.reserveCapacity(steps)
+        var wait = 0.0
         for _ in 0..<steps {
             let t0 = ProcessStats.now()
-            step.run(x: x, labels: labels, lr: 0.01)
+            try step.run(x: x, labels: labels, lr: 0.01)
             times.append((ProcessStats.now() - t0) * 1000)
+            wait += sync?.lastWaitSeconds ?? 0
         }
         let total = times.reduce(0, +)
         let ms = total / Double(Swift.max(steps, 1))
         return Result(model: model.arch, batch: batch, input: model.inputShape.map(String.init).joined(separator: "x"),
                       quant: quant, abits: quant == "fp32" ? 32 : abits,
-                      threads: Parallel.threads, steps: steps, images_per_s: Double(batch) * 1000 / ms,
-                      ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName, step_ms: times)
+                      threads: Parallel.threads, steps: steps, images_per_s: Double(batch * comm.size) * 1000 / ms,
+                      ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName, step_ms: times,
+                      ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9))
     }
 }

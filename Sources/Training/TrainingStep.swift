@@ -1,3 +1,4 @@
+import Distributed
 import Models
 import TensorEngine
 
@@ -7,25 +8,35 @@ public final class TrainingStep {
     public let model: Model
     public let optimizer: Optimizer
     public let labelSmoothing: Float
+    /// Averages gradients across ranks (nil: a single process).
+    public let sync: GradientSync?
     /// [N, classes]
     let dLogits = Tensor(shape: [0])
 
-    public init(model: Model, optimizer: Optimizer, labelSmoothing: Float = 0) {
+    public init(model: Model, optimizer: Optimizer, labelSmoothing: Float = 0, sync: GradientSync? = nil) {
         self.model = model
         self.optimizer = optimizer
         self.labelSmoothing = labelSmoothing
+        self.sync = sync
     }
 
-    /// Forward, loss, backward and update on one batch; returns the batch's loss and correct count.
+    /// Forward, loss, backward (with the gradient allreduce overlapping it, under MPI) and update on one batch;
+    /// returns this rank's batch loss and correct count.
     @discardableResult
-    public func run(x: Tensor, labels: UnsafePointer<Int32>, lr: Float) -> SoftmaxCrossEntropy.Result {
+    public func run(x: Tensor, labels: UnsafePointer<Int32>, lr: Float) throws -> SoftmaxCrossEntropy.Result {
         let n = x.shape[0]
         let logits = model.forward(x, training: true)
         dLogits.ensure(shape: logits.shape)
         let r = SoftmaxCrossEntropy.forward(logits: logits.data, labels: labels, batch: n, classes: model.numClasses,
                                             labelSmoothing: labelSmoothing, dLogits: dLogits.data)
         model.store.zeroGrad()
-        model.backward(dLogits)
+        if let sync {
+            sync.beginStep()
+            try model.backward(dLogits) { try sync.ready(downTo: $0) }
+            try sync.finish()
+        } else {
+            model.backward(dLogits)
+        }
         optimizer.step(lr: lr)
         return r
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Distributed
 import Models
 import Quantization
 import TensorEngine
@@ -47,6 +48,10 @@ struct Bench: ParsableCommand {
         }
 
         func run() throws {
+            try withCommunicator { comm in try measure(comm) }
+        }
+
+        func measure(_ comm: Communicator) throws {
             Runtime.configure(threads: threads)
             let policy: QuantPolicy
             switch quant {
@@ -55,7 +60,9 @@ struct Bench: ParsableCommand {
             default: policy = .fp32
             }
             let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes, quant: policy)
-            let r = StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant, abits: abits)
+            let r = try StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant,
+                                          abits: abits, communicator: comm)
+            guard comm.rank == 0 else { return }
             if json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.sortedKeys]

@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 import TensorEngine
 
@@ -9,6 +10,22 @@ enum Runtime {
         Parallel.threads = threads
         BLAS.threads = 1
         if let warning = BLAS.slowKernelWarning() { printError(warning) }
+    }
+}
+
+/// Runs a subcommand's body with the job's communicator: MPI is finalised on success; on failure under mpirun the
+/// error is printed with the rank and the whole job is aborted, so no rank is left waiting in a collective.
+func withCommunicator(_ body: (Communicator) throws -> Void) throws {
+    let comm = try Communicator.world()
+    do {
+        try body(comm)
+        comm.finalize()
+    } catch {
+        if comm.size > 1 {
+            printError("Error: rank \(comm.rank) of \(comm.size): \(error)")
+            comm.abort(1)
+        }
+        throw error
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Data
+import Distributed
 import Foundation
 import Models
 import TensorEngine
@@ -18,10 +19,15 @@ struct Train: ParsableCommand {
     var json = false
 
     func run() throws {
+        try withCommunicator { comm in try train(comm) }
+    }
+
+    func train(_ comm: Communicator) throws {
         let cfg: RunConfig
         do { cfg = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             throw CLIError("\(error)")
         }
+        try ConfigConsensus.check(cfg, comm)
         Runtime.configure(threads: cfg.runtime.threads)
         var train = try loadData(cfg, split: .train)
         var test = try loadData(cfg, split: .test)
@@ -34,17 +40,19 @@ struct Train: ParsableCommand {
         let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
         let model = try ModelZoo.make(cfg.model.arch, inputShape: [inC, train.height, train.width],
                                       numClasses: classes, seed: cfg.seed, quant: try cfg.quantPolicy())
-        let folder = try RunFolder(root: cfg.runtime.runs_dir, name: cfg.name)
-        try folder.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
+        let folder = comm.rank == 0 ? try RunFolder(root: cfg.runtime.runs_dir, name: cfg.name) : nil
+        try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
+        let ranks = comm.size > 1 ? "\(comm.size) ranks x " : ""
         let q = cfg.quant.weights == "fp32" && cfg.quant.activations == "fp32"
             ? "fp32" : "weights \(cfg.quant.weights), activations \(cfg.quant.activations) \(cfg.quant.abits)-bit"
-        printError("bwma train: \(cfg.model.arch) [\(q)] (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
+        if comm.rank == 0 { printError("bwma train: \(cfg.model.arch) [\(q)] (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
                    + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
-                   + "\(cfg.schedule.epochs) epoch(s), \(cfg.runtime.threads) thread(s), OpenBLAS \(BLAS.coreName); "
-                   + "run folder \(folder.url.path)")
+                   + "\(cfg.schedule.epochs) epoch(s), \(ranks)\(cfg.runtime.threads) thread(s), OpenBLAS \(BLAS.coreName); "
+                   + "run folder \(folder?.url.path ?? "")") }
         let trainer = try Trainer(config: cfg, model: model, train: train, test: test, folder: folder,
-                                  log: { printError($0) })
+                                  communicator: comm, log: { printError($0) })
         let summary = try trainer.run()
+        guard comm.rank == 0 else { return }
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]

@@ -20,9 +20,9 @@ final class TrainingStepTests: XCTestCase {
 
     func testSteadyStateStepsAllocateNoTensorStorage() throws {
         let (step, x, labels) = try makeStep(seed: 0)
-        for _ in 0..<2 { labels.withUnsafeBufferPointer { _ = step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
+        for _ in 0..<2 { try labels.withUnsafeBufferPointer { _ = try step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
         let before = Tensor.allocationCount
-        for _ in 0..<3 { labels.withUnsafeBufferPointer { _ = step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
+        for _ in 0..<3 { try labels.withUnsafeBufferPointer { _ = try step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
         XCTAssertEqual(Tensor.allocationCount, before, "a steady-state step allocated tensor storage")
     }
 
@@ -30,7 +30,7 @@ final class TrainingStepTests: XCTestCase {
         func params(threads: Int) throws -> [Float] {
             Parallel.threads = threads
             let (step, x, labels) = try makeStep(seed: 4)
-            for _ in 0..<4 { labels.withUnsafeBufferPointer { _ = step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
+            for _ in 0..<4 { try labels.withUnsafeBufferPointer { _ = try step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
             return Array(UnsafeBufferPointer(start: step.model.store.values!, count: step.model.store.parameterCount))
         }
         let a = try params(threads: 1), b = try params(threads: 1), c = try params(threads: 2)
@@ -43,7 +43,7 @@ final class TrainingStepTests: XCTestCase {
         let (step, x, labels) = try makeStep(seed: 1)
         var losses: [Double] = []
         for _ in 0..<15 {
-            labels.withUnsafeBufferPointer { losses.append(step.run(x: x, labels: $0.baseAddress!, lr: 0.05).loss) }
+            try labels.withUnsafeBufferPointer { losses.append(try step.run(x: x, labels: $0.baseAddress!, lr: 0.05).loss) }
         }
         XCTAssertLessThan(losses.last!, losses.first! * 0.5, "losses \(losses)")
     }
