@@ -56,7 +56,6 @@ public final class GradientSync {
         while launched < buckets.count { try launchNext() }
         for r in requests { try r.wait() }
         lastWaitSeconds = ProcessClock.now() - t0
-        let scale = 1 / Float(communicator.size), g = store.grads!
-        for i in 0..<store.parameterCount { g[i] *= scale }
+        ElementwiseKernels.scale(store.grads!, count: store.parameterCount, by: 1 / Float(communicator.size))
     }
 }

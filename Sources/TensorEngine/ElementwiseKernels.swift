@@ -19,6 +19,14 @@ public enum ElementwiseKernels {
         }
     }
 
+    /// x *= s.
+    public static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by s: Float) {
+        let sv = Float16x(repeating: s)
+        var i = 0
+        while i + 16 <= count { store(load(x + i) * sv, x + i); i += 16 }
+        while i < count { x[i] *= s; i += 1 }
+    }
+
     /// Residual output with ReLU fused: y = max(a + b, 0). Backward uses `reluBackward` on y.
     public static func addRelu(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                count: Int) {

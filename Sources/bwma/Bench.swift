@@ -8,7 +8,50 @@ import Training
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [Step.self])
+        abstract: "Benchmarks.", subcommands: [Step.self, Allreduce.self])
+
+    struct Allreduce: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Allreduce bandwidth per message size through the Communicator and GradientSync (run under mpirun).")
+
+        @Option(help: "Message sizes in bytes, with K/M suffixes (powers of 1024).")
+        var sizes = "1K,64K,1M,4M"
+        @Option(help: "Timed iterations per size.")
+        var iterations = 50
+        @Option(help: "GradientSync bucket cap in MiB.")
+        var bucketMb: Double = 25
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        func validate() throws {
+            _ = try parseSizes(sizes)
+            guard iterations >= 1 else { throw ValidationError("--iterations must be >= 1, got \(iterations)") }
+            guard bucketMb > 0 else { throw ValidationError("--bucket-mb must be > 0, got \(bucketMb)") }
+        }
+
+        func run() throws {
+            try withCommunicator { comm in
+                let rows = try AllreduceBenchmark.run(communicator: comm, sizes: try parseSizes(sizes),
+                                                      iterations: iterations,
+                                                      bucketBytes: Int(bucketMb * 1_048_576))
+                guard comm.rank == 0 else { return }
+                if json {
+                    struct Out: Encodable { let ranks: Int; let iterations: Int; let rows: [AllreduceBenchmark.Row] }
+                    let e = JSONEncoder()
+                    e.outputFormatting = [.sortedKeys]
+                    print(String(decoding: try e.encode(Out(ranks: comm.size, iterations: iterations, rows: rows)),
+                                 as: UTF8.self))
+                } else {
+                    if comm.size == 1 { printError("note: a world of one (start under mpirun for real traffic)") }
+                    for r in rows {
+                        print(String(format: "%10d B  communicator %8.3f ms %7.2f GB/s   gradient sync %8.3f ms %7.2f GB/s (%.2fx)",
+                                     r.bytes, r.communicator_ms, r.communicator_gbps, r.gradient_sync_ms,
+                                     r.gradient_sync_gbps, r.sync_vs_communicator))
+                    }
+                }
+            }
+        }
+    }
 
     struct Step: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -74,6 +117,18 @@ struct Bench: ParsableCommand {
                              r.blas_core))
             }
         }
+    }
+}
+
+/// Parses "1K,64K,1M" (bytes; K = 1024, M = 1024²).
+func parseSizes(_ s: String) throws -> [Int] {
+    try s.split(separator: ",").map { part in
+        let t = part.trimmingCharacters(in: .whitespaces).uppercased()
+        let mult = t.hasSuffix("K") ? 1024 : t.hasSuffix("M") ? 1 << 20 : 1
+        guard let v = Int(mult == 1 ? t : String(t.dropLast())), v > 0 else {
+            throw ValidationError("--sizes must look like 1K,64K,1M,4M, got '\(s)'")
+        }
+        return v * mult
     }
 }
 

@@ -98,4 +98,56 @@ final class DistributedCLITests: XCTestCase {
         XCTAssert(out.contains("configuration differs between ranks"), out)
         XCTAssertLessThan(Date().timeIntervalSince(start), 120)
     }
+
+    /// A rank killed with SIGKILL mid-run must end the whole job promptly (no rank left waiting in a collective)
+    /// with a message naming what happened.
+    func testKilledRankEndsTheJob() throws {
+        let mpirun = Self.which("mpirun")!
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpirun)
+        p.arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", try binary, "train",
+                       "--config", try config("killed"), "--set", "data.limit_train=60000", "--set", "schedule.epochs=5"]
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"; env["OMPI_MCA_pml"] = "ob1"
+        p.environment = env
+        let out = temp.appendingPathComponent("killed.txt")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        let h = try FileHandle(forWritingTo: out)
+        p.standardOutput = h; p.standardError = h
+        try p.run()
+        // Wait until both ranks are running, then kill one of them.
+        var ranks: [Int32] = []
+        let deadline = Date().addingTimeInterval(60)
+        while ranks.count < 2 && Date() < deadline && p.isRunning {
+            usleep(200_000)
+            ranks = Self.children(of: p.processIdentifier)
+        }
+        XCTAssertEqual(ranks.count, 2, "ranks did not start")
+        // ... and training has begun (rank 0 prints its banner after loading the data and building the model).
+        while Date() < deadline.addingTimeInterval(60) && p.isRunning
+            && !((try? String(contentsOf: out, encoding: .utf8)) ?? "").contains("bwma train:") { usleep(200_000) }
+        usleep(1_000_000)
+        if let victim = ranks.last { kill(victim, SIGKILL) }
+        let killedAt = Date()
+        while p.isRunning && Date().timeIntervalSince(killedAt) < 60 { usleep(100_000) }
+        let hung = p.isRunning
+        if hung { p.terminate(); for r in ranks { kill(r, SIGKILL) } }
+        p.waitUntilExit()
+        try h.close()
+        let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+        XCTAssertFalse(hung, "the job hung after a rank was killed:\n\(text)")
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        XCTAssert(text.contains("signal 9") || text.contains("Killed"), text)
+    }
+
+    /// Direct children of `pid` (from /proc).
+    static func children(of pid: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { Int32($0) }.filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
+    }
 }
