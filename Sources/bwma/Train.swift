@@ -43,8 +43,9 @@ struct Train: ParsableCommand {
         let folder = comm.rank == 0 ? try RunFolder(root: cfg.runtime.runs_dir, name: cfg.name) : nil
         try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
         let ranks = comm.size > 1 ? "\(comm.size) ranks x " : ""
+        let acts = cfg.quant.activations == "fp32" ? "fp32" : "\(cfg.quant.activations) \(cfg.quant.abits)-bit"
         let q = cfg.quant.weights == "fp32" && cfg.quant.activations == "fp32"
-            ? "fp32" : "weights \(cfg.quant.weights), activations \(cfg.quant.activations) \(cfg.quant.abits)-bit"
+            ? "fp32" : "weights \(cfg.quant.weights)\(cfg.quant.per_channel ? " per channel" : ""), activations \(acts)"
         if comm.rank == 0 { printError("bwma train: \(cfg.model.arch) [\(q)] (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
                    + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
                    + "\(cfg.schedule.epochs) epoch(s), \(ranks)\(cfg.runtime.threads) thread(s), OpenBLAS \(BLAS.coreName); "
