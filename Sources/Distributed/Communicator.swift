@@ -100,6 +100,13 @@ public final class Communicator: @unchecked Sendable {
                                                       bwma_mpi_comm_world()))
     }
 
+    /// In-place allreduce of `count` doubles.
+    public func allreduce(_ p: UnsafeMutablePointer<Double>, count: Int, _ r: Reduction = .sum) throws {
+        guard usesMPI, count > 0 else { return }
+        try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_double(), op(r),
+                                                      bwma_mpi_comm_world()))
+    }
+
     /// In-place allreduce of doubles.
     public func allreduce(_ values: inout [Double], _ r: Reduction = .sum) throws {
         guard usesMPI, !values.isEmpty else { return }

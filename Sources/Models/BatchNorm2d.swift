@@ -9,6 +9,8 @@ public final class BatchNorm2d: Layer {
     public let channels: Int
     public let momentum: Float, eps: Float
     public let fusedReLU: Bool
+    /// Set for synchronised batch norm: sums the batch statistics (and their gradients) over the job's ranks.
+    public var statisticsReducer: BatchNormKernel.Reduce?
 
     /// [N, C, H, W]
     let y = Tensor(shape: [0])
@@ -57,7 +59,8 @@ public final class BatchNorm2d: Layer {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
-                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU)
+                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU,
+                reduce: statisticsReducer)
             input = x
         } else {
             BatchNormKernel.forwardInference(
@@ -77,7 +80,7 @@ public final class BatchNorm2d: Layer {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw,
-                reluOutput: fusedReLU ? UnsafePointer(y.data) : nil)
+                reluOutput: fusedReLU ? UnsafePointer(y.data) : nil, reduce: statisticsReducer)
         } else {
             BatchNormKernel.backwardInference(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,

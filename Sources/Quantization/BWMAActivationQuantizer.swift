@@ -21,6 +21,9 @@ public final class BWMAActivationQuantizer: ActivationQuantizer {
     public let bits: Int
     /// [1] running RMS of the input (buffer, saved with the model).
     public let runningRMS: Parameter
+    /// Set in data-parallel training with synchronised statistics: sums [Σx², count] over the job's ranks, so the
+    /// range is that of the whole global batch.
+    public var statisticsReducer: ((UnsafeMutablePointer<Double>, Int) -> Void)?
     /// The range used by the last forward.
     public private(set) var clip: Float = 0
     var seenBatch = false
@@ -34,7 +37,9 @@ public final class BWMAActivationQuantizer: ActivationQuantizer {
                         training: Bool) {
         let kappa = Self.kappa[bits - 1]
         if training {
-            let rms = Float((QuantizationKernels.sumOfSquares(x, count: count) / Double(Swift.max(count, 1))).squareRoot())
+            var stats = [QuantizationKernels.sumOfSquares(x, count: count), Double(count)]
+            if let reduce = statisticsReducer { stats.withUnsafeMutableBufferPointer { reduce($0.baseAddress!, 2) } }
+            let rms = Float((stats[0] / Swift.max(stats[1], 1)).squareRoot())
             let r = runningRMS.value
             r[0] = seenBatch || r[0] > 0 ? (1 - Self.momentum) * r[0] + Self.momentum * rms : rms
             seenBatch = true

@@ -7,41 +7,70 @@ import Foundation
 /// A following ReLU can be fused (`relu: true` forward, `reluOutput:` backward): the output is clamped in the same
 /// pass, and backward masks dy by `reluOutput > 0` on the fly — saving a full read-write pass each way.
 public enum BatchNormKernel {
+    /// Sums over all ranks (synchronised batch norm): called with a buffer of `count` doubles to be replaced by
+    /// their sum across the job, identically on every rank.
+    public typealias Reduce = (UnsafeMutablePointer<Double>, Int) -> Void
+
     /// Training forward. Writes y, and the per-channel `mean` and `invStd` that backward needs; updates running stats
     /// with `momentum` (PyTorch's convention: new = (1 − momentum)·old + momentum·batch).
     /// Shapes: x, y [N, C, HW]; gamma, beta, mean, invStd, runningMean, runningVar [C].
+    /// With `reduce` the statistics are those of the whole job's batch (per-channel moments about the running mean,
+    /// which is identical on every rank, summed across ranks with the element counts), as PyTorch's SyncBatchNorm.
     public static func forwardTraining(
         y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
         x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false
+        batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
+        reduce: Reduce? = nil
     ) {
-        let m = batch * spatial
-        Parallel.chunks(channels) { _, range in
-            for c in range {
-                // One pass: moments about a sample k of the channel (per-plane Float partials, Double across planes).
-                let k = x[c * spatial]
-                var s = 0.0, s2 = 0.0
-                for n in 0..<batch {
-                    let (a, b) = vshiftedMoments(x + (n * channels + c) * spatial, spatial, k)
-                    s += Double(a); s2 += Double(b)
-                }
-                let shiftedMean = s / Double(m)
-                let variance = Swift.max(s2 / Double(m) - shiftedMean * shiftedMean, 0)
-                let mu = Double(k) + shiftedMean
-                let muF = Float(mu)
-                let inv = Float(1 / (variance + Double(eps)).squareRoot())
-                mean[c] = muF
-                invStd[c] = inv
-                let unbiased = m > 1 ? variance * Double(m) / Double(m - 1) : variance
-                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muF
-                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
-                let scale = gamma[c] * inv
-                for n in 0..<batch {
-                    let off = (n * channels + c) * spatial
-                    vnormalize(y + off, x + off, spatial, muF, scale, beta[c], relu: relu)
+        /// One pass: moments about `k` (per-plane Float partials, Double across planes).
+        func moments(_ c: Int, _ k: Float) -> (Double, Double) {
+            var s = 0.0, s2 = 0.0
+            for n in 0..<batch {
+                let (a, b) = vshiftedMoments(x + (n * channels + c) * spatial, spatial, k)
+                s += Double(a); s2 += Double(b)
+            }
+            return (s, s2)
+        }
+        func finish(_ c: Int, _ k: Float, _ s: Double, _ s2: Double, _ m: Double) {
+            let shiftedMean = s / m
+            let variance = Swift.max(s2 / m - shiftedMean * shiftedMean, 0)
+            let muF = Float(Double(k) + shiftedMean)
+            let inv = Float(1 / (variance + Double(eps)).squareRoot())
+            mean[c] = muF
+            invStd[c] = inv
+            let unbiased = m > 1 ? variance * m / (m - 1) : variance
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * muF
+            runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
+            let scale = gamma[c] * inv
+            for n in 0..<batch {
+                let off = (n * channels + c) * spatial
+                vnormalize(y + off, x + off, spatial, muF, scale, beta[c], relu: relu)
+            }
+        }
+        let m = Double(batch * spatial)
+        guard let reduce else {
+            Parallel.chunks(channels) { _, range in
+                for c in range {
+                    let k = x[c * spatial]  // a sample of the channel: no cancellation when |mean| ≫ std
+                    let (s, s2) = moments(c, k)
+                    finish(c, k, s, s2, m)
                 }
             }
+            return
+        }
+        // [s_0, s2_0, s_1, s2_1, …, count]
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * channels + 1)
+        defer { sums.deallocate() }
+        Parallel.chunks(channels) { _, range in
+            for c in range { (sums[2 * c], sums[2 * c + 1]) = moments(c, runningMean[c]) }
+        }
+        sums[2 * channels] = m
+        reduce(sums, 2 * channels + 1)
+        let total = sums[2 * channels]
+        let shifts = (0..<channels).map { runningMean[$0] }
+        Parallel.chunks(channels) { _, range in
+            for c in range { finish(c, shifts[c], sums[2 * c], sums[2 * c + 1], total) }
         }
     }
 
@@ -64,75 +93,101 @@ public enum BatchNormKernel {
 
     /// Training backward: accumulates dgamma, dbeta; writes dx. `mean`/`invStd` are those saved by the forward.
     /// dx = γ·σ⁻¹/M · (M·g − Σg − x̂·Σ(g·x̂)) with g = dy, or g = dy·[reluOutput > 0] when a ReLU was fused.
+    /// With `reduce` (synchronised batch norm) Σg, Σ(g·(x − μ)) and M are summed over the job's ranks; dγ and dβ
+    /// stay local (the gradient allreduce averages them like every other parameter).
     public static func backwardTraining(
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil
+        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
     ) {
+        let zero = Float16x()
+        /// (Σg, Σg·(x − μ)) of channel c.
+        func sums(_ c: Int) -> (Double, Double) {
+            let mu = mean[c], muv = Float16x(repeating: mu)
+            var sdy = 0.0, sdyx = 0.0
+            for n in 0..<batch {
+                let off = (n * channels + c) * spatial
+                let xc = x + off, dyc = dy + off
+                var a = Float16x(), b = Float16x(), i = 0
+                if let r = reluOutput.map({ $0 + off }) {
+                    while i + 16 <= spatial {
+                        let g = load(dyc + i).replacing(with: zero, where: load(r + i) .<= zero)
+                        a += g
+                        b += g * (load(xc + i) - muv)
+                        i += 16
+                    }
+                } else {
+                    while i + 16 <= spatial {
+                        let g = load(dyc + i)
+                        a += g
+                        b += g * (load(xc + i) - muv)
+                        i += 16
+                    }
+                }
+                var sa = a.sum(), sb = b.sum()
+                while i < spatial {
+                    let g = reluOutput.map { $0[off + i] > 0 ? dyc[i] : 0 } ?? dyc[i]
+                    sa += g; sb += g * (xc[i] - mu); i += 1
+                }
+                sdy += Double(sa); sdyx += Double(sb)
+            }
+            return (sdy, sdyx)
+        }
+        /// dγ, dβ from the local sums; dx from the (possibly job-wide) ones over `m` elements.
+        func apply(_ c: Int, local: (Double, Double), global: (Double, Double), _ m: Float) {
+            let mu = mean[c], inv = invStd[c], muv = Float16x(repeating: mu)
+            dGamma[c] += Float(local.1) * inv
+            dBeta[c] += Float(local.0)
+            let sumDy = Float(global.0), sumDyXhat = Float(global.1) * inv
+            // dx = k·(M·g − Σg − (x − μ)·coef), coef·(x − μ) = x̂·Σ(g·x̂); as a·g + b·(x − μ) + c0. Keeping
+            // (x − μ) explicit avoids the cancellation of b·x against b·μ when |μ| ≫ σ.
+            let k = gamma[c] * inv / m, coef = sumDyXhat * inv
+            let a = k * m, b = -k * coef, c0 = -k * sumDy
+            let av = Float16x(repeating: a), bv = Float16x(repeating: b), cv = Float16x(repeating: c0)
+            for n in 0..<batch {
+                let off = (n * channels + c) * spatial
+                let xc = x + off, dyc = dy + off, dxc = dx + off
+                var i = 0
+                if let r = reluOutput.map({ $0 + off }) {
+                    while i + 16 <= spatial {
+                        let g = load(dyc + i).replacing(with: zero, where: load(r + i) .<= zero)
+                        store(av * g + bv * (load(xc + i) - muv) + cv, dxc + i)
+                        i += 16
+                    }
+                } else {
+                    while i + 16 <= spatial {
+                        store(av * load(dyc + i) + bv * (load(xc + i) - muv) + cv, dxc + i)
+                        i += 16
+                    }
+                }
+                while i < spatial {
+                    let g = reluOutput.map { $0[off + i] > 0 ? dyc[i] : 0 } ?? dyc[i]
+                    dxc[i] = a * g + b * (xc[i] - mu) + c0
+                    i += 1
+                }
+            }
+        }
         let m = Float(batch * spatial)
+        guard let reduce else {
+            Parallel.chunks(channels) { _, range in
+                for c in range { let s = sums(c); apply(c, local: s, global: s, m) }
+            }
+            return
+        }
+        let local = UnsafeMutablePointer<Double>.allocate(capacity: 2 * channels)
+        let global = UnsafeMutablePointer<Double>.allocate(capacity: 2 * channels + 1)
+        defer { local.deallocate(); global.deallocate() }
         Parallel.chunks(channels) { _, range in
-            let zero = Float16x()
+            for c in range { (local[2 * c], local[2 * c + 1]) = sums(c) }
+        }
+        global.update(from: local, count: 2 * channels)
+        global[2 * channels] = Double(m)
+        reduce(global, 2 * channels + 1)
+        let total = Float(global[2 * channels])
+        Parallel.chunks(channels) { _, range in
             for c in range {
-                let mu = mean[c], inv = invStd[c]
-                let muv = Float16x(repeating: mu)
-                var sdy = 0.0, sdyx = 0.0
-                for n in 0..<batch {
-                    let off = (n * channels + c) * spatial
-                    let xc = x + off, dyc = dy + off
-                    var a = Float16x(), b = Float16x(), i = 0
-                    if let r = reluOutput.map({ $0 + off }) {
-                        while i + 16 <= spatial {
-                            let g = load(dyc + i).replacing(with: zero, where: load(r + i) .<= zero)
-                            a += g
-                            b += g * (load(xc + i) - muv)
-                            i += 16
-                        }
-                    } else {
-                        while i + 16 <= spatial {
-                            let g = load(dyc + i)
-                            a += g
-                            b += g * (load(xc + i) - muv)
-                            i += 16
-                        }
-                    }
-                    var sa = a.sum(), sb = b.sum()
-                    while i < spatial {
-                        let g = reluOutput.map { $0[off + i] > 0 ? dyc[i] : 0 } ?? dyc[i]
-                        sa += g; sb += g * (xc[i] - mu); i += 1
-                    }
-                    sdy += Double(sa); sdyx += Double(sb)
-                }
-                let sumDy = Float(sdy), sumDyXhat = Float(sdyx) * inv
-                dGamma[c] += sumDyXhat
-                dBeta[c] += sumDy
-                // dx = k·(M·g − Σg − (x − μ)·coef), coef·(x − μ) = x̂·Σ(g·x̂); as a·g + b·(x − μ) + c0. Keeping
-                // (x − μ) explicit avoids the cancellation of b·x against b·μ when |μ| ≫ σ.
-                let k = gamma[c] * inv / m, coef = sumDyXhat * inv
-                let a = k * m, b = -k * coef, c0 = -k * sumDy
-                let av = Float16x(repeating: a), bv = Float16x(repeating: b), cv = Float16x(repeating: c0)
-                for n in 0..<batch {
-                    let off = (n * channels + c) * spatial
-                    let xc = x + off, dyc = dy + off, dxc = dx + off
-                    var i = 0
-                    if let r = reluOutput.map({ $0 + off }) {
-                        while i + 16 <= spatial {
-                            let g = load(dyc + i).replacing(with: zero, where: load(r + i) .<= zero)
-                            store(av * g + bv * (load(xc + i) - muv) + cv, dxc + i)
-                            i += 16
-                        }
-                    } else {
-                        while i + 16 <= spatial {
-                            store(av * load(dyc + i) + bv * (load(xc + i) - muv) + cv, dxc + i)
-                            i += 16
-                        }
-                    }
-                    while i < spatial {
-                        let g = reluOutput.map { $0[off + i] > 0 ? dyc[i] : 0 } ?? dyc[i]
-                        dxc[i] = a * g + b * (xc[i] - mu) + c0
-                        i += 1
-                    }
-                }
+                apply(c, local: (local[2 * c], local[2 * c + 1]), global: (global[2 * c], global[2 * c + 1]), total)
             }
         }
     }

@@ -98,6 +98,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var bucket_mb: Double = 25
         /// Start each bucket's allreduce while backward continues.
         public var overlap: Bool = true
+        /// Synchronised batch norm: batch statistics (and the BWMA activation range) over the global batch.
+        public var sync_bn: Bool = false
         public init() {}
     }
 

@@ -2,6 +2,7 @@ import Data
 import Distributed
 import Foundation
 import Models
+import Quantization
 import TensorEngine
 
 /// The data-parallel training loop. Every rank runs it on its shard (`DistributedSampler`); gradients are averaged
@@ -63,10 +64,31 @@ public final class Trainer {
             : nil
         step = TrainingStep(model: model, optimizer: optimizer, labelSmoothing: Float(config.loss.label_smoothing),
                             sync: sync)
+        if comm.size > 1 && config.distributed.sync_bn { Self.synchronizeStatistics(of: model, over: comm) }
         sampler = DistributedSampler(count: train.count, rank: comm.rank, worldSize: comm.size, seed: config.seed,
                                      dropLast: config.data.drop_last)
         self.folder = comm.rank == 0 ? folder : nil
         self.log = comm.rank == 0 ? log : { _ in }
+    }
+
+    /// Synchronised batch norm: every batch-norm layer and BWMA activation quantizer sums its batch statistics over
+    /// the ranks. A failing collective aborts the job (the layer interface does not throw).
+    static func synchronizeStatistics(of model: Model, over comm: Communicator) {
+        let reduce: (UnsafeMutablePointer<Double>, Int) -> Void = { p, n in
+            do { try comm.allreduce(p, count: n) } catch {
+                FileHandle.standardError.write(Data("Error: rank \(comm.rank): \(error)\n".utf8))
+                comm.abort(1)
+            }
+        }
+        for layer in model.leaves {
+            if let bn = layer as? BatchNorm2d { bn.statisticsReducer = reduce }
+            if let conv = layer as? Conv2d, let q = conv.quantization?.inputQuantizer as? BWMAActivationQuantizer {
+                q.statisticsReducer = reduce
+            }
+            if let fc = layer as? Linear, let q = fc.quantization?.inputQuantizer as? BWMAActivationQuantizer {
+                q.statisticsReducer = reduce
+            }
+        }
     }
 
     /// Optimiser steps per epoch (the same on every rank).

@@ -47,12 +47,12 @@ final class DistributedCLITests: XCTestCase {
         return (p.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
     }
 
-    func config(_ name: String, extra: String = "") throws -> String {
+    func config(_ name: String, extra: String = "", arch: String = "lenet5", data: String = "limit_train: 512, limit_test: 200, batch_size: 32") throws -> String {
         let url = temp.appendingPathComponent("\(name).yaml")
         try """
         name: \(name)
-        model: {arch: lenet5}
-        data: {limit_train: 512, limit_test: 200, batch_size: 32}
+        model: {arch: \(arch)}
+        data: {\(data)}
         optim: {lr: 0.05}
         schedule: {epochs: 1}
         runtime: {threads: 1, save_parameters: true, runs_dir: \(temp.path)}
@@ -85,6 +85,37 @@ final class DistributedCLITests: XCTestCase {
         XCTAssertLessThan(diff, 1e-5 * scale, "2-rank and 1-rank parameters differ by \(diff)")
         // And training moved them: a no-op sync would also match itself, but not the initial weights.
         XCTAssertFalse(o2.contains("Error"), o2)
+    }
+
+    /// With synchronised batch norm a network with batch norm — and the BWMA quantizers, whose activation range is
+    /// a batch statistic too — takes the same step on 2 ranks x 16 as on 1 rank x 32, up to Float32 rounding (the
+    /// batch sums are added in another order; measured: 8e-6 for FP32, 1e-7 for W1A4, relative to the largest
+    /// parameter). Without synchronisation the same runs differ by ~1e-2, which the test also checks, so the
+    /// tolerance separates the two by orders of magnitude. One step: binarization is discontinuous, so later steps
+    /// amplify rounding once a weight near the split point flips.
+    func testSyncBatchNormMakesResNetTrainingRankInvariantForFP32AndBWMA() throws {
+        let mpirun = Self.which("mpirun")!, bin = try binary
+        for (label, quant) in [("fp32", ""), ("w1a4", "quant: {weights: bwma, activations: bwma, abits: 4}")] {
+            let data = "limit_train: 32, limit_test: 100, batch_size: 16"
+            func train(_ name: String, ranks: Int, sync: Bool) throws -> [Float] {
+                let cfg = try config(name, extra: "distributed: {sync_bn: \(sync)}\n" + quant, arch: "resnet20", data: data)
+                let args = ["train", "--config", cfg, "--set", "optim.lr=0.02", "--set", "data.batch_size=\(32 / ranks)"]
+                let (status, out) = ranks == 1
+                    ? try run(bin, args)
+                    : try run(mpirun, ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", bin] + args)
+                XCTAssertEqual(status, 0, out)
+                return try parameters(name)
+            }
+            let one = try train("one-\(label)", ranks: 1, sync: false)
+            let synced = try train("sync-\(label)", ranks: 2, sync: true)
+            let unsynced = try train("local-\(label)", ranks: 2, sync: false)
+            XCTAssertEqual(one.count, synced.count)
+            let scale = one.map { abs($0) }.max()!
+            let diff = zip(one, synced).map { abs($0 - $1) }.max()!
+            let diffLocal = zip(one, unsynced).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(diff, 5e-5 * scale, "\(label): synchronised 2-rank step differs by \(diff)")
+            XCTAssertGreaterThan(diffLocal, 20 * diff, "\(label): per-rank statistics should differ visibly")
+        }
     }
 
     func testRanksWithDifferentConfigsStopWithAClearMessage() throws {
