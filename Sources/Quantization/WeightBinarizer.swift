@@ -66,6 +66,7 @@ public struct WeightBinarizer: Sendable, Equatable {
     /// The optimal levels a < b for a split of the sorted values into a lower part of size l and an upper part.
     static func twoLevel(_ w: UnsafePointer<Float>, _ n: Int, balanced: Bool, sorted: UnsafeMutablePointer<Float>)
         -> Group {
+        if balanced && n > 1 { return balancedSplit(w, n, scratch: sorted) }
         sorted.update(from: w, count: n)
         var view = UnsafeMutableBufferPointer(start: sorted, count: n)
         view.sort()
@@ -89,6 +90,51 @@ public struct WeightBinarizer: Sendable, Equatable {
         }
         let (a, b) = levels(bestL, bestPrefix)
         return Group(alpha: Float((b - a) / 2), beta: Float((a + b) / 2), threshold: sorted[bestL], lowerCount: bestL)
+    }
+
+    /// The balanced split without sorting: one selection (expected O(n)) puts the ⌊n/2⌋ smallest weights first;
+    /// for odd n the split one further is also evaluated (its threshold is the smallest of the upper part).
+    static func balancedSplit(_ w: UnsafePointer<Float>, _ n: Int, scratch a: UnsafeMutablePointer<Float>) -> Group {
+        a.update(from: w, count: n)
+        let k = n / 2
+        select(a, n, k)
+        var lower = 0.0, total = 0.0
+        for i in 0..<k { lower += Double(a[i]) }
+        total = lower
+        for i in k..<n { total += Double(a[i]) }
+        func score(_ l: Int, _ s: Double) -> Double { s * s / Double(l) + (total - s) * (total - s) / Double(n - l) }
+        var bestL = k, bestS = lower, threshold = a[k]
+        if n % 2 == 1 {
+            let s = lower + Double(a[k])
+            if score(k + 1, s) > score(k, lower) {
+                bestL = k + 1; bestS = s
+                threshold = a[k + 1]
+                for i in (k + 2)..<n where a[i] < threshold { threshold = a[i] }
+            }
+        }
+        let lo = bestS / Double(bestL), hi = (total - bestS) / Double(n - bestL)
+        return Group(alpha: Float((hi - lo) / 2), beta: Float((lo + hi) / 2), threshold: threshold, lowerCount: bestL)
+    }
+
+    /// Reorders a[0..<n] so that a[k] is the k-th smallest, with everything before it ≤ and after it ≥
+    /// (Hoare partitioning, median-of-three pivots).
+    static func select(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int) {
+        let a = UnsafeMutableBufferPointer(start: p, count: n)
+        var lo = 0, hi = n - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            if a[mid] < a[lo] { a.swapAt(lo, mid) }
+            if a[hi] < a[lo] { a.swapAt(lo, hi) }
+            if a[hi] < a[mid] { a.swapAt(mid, hi) }
+            let pivot = a[mid]
+            var i = lo, j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { return }
+        }
     }
 
     /// Writes α·B + β: values above the threshold get +1, below −1; among values equal to it, as many take −1 as

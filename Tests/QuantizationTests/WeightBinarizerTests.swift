@@ -61,6 +61,24 @@ final class WeightBinarizerTests: XCTestCase {
         }
     }
 
+    /// Large vectors (the selection-based balanced path): the error equals that of the best balanced split found
+    /// by sorting.
+    func testBalancedSelectionMatchesSortedSplitOnLargeVectors() {
+        var rng = RNG(seed: 21)
+        for n in [10_000, 10_001, 36_865] {
+            let w = (0..<n).map { _ in rng.normal() * 0.1 + (rng.uniform() < 0.2 ? 0.3 : 0) }
+            let (wq, _) = binarize(w, .bwma)
+            let sorted = w.map(Double.init).sorted()
+            var best = Double.infinity
+            for l in Set([n / 2, (n + 1) / 2]) {
+                let lo = sorted[..<l], hi = sorted[l...]
+                let ml = lo.reduce(0, +) / Double(lo.count), mh = hi.reduce(0, +) / Double(hi.count)
+                best = min(best, lo.map { ($0 - ml) * ($0 - ml) }.reduce(0, +) + hi.map { ($0 - mh) * ($0 - mh) }.reduce(0, +))
+            }
+            XCTAssertEqual(sse(w, wq), best, accuracy: 1e-4 * best, "n = \(n)")
+        }
+    }
+
     func testBalancedClosedFormIsMedianSplitWithMeanOffset() {
         // Even n: β = mean(W), α = mean|W − median|.
         let w: [Float] = [3, -1, 0.5, 7, 2, -4]
