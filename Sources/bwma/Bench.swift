@@ -75,6 +75,8 @@ struct Bench: ParsableCommand {
         var classes = 10
         @Option(help: "Worker threads.")
         var threads = 1
+        @Flag(help: "Under mpirun: allreduce all gradients after backward instead of overlapping it.")
+        var noOverlap = false
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
 
@@ -104,7 +106,7 @@ struct Bench: ParsableCommand {
             }
             let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes, quant: policy)
             let r = try StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant,
-                                          abits: abits, communicator: comm)
+                                          abits: abits, communicator: comm, overlap: !noOverlap)
             guard comm.rank == 0 else { return }
             if json {
                 let e = JSONEncoder()
