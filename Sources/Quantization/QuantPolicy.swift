@@ -31,7 +31,7 @@ public struct QuantPolicy: Sendable, Equatable {
     public static let fp32 = QuantPolicy(weights: nil, activations: .fp32, abits: 32)
 
     public init(weights: WeightBinarizer.Kind?, activations: ActivationQuantizerKind, abits: Int,
-                perChannel: Bool = false, steClip: Float = 3, gradientThroughScale: Bool = false,
+                perChannel: Bool = true, steClip: Float = 3, gradientThroughScale: Bool = false,
                 quantizeFirst: Bool = false, quantizeLast: Bool = false, overrides: [String] = []) throws {
         self.weights = weights; self.activations = activations; self.abits = abits; self.perChannel = perChannel
         self.steClip = steClip; self.gradientThroughScale = gradientThroughScale

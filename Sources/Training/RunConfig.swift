@@ -73,8 +73,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var activations: String = "fp32"
         /// Activation bits, 1…8.
         public var abits: Int = 4
-        /// One (α, β) per output channel instead of per layer.
-        public var per_channel: Bool = false
+        /// One split, α and β per output channel (each filter balanced); false: one per layer.
+        public var per_channel: Bool = true
         /// Straight-through window for the latent weights in units of α (0 = no clipping).
         public var ste_clip: Double = 3
         /// Also propagate gradients through α and β.

@@ -22,9 +22,10 @@ final class QuantizedLayerTests: XCTestCase {
         // Reference: binarize and quantize by hand, then run the plain layer.
         var wq = [Float](repeating: 0, count: q.weight.count), scratch = wq
         var groups: [WeightBinarizer.Group] = []
-        WeightBinarizer(kind: .bwma).binarize(latent: q.weight.value, count: q.weight.count, outChannels: 4,
-                                             into: &wq, groups: &groups, scratch: &scratch)
-        XCTAssertEqual(Set(wq).count, 2, "binary weights take two values")
+        WeightBinarizer(kind: .bwma, perChannel: true).binarize(
+            latent: q.weight.value, count: q.weight.count, outChannels: 4, into: &wq, groups: &groups, scratch: &scratch)
+        XCTAssertEqual(groups.count, 4, "one split per output channel by default")
+        for c in 0..<4 { XCTAssertEqual(Set(wq[(c * 72)..<((c + 1) * 72)]).count, 2, "binary weights per channel") }
         for i in 0..<wq.count { f.weight.value[i] = wq[i] }
         let refStore = ParameterStore()
         let aq = BWMAActivationQuantizer(bits: 3, store: refStore, name: "r")
@@ -40,8 +41,8 @@ final class QuantizedLayerTests: XCTestCase {
         store.zeroGrad(); plain.zeroGrad()
         let dx = q.backward(dy).array
         let dxq = f.backward(dy).array
-        let g = groups[0]
         for i in 0..<q.weight.count {
+            let g = groups[i / 72]
             let inside = abs(q.weight.value[i] - g.threshold) <= 3 * g.alpha
             XCTAssertEqual(q.weight.grads[i], inside ? f.weight.grads[i] : 0, accuracy: 1e-6)
         }
