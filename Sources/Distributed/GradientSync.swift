@@ -1,12 +1,15 @@
 import TensorEngine
 
-/// Averages the latent FP32 gradients of all ranks, bucket by bucket, overlapping communication with backward.
+/// Sums the latent FP32 gradients of all ranks, bucket by bucket, overlapping communication with backward. The
+/// caller makes the sum an average by scaling the loss gradient by 1/R before backward (`TrainingStep` does): every
+/// gradient is linear in it, so no extra pass over the gradients is needed.
 ///
 /// Parameters live in one arena in forward order, so a bucket of consecutive parameters is one contiguous range of
 /// the gradient arena. Backward reports, after each top-level layer, the lowest arena offset whose gradient is
 /// final (`ready(downTo:)`); every bucket entirely above it is launched as a non-blocking in-place allreduce, in
-/// bucket order — the same order on every rank. `finish()` launches what is left, waits for all, and divides by the
-/// world size. With `overlap` off, all buckets are launched at `finish()`.
+/// bucket order — the same order on every rank. `finish()` reduces what is left with blocking allreduces (Open MPI's
+/// blocking collectives are tuned; its non-blocking ones run at about half their bandwidth here) and waits for the
+/// pending ones. With `overlap` off, every bucket is reduced at `finish()`.
 public final class GradientSync {
     public let communicator: Communicator
     public let overlap: Bool
@@ -49,13 +52,16 @@ public final class GradientSync {
         launched += 1
     }
 
-    /// Launches the remaining buckets, waits for all, and averages.
+    /// Reduces the remaining buckets and waits for the pending ones: afterwards every rank holds the sum.
     public func finish() throws {
         guard communicator.size > 1 else { return }
         let t0 = ProcessClock.now()
-        while launched < buckets.count { try launchNext() }
         for r in requests { try r.wait() }
+        while launched < buckets.count {
+            let r = buckets[launched]
+            try communicator.allreduce(store.grads! + r.lowerBound, count: r.count)
+            launched += 1
+        }
         lastWaitSeconds = ProcessClock.now() - t0
-        ElementwiseKernels.scale(store.grads!, count: store.parameterCount, by: 1 / Float(communicator.size))
     }
 }

@@ -2,7 +2,8 @@ import Distributed
 import TensorEngine
 
 /// Allreduce throughput through the Communicator (one blocking in-place MPI_Allreduce) and through GradientSync
-/// (the trainer's path: buckets of ≤ `bucketBytes`, non-blocking, then the 1/size scaling), per message size.
+/// (the trainer's path at the end of backward: buckets of ≤ `bucketBytes` over the gradient arena), per message
+/// size.
 public enum AllreduceBenchmark {
     public struct Row: Codable, Sendable {
         public var bytes: Int

@@ -31,6 +31,8 @@ public final class TrainingStep {
                                             labelSmoothing: labelSmoothing, dLogits: dLogits.data)
         model.store.zeroGrad()
         if let sync {
+            // Every gradient is linear in dL/dlogits: scaling it by 1/R makes the allreduced sum the average.
+            ElementwiseKernels.scale(dLogits.data, count: dLogits.count, by: 1 / Float(sync.communicator.size))
             sync.beginStep()
             try model.backward(dLogits) { try sync.ready(downTo: $0) }
             try sync.finish()
