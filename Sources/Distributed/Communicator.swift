@@ -52,7 +52,8 @@ public final class Communicator: @unchecked Sendable {
         var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
         MPI_Error_string(rc, &buffer, &length)
-        throw MPIError(call: call, code: rc, message: String(cString: buffer))
+        let text = buffer.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) }
+        throw MPIError(call: call, code: rc, message: String(decoding: text, as: UTF8.self))
     }
 
     /// Shuts MPI down (call once, at exit, on every rank).
