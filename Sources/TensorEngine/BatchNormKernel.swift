@@ -14,8 +14,12 @@ public enum BatchNormKernel {
     /// Training forward. Writes y, and the per-channel `mean` and `invStd` that backward needs; updates running stats
     /// with `momentum` (PyTorch's convention: new = (1 − momentum)·old + momentum·batch).
     /// Shapes: x, y [N, C, HW]; gamma, beta, mean, invStd, runningMean, runningVar [C].
-    /// With `reduce` the statistics are those of the whole job's batch (per-channel moments about the running mean,
-    /// which is identical on every rank, summed across ranks with the element counts), as PyTorch's SyncBatchNorm.
+    ///
+    /// Two passes per channel — the mean, then the centred sum of squares (Float partials per plane, Double across
+    /// planes) — so the variance has no cancellation whatever the mean, and the statistics do not depend on how the
+    /// batch is split. With `reduce` (synchronised batch norm, as PyTorch's SyncBatchNorm) both sums and the element
+    /// count are summed over the job's ranks: the statistics are those of the global batch, rounded to the same
+    /// Float32 values as a single process computing them.
     public static func forwardTraining(
         y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
         x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
@@ -23,19 +27,18 @@ public enum BatchNormKernel {
         batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
         reduce: Reduce? = nil
     ) {
-        /// One pass: moments about `k` (per-plane Float partials, Double across planes).
-        func moments(_ c: Int, _ k: Float) -> (Double, Double) {
-            var s = 0.0, s2 = 0.0
-            for n in 0..<batch {
-                let (a, b) = vshiftedMoments(x + (n * channels + c) * spatial, spatial, k)
-                s += Double(a); s2 += Double(b)
-            }
-            return (s, s2)
+        func sum(_ c: Int) -> Double {
+            var s = 0.0
+            for n in 0..<batch { s += Double(vsum(x + (n * channels + c) * spatial, spatial)) }
+            return s
         }
-        func finish(_ c: Int, _ k: Float, _ s: Double, _ s2: Double, _ m: Double) {
-            let shiftedMean = s / m
-            let variance = Swift.max(s2 / m - shiftedMean * shiftedMean, 0)
-            let muF = Float(Double(k) + shiftedMean)
+        func centredSquares(_ c: Int, _ mu: Float) -> Double {
+            var s = 0.0
+            for n in 0..<batch { s += Double(vsumSquaredDeviation(x + (n * channels + c) * spatial, spatial, mu)) }
+            return s
+        }
+        func finish(_ c: Int, _ muF: Float, _ ss: Double, _ m: Double) {
+            let variance = ss / m
             let inv = Float(1 / (variance + Double(eps)).squareRoot())
             mean[c] = muF
             invStd[c] = inv
@@ -52,26 +55,23 @@ public enum BatchNormKernel {
         guard let reduce else {
             Parallel.chunks(channels) { _, range in
                 for c in range {
-                    let k = x[c * spatial]  // a sample of the channel: no cancellation when |mean| ≫ std
-                    let (s, s2) = moments(c, k)
-                    finish(c, k, s, s2, m)
+                    let muF = Float(sum(c) / m)
+                    finish(c, muF, centredSquares(c, muF), m)
                 }
             }
             return
         }
-        // [s_0, s2_0, s_1, s2_1, …, count]
-        let sums = UnsafeMutablePointer<Double>.allocate(capacity: 2 * channels + 1)
+        // [Σx per channel…, count], then [Σ(x − μ)² per channel…].
+        let sums = UnsafeMutablePointer<Double>.allocate(capacity: channels + 1)
         defer { sums.deallocate() }
-        Parallel.chunks(channels) { _, range in
-            for c in range { (sums[2 * c], sums[2 * c + 1]) = moments(c, runningMean[c]) }
-        }
-        sums[2 * channels] = m
-        reduce(sums, 2 * channels + 1)
-        let total = sums[2 * channels]
-        let shifts = (0..<channels).map { runningMean[$0] }
-        Parallel.chunks(channels) { _, range in
-            for c in range { finish(c, shifts[c], sums[2 * c], sums[2 * c + 1], total) }
-        }
+        Parallel.chunks(channels) { _, range in for c in range { sums[c] = sum(c) } }
+        sums[channels] = m
+        reduce(sums, channels + 1)
+        let total = sums[channels]
+        let means = (0..<channels).map { Float(sums[$0] / total) }
+        Parallel.chunks(channels) { _, range in for c in range { sums[c] = centredSquares(c, means[c]) } }
+        reduce(sums, channels)
+        Parallel.chunks(channels) { _, range in for c in range { finish(c, means[c], sums[c], total) } }
     }
 
     /// Evaluation forward with running statistics.

@@ -96,17 +96,6 @@ public typealias Float16x = SIMD16<Float>
     }
 }
 
-/// (Σ (p[i] − k), Σ (p[i] − k)²) over 0..<n in one pass. Shifting by a sample `k` of the same data keeps the
-/// one-pass variance E[(x−k)²] − E[x−k]² free of catastrophic cancellation when |mean| ≫ std.
-@inline(__always) func vshiftedMoments(_ p: UnsafePointer<Float>, _ n: Int, _ k: Float) -> (Float, Float) {
-    var s = Float16x(), s2 = Float16x(), i = 0
-    let kv = Float16x(repeating: k)
-    while i + 16 <= n { let d = load(p + i) - kv; s += d; s2 += d * d; i += 16 }
-    var a = s.sum(), b = s2.sum()
-    while i < n { let d = p[i] - k; a += d; b += d * d; i += 1 }
-    return (a, b)
-}
-
 /// y[i] = (x[i] − μ)·a + b over 0..<n, clamped at 0 when `relu` (batch-norm apply; subtracting μ first keeps
 /// full precision when |μ| ≫ σ).
 @inline(__always) func vnormalize(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ mu: Float,
