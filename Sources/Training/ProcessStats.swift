@@ -8,11 +8,4 @@ public enum ProcessStats {
         getrusage(RUSAGE_SELF.rawValue, &u)
         return Double(u.ru_maxrss) / 1024
     }
-
-    /// Monotonic seconds.
-    public static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
 }

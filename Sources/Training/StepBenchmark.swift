@@ -45,9 +45,9 @@ public enum StepBenchmark {
         times.reserveCapacity(steps)
         var wait = 0.0
         for _ in 0..<steps {
-            let t0 = ProcessStats.now()
+            let t0 = ProcessClock.now()
             try step.run(x: x, labels: labels, lr: 0.01)
-            times.append((ProcessStats.now() - t0) * 1000)
+            times.append((ProcessClock.now() - t0) * 1000)
             wait += sync?.lastWaitSeconds ?? 0
         }
         let total = times.reduce(0, +)

@@ -25,8 +25,8 @@ final class DistributedCLITests: XCTestCase {
 
     var binary: String { get throws { try CLITests.binary().path } }
 
-    /// Runs a command with a time limit; returns (status, stdout + stderr).
-    func run(_ exe: String, _ args: [String], timeout: TimeInterval = 240) throws -> (Int32, String) {
+    /// Starts a command with the environment mpirun needs here (root, ob1), stdout and stderr into `output`.
+    func start(_ exe: String, _ args: [String], output: URL) throws -> (Process, FileHandle) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
@@ -34,11 +34,17 @@ final class DistributedCLITests: XCTestCase {
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         env["OMPI_MCA_pml"] = "ob1"; env["OPENBLAS_NUM_THREADS"] = "1"
         p.environment = env
-        let out = temp.appendingPathComponent("out-\(UUID()).txt")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        let h = try FileHandle(forWritingTo: out)
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let h = try FileHandle(forWritingTo: output)
         p.standardOutput = h; p.standardError = h
         try p.run()
+        return (p, h)
+    }
+
+    /// Runs a command with a time limit; returns (status, stdout + stderr).
+    func run(_ exe: String, _ args: [String], timeout: TimeInterval = 240) throws -> (Int32, String) {
+        let out = temp.appendingPathComponent("out-\(UUID()).txt")
+        let (p, h) = try start(exe, args, output: out)
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(50_000) }
         if p.isRunning { p.terminate(); XCTFail("\(exe) \(args) did not finish in \(timeout) s") }
@@ -134,18 +140,10 @@ final class DistributedCLITests: XCTestCase {
     /// with a message naming what happened.
     func testKilledRankEndsTheJob() throws {
         let mpirun = Self.which("mpirun")!
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: mpirun)
-        p.arguments = ["-np", "2", "--oversubscribe", "--bind-to", "none", try binary, "train",
-                       "--config", try config("killed"), "--set", "data.limit_train=60000", "--set", "schedule.epochs=5"]
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"; env["OMPI_MCA_pml"] = "ob1"
-        p.environment = env
         let out = temp.appendingPathComponent("killed.txt")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        let h = try FileHandle(forWritingTo: out)
-        p.standardOutput = h; p.standardError = h
-        try p.run()
+        let (p, h) = try start(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", try binary, "train",
+                                        "--config", try config("killed"), "--set", "data.limit_train=60000",
+                                        "--set", "schedule.epochs=5"], output: out)
         // Wait until both ranks are running, then kill one of them.
         var ranks: [Int32] = []
         let deadline = Date().addingTimeInterval(60)
