@@ -7,13 +7,6 @@ public enum Initializers {
         for i in 0..<p.count { v[i] = rng.uniform(-bound, bound) }
     }
 
-    /// He et al. normal init, fan-out mode for ReLU networks: N(0, 2/fan_out) (`kaiming_normal_(mode="fan_out")`).
-    public static func kaimingNormalFanOut(_ p: Parameter, fanOut: Int, rng: inout RNG) {
-        let std = (2 / Float(fanOut)).squareRoot()
-        let v = p.value
-        for i in 0..<p.count { v[i] = rng.normal() * std }
-    }
-
     /// PyTorch's default bias init: U(−1/√fan_in, 1/√fan_in), where fan_in is that of the layer's weight.
     public static func biasDefault(_ p: Parameter, fanIn: Int, rng: inout RNG) {
         let bound = fanIn > 0 ? 1 / Float(fanIn).squareRoot() : 0

@@ -2,9 +2,8 @@ import Foundation
 
 /// A dense Float32 tensor in row-major (NCHW for images) layout, backed by 64-byte-aligned storage it owns.
 ///
-/// The storage is allocated once with a capacity; `reshape` re-labels it and may shrink or grow up to that capacity
-/// without allocating, which is how layers reuse their buffers from step to step (`ensure(shape:)` grows only when a
-/// larger batch arrives). Kernels take `data` (an `UnsafeMutablePointer<Float>`) and sizes; the class never
+/// The storage is allocated with a capacity; `ensure(shape:)` re-labels it for any shape that fits and reallocates
+/// only when a larger one arrives, which is how layers reuse their buffers from step to step. Kernels take `data` (an `UnsafeMutablePointer<Float>`) and sizes; the class never
 /// bounds-checks element access in release builds.
 public final class Tensor: @unchecked Sendable {
     /// The logical shape; `count` is its product.
@@ -54,15 +53,6 @@ public final class Tensor: @unchecked Sendable {
 
     // MARK: - Shape
 
-    /// Re-labels the storage with `newShape` (its element count must fit the capacity). Contents are kept as raw
-    /// memory, not re-laid out.
-    public func reshape(_ newShape: [Int]) {
-        let n = newShape.reduce(1, *)
-        precondition(n <= capacity, "reshape to \(newShape) exceeds capacity \(capacity)")
-        shape = newShape
-        count = n
-    }
-
     /// Makes the tensor hold `newShape`, growing the storage (contents discarded, zero-filled) only when needed.
     /// Returns `true` when it had to allocate.
     @discardableResult
@@ -90,12 +80,6 @@ public final class Tensor: @unchecked Sendable {
     /// Sets every element of the logical extent to `value`.
     public func fill(_ value: Float) {
         if value == 0 { memset(data, 0, count * MemoryLayout<Float>.stride) } else { data.update(repeating: value, count: count) }
-    }
-
-    /// Copies the logical contents of `other`, adopting its shape.
-    public func copy(from other: Tensor) {
-        ensure(shape: other.shape)
-        data.update(from: other.data, count: other.count)
     }
 
     /// The logical contents as an array (tests, reports).

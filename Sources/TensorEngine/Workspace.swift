@@ -8,7 +8,7 @@ import Foundation
 public final class Workspace: @unchecked Sendable {
     /// Purposes a kernel may ask scratch for.
     public enum Slot: Int, CaseIterable, Sendable {
-        case columns = 0, columnGrad, weightGrad, biasGrad, misc, packedWeight, paddedOutput
+        case columns = 0, columnGrad, weightGrad, biasGrad, packedWeight, paddedOutput
     }
 
     /// The process-wide workspace used by the built-in layers.
@@ -29,11 +29,5 @@ public final class Workspace: @unchecked Sendable {
         let t = Tensor(shape: [count])
         buffers[worker][slot.rawValue] = t
         return t.data
-    }
-
-    /// Total floats held (for memory reports).
-    public var floatsHeld: Int {
-        lock.lock(); defer { lock.unlock() }
-        return buffers.joined().compactMap { $0?.capacity }.reduce(0, +)
     }
 }
