@@ -3,7 +3,7 @@ import TensorEngine
 
 /// 2-D convolution, weight [Cout, Cin, kh, kw], optional bias [Cout]; PyTorch's default initialisation. With a
 /// `LayerQuantization` it convolves k-bit inputs with binary weights α·B + β derived from its FP32 latent weights.
-public final class Conv2d: Layer, InputGradientOptional {
+public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     public let weight: Parameter
     public let bias: Parameter?
     public let inChannels: Int, outChannels: Int

@@ -1,6 +1,11 @@
 import Quantization
 import TensorEngine
 
+/// A layer whose operands may be quantized (`Conv2d`, `Linear`).
+public protocol QuantizableLayer: Layer {
+    var quantization: LayerQuantization? { get }
+}
+
 /// The quantized operands of one convolution or fully connected layer: its binarized weights (recomputed from the
 /// FP32 latent weights every forward) and its k-bit input. The layer runs its ordinary kernels on these operands;
 /// this type adds the quantizers' forward and their gradient rules around them.
@@ -11,7 +16,7 @@ public final class LayerQuantization {
     let wq: Tensor
     /// [weight count] gradient w.r.t. the binarized weights, before the straight-through rule.
     let dWq: Tensor
-    /// Sorting scratch for the closed forms.
+    /// Scratch for the closed forms' selection / sort.
     let scratch: Tensor
     /// (α, β, threshold) per group of the last forward (hardware reports read these).
     public private(set) var groups: [WeightBinarizer.Group] = []
@@ -21,7 +26,7 @@ public final class LayerQuantization {
     public init?(_ spec: QuantPolicy.LayerSpec, weightCount: Int, store: ParameterStore, name: String) {
         guard spec.isQuantized else { return nil }
         binarizer = spec.weights
-        inputQuantizer = spec.activationBits.map { spec.activationKind.make(bits: $0, store: store, name: name) } ?? nil
+        inputQuantizer = spec.activationBits.flatMap { spec.activationKind.make(bits: $0, store: store, name: name) }
         let n = spec.weights == nil ? 0 : weightCount
         wq = Tensor(shape: [n]); dWq = Tensor(shape: [n]); scratch = Tensor(shape: [n])
     }
@@ -29,13 +34,7 @@ public final class LayerQuantization {
     func initialize() { inputQuantizer?.initialize() }
 
     /// Learnable quantizer parameters (PACT's clip, LSQ's step).
-    var parameters: [Parameter] {
-        switch inputQuantizer {
-        case let q as PACTQuantizer: return [q.alpha]
-        case let q as LSQQuantizer: return [q.step]
-        default: return []
-        }
-    }
+    var parameters: [Parameter] { inputQuantizer?.parameters ?? [] }
 
     /// The weights the kernel should use.
     func weights(_ latent: Parameter, outChannels: Int) -> UnsafePointer<Float> {

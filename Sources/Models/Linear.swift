@@ -2,7 +2,7 @@ import Quantization
 import TensorEngine
 
 /// Fully connected layer, weight [out, in], bias [out]; input [N, in] (flatten first).
-public final class Linear: Layer, InputGradientOptional {
+public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
     public let weight: Parameter
     public let bias: Parameter?
     public let inFeatures: Int, outFeatures: Int

@@ -15,10 +15,17 @@ public protocol ActivationQuantizer: AnyObject {
                   perSample: Int)
     /// Sets learnable parameters to their initial values (after the arena is allocated).
     func initialize()
+    /// Learnable parameters the quantizer registered (PACT's clip, LSQ's step).
+    var parameters: [Parameter] { get }
+    /// Data-parallel training: sums batch statistics over the ranks (`reduce` replaces `count` doubles by their sum
+    /// across the job). Quantizers without batch statistics ignore it.
+    func synchronizeStatistics(with reduce: @escaping (UnsafeMutablePointer<Double>, Int) -> Void)
 }
 
 extension ActivationQuantizer {
     public func initialize() {}
+    public var parameters: [Parameter] { [] }
+    public func synchronizeStatistics(with reduce: @escaping (UnsafeMutablePointer<Double>, Int) -> Void) {}
 }
 
 /// Kinds of activation quantizer a config can name.

@@ -23,7 +23,11 @@ public final class BWMAActivationQuantizer: ActivationQuantizer {
     public let runningRMS: Parameter
     /// Set in data-parallel training with synchronised statistics: sums [Σx², count] over the job's ranks, so the
     /// range is that of the whole global batch.
-    public var statisticsReducer: ((UnsafeMutablePointer<Double>, Int) -> Void)?
+    var statisticsReducer: ((UnsafeMutablePointer<Double>, Int) -> Void)?
+
+    public func synchronizeStatistics(with reduce: @escaping (UnsafeMutablePointer<Double>, Int) -> Void) {
+        statisticsReducer = reduce
+    }
     /// The range used by the last forward.
     public private(set) var clip: Float = 0
     var seenBatch = false

@@ -18,6 +18,7 @@ public final class LSQQuantizer: ActivationQuantizer {
 
     var s: Float { Swift.max(step.value[0], 1e-6) }
     public var clip: Float { s * Float(levels(bits)) }
+    public var parameters: [Parameter] { [step] }
 
     public func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int,
                         training: Bool) {

@@ -15,6 +15,7 @@ public final class PACTQuantizer: ActivationQuantizer {
     }
 
     public var clip: Float { Swift.max(alpha.value[0], 1e-3) }
+    public var parameters: [Parameter] { [alpha] }
 
     /// Called after the arena exists.
     public func initialize() { alpha.value[0] = Self.initialClip }

@@ -25,7 +25,19 @@ public struct QuantPolicy: Sendable, Equatable {
     public var gradientThroughScale: Bool
     public var quantizeFirst: Bool
     public var quantizeLast: Bool
-    public var overrides: [(pattern: String, weights: Bool, bits: Int?)]
+    public var overrides: [Override]
+
+    /// One `layers` entry: layers named `pattern` (or starting with it, when it ends in `*`) get binary weights
+    /// or not, and `bits`-bit inputs (nil: FP32).
+    public struct Override: Sendable, Equatable {
+        public var pattern: String
+        public var weights: Bool
+        public var bits: Int?
+
+        func matches(_ name: String) -> Bool {
+            pattern == name || (pattern.hasSuffix("*") && name.hasPrefix(pattern.dropLast()))
+        }
+    }
 
     /// Everything FP32.
     public static let fp32 = QuantPolicy(weights: nil, activations: .fp32, abits: 32)
@@ -39,17 +51,11 @@ public struct QuantPolicy: Sendable, Equatable {
         self.overrides = try overrides.map(Self.parse)
     }
 
+    /// The non-throwing form (no override strings to parse).
     private init(weights: WeightBinarizer.Kind?, activations: ActivationQuantizerKind, abits: Int) {
         self.weights = weights; self.activations = activations; self.abits = abits
-        perChannel = false; steClip = 3; gradientThroughScale = false; quantizeFirst = false; quantizeLast = false
+        perChannel = true; steClip = 3; gradientThroughScale = false; quantizeFirst = false; quantizeLast = false
         overrides = []
-    }
-
-    public static func == (a: QuantPolicy, b: QuantPolicy) -> Bool {
-        a.weights == b.weights && a.activations == b.activations && a.abits == b.abits && a.perChannel == b.perChannel
-            && a.steClip == b.steClip && a.gradientThroughScale == b.gradientThroughScale
-            && a.quantizeFirst == b.quantizeFirst && a.quantizeLast == b.quantizeLast
-            && a.overrides.map { "\($0)" } == b.overrides.map { "\($0)" }
     }
 
     /// A malformed `layers` entry.
@@ -57,13 +63,13 @@ public struct QuantPolicy: Sendable, Equatable {
         public let description: String
     }
 
-    static func parse(_ entry: String) throws -> (pattern: String, weights: Bool, bits: Int?) {
+    static func parse(_ entry: String) throws -> Override {
         let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty else {
             throw ParseError(description: "'\(entry)': expected <layer name or prefix*>=<fp32|w1|a<k>|w1a<k>>")
         }
         var spec = parts[1].lowercased()
-        if spec == "fp32" { return (parts[0], false, nil) }
+        if spec == "fp32" { return Override(pattern: parts[0], weights: false, bits: nil) }
         var weights = false
         if spec.hasPrefix("w1") { weights = true; spec.removeFirst(2) }
         var bits: Int?
@@ -75,14 +81,14 @@ public struct QuantPolicy: Sendable, Equatable {
         } else if !spec.isEmpty {
             throw ParseError(description: "'\(entry)': spec must be fp32, w1, a<k> or w1a<k>")
         }
-        return (parts[0], weights, bits)
+        return Override(pattern: parts[0], weights: weights, bits: bits)
     }
 
     /// The resolved spec of layer `name` in position `role`.
     public func spec(for name: String, role: Role) -> LayerSpec {
         var binarize = weights != nil, bits: Int? = activations == .fp32 ? nil : abits
         if (role == .first && !quantizeFirst) || (role == .last && !quantizeLast) { binarize = false; bits = nil }
-        for o in overrides where o.pattern == name || (o.pattern.hasSuffix("*") && name.hasPrefix(o.pattern.dropLast())) {
+        for o in overrides where o.matches(name) {
             binarize = o.weights
             bits = o.bits
         }

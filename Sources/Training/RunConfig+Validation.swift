@@ -1,3 +1,5 @@
+import Quantization
+
 extension RunConfig {
     /// Range and choice checks that the YAML types cannot express; the first failure is thrown, naming its key.
     public func validate() throws {
@@ -32,10 +34,12 @@ extension RunConfig {
                     "a number in [0, optim.lr]")
         try require(schedule.milestones == schedule.milestones.sorted() && schedule.milestones.allSatisfy { $0 > 0 },
                     "schedule.milestones", schedule.milestones, "increasing positive epoch numbers")
-        try require(["fp32", "bwn", "bwma", "bwma-opt"].contains(quant.weights), "quant.weights", quant.weights,
-                    "one of fp32, bwn, bwma, bwma-opt")
-        try require(["fp32", "uniform-ste", "pact", "lsq", "bwma"].contains(quant.activations), "quant.activations",
-                    quant.activations, "one of fp32, uniform-ste, pact, lsq, bwma")
+        let weightKinds = ["fp32"] + WeightBinarizer.Kind.allCases.map(\.rawValue)
+        let activationKinds = ActivationQuantizerKind.allCases.map(\.rawValue)
+        try require(weightKinds.contains(quant.weights), "quant.weights", quant.weights,
+                    "one of \(weightKinds.joined(separator: ", "))")
+        try require(activationKinds.contains(quant.activations), "quant.activations", quant.activations,
+                    "one of \(activationKinds.joined(separator: ", "))")
         try require((1...8).contains(quant.abits), "quant.abits", quant.abits, "an integer in 1...8")
         try require(quant.ste_clip >= 0, "quant.ste_clip", quant.ste_clip, "a number >= 0 (0 = no clipping)")
         try require(["fp32", "quantized"].contains(quant.first_layer), "quant.first_layer", quant.first_layer,

@@ -2,7 +2,6 @@ import Data
 import Distributed
 import Foundation
 import Models
-import Quantization
 import TensorEngine
 
 /// The data-parallel training loop. Every rank runs it on its shard (`DistributedSampler`); gradients are averaged
@@ -82,12 +81,7 @@ public final class Trainer {
         }
         for layer in model.leaves {
             if let bn = layer as? BatchNorm2d { bn.statisticsReducer = reduce }
-            if let conv = layer as? Conv2d, let q = conv.quantization?.inputQuantizer as? BWMAActivationQuantizer {
-                q.statisticsReducer = reduce
-            }
-            if let fc = layer as? Linear, let q = fc.quantization?.inputQuantizer as? BWMAActivationQuantizer {
-                q.statisticsReducer = reduce
-            }
+            (layer as? QuantizableLayer)?.quantization?.inputQuantizer?.synchronizeStatistics(with: reduce)
         }
     }
 
