@@ -23,12 +23,14 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // libjpeg-turbo's libjpeg API behind a C shim that turns its longjmp errors into return codes.
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // Floor 2: tensors and kernels.
         .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: fast),
         // Floor 3: weight binarizers and activation quantizers.
         .target(name: "Quantization", dependencies: ["TensorEngine"], swiftSettings: fast),
         // Floor 3: datasets.
-        .target(name: "Data", dependencies: ["CZlib", "TensorEngine"], swiftSettings: fast),
+        .target(name: "Data", dependencies: ["CZlib", "CJPEG", "TensorEngine"], swiftSettings: fast),
         // Floor 4: layers and the model zoo.
         .target(name: "Models", dependencies: ["TensorEngine", "Quantization"], swiftSettings: fast),
         // Floor 4: MPI communicator, sampler, gradient synchronisation.

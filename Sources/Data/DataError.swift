@@ -5,6 +5,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case badMagic(path: String, found: UInt32, expected: String)
     case truncated(path: String, expectedBytes: Int, gotBytes: Int)
     case inconsistent(path: String, reason: String)
+    /// One sample cannot be used (an undecodable or non-image file); the loader's bad-sample policy decides
+    /// whether this stops the run or is counted and skipped.
+    case badSample(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -15,6 +18,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         case .truncated(let p, let e, let g):
             return "\(p): truncated: the header promises \(e) bytes of data, the file holds \(g)"
         case .inconsistent(let p, let r): return "\(p): \(r)"
+        case .badSample(let p, let r): return "\(p): \(r)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Data
 import Quantization
 
 extension RunConfig {
@@ -7,8 +8,26 @@ extension RunConfig {
             if !ok { throw ConfigError.invalid(key: key, value: "\(value)", expected: expected) }
         }
         try require(!name.isEmpty && !name.contains("/"), "name", name, "a non-empty folder name without '/'")
-        try require(["fashion-mnist", "mnist"].contains(data.dataset), "data.dataset", data.dataset,
-                    "one of fashion-mnist, mnist")
+        let datasets = DataSpec.Kind.allCases.map(\.rawValue)
+        try require(datasets.contains(data.dataset), "data.dataset", data.dataset,
+                    "one of \(datasets.joined(separator: ", "))")
+        try require(Self.augmentations.contains(data.augment), "data.augment", data.augment,
+                    "one of \(Self.augmentations.joined(separator: ", "))")
+        try require(data.crop_padding >= 0 && data.crop_padding <= 64, "data.crop_padding", data.crop_padding,
+                    "an integer in 0...64")
+        try require(data.image_size >= 8 && data.image_size <= 1024, "data.image_size", data.image_size,
+                    "an integer in 8...1024")
+        try require(data.workers >= 0 && data.workers <= 64, "data.workers", data.workers, "an integer in 0...64")
+        try require(data.prefetch >= 2 && data.prefetch <= 64, "data.prefetch", data.prefetch, "an integer in 2...64")
+        try require(["error", "skip"].contains(data.bad_samples), "data.bad_samples", data.bad_samples,
+                    "error or skip")
+        try require(CIFARReader.LabelKind(rawValue: data.cifar100_labels) != nil, "data.cifar100_labels",
+                    data.cifar100_labels, "fine or coarse")
+        try require(data.synthetic_train >= 1, "data.synthetic_train", data.synthetic_train, "an integer >= 1")
+        try require(data.synthetic_test >= 1, "data.synthetic_test", data.synthetic_test, "an integer >= 1")
+        try require(Self.parseShape(data.synthetic_shape) != nil, "data.synthetic_shape", data.synthetic_shape,
+                    "CxHxW with each side in 1...4096, e.g. 3x32x32")
+        try require(data.synthetic_classes >= 2, "data.synthetic_classes", data.synthetic_classes, "an integer >= 2")
         try require(data.batch_size >= 1, "data.batch_size", data.batch_size, "an integer >= 1")
         try require(data.eval_batch_size >= 1, "data.eval_batch_size", data.eval_batch_size, "an integer >= 1")
         try require(data.limit_train >= 0, "data.limit_train", data.limit_train, "an integer >= 0 (0 = all)")

@@ -14,10 +14,35 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Datasets, augmentation and the loader (docs/data.md).
     public struct DataConfig: Codable, Sendable, Equatable {
-        /// `fashion-mnist` or `mnist` (IDX files).
+        /// `fashion-mnist`, `mnist` (IDX), `cifar10`, `cifar100` (binary), `imagenet`/`imagefolder` (JPEG folders),
+        /// `packed` (`bwma data pack` output) or `synthetic`.
         public var dataset: String = "fashion-mnist"
         public var path: String = "/usr/share/datasets/fashion-mnist"
+        /// `auto` (per dataset), `none`, `crop-flip` or `random-resized-crop` for training; evaluation never
+        /// augments (image folders: resize + center crop).
+        public var augment: String = "auto"
+        /// `crop-flip`: zero padding around the image before the random crop.
+        public var crop_padding: Int = 4
+        /// Image folders and `random-resized-crop`: output side (evaluation resizes to side·256/224 first).
+        public var image_size: Int = 224
+        /// Background threads rendering batches (0 = in the training thread).
+        public var workers: Int = 1
+        /// Batches in the loader's ring (ready or being rendered).
+        public var prefetch: Int = 4
+        /// `error`: an unreadable sample, non-image file or empty class folder stops the run; `skip`: they are left
+        /// out and counted in the log.
+        public var bad_samples: String = "error"
+        /// Decode JPEGs at 1/2, 1/4, 1/8 size when the crop is reduced at least that much.
+        public var dct_scaling: Bool = true
+        /// CIFAR-100: `fine` (100 classes) or `coarse` (20).
+        public var cifar100_labels: String = "fine"
+        /// `synthetic`: train/test sample counts, image shape CxHxW and classes.
+        public var synthetic_train: Int = 10_000
+        public var synthetic_test: Int = 2_000
+        public var synthetic_shape: String = "3x32x32"
+        public var synthetic_classes: Int = 10
         /// Per-rank batch size.
         public var batch_size: Int = 128
         public var eval_batch_size: Int = 500

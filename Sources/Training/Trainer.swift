@@ -21,6 +21,10 @@ public final class Trainer {
         public var epoch_s: Double
         /// Share of the training loop's time rank 0 spent waiting for the gradient allreduce.
         public var comm_wait_share: Double
+        /// Share of the training loop's time rank 0 spent waiting for the data loader.
+        public var data_wait_share: Double
+        /// Training samples left out as unreadable this epoch (all ranks; `data.bad_samples: skip`).
+        public var skipped_samples: Int
     }
 
     /// The end-of-run summary (summary.json).
@@ -39,7 +43,7 @@ public final class Trainer {
     public let model: Model
     public let communicator: Communicator
     let step: TrainingStep
-    let train: BatchAssembler, test: BatchAssembler
+    let train: BatchLoader, test: BatchLoader
     let sampler: DistributedSampler
     let log: (String) -> Void
     let folder: RunFolder?
@@ -47,15 +51,20 @@ public final class Trainer {
     /// - Parameters:
     ///   - folder: where metrics go (rank 0); nil for none.
     ///   - communicator: the job's ranks (default: a world of one).
-    public init(config: RunConfig, model: Model, train: ImageDataset, test: ImageDataset,
+    ///   - train, test: the splits; both are normalised with the training split's statistics.
+    public init(config: RunConfig, model: Model, train: LoadedSplit, test: LoadedSplit,
                 folder: RunFolder?, communicator: Communicator? = nil, log: @escaping (String) -> Void) throws {
         self.config = config
         self.model = model
         let comm = try communicator ?? Communicator.world()
         self.communicator = comm
-        let norm = Normalization.fit(train)
-        self.train = BatchAssembler(dataset: train, normalization: norm)
-        self.test = BatchAssembler(dataset: test, normalization: norm)
+        let d = config.data, skip = d.bad_samples == "skip"
+        self.train = try BatchLoader(source: train.source, augmentation: config.augmentation(.train),
+                                     normalization: train.normalization, batchSize: d.batch_size, workers: d.workers,
+                                     depth: d.prefetch, seed: config.seed, skipBadSamples: skip)
+        self.test = try BatchLoader(source: test.source, augmentation: config.augmentation(.test),
+                                    normalization: train.normalization, batchSize: d.eval_batch_size,
+                                    workers: d.workers, depth: 2, seed: config.seed, skipBadSamples: skip)
         let optimizer = try OptimizerFactory.make(config.optim, store: model.store)
         let sync = comm.size > 1
             ? GradientSync(store: model.store, communicator: comm,
@@ -64,7 +73,7 @@ public final class Trainer {
         step = TrainingStep(model: model, optimizer: optimizer, labelSmoothing: Float(config.loss.label_smoothing),
                             sync: sync)
         if comm.size > 1 && config.distributed.sync_bn { Self.synchronizeStatistics(of: model, over: comm) }
-        sampler = DistributedSampler(count: train.count, rank: comm.rank, worldSize: comm.size, seed: config.seed,
+        sampler = DistributedSampler(count: train.source.count, rank: comm.rank, worldSize: comm.size, seed: config.seed,
                                      dropLast: config.data.drop_last)
         self.folder = comm.rank == 0 ? folder : nil
         self.log = comm.rank == 0 ? log : { _ in }
@@ -99,32 +108,29 @@ public final class Trainer {
 
     /// Trains for `schedule.epochs` epochs and returns the summary.
     public func run() throws -> Summary {
-        let b = config.data.batch_size
         let schedule = try OptimizerFactory.schedule(config.schedule, lr: config.optim.lr, stepsPerEpoch: stepsPerEpoch)
         try broadcastState()
-        let x = Tensor(shape: [b] + train.dataset.sampleShape)
-        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: b)
-        defer { labels.deallocate() }
         var t = 0
         var trainImages = 0.0, trainSeconds = 0.0
         let start = ProcessClock.now()
         var testAccuracy = 0.0
         for epoch in 0..<config.schedule.epochs {
-            let order = sampler.indices(epoch: epoch)
             var lossSum = 0.0, correct = 0.0, seen = 0.0, wait = 0.0
+            let skippedBefore = train.skipped.count
             let t0 = ProcessClock.now()
-            for s in 0..<stepsPerEpoch {
-                let lo = s * b, hi = Swift.min(lo + b, order.count)
-                train.fill(order[lo..<hi], x: x, labels: labels)
-                let r = try step.run(x: x, labels: labels, lr: Float(schedule.lr(at: t)))
-                lossSum += r.loss * Double(hi - lo)
+            // With drop_last the sampler's shard can still end in a partial batch: leave it out.
+            train.start(epoch: epoch, indices: Array(sampler.indices(epoch: epoch).prefix(stepsPerEpoch * config.data.batch_size)))
+            train.resetWaitTime()
+            while let batch = try train.next() {
+                let r = try step.run(x: batch.x, labels: batch.labels, lr: Float(schedule.lr(at: t)))
+                lossSum += r.loss * Double(batch.count)
                 correct += Double(r.correct)
-                seen += Double(hi - lo)
+                seen += Double(batch.count)
                 wait += step.sync?.lastWaitSeconds ?? 0
                 t += 1
             }
             let epochSeconds = ProcessClock.now() - t0
-            var totals = [lossSum, correct, seen]
+            var totals = [lossSum, correct, seen, Double(train.skipped.count - skippedBefore)]
             try communicator.allreduce(&totals)
             trainImages += totals[2]
             trainSeconds += epochSeconds
@@ -135,12 +141,17 @@ public final class Trainer {
                                  train_accuracy: totals[1] / Swift.max(totals[2], 1),
                                  test_loss: evaluation.loss, test_accuracy: evaluation.accuracy,
                                  images_per_s: totals[2] / epochSeconds, epoch_s: epochSeconds,
-                                 comm_wait_share: wait / epochSeconds)
+                                 comm_wait_share: wait / epochSeconds,
+                                 data_wait_share: train.waitSeconds / epochSeconds, skipped_samples: Int(totals[3]))
             log(String(format: "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.0f img/s  %.1f s%@",
                        m.epoch, config.schedule.epochs, m.train_loss, m.train_accuracy, m.test_accuracy,
                        m.images_per_s, m.epoch_s,
                        communicator.size > 1 ? String(format: "  (%d ranks, comm wait %.1f %%)", communicator.size,
                                                       100 * m.comm_wait_share) : ""))
+            if m.skipped_samples > 0 {
+                log("warning: \(m.skipped_samples) unreadable training sample(s) skipped this epoch (data.bad_samples: skip), e.g. "
+                    + train.skipped.examples.joined(separator: ", "))
+            }
             try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
         }
         let summary = Summary(test_accuracy: testAccuracy, epochs: config.schedule.epochs, ranks: communicator.size,
@@ -159,9 +170,9 @@ public final class Trainer {
     /// 0's batch-norm statistics, and the counts are summed.
     func evaluate() throws -> Evaluator.Result {
         try communicator.broadcast(model.store.bufferValues!, count: model.store.bufferCount)
-        let n = test.dataset.count, r = communicator.rank, w = communicator.size
+        let n = test.source.count, r = communicator.rank, w = communicator.size
         let slice = (n * r / w)..<(n * (r + 1) / w)
-        let e = Evaluator.evaluate(model, on: test, batchSize: config.data.eval_batch_size, range: slice)
+        let e = try Evaluator.evaluate(model, loader: test, range: slice)
         var totals = [e.accuracy * Double(e.count), e.loss * Double(e.count), Double(e.count)]
         try communicator.allreduce(&totals)
         return Evaluator.Result(accuracy: totals[0] / Swift.max(totals[2], 1), loss: totals[1] / Swift.max(totals[2], 1),

@@ -8,7 +8,7 @@ import Training
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [Step.self, Allreduce.self])
+        abstract: "Benchmarks.", subcommands: [Step.self, Allreduce.self, DataPipeline.self])
 
     struct Allreduce: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -141,4 +141,44 @@ func parseShape(_ s: String) throws -> [Int] {
         throw ValidationError("--input must look like 3x32x32 (channels x height x width), got '\(s)'")
     }
     return parts.map { $0! }
+}
+
+extension Bench {
+    struct DataPipeline: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "data",
+            abstract: "JPEG pipeline throughput on one core: full decode vs decode + RandomResizedCrop + flip.")
+
+        @Option(help: "An ImageFolder tree (ROOT/CLASS/*.jpg).")
+        var folder: String
+        @Option(help: "Passes over the files per variant.")
+        var rounds = 20
+        @Option(help: "Output side of the crops.")
+        var size = 224
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        func validate() throws {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be >= 1, got \(rounds)") }
+            guard (8...1024).contains(size) else { throw ValidationError("--size must be in 8...1024, got \(size)") }
+        }
+
+        func run() throws {
+            let r: DataBenchmark.Result
+            do { r = try DataBenchmark.run(folder: folder, rounds: rounds, size: size) } catch {
+                throw CLIError("--folder: \(error)")
+            }
+            if json {
+                let e = JSONEncoder()
+                e.outputFormatting = [.sortedKeys]
+                print(String(decoding: try e.encode(r), as: UTF8.self))
+                return
+            }
+            print(String(format: "%d files listed in %.3f s; %d rounds, 1 thread", r.files, r.list_s, r.rounds))
+            for row in r.rows {
+                print(String(format: "%-36@ %8.1f img/s  %5.2fx full decode", row.variant as NSString, row.images_per_s,
+                             row.vs_full_decode))
+            }
+        }
+    }
 }

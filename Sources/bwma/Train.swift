@@ -29,16 +29,14 @@ struct Train: ParsableCommand {
         }
         try ConfigConsensus.check(cfg, comm)
         Runtime.configure(threads: cfg.runtime.threads)
-        var train = try loadData(cfg, split: .train)
-        var test = try loadData(cfg, split: .test)
-        if cfg.data.limit_train > 0 { train = train.prefix(cfg.data.limit_train) }
-        if cfg.data.limit_test > 0 { test = test.prefix(cfg.data.limit_test) }
+        let data = try DataLoading.load(cfg, configPath: config, log: comm.rank == 0 ? printError : { _ in })
+        let train = data.train.source, test = data.test.source
         let inC = cfg.model.in_channels > 0 ? cfg.model.in_channels : train.channels
         guard inC == train.channels else {
             throw CLIError("\(config): model.in_channels is \(inC) but \(cfg.data.dataset) has \(train.channels) channel(s)")
         }
         let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
-        let model = try ModelZoo.make(cfg.model.arch, inputShape: [inC, train.height, train.width],
+        let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape,
                                       numClasses: classes, seed: cfg.seed, quant: try cfg.quantPolicy())
         let folder = comm.rank == 0 ? try RunFolder(root: cfg.runtime.runs_dir, name: cfg.name) : nil
         try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
@@ -50,7 +48,7 @@ struct Train: ParsableCommand {
                    + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
                    + "\(cfg.schedule.epochs) epoch(s), \(ranks)\(cfg.runtime.threads) thread(s), OpenBLAS \(BLAS.coreName); "
                    + "run folder \(folder?.url.path ?? "")") }
-        let trainer = try Trainer(config: cfg, model: model, train: train, test: test, folder: folder,
+        let trainer = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder,
                                   communicator: comm, log: { printError($0) })
         let summary = try trainer.run()
         guard comm.rank == 0 else { return }
@@ -61,14 +59,6 @@ struct Train: ParsableCommand {
         } else {
             print(String(format: "test accuracy %.4f after %d epoch(s) (%.0f images/s, %.0f s)", summary.test_accuracy,
                          summary.epochs, summary.images_per_s, summary.wall_s))
-        }
-    }
-
-    func loadData(_ cfg: RunConfig, split: MNISTFamily.Split) throws -> ImageDataset {
-        do {
-            return try MNISTFamily.load(directory: cfg.data.path, split: split, name: cfg.data.dataset)
-        } catch let e as DataError {
-            throw CLIError("data.path: \(e)")
         }
     }
 }

@@ -248,14 +248,14 @@ final class MNISTFamilyTests: XCTestCase {
         XCTAssertEqual(train.sampleShape, [1, 3, 2])
         XCTAssertEqual(train.sampleSize, 6)
         XCTAssertEqual(train.numClasses, 10)
-        XCTAssertEqual(train.images, trainPixels)
+        XCTAssertEqual(Array(train.pixels.buffer), trainPixels)
         XCTAssertEqual(train.labels, [9, 0, 0, 3])
         XCTAssertEqual(train.classHistogram, [2, 0, 0, 1, 0, 0, 0, 0, 0, 1])
 
         let test = try MNISTFamily.load(directory: fx.dir.path, split: .test, name: "mnist")
         XCTAssertEqual(test.name, "mnist")
         XCTAssertEqual(test.count, 2)
-        XCTAssertEqual(test.images, testPixels)
+        XCTAssertEqual(Array(test.pixels.buffer), testPixels)
         XCTAssertEqual(test.labels, [1, 9])
     }
 
@@ -263,7 +263,7 @@ final class MNISTFamilyTests: XCTestCase {
         try fx.writeSplit(prefix: "train", images: [10, 20], count: 2, height: 1, width: 1, labels: [1, 2])
         try fx.writeSplit(prefix: "train", images: [30, 40], count: 2, height: 1, width: 1, labels: [3, 4], gzip: false)
         let d = try MNISTFamily.load(directory: fx.dir.path, split: .train)
-        XCTAssertEqual(d.images, [10, 20])
+        XCTAssertEqual(Array(d.pixels.buffer), [10, 20])
         XCTAssertEqual(d.labels, [1, 2])
     }
 
@@ -299,7 +299,7 @@ final class MNISTFamilyTests: XCTestCase {
     }
 }
 
-// MARK: - ImageDataset, Normalization, BatchAssembler
+// MARK: - ImageDataset, Normalization, BatchLoader (no augmentation)
 
 final class NormalizationAndBatchTests: XCTestCase {
     /// Two samples, two channels, 1x2 planes. Channel 0 holds 0, 255 | 51, 102; channel 1 is constant 51.
@@ -314,7 +314,7 @@ final class NormalizationAndBatchTests: XCTestCase {
         XCTAssertEqual(d.classHistogram, [1, 1, 2])
         let p = d.prefix(3)
         XCTAssertEqual(p.count, 3)
-        XCTAssertEqual(p.images, [1, 2, 3])
+        XCTAssertEqual(Array(p.pixels.buffer), [1, 2, 3])
         XCTAssertEqual(p.labels, [2, 2, 0])
         XCTAssertEqual(p.classHistogram, [1, 0, 2])
         XCTAssertEqual(d.prefix(100).count, 4, "prefix past the end keeps everything")
@@ -342,28 +342,26 @@ final class NormalizationAndBatchTests: XCTestCase {
         XCTAssertEqual(Double(n.std[0]), std, accuracy: 1e-6)
     }
 
-    func testFillNormalizesAndFollowsIndexOrder() {
+    func testLoaderNormalizesAndFollowsIndexOrder() throws {
         let d = ImageDataset(name: "b", images: [0, 255, 51, 51, /* 1 */ 51, 102, 0, 255, /* 2 */ 10, 20, 30, 40],
                              labels: [4, 7, 1], channels: 2, height: 1, width: 2, numClasses: 10)
         let norm = Normalization(mean: [0.5, 0.25], std: [0.25, 2])
-        let a = BatchAssembler(dataset: d, normalization: norm)
-        let x = Tensor(shape: [1])
-        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: 4)
-        defer { labels.deallocate() }
-        labels.initialize(repeating: -1, count: 4)
-
-        let order = [2, 0, 2]
-        a.fill(order, x: x, labels: labels)
+        let a = try BatchLoader(source: d, augmentation: .none, normalization: norm, batchSize: 3, workers: 1,
+                                seed: 0, skipBadSamples: false)
+        let order = [2, 0, 2, 1]
+        a.start(epoch: 0, indices: order)
+        let b = try XCTUnwrap(try a.next())
+        let x = b.x
         XCTAssertEqual(x.shape, [3, 2, 1, 2])
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: labels, count: 4)), [1, 4, 1, -1], "labels in index order, no overrun")
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: b.labels, count: 3)), [1, 4, 1], "labels in index order")
         func expected(_ i: Int) -> [Float] {
             (0..<4).map { k in
                 let c = k / 2
-                return (Float(d.images[i * 4 + k]) / 255 - norm.mean[c]) / norm.std[c]
+                return (Float(d.pixels.base[i * 4 + k]) / 255 - norm.mean[c]) / norm.std[c]
             }
         }
         let got = Array(UnsafeBufferPointer(start: x.data, count: x.count))
-        let want = order.flatMap(expected)
+        let want = order.prefix(3).flatMap(expected)
         XCTAssertEqual(got.count, want.count)
         for (g, w) in zip(got, want) { XCTAssertEqual(g, w, accuracy: 1e-5) }
         // Spot values by hand: sample 2 channel 0 pixel 0 is 10 → (10/255 − 0.5)/0.25; sample 0 ch 1 is 51 → (0.2 − 0.25)/2.
@@ -371,23 +369,24 @@ final class NormalizationAndBatchTests: XCTestCase {
         XCTAssertEqual(got[4 + 2], (0.2 - 0.25) / 2, accuracy: 1e-6)
         XCTAssertEqual(got[4 + 1], (1 - 0.5) / 0.25, accuracy: 1e-5)
 
-        // Reusing the tensor for a smaller batch reshapes it and rewrites the first rows.
-        a.fill([1], x: x, labels: labels)
-        XCTAssertEqual(x.shape, [1, 2, 1, 2])
-        XCTAssertEqual(labels[0], 7)
-        let one = Array(UnsafeBufferPointer(start: x.data, count: x.count))
+        // The last, partial batch holds the remaining index.
+        let last = try XCTUnwrap(try a.next())
+        XCTAssertEqual(last.x.shape, [1, 2, 1, 2])
+        XCTAssertEqual(last.labels[0], 7)
+        let one = Array(UnsafeBufferPointer(start: last.x.data, count: last.x.count))
         for (g, w) in zip(one, expected(1)) { XCTAssertEqual(g, w, accuracy: 1e-5) }
+        XCTAssertNil(try a.next(), "the epoch ends after ceil(4 / 3) batches")
     }
 
-    func testFillWithFittedNormalizationHasZeroMeanUnitStd() {
+    func testLoaderWithFittedNormalizationHasZeroMeanUnitStd() throws {
         let pixels = IDXFixtures.pseudoRandomBytes(6 * 3 * 3, seed: 8)
         let d = ImageDataset(name: "z", images: pixels, labels: [0, 1, 2, 3, 4, 5], channels: 1, height: 3, width: 3,
                              numClasses: 6)
-        let a = BatchAssembler(dataset: d, normalization: .fit(d))
-        let x = Tensor(shape: [1])
-        let labels = UnsafeMutablePointer<Int32>.allocate(capacity: 6)
-        defer { labels.deallocate() }
-        a.fill(0..<6, x: x, labels: labels)
+        let a = try BatchLoader(source: d, augmentation: .none, normalization: .fit(d), batchSize: 6, workers: 0,
+                                seed: 0, skipBadSamples: false)
+        a.start(epoch: 0, indices: Array(0..<6))
+        let b = try XCTUnwrap(try a.next())
+        let x = b.x, labels = b.labels
         let v = Array(UnsafeBufferPointer(start: x.data, count: x.count)).map(Double.init)
         let mean = v.reduce(0, +) / Double(v.count)
         let variance = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(v.count)
@@ -416,11 +415,11 @@ final class FashionMNISTRealDataTests: XCTestCase {
         let d = try MNISTFamily.load(directory: dir, split: .train)
         XCTAssertEqual(d.count, 60_000)
         XCTAssertEqual(d.sampleShape, [1, 28, 28])
-        XCTAssertEqual(d.images.count, 60_000 * 784)
+        XCTAssertEqual(d.pixels.count, 60_000 * 784)
         XCTAssertEqual(d.numClasses, 10)
         XCTAssertEqual(d.classHistogram, [Int](repeating: 6_000, count: 10))
         XCTAssertEqual(Array(d.labels.prefix(10)), [9, 0, 0, 3, 0, 2, 7, 2, 5, 5])
-        let first = d.images[0..<784]
+        let first = Array(d.pixels.buffer[0..<784])
         XCTAssertEqual(first.reduce(0) { $0 + Int($1) }, 76_247)
         XCTAssertEqual(first.filter { $0 != 0 }.count, 433)
         XCTAssertEqual(first.max(), 255)
@@ -433,7 +432,7 @@ final class FashionMNISTRealDataTests: XCTestCase {
         XCTAssertEqual(d.sampleShape, [1, 28, 28])
         XCTAssertEqual(d.classHistogram, [Int](repeating: 1_000, count: 10))
         XCTAssertEqual(Array(d.labels.prefix(10)), [9, 2, 1, 1, 6, 1, 4, 6, 5, 7])
-        XCTAssertEqual(d.images[0..<784].reduce(0) { $0 + Int($1) }, 33_456)
+        XCTAssertEqual(d.pixels.buffer[0..<784].reduce(0) { $0 + Int($1) }, 33_456)
         let n = Normalization.fit(d)
         XCTAssertEqual(n.mean[0], 0.286849, accuracy: 1e-5)
         XCTAssertEqual(n.std[0], 0.352444, accuracy: 1e-5)

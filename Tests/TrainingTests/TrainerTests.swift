@@ -18,14 +18,17 @@ final class TrainerTests: XCTestCase {
         cfg.data.batch_size = 64
         cfg.schedule.epochs = 1
         cfg.optim.lr = 0.05
+        cfg.data.limit_train = 4096
+        cfg.data.limit_test = 2000
         try cfg.validate()
-        let train = try MNISTFamily.load(directory: dir, split: .train).prefix(4096)
-        let test = try MNISTFamily.load(directory: dir, split: .test).prefix(2000)
-        let model = try ModelZoo.make("smallcnn", inputShape: train.sampleShape, numClasses: 10, seed: 0)
+        let data = try DataLoading.load(cfg, configPath: "test", log: { _ in })
+        XCTAssertEqual(data.train.source.count, 4096)
+        XCTAssertEqual(data.test.source.count, 2000)
+        let model = try ModelZoo.make("smallcnn", inputShape: data.inputShape, numClasses: 10, seed: 0)
         let runs = FileManager.default.temporaryDirectory.appendingPathComponent("bwma-trainer-\(UUID())")
         defer { try? FileManager.default.removeItem(at: runs) }
         let folder = try RunFolder(root: runs.path, name: "t")
-        let summary = try Trainer(config: cfg, model: model, train: train, test: test, folder: folder, log: { _ in }).run()
+        let summary = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder, log: { _ in }).run()
         XCTAssertGreaterThan(summary.test_accuracy, 0.70)
         XCTAssertEqual(summary.epochs, 1)
         let metrics = try String(contentsOf: folder.url.appendingPathComponent("metrics.jsonl"), encoding: .utf8)

@@ -1,0 +1,250 @@
+import Foundation
+import TensorEngine
+
+/// Feeds training and evaluation with ready batches: background threads render samples (decode, augment,
+/// normalise) into a bounded ring of batch slots while the consumer trains on earlier ones.
+///
+/// - Order: batch k of an epoch holds `indices[k·B ..< (k+1)·B]`, whichever worker renders it; `next()` returns
+///   batches in order.
+/// - Randomness: sample i of epoch e draws its augmentation from `RNG(seed: mix(seed, e), stream: i)`, so the
+///   result does not depend on threads, ranks or where a resumed run restarts.
+/// - Bad samples (`DataError.badSample`: an undecodable or unreadable file) stop the run with that error, or —
+///   with `skipBadSamples` — are left out of their batch and counted (`skipped`, `skippedExamples`).
+/// - `workers == 0` renders in the caller's thread (no threads at all).
+public final class BatchLoader: @unchecked Sendable {
+    /// One ready batch; valid until the next call to `next()`.
+    public struct Batch {
+        public let x: Tensor
+        public let labels: UnsafeMutablePointer<Int32>
+        public var count: Int { x.shape[0] }
+    }
+
+    public let source: SampleSource
+    public let augmentation: Augmentation
+    public let normalization: Normalization
+    public let batchSize: Int
+    public let seed: UInt64
+    public let skipBadSamples: Bool
+    /// [C, H, W] of each sample.
+    public let sampleShape: [Int]
+
+    final class Slot {
+        let x: Tensor
+        let labels: UnsafeMutablePointer<Int32>
+        var batch = -1        // which batch of the epoch it holds
+        var ready = false
+        var error: Error?
+        init(shape: [Int], batchSize: Int) {
+            x = Tensor(shape: [batchSize] + shape)
+            labels = .allocate(capacity: batchSize)
+        }
+        deinit { labels.deallocate() }
+    }
+
+    let slots: [Slot]
+    let lock = NSCondition()
+    // Guarded by `lock`:
+    var indices: [Int] = []
+    var epoch = 0
+    var batches = 0
+    var claimed = 0          // next batch a worker may take
+    var consumed = 0         // next batch next() returns
+    var generation = 0       // bumps on start(), so workers drop stale work
+    var stopping = false
+    var running = 0
+    var skippedCount = 0
+    var examples: [String] = []
+    var warnings = 0
+    let workerCount: Int
+    /// The caller-thread renderer when `workerCount == 0`.
+    let inlineWorker: Worker
+
+    /// Seconds `next()` spent waiting for a batch since the last `resetWaitTime()`.
+    public private(set) var waitSeconds = 0.0
+
+    /// - Parameters:
+    ///   - depth: batch slots in the ring (≥ 2); workers run at most `depth − 1` batches ahead.
+    public init(source: SampleSource, augmentation: Augmentation, normalization: Normalization, batchSize: Int,
+                workers: Int, depth: Int = 4, seed: UInt64, skipBadSamples: Bool) throws {
+        precondition(batchSize > 0 && workers >= 0 && depth >= 2)
+        let shape = try source.outputShape(augmentation)
+        sampleShape = shape
+        precondition(normalization.mean.count == shape[0], "normalisation has the wrong channel count")
+        self.source = source; self.augmentation = augmentation; self.normalization = normalization
+        self.batchSize = batchSize; self.seed = seed; self.skipBadSamples = skipBadSamples
+        workerCount = workers
+        slots = (0..<depth).map { _ in Slot(shape: shape, batchSize: batchSize) }
+        inlineWorker = Worker(sampleSize: shape.reduce(1, *))
+        startWorkers()
+    }
+
+    func startWorkers() {
+        for w in 0..<workerCount {
+            let t = Thread { [unowned self] in self.workLoop() }
+            t.name = "bwma-data-\(w)"
+            t.stackSize = 1 << 20
+            lock.lock(); running += 1; lock.unlock()
+            t.start()
+        }
+    }
+
+    deinit { shutdown() }
+
+    /// Stops the worker threads (waits for them to finish their current sample).
+    public func shutdown() {
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        while running > 0 { lock.wait() }
+        lock.unlock()
+    }
+
+    /// Begins an epoch over `indices` (this rank's shard, in order), from batch `firstBatch` (a resumed run).
+    public func start(epoch: Int, indices: [Int], firstBatch: Int = 0) {
+        lock.lock()
+        self.indices = indices
+        self.epoch = epoch
+        batches = (indices.count + batchSize - 1) / batchSize
+        claimed = Swift.min(firstBatch, batches)
+        consumed = claimed
+        generation += 1
+        for s in slots { s.batch = -1; s.ready = false; s.error = nil }
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// The next batch of the epoch, nil after the last. Rethrows a worker's error (naming the file).
+    public func next() throws -> Batch? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard consumed < batches else { return nil }
+        let k = consumed
+        let slot = slots[k % slots.count]
+        if workerCount == 0 {
+            let (start, end) = range(of: k)
+            slot.batch = k
+            lock.unlock()
+            let outcome = inlineWorker.fill(slot, indices: indices[start..<end], epoch: epoch, loader: self)
+            lock.lock()
+            record(outcome)
+            slot.ready = true
+        } else {
+            let t0 = ProcessClock.now()
+            while !(slot.ready && slot.batch == k) { lock.wait() }
+            waitSeconds += ProcessClock.now() - t0
+        }
+        consumed += 1
+        // The slot of batch k−1 is free again: the consumer has moved on from it.
+        lock.broadcast()
+        if let e = slot.error { throw e }
+        if slot.x.shape[0] == 0 {
+            throw DataError.inconsistent(path: source.name, reason: "every sample of batch \(k) was skipped as unreadable")
+        }
+        return Batch(x: slot.x, labels: slot.labels)
+    }
+
+    public func resetWaitTime() { lock.lock(); waitSeconds = 0; lock.unlock() }
+
+    /// Samples left out as unreadable so far, the first few of them, and libjpeg's recoverable-damage warnings.
+    public var skipped: (count: Int, examples: [String], jpegWarnings: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return (skippedCount, examples, warnings)
+    }
+
+    func range(of batch: Int) -> (Int, Int) {
+        let start = batch * batchSize
+        return (start, Swift.min(start + batchSize, indices.count))
+    }
+
+    /// Caller holds `lock`.
+    func record(_ o: Worker.Outcome) {
+        skippedCount += o.skipped.count
+        for e in o.skipped where examples.count < 5 { examples.append(e) }
+        warnings += o.jpegWarnings
+    }
+
+    func workLoop() {
+        let worker = Worker(sampleSize: sampleShape.reduce(1, *))
+        lock.lock()
+        while true {
+            // Wait for a batch whose slot is free: slot k % depth was last used by batch k − depth, which the
+            // consumer has finished with once it asked for batch k − depth + 1 (consumed > k − depth + 1 − 1).
+            while !stopping && !(claimed < batches && claimed < consumed + slots.count - 1) { lock.wait() }
+            if stopping { break }
+            let k = claimed, gen = generation
+            claimed += 1
+            let slot = slots[k % slots.count]
+            slot.batch = k; slot.ready = false; slot.error = nil
+            let (start, end) = range(of: k)
+            let chunk = indices[start..<end], epoch = self.epoch
+            lock.unlock()
+            let outcome = worker.fill(slot, indices: chunk, epoch: epoch, loader: self)
+            lock.lock()
+            if gen == generation {
+                record(outcome)
+                slot.ready = true
+                lock.broadcast()
+            }
+        }
+        running -= 1
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Renders batches; one per thread.
+    final class Worker {
+        let scratch = RenderScratch()
+        let bytes: UnsafeMutablePointer<UInt8>
+        let sampleSize: Int
+
+        struct Outcome { var skipped: [String] = []; var jpegWarnings = 0 }
+
+        init(sampleSize: Int) {
+            self.sampleSize = sampleSize
+            bytes = .allocate(capacity: sampleSize)
+        }
+        deinit { bytes.deallocate() }
+
+        func fill(_ slot: Slot, indices: ArraySlice<Int>, epoch: Int, loader l: BatchLoader) -> Outcome {
+            var outcome = Outcome()
+            let c = l.sampleShape[0], plane = sampleSize / c
+            slot.x.ensure(shape: [l.batchSize] + l.sampleShape)
+            let scale = l.normalization.std.map { 1 / (255 * $0) }
+            let shift = zip(l.normalization.mean, l.normalization.std).map { -$0 / $1 }
+            let warningsBefore = scratch.jpegWarnings
+            var row = 0
+            for i in indices {
+                var rng = BatchLoader.sampleRNG(seed: l.seed, epoch: epoch, index: i)
+                do {
+                    try l.source.render(i, augmentation: l.augmentation, rng: &rng, into: bytes, scratch: scratch)
+                } catch let e as DataError {
+                    if case .badSample(let path, _) = e, l.skipBadSamples {
+                        outcome.skipped.append(path)
+                        continue
+                    }
+                    slot.error = e
+                    break
+                } catch {
+                    slot.error = error
+                    break
+                }
+                slot.labels[row] = l.source.label(i)
+                let dst = slot.x.data + row * sampleSize
+                for ch in 0..<c {
+                    let a = scale[ch], b = shift[ch], s = bytes + ch * plane, d = dst + ch * plane
+                    for k in 0..<plane { d[k] = Float(s[k]) * a + b }
+                }
+                row += 1
+            }
+            slot.x.ensure(shape: [row] + l.sampleShape)
+            outcome.jpegWarnings = scratch.jpegWarnings - warningsBefore
+            return outcome
+        }
+    }
+
+    /// The generator of sample `index` in `epoch`.
+    public static func sampleRNG(seed: UInt64, epoch: Int, index: Int) -> RNG {
+        var perEpoch = RNG(seed: seed, stream: 0xDA7A_0000 &+ UInt64(epoch))
+        return RNG(seed: perEpoch.next(), stream: UInt64(index))
+    }
+}
