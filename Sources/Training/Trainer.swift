@@ -21,6 +21,8 @@ public final class Trainer {
         public var epoch_s: Double
         /// Share of the training loop's time rank 0 spent waiting for the gradient allreduce.
         public var comm_wait_share: Double
+        /// "epoch" (metrics.jsonl also holds "step" lines, `StepMetrics`).
+        public var kind = "epoch"
     }
 
     /// The end-of-run summary (summary.json).
@@ -43,6 +45,10 @@ public final class Trainer {
     let sampler: DistributedSampler
     let log: (String) -> Void
     let folder: RunFolder?
+    /// Where `run()` starts (a fresh run: the beginning; set by `resume(from:)`).
+    public internal(set) var start = TrainingProgress()
+    /// The last checkpoint written (rank 0), for messages.
+    var lastCheckpoint: String?
 
     /// - Parameters:
     ///   - folder: where metrics go (rank 0); nil for none.
@@ -97,7 +103,8 @@ public final class Trainer {
         try communicator.broadcast(model.store.bufferValues!, count: model.store.bufferCount)
     }
 
-    /// Trains for `schedule.epochs` epochs and returns the summary.
+    /// Trains for `schedule.epochs` epochs (from `start`) and returns the summary. Stops with `TrainingStop` on a
+    /// signal (after writing a checkpoint) or a NaN/Inf loss (without one).
     public func run() throws -> Summary {
         let b = config.data.batch_size
         let schedule = try OptimizerFactory.schedule(config.schedule, lr: config.optim.lr, stepsPerEpoch: stepsPerEpoch)
@@ -105,15 +112,21 @@ public final class Trainer {
         let x = Tensor(shape: [b] + train.dataset.sampleShape)
         let labels = UnsafeMutablePointer<Int32>.allocate(capacity: b)
         defer { labels.deallocate() }
-        var t = 0
-        var trainImages = 0.0, trainSeconds = 0.0
-        let start = ProcessClock.now()
-        var testAccuracy = 0.0
-        for epoch in 0..<config.schedule.epochs {
+        var t = start.globalStep
+        var trainImages = start.trainImages, trainSeconds = start.trainSeconds
+        let begin = ProcessClock.now()
+        var testAccuracy = start.testAccuracy, best = start.bestTestAccuracy
+        let guardian = StepGuard(communicator: communicator)
+        var progress = ProgressReporter(totalSteps: config.schedule.epochs * stepsPerEpoch, epochs: config.schedule.epochs,
+                                        every: config.runtime.log_every_steps)
+        var logged = StepLog()
+        for epoch in start.epoch..<config.schedule.epochs {
             let order = sampler.indices(epoch: epoch)
-            var lossSum = 0.0, correct = 0.0, seen = 0.0, wait = 0.0
-            let t0 = ProcessClock.now()
-            for s in 0..<stepsPerEpoch {
+            let resumed = epoch == start.epoch ? start : TrainingProgress()
+            var lossSum = resumed.lossSum, correct = resumed.correct, seen = resumed.seen, wait = resumed.wait
+            let t0 = ProcessClock.now() - resumed.epochSeconds
+            for s in resumed.stepInEpoch..<stepsPerEpoch {
+                let ts = ProcessClock.now()
                 let lo = s * b, hi = Swift.min(lo + b, order.count)
                 train.fill(order[lo..<hi], x: x, labels: labels)
                 let r = try step.run(x: x, labels: labels, lr: Float(schedule.lr(at: t)))
@@ -122,7 +135,34 @@ public final class Trainer {
                 seen += Double(hi - lo)
                 wait += step.sync?.lastWaitSeconds ?? 0
                 t += 1
+                let (decision, globalLoss) = try guardian.check(loss: r.loss, images: hi - lo,
+                                                                interrupted: InterruptFlag.isSet)
+                if decision == .nonFinite {
+                    progress.finishLine()
+                    throw TrainingStop.nonFinite(step: t, epoch: epoch + 1, lastCheckpoint: lastCheckpoint)
+                }
+                let images = (hi - lo) * communicator.size
+                progress.step(t, epoch: epoch + 1, loss: globalLoss, images: images, seconds: ProcessClock.now() - ts)
+                try logged.add(t, epoch: epoch + 1, loss: globalLoss, images: images, lr: schedule.lr(at: t - 1),
+                               every: config.runtime.log_every_steps, folder: folder)
+                let here = { () -> TrainingProgress in
+                    var p = TrainingProgress()
+                    p.epoch = epoch; p.stepInEpoch = s + 1; p.globalStep = t
+                    p.lossSum = lossSum; p.correct = correct; p.seen = seen; p.wait = wait
+                    p.epochSeconds = ProcessClock.now() - t0
+                    p.trainImages = trainImages; p.trainSeconds = trainSeconds
+                    p.testAccuracy = testAccuracy; p.bestTestAccuracy = best
+                    return p
+                }
+                if decision == .interrupted {
+                    progress.finishLine()
+                    let path = try saveCheckpoint(here(), best: false)
+                    throw TrainingStop.interrupted(step: t, checkpoint: path ?? "", runFolder: folder?.url.path ?? "")
+                }
+                let every = config.runtime.checkpoint_every_steps
+                if every > 0 && t % every == 0 && s + 1 < stepsPerEpoch { _ = try saveCheckpoint(here(), best: false) }
             }
+            progress.finishLine()
             let epochSeconds = ProcessClock.now() - t0
             var totals = [lossSum, correct, seen]
             try communicator.allreduce(&totals)
@@ -142,10 +182,17 @@ public final class Trainer {
                        communicator.size > 1 ? String(format: "  (%d ranks, comm wait %.1f %%)", communicator.size,
                                                       100 * m.comm_wait_share) : ""))
             try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
+            var done = TrainingProgress()
+            done.epoch = epoch + 1; done.globalStep = t
+            done.trainImages = trainImages; done.trainSeconds = trainSeconds
+            done.testAccuracy = testAccuracy; done.bestTestAccuracy = Swift.max(best, testAccuracy)
+            _ = try saveCheckpoint(done, best: testAccuracy > best)
+            best = Swift.max(best, testAccuracy)
+            try writePlots()
         }
         let summary = Summary(test_accuracy: testAccuracy, epochs: config.schedule.epochs, ranks: communicator.size,
                               images_per_s: trainImages / Swift.max(trainSeconds, 1e-9),
-                              wall_s: ProcessClock.now() - start, model: model.arch,
+                              wall_s: ProcessClock.now() - begin, model: model.arch,
                               parameters: model.parameterCount, peak_rss_mb: ProcessStats.peakRSSMB)
         try folder?.write("summary.json", try JSONEncoder.sorted.encode(summary))
         if config.runtime.save_parameters {

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Data
+import Foundation
+import Models
+import Training
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Test accuracy of a checkpoint (RUN_DIR/checkpoints/last[.safetensors], best, or a run folder).")
+
+    @Option(help: "Checkpoint file, with or without .safetensors, or a run folder (its last checkpoint).")
+    var checkpoint: String
+    @Option(name: .customLong("set"), help: "Override a key of the checkpoint's config, e.g. data.path=… or data.limit_test=1000.")
+    var overrides: [String] = []
+    @Flag(help: "Print one JSON object on stdout.")
+    var json = false
+
+    func run() throws {
+        let path = Checkpoint.resolve(checkpoint)
+        let c: Checkpoint, cfg: RunConfig, model: Model
+        do {
+            c = try Checkpoint.load(path)
+            cfg = try c.config(path: path).applying(overrides, source: path)
+            model = try c.makeModel(config: cfg, path: path)
+        } catch { throw CLIError("\(error)") }
+        Runtime.configure(threads: cfg.runtime.threads)
+        var test: ImageDataset
+        do { test = try MNISTFamily.load(directory: cfg.data.path, split: .test, name: cfg.data.dataset) } catch {
+            throw CLIError("data.path: \(error)")
+        }
+        // Normalisation statistics come from the training split, as in training.
+        let trainSet: ImageDataset
+        do { trainSet = try MNISTFamily.load(directory: cfg.data.path, split: .train, name: cfg.data.dataset) } catch {
+            throw CLIError("data.path: \(error)")
+        }
+        var fit = trainSet
+        if cfg.data.limit_train > 0 { fit = fit.prefix(cfg.data.limit_train) }
+        if cfg.data.limit_test > 0 { test = test.prefix(cfg.data.limit_test) }
+        let assembler = BatchAssembler(dataset: test, normalization: Normalization.fit(fit))
+        let r = Evaluator.evaluate(model, on: assembler, batchSize: cfg.data.eval_batch_size)
+        let p = try c.progress(path: path)
+        if json {
+            struct Out: Encodable {
+                let checkpoint: String, test_accuracy: Double, test_loss: Double, count: Int, epoch: Int, step: Int
+                let model: String
+            }
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(Out(checkpoint: path, test_accuracy: r.accuracy, test_loss: r.loss,
+                                                    count: r.count, epoch: p.epoch, step: p.globalStep, model: model.arch)),
+                         as: UTF8.self))
+        } else {
+            print(String(format: "test accuracy %.4f, loss %.4f on %d images (%@ after %d steps)", r.accuracy, r.loss,
+                         r.count, path, p.globalStep))
+        }
+    }
+}
