@@ -118,7 +118,8 @@ public final class Trainer {
         var testAccuracy = start.testAccuracy, best = start.bestTestAccuracy
         let guardian = StepGuard(communicator: communicator)
         var progress = ProgressReporter(totalSteps: config.schedule.epochs * stepsPerEpoch, epochs: config.schedule.epochs,
-                                        every: config.runtime.log_every_steps)
+                                        every: config.runtime.log_every_steps,
+                                        write: communicator.rank == 0 ? { FileHandle.standardError.write(Data($0.utf8)) } : { _ in })
         var logged = StepLog()
         for epoch in start.epoch..<config.schedule.epochs {
             let order = sampler.indices(epoch: epoch)
