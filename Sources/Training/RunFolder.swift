@@ -22,16 +22,27 @@ public struct RunFolder: Sendable {
     /// Uses (creating if needed) the folder `url`, checking that a file can be written in it.
     public init(url: URL) throws {
         self.url = url
-        do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
-        } catch {
-            throw Unwritable(path: url.path, reason: AtomicFile.reason(error))
+        for dir in [url, checkpoints] {
+            if let reason = Self.makeDirectories(dir.path) { throw Unwritable(path: url.path, reason: reason) }
         }
         do { try AtomicFile.write(Data("probe\n".utf8), to: url.appendingPathComponent(".write-test")) } catch let e as AtomicFile.WriteError {
             throw Unwritable(path: url.path, reason: e.reason)
         }
         unlink(url.appendingPathComponent(".write-test").path)
+    }
+
+    /// `mkdir -p` with the system's reason on failure (nil: the folder exists).
+    static func makeDirectories(_ path: String) -> String? {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { return "\(prefix): \(String(cString: strerror(errno)))" }
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            return "\(path): \(String(cString: strerror(ENOTDIR)))"
+        }
+        return nil
     }
 
     /// `checkpoints/` inside the run folder.
