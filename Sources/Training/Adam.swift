@@ -27,6 +27,10 @@ public final class Adam: Optimizer {
 
     deinit { m.deallocate(); v.deallocate() }
 
+    public var state: [String: UnsafeMutablePointer<Float>] { ["m": m, "v": v] }
+
+    public func restore(stepCount: Int) { self.stepCount = stepCount }
+
     public func step(lr: Float) {
         stepCount += 1
         let n = store.parameterCount

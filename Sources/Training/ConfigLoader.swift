@@ -148,3 +148,17 @@ extension Node {
     /// The scalar's text or a short rendering, for messages.
     var any: String { scalar?.string ?? (sequence.map { _ in "a list" } ?? "a mapping") }
 }
+
+extension RunConfig {
+    /// This configuration with `--set key=value` overrides applied and validated (for commands that start from a
+    /// stored config: `eval`); errors name `source`.
+    public func applying(_ overrides: [String], source: String) throws -> RunConfig {
+        guard !overrides.isEmpty else { return self }
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("bwma-config-\(getpid()).yaml")
+        try YAMLEncoder().encode(self).write(to: tmp, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        do { return try ConfigLoader.load(path: tmp.path, overrides: overrides) } catch let e as ConfigLoader.LoadError {
+            throw ConfigLoader.LoadError(description: e.description.replacingOccurrences(of: tmp.path, with: source))
+        }
+    }
+}

@@ -9,4 +9,9 @@ public protocol Optimizer: AnyObject {
     func step(lr: Float)
     /// Number of steps taken (Adam's bias correction; checkpoints).
     var stepCount: Int { get }
+    /// The per-parameter state arrays by name (`[parameterCount]` floats each, arena layout), for checkpoints:
+    /// SGD's `momentum`, Adam's `m` and `v`.
+    var state: [String: UnsafeMutablePointer<Float>] { get }
+    /// Sets the step counter (resuming from a checkpoint; the state arrays are restored through `state`).
+    func restore(stepCount: Int)
 }

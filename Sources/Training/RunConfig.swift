@@ -135,6 +135,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var runs_dir: String = "runs"
         /// Also write the final parameters as raw little-endian Float32 (`parameters.f32`, arena order).
         public var save_parameters: Bool = false
+        /// Also write checkpoints/last.safetensors every this many optimiser steps (0: only at the end of each epoch).
+        public var checkpoint_every_steps: Int = 0
+        /// Progress line / per-step metrics (metrics.jsonl, kind "step") every this many steps.
+        public var log_every_steps: Int = 50
         public init() {}
     }
 }

@@ -49,6 +49,10 @@ public final class SGD: Optimizer {
         stepCount += 1
     }
 
+    public var state: [String: UnsafeMutablePointer<Float>] { ["momentum": buffer] }
+
+    public func restore(stepCount: Int) { self.stepCount = stepCount }
+
     /// The momentum buffer as an array (tests, checkpoints).
     public var momentumBuffer: [Float] { Array(UnsafeBufferPointer(start: buffer, count: store.parameterCount)) }
 }

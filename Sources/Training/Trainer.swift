@@ -25,6 +25,8 @@ public final class Trainer {
         public var data_wait_share: Double
         /// Training samples left out as unreadable this epoch (all ranks; `data.bad_samples: skip`).
         public var skipped_samples: Int
+        /// "epoch" (metrics.jsonl also holds "step" lines, `StepMetrics`).
+        public var kind = "epoch"
     }
 
     /// The end-of-run summary (summary.json).
@@ -47,11 +49,15 @@ public final class Trainer {
     let sampler: DistributedSampler
     let log: (String) -> Void
     let folder: RunFolder?
+    /// Where `run()` starts (a fresh run: the beginning; set by `resume(from:)`).
+    public internal(set) var start = TrainingProgress()
+    /// The last checkpoint written (rank 0), for messages.
+    var lastCheckpoint: String?
 
     /// - Parameters:
+    ///   - train, test: the splits; both are normalised with the training split's statistics.
     ///   - folder: where metrics go (rank 0); nil for none.
     ///   - communicator: the job's ranks (default: a world of one).
-    ///   - train, test: the splits; both are normalised with the training split's statistics.
     public init(config: RunConfig, model: Model, train: LoadedSplit, test: LoadedSplit,
                 folder: RunFolder?, communicator: Communicator? = nil, log: @escaping (String) -> Void) throws {
         self.config = config
@@ -106,29 +112,69 @@ public final class Trainer {
         try communicator.broadcast(model.store.bufferValues!, count: model.store.bufferCount)
     }
 
-    /// Trains for `schedule.epochs` epochs and returns the summary.
+    /// Trains for `schedule.epochs` epochs (from `start`) and returns the summary. Stops with `TrainingStop` on a
+    /// signal (after writing a checkpoint) or a NaN/Inf loss (without one).
     public func run() throws -> Summary {
         let schedule = try OptimizerFactory.schedule(config.schedule, lr: config.optim.lr, stepsPerEpoch: stepsPerEpoch)
         try broadcastState()
-        var t = 0
-        var trainImages = 0.0, trainSeconds = 0.0
-        let start = ProcessClock.now()
-        var testAccuracy = 0.0
-        for epoch in 0..<config.schedule.epochs {
-            var lossSum = 0.0, correct = 0.0, seen = 0.0, wait = 0.0
+        var t = start.globalStep
+        var trainImages = start.trainImages, trainSeconds = start.trainSeconds
+        let begin = ProcessClock.now()
+        var testAccuracy = start.testAccuracy, best = start.bestTestAccuracy
+        let guardian = StepGuard(communicator: communicator)
+        var progress = ProgressReporter(totalSteps: config.schedule.epochs * stepsPerEpoch, epochs: config.schedule.epochs,
+                                        every: config.runtime.log_every_steps,
+                                        write: communicator.rank == 0 ? { FileHandle.standardError.write(Data($0.utf8)) } : { _ in })
+        var logged = StepLog()
+        for epoch in start.epoch..<config.schedule.epochs {
+            let resumed = epoch == start.epoch ? start : TrainingProgress()
+            var lossSum = resumed.lossSum, correct = resumed.correct, seen = resumed.seen, wait = resumed.wait
             let skippedBefore = train.skipped.count
-            let t0 = ProcessClock.now()
-            // With drop_last the sampler's shard can still end in a partial batch: leave it out.
-            train.start(epoch: epoch, indices: Array(sampler.indices(epoch: epoch).prefix(stepsPerEpoch * config.data.batch_size)))
+            let t0 = ProcessClock.now() - resumed.epochSeconds
+            // With drop_last the sampler's shard can still end in a partial batch: leave it out. A resumed epoch
+            // restarts at its next batch (augmentation draws depend only on seed, epoch and sample).
+            let order = sampler.indices(epoch: epoch).prefix(stepsPerEpoch * config.data.batch_size)
+            train.start(epoch: epoch, indices: Array(order), firstBatch: resumed.stepInEpoch)
             train.resetWaitTime()
+            var s = resumed.stepInEpoch
             while let batch = try train.next() {
+                let ts = ProcessClock.now()
+                let n = batch.count
                 let r = try step.run(x: batch.x, labels: batch.labels, lr: Float(schedule.lr(at: t)))
-                lossSum += r.loss * Double(batch.count)
+                lossSum += r.loss * Double(n)
                 correct += Double(r.correct)
-                seen += Double(batch.count)
+                seen += Double(n)
                 wait += step.sync?.lastWaitSeconds ?? 0
                 t += 1
+                let (decision, globalLoss) = try guardian.check(loss: r.loss, images: n,
+                                                                interrupted: InterruptFlag.isSet)
+                if decision == .nonFinite {
+                    progress.finishLine()
+                    throw TrainingStop.nonFinite(step: t, epoch: epoch + 1, lastCheckpoint: lastCheckpoint)
+                }
+                let images = n * communicator.size
+                progress.step(t, epoch: epoch + 1, loss: globalLoss, images: images, seconds: ProcessClock.now() - ts)
+                try logged.add(t, epoch: epoch + 1, loss: globalLoss, images: images, lr: schedule.lr(at: t - 1),
+                               every: config.runtime.log_every_steps, folder: folder)
+                let here = { () -> TrainingProgress in
+                    var p = TrainingProgress()
+                    p.epoch = epoch; p.stepInEpoch = s + 1; p.globalStep = t
+                    p.lossSum = lossSum; p.correct = correct; p.seen = seen; p.wait = wait
+                    p.epochSeconds = ProcessClock.now() - t0
+                    p.trainImages = trainImages; p.trainSeconds = trainSeconds
+                    p.testAccuracy = testAccuracy; p.bestTestAccuracy = best
+                    return p
+                }
+                if decision == .interrupted {
+                    progress.finishLine()
+                    let path = try saveCheckpoint(here(), best: false)
+                    throw TrainingStop.interrupted(step: t, checkpoint: path ?? "", runFolder: folder?.url.path ?? "")
+                }
+                let every = config.runtime.checkpoint_every_steps
+                if every > 0 && t % every == 0 && s + 1 < stepsPerEpoch { _ = try saveCheckpoint(here(), best: false) }
+                s += 1
             }
+            progress.finishLine()
             let epochSeconds = ProcessClock.now() - t0
             var totals = [lossSum, correct, seen, Double(train.skipped.count - skippedBefore)]
             try communicator.allreduce(&totals)
@@ -153,10 +199,17 @@ public final class Trainer {
                     + train.skipped.examples.joined(separator: ", "))
             }
             try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
+            var done = TrainingProgress()
+            done.epoch = epoch + 1; done.globalStep = t
+            done.trainImages = trainImages; done.trainSeconds = trainSeconds
+            done.testAccuracy = testAccuracy; done.bestTestAccuracy = Swift.max(best, testAccuracy)
+            _ = try saveCheckpoint(done, best: testAccuracy > best)
+            best = Swift.max(best, testAccuracy)
+            try writePlots()
         }
         let summary = Summary(test_accuracy: testAccuracy, epochs: config.schedule.epochs, ranks: communicator.size,
                               images_per_s: trainImages / Swift.max(trainSeconds, 1e-9),
-                              wall_s: ProcessClock.now() - start, model: model.arch,
+                              wall_s: ProcessClock.now() - begin, model: model.arch,
                               parameters: model.parameterCount, peak_rss_mb: ProcessStats.peakRSSMB)
         try folder?.write("summary.json", try JSONEncoder.sorted.encode(summary))
         if config.runtime.save_parameters {

@@ -11,22 +11,39 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model from a YAML config; writes runs/<name>/ (config.yaml, metrics.jsonl, summary.json).")
 
-    @Option(help: "YAML experiment file (see configs/).")
-    var config: String
+    @Option(help: "YAML experiment file (see configs/); optional with --resume.")
+    var config: String?
+    @Option(help: "Continue the run in this folder from its checkpoints/last.safetensors (its config.yaml; --set may change schedule.epochs and runtime.*).")
+    var resume: String?
     @Option(name: .customLong("set"), help: "Override a config key: --set optim.lr=0.05 (repeatable).")
     var overrides: [String] = []
     @Flag(help: "Print the summary as one JSON object on stdout.")
     var json = false
 
+    func validate() throws {
+        guard config != nil || resume != nil else { throw ValidationError("give --config FILE or --resume RUN_DIR") }
+    }
+
     func run() throws {
-        try withCommunicator { comm in try train(comm) }
+        var stop: TrainingStop?
+        try withCommunicator { comm in
+            do { try train(comm) } catch let s as TrainingStop {
+                // Every rank stops at the same step (StepGuard): report once, shut MPI down cleanly.
+                if comm.rank == 0 { printError((s.isInterrupt ? "" : "Error: ") + s.description) }
+                stop = s
+            }
+        }
+        if let stop { throw ExitCode(stop.isInterrupt ? 130 : 1) }
     }
 
     func train(_ comm: Communicator) throws {
         let cfg: RunConfig
+        let config = self.config ?? "\(resume!)/config.yaml"
         do { cfg = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             throw CLIError("\(error)")
         }
+        let checkpoint = try resume.map { try loadResumeCheckpoint($0, cfg) }
+        InterruptFlag.install()
         try ConfigConsensus.check(cfg, comm)
         Runtime.configure(threads: cfg.runtime.threads)
         let data = try DataLoading.load(cfg, configPath: config, log: comm.rank == 0 ? printError : { _ in })
@@ -38,7 +55,11 @@ struct Train: ParsableCommand {
         let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
         let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape,
                                       numClasses: classes, seed: cfg.seed, quant: try cfg.quantPolicy())
-        let folder = comm.rank == 0 ? try RunFolder(root: cfg.runtime.runs_dir, name: cfg.name) : nil
+        let folder: RunFolder?
+        do {
+            folder = comm.rank != 0 ? nil
+                : try resume.map { try RunFolder(url: URL(fileURLWithPath: $0)) } ?? RunFolder(root: cfg.runtime.runs_dir, name: cfg.name)
+        } catch { throw CLIError("\(error)") }
         try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
         let ranks = comm.size > 1 ? "\(comm.size) ranks x " : ""
         let acts = cfg.quant.activations == "fp32" ? "fp32" : "\(cfg.quant.activations) \(cfg.quant.abits)-bit"
@@ -50,6 +71,11 @@ struct Train: ParsableCommand {
                    + "run folder \(folder?.url.path ?? "")") }
         let trainer = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder,
                                   communicator: comm, log: { printError($0) })
+        if let (c, path) = checkpoint {
+            do { try trainer.resume(from: c, path: path) } catch { throw CLIError("\(error)") }
+            let p = trainer.start
+            if comm.rank == 0 { printError("resuming from \(path): epoch \(p.epoch + 1), step \(p.stepInEpoch) of the epoch, \(p.globalStep) steps done") }
+        }
         let summary = try trainer.run()
         guard comm.rank == 0 else { return }
         if json {
@@ -60,5 +86,18 @@ struct Train: ParsableCommand {
             print(String(format: "test accuracy %.4f after %d epoch(s) (%.0f images/s, %.0f s)", summary.test_accuracy,
                          summary.epochs, summary.images_per_s, summary.wall_s))
         }
+    }
+
+    /// The run folder's last checkpoint, verified (layout, checksum, config hash).
+    func loadResumeCheckpoint(_ dir: String, _ cfg: RunConfig) throws -> (Checkpoint, String) {
+        let path = Checkpoint.resolve(dir)
+        do {
+            let c = try Checkpoint.load(path)
+            guard c.file.metadata["config_hash"] == (try Checkpoint.configHash(cfg)) else {
+                throw Checkpoint.LoadError(path: path, problem: "config hash mismatch: --config/--set change keys other than "
+                    + "schedule.epochs and runtime.* (checkpoint \(c.file.metadata["config_hash"] ?? "none"), now \(try Checkpoint.configHash(cfg)))")
+            }
+            return (c, path)
+        } catch { throw CLIError("\(error)") }
     }
 }

@@ -1,0 +1,110 @@
+import Foundation
+import TensorEngine
+
+/// Checkpoints, resume and the run folder's plots: the trainer's persistence, kept apart from the loop itself.
+extension Trainer {
+    /// Continues from `checkpoint` (loaded from `path` on every rank): parameters, buffers (this rank's when the
+    /// checkpoint holds every rank's), optimiser state and the position in the run. The configuration must match
+    /// the checkpoint's up to `schedule.epochs` and `runtime` (`Checkpoint.configHash`).
+    public func resume(from checkpoint: Checkpoint, path: String) throws {
+        let stored = checkpoint.file.metadata["config_hash"] ?? ""
+        let mine = try Checkpoint.configHash(config)
+        guard stored == mine else {
+            throw Checkpoint.LoadError(path: path, problem: "config hash mismatch (checkpoint \(stored), this run \(mine)): "
+                + "only schedule.epochs and runtime.* may change when resuming")
+        }
+        try checkpoint.restore(model: model, optimizer: step.optimizer, rank: communicator.rank,
+                               ranks: communicator.size, path: path)
+        var p = try checkpoint.progress(path: path)
+        guard p.epoch < config.schedule.epochs || (p.epoch == config.schedule.epochs && p.stepInEpoch == 0) else {
+            throw Checkpoint.LoadError(path: path, problem: "the checkpoint is at epoch \(p.epoch + 1) but schedule.epochs is \(config.schedule.epochs)")
+        }
+        if communicator.rank != 0 { p.lossSum = 0; p.correct = 0; p.seen = 0 }  // the sums are global, held by rank 0
+        start = p
+        lastCheckpoint = Checkpoint.resolve(path)
+    }
+
+    /// Writes checkpoints/last.safetensors (and best.safetensors when `best`) with `progress`. Collective: every
+    /// rank calls it at the same step (partial sums and every rank's buffers are gathered). Throws
+    /// `TrainingStop.nonFinite` instead of writing non-finite weights. Returns the path written (rank 0).
+    @discardableResult
+    func saveCheckpoint(_ progress: TrainingProgress, best: Bool) throws -> String? {
+        let store = model.store
+        var finite = true
+        for i in 0..<store.parameterCount where !store.values![i].isFinite { finite = false; break }
+        guard finite else {  // the weights are the same on every rank: every rank stops here
+            throw TrainingStop.nonFinite(step: progress.globalStep, epoch: progress.epoch + 1, lastCheckpoint: lastCheckpoint)
+        }
+        var p = progress
+        var sums = [p.lossSum, p.correct, p.seen]
+        try communicator.allreduce(&sums)
+        p.lossSum = sums[0]; p.correct = sums[1]; p.seen = sums[2]
+        var rankBuffers: [Float]?
+        if communicator.size > 1 && store.bufferCount > 0 {
+            let mine = (0..<store.bufferCount).map { Double(store.bufferValues![$0]) }
+            rankBuffers = try communicator.gather(mine).map { Float($0) }
+        }
+        guard let folder else { return nil }
+        let c = try Checkpoint.capture(model: model, optimizer: step.optimizer, config: config, progress: p,
+                                       rankBuffers: rankBuffers, ranks: communicator.size)
+        let bytes = try c.encoded()
+        let last = folder.checkpoints.appendingPathComponent("last.safetensors")
+        try AtomicFile.write(bytes, to: last)
+        if best { try AtomicFile.write(bytes, to: folder.checkpoints.appendingPathComponent("best.safetensors")) }
+        lastCheckpoint = last.path
+        return last.path
+    }
+
+    /// Redraws loss.svg and accuracy.svg from metrics.jsonl (rank 0).
+    func writePlots() throws {
+        guard let folder else { return }
+        let text = (try? String(contentsOf: folder.url.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
+        var stepLoss: [(x: Double, y: Double)] = []
+        var trainLoss: [(x: Double, y: Double)] = [], testLoss: [(x: Double, y: Double)] = []
+        var trainAcc: [(x: Double, y: Double)] = [], testAcc: [(x: Double, y: Double)] = []
+        for line in text.split(separator: "\n") {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            func d(_ k: String) -> Double? { (o[k] as? NSNumber)?.doubleValue }
+            if o["kind"] as? String == "step", let s = d("step"), let l = d("loss") {
+                stepLoss.append((s / Double(stepsPerEpoch), l))
+            } else if let e = d("epoch"), o["kind"] as? String != "step" {
+                if let v = d("train_loss") { trainLoss.append((e, v)) }
+                if let v = d("test_loss") { testLoss.append((e, v)) }
+                if let v = d("train_accuracy") { trainAcc.append((e, v)) }
+                if let v = d("test_accuracy") { testAcc.append((e, v)) }
+            }
+        }
+        let loss = SVGPlot(title: "\(config.name): loss", xLabel: "epoch", yLabel: "cross-entropy",
+                           series: [.init(name: "train (steps)", points: stepLoss), .init(name: "train (epoch)", points: trainLoss),
+                                    .init(name: "test", points: testLoss)])
+        let acc = SVGPlot(title: "\(config.name): accuracy", xLabel: "epoch", yLabel: "accuracy",
+                          series: [.init(name: "train", points: trainAcc), .init(name: "test", points: testAcc)])
+        try folder.write("loss.svg", Data(loss.render().utf8))
+        try folder.write("accuracy.svg", Data(acc.render().utf8))
+    }
+}
+
+/// One metrics.jsonl line of kind "step": the mean global batch loss over the last `log_every_steps` steps.
+public struct StepMetrics: Codable, Sendable {
+    public var kind = "step"
+    public var step: Int
+    public var epoch: Int
+    public var lr: Double
+    public var loss: Double
+    public var images_per_s: Double
+}
+
+/// Accumulates steps between metrics.jsonl step lines.
+struct StepLog {
+    var lossSum = 0.0, steps = 0, images = 0.0, since = ProcessClock.now()
+
+    mutating func add(_ step: Int, epoch: Int, loss: Double, images: Int, lr: Double, every: Int, folder: RunFolder?) throws {
+        lossSum += loss; steps += 1; self.images += Double(images)
+        guard step % every == 0 else { return }
+        let now = ProcessClock.now()
+        let m = StepMetrics(step: step, epoch: epoch, lr: lr, loss: lossSum / Double(steps),
+                            images_per_s: self.images / Swift.max(now - since, 1e-9))
+        try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
+        self = StepLog()
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Data
+import Foundation
+import Models
+import Training
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Test accuracy of a checkpoint (RUN_DIR/checkpoints/last[.safetensors], best, or a run folder).")
+
+    @Option(help: "Checkpoint file, with or without .safetensors, or a run folder (its last checkpoint).")
+    var checkpoint: String
+    @Option(name: .customLong("set"), help: "Override a key of the checkpoint's config, e.g. data.path=… or data.limit_test=1000.")
+    var overrides: [String] = []
+    @Flag(help: "Print one JSON object on stdout.")
+    var json = false
+
+    func run() throws {
+        let path = Checkpoint.resolve(checkpoint)
+        let c: Checkpoint, cfg: RunConfig, model: Model
+        do {
+            c = try Checkpoint.load(path)
+            cfg = try c.config(path: path).applying(overrides, source: path)
+            model = try c.makeModel(config: cfg, path: path)
+        } catch { throw CLIError("\(error)") }
+        Runtime.configure(threads: cfg.runtime.threads)
+        // The test split, normalised with the training split's statistics as in training.
+        let data: DataLoading.Splits
+        do { data = try DataLoading.load(cfg, configPath: path, log: printError) } catch { throw CLIError("\(error)") }
+        let r: Evaluator.Result
+        do {
+            let loader = try BatchLoader(source: data.test.source, augmentation: cfg.augmentation(.test),
+                                         normalization: data.train.normalization, batchSize: cfg.data.eval_batch_size,
+                                         workers: cfg.data.workers, depth: 2, seed: cfg.seed,
+                                         skipBadSamples: cfg.data.bad_samples == "skip")
+            r = try Evaluator.evaluate(model, loader: loader)
+        } catch { throw CLIError("\(error)") }
+        let p = try c.progress(path: path)
+        if json {
+            struct Out: Encodable {
+                let checkpoint: String, test_accuracy: Double, test_loss: Double, count: Int, epoch: Int, step: Int
+                let model: String
+            }
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(Out(checkpoint: path, test_accuracy: r.accuracy, test_loss: r.loss,
+                                                    count: r.count, epoch: p.epoch, step: p.globalStep, model: model.arch)),
+                         as: UTF8.self))
+        } else {
+            print(String(format: "test accuracy %.4f, loss %.4f on %d images (%@ after %d steps)", r.accuracy, r.loss,
+                         r.count, path, p.globalStep))
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import TensorEngine
+import Training
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a checkpoint's deployable weights (packed binary B, alpha, beta per layer; docs/export.md) as safetensors.")
+
+    @Option(help: "Checkpoint file, with or without .safetensors, or a run folder (its last checkpoint).")
+    var checkpoint: String
+    @Option(help: "Output file.")
+    var out: String
+    @Flag(help: "Print one JSON object on stdout (tensor names and shapes).")
+    var json = false
+
+    func run() throws {
+        let path = Checkpoint.resolve(checkpoint)
+        let file: SafeTensors.File
+        do {
+            let c = try Checkpoint.load(path)
+            let cfg = try c.config(path: path)
+            let model = try c.makeModel(config: cfg, path: path)
+            // One evaluation-mode forward sets the activation quantizers' ranges from their running statistics.
+            _ = model.forward(Tensor(shape: [1] + model.inputShape), training: false)
+            file = try DeployableExport.file(model: model, config: cfg)
+            try AtomicFile.write(try SafeTensors.encode(file), to: URL(fileURLWithPath: out))
+        } catch { throw CLIError("\(error)") }
+        if json {
+            let shapes = file.tensors.mapValues { ["dtype": $0.dtype.rawValue, "shape": $0.shape] as [String: Any] }
+            let obj: [String: Any] = ["out": out, "checkpoint": path, "tensors": shapes]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            printError("wrote \(out): \(file.tensors.count) tensors from \(path)")
+        }
+    }
+}
