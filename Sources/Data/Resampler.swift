@@ -106,19 +106,23 @@ public enum Resampler {
                 let kw = w.baseAddress!, ks = columns.kernelSize, xs = src.columnStride
                 for y in 0..<usedH {
                     let rowOffset = (originY + used.lowerBound + y) * src.rowStride
-                    if c == 3 && src.channelStride == 1 {
+                    if c == 3 && src.channelStride == 1 && xs == 3 {
                         // Interleaved RGB: the three channels share each tap's weight.
                         let d0 = tmp + y * outW, d1 = tmp + (usedH + y) * outW, d2 = tmp + (2 * usedH + y) * outW
+                        // One 4-lane multiply-add per tap (R, G, B and a lane that reads the next pixel's red and
+                        // is dropped); the source always has a byte after the last pixel a window reads (JPEG
+                        // rows carry a margin, and the last row's margin is the buffer's slack).
+                        let start = columns.start, taps = columns.taps
                         for o in 0..<outW {
-                            let n = Int(columns.taps[o]), k = kw + o * ks
-                            var p = src.base + (rowOffset + (originX + Int(columns.start[o])) * xs)
-                            var a0 = half, a1 = half, a2 = half
+                            let n = Int(taps[o]), k = kw + o * ks
+                            var p = UnsafeRawPointer(src.base + (rowOffset + (originX + Int(start[o])) * 3))
+                            var acc = SIMD4<Int32>(repeating: half)
                             for t in 0..<n {
-                                let wt = k[t]
-                                a0 &+= Int32(p[0]) &* wt; a1 &+= Int32(p[1]) &* wt; a2 &+= Int32(p[2]) &* wt
-                                p += xs
+                                let px = SIMD4<Int32>(truncatingIfNeeded: p.loadUnaligned(as: SIMD4<UInt8>.self))
+                                acc &+= px &* SIMD4(repeating: k[t])
+                                p += 3
                             }
-                            d0[o] = clip8(a0); d1[o] = clip8(a1); d2[o] = clip8(a2)
+                            d0[o] = clip8(acc[0]); d1[o] = clip8(acc[1]); d2[o] = clip8(acc[2])
                         }
                     } else {
                         for ch in 0..<c {
@@ -159,8 +163,11 @@ public enum Resampler {
         }
     }
 
+    /// `acc >> 22` clamped to 0...255, without branches (this runs once per output byte per pass).
     @inline(__always) static func clip8(_ acc: Int32) -> UInt8 {
-        let v = acc >> precisionBits
-        return v < 0 ? 0 : (v > 255 ? 255 : UInt8(truncatingIfNeeded: v))
+        var v = acc >> precisionBits
+        v &= ~(v >> 31)          // negative → 0
+        v |= (255 &- v) >> 31    // above 255 → all ones, whose low byte is 255
+        return UInt8(truncatingIfNeeded: v)
     }
 }

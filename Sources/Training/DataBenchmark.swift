@@ -19,10 +19,13 @@ public enum DataBenchmark {
         public var rows: [Row]
     }
 
+    /// - Parameters:
+    ///   - rounds: passes over the files per variant; 0 only lists the tree.
     public static func run(folder root: String, rounds: Int, size: Int) throws -> Result {
         let t0 = ProcessClock.now()
         let folder = try ImageFolder.scan(root: root, strict: false)
         let listSeconds = ProcessClock.now() - t0
+        guard rounds > 0 else { return Result(files: folder.count, list_s: listSeconds, rounds: 0, rows: []) }
         guard folder.count > 0 else { throw DataError.inconsistent(path: root, reason: "no JPEG files") }
         let scratch = RenderScratch()
         let fast = ImageFolderDataset(name: "bench", folder: folder, dctScaling: true)

@@ -151,7 +151,7 @@ extension Bench {
 
         @Option(help: "An ImageFolder tree (ROOT/CLASS/*.jpg).")
         var folder: String
-        @Option(help: "Passes over the files per variant.")
+        @Option(help: "Passes over the files per variant (0: only time the listing).")
         var rounds = 20
         @Option(help: "Output side of the crops.")
         var size = 224
@@ -159,7 +159,7 @@ extension Bench {
         var json = false
 
         func validate() throws {
-            guard rounds >= 1 else { throw ValidationError("--rounds must be >= 1, got \(rounds)") }
+            guard rounds >= 0 else { throw ValidationError("--rounds must be >= 0, got \(rounds)") }
             guard (8...1024).contains(size) else { throw ValidationError("--size must be in 8...1024, got \(size)") }
         }
 
@@ -176,8 +176,8 @@ extension Bench {
             }
             print(String(format: "%d files listed in %.3f s; %d rounds, 1 thread", r.files, r.list_s, r.rounds))
             for row in r.rows {
-                print(String(format: "%-36@ %8.1f img/s  %5.2fx full decode", row.variant as NSString, row.images_per_s,
-                             row.vs_full_decode))
+                let name = row.variant.padding(toLength: 36, withPad: " ", startingAt: 0)
+                print(name + String(format: " %8.1f img/s  %5.2fx full decode", row.images_per_s, row.vs_full_decode))
             }
         }
     }
