@@ -18,7 +18,6 @@ public struct ImageFolder: Sendable {
     /// Class folders without a single image.
     public let emptyClasses: [String]
 
-
     public var count: Int { labels.count }
 
     /// The path of file `i`, relative to `root`.

@@ -19,6 +19,8 @@ public final class Communicator: @unchecked Sendable {
     public let size: Int
     /// Whether MPI was initialised (false for a world of one started without a launcher).
     public let usesMPI: Bool
+    /// The MPI communicator (MPI_COMM_WORLD, or a group from `split`); unused without MPI.
+    let handle: MPI_Comm?
 
     nonisolated(unsafe) private static var shared: Communicator?
 
@@ -32,8 +34,8 @@ public final class Communicator: @unchecked Sendable {
         return c
     }
 
-    private init(rank: Int, size: Int, usesMPI: Bool) {
-        self.rank = rank; self.size = size; self.usesMPI = usesMPI
+    private init(rank: Int, size: Int, usesMPI: Bool, handle: MPI_Comm? = nil) {
+        self.rank = rank; self.size = size; self.usesMPI = usesMPI; self.handle = handle
     }
 
     private convenience init(initializing: Void) throws {
@@ -44,8 +46,24 @@ public final class Communicator: @unchecked Sendable {
         var r: Int32 = 0, s: Int32 = 0
         try Communicator.check("MPI_Comm_rank", MPI_Comm_rank(bwma_mpi_comm_world(), &r))
         try Communicator.check("MPI_Comm_size", MPI_Comm_size(bwma_mpi_comm_world(), &s))
-        self.init(rank: Int(r), size: Int(s), usesMPI: true)
+        self.init(rank: Int(r), size: Int(s), usesMPI: true, handle: bwma_mpi_comm_world())
     }
+
+    /// The ranks of this communicator with the same `color`, ordered by `key` (then by rank): `MPI_Comm_split`.
+    /// Every rank must call it. Without MPI the result is again a world of one.
+    public func split(color: Int, key: Int) throws -> Communicator {
+        guard usesMPI else { return Communicator(rank: 0, size: 1, usesMPI: false) }
+        var sub: MPI_Comm?
+        try Self.check("MPI_Comm_split", MPI_Comm_split(comm, Int32(color), Int32(key), &sub))
+        try Self.check("MPI_Comm_set_errhandler", MPI_Comm_set_errhandler(sub, bwma_mpi_errors_return()))
+        var r: Int32 = 0, n: Int32 = 0
+        try Self.check("MPI_Comm_rank", MPI_Comm_rank(sub, &r))
+        try Self.check("MPI_Comm_size", MPI_Comm_size(sub, &n))
+        return Communicator(rank: Int(r), size: Int(n), usesMPI: true, handle: sub)
+    }
+
+    /// The MPI handle of this communicator.
+    var comm: MPI_Comm { handle! }
 
     static func check(_ call: String, _ rc: Int32) throws {
         guard rc != MPI_SUCCESS else { return }
@@ -63,7 +81,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// Ends the whole job (every rank) with `code` — the way out when one rank fails.
     public func abort(_ code: Int32) -> Never {
-        if usesMPI { MPI_Abort(bwma_mpi_comm_world(), code) }
+        if usesMPI { MPI_Abort(bwma_mpi_comm_world(), code) }  // the whole job, whichever group failed
         exit(code)
     }
 
@@ -71,13 +89,13 @@ public final class Communicator: @unchecked Sendable {
 
     public func barrier() throws {
         guard usesMPI else { return }
-        try Self.check("MPI_Barrier", MPI_Barrier(bwma_mpi_comm_world()))
+        try Self.check("MPI_Barrier", MPI_Barrier(comm))
     }
 
     /// Broadcasts `count` floats from `root` into every rank's buffer.
     public func broadcast(_ p: UnsafeMutablePointer<Float>, count: Int, root: Int = 0) throws {
         guard usesMPI, count > 0 else { return }
-        try Self.check("MPI_Bcast", MPI_Bcast(p, Int32(count), bwma_mpi_float(), Int32(root), bwma_mpi_comm_world()))
+        try Self.check("MPI_Bcast", MPI_Bcast(p, Int32(count), bwma_mpi_float(), Int32(root), comm))
     }
 
     /// Broadcasts bytes from `root` (same length on every rank).
@@ -86,7 +104,7 @@ public final class Communicator: @unchecked Sendable {
         let n = bytes.count
         try bytes.withUnsafeMutableBytes {
             try Self.check("MPI_Bcast", MPI_Bcast($0.baseAddress, Int32(n), bwma_mpi_byte(), Int32(root),
-                                                  bwma_mpi_comm_world()))
+                                                  comm))
         }
     }
 
@@ -98,14 +116,14 @@ public final class Communicator: @unchecked Sendable {
     public func allreduce(_ p: UnsafeMutablePointer<Float>, count: Int, _ r: Reduction = .sum) throws {
         guard usesMPI, count > 0 else { return }
         try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_float(), op(r),
-                                                      bwma_mpi_comm_world()))
+                                                      comm))
     }
 
     /// In-place allreduce of `count` doubles.
     public func allreduce(_ p: UnsafeMutablePointer<Double>, count: Int, _ r: Reduction = .sum) throws {
         guard usesMPI, count > 0 else { return }
         try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_double(), op(r),
-                                                      bwma_mpi_comm_world()))
+                                                      comm))
     }
 
     /// In-place allreduce of doubles.
@@ -114,7 +132,7 @@ public final class Communicator: @unchecked Sendable {
         let n = values.count
         try values.withUnsafeMutableBufferPointer {
             try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), $0.baseAddress, Int32(n),
-                                                          bwma_mpi_double(), op(r), bwma_mpi_comm_world()))
+                                                          bwma_mpi_double(), op(r), comm))
         }
     }
 
@@ -124,7 +142,7 @@ public final class Communicator: @unchecked Sendable {
         let n = values.count
         try values.withUnsafeMutableBufferPointer {
             try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), $0.baseAddress, Int32(n),
-                                                          bwma_mpi_int64(), op(r), bwma_mpi_comm_world()))
+                                                          bwma_mpi_int64(), op(r), comm))
         }
     }
 
@@ -136,7 +154,7 @@ public final class Communicator: @unchecked Sendable {
             try out.withUnsafeMutableBufferPointer { dst in
                 try Self.check("MPI_Gather", MPI_Gather(src.baseAddress, Int32(values.count), bwma_mpi_double(),
                                                         dst.baseAddress, Int32(values.count), bwma_mpi_double(),
-                                                        Int32(root), bwma_mpi_comm_world()))
+                                                        Int32(root), comm))
             }
         }
         return out
@@ -167,7 +185,7 @@ public final class Communicator: @unchecked Sendable {
         guard usesMPI, count > 0 else { return nil }
         var h: MPI_Request? = bwma_mpi_request_null()
         try Self.check("MPI_Iallreduce", MPI_Iallreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_float(),
-                                                        bwma_mpi_sum(), bwma_mpi_comm_world(), &h))
+                                                        bwma_mpi_sum(), comm, &h))
         return Request(h)
     }
 }
