@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "CIMSimulator", targets: ["CIMSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,11 +34,13 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorEngine", "Quantization"], swiftSettings: fast),
         // Floor 4: MPI communicator, sampler, gradient synchronisation.
         .target(name: "Distributed", dependencies: ["CMPI", "TensorEngine"], swiftSettings: fast),
+        // Floor 4: the compute-in-memory simulator (mapping, cost model, hardware-aware inference, sweeps).
+        .target(name: "CIMSimulator", dependencies: ["TensorEngine", "Quantization", "Models"], swiftSettings: fast),
         // Floor 5: optimisers, schedules, the training loop, benchmarks.
         .target(
             name: "Training",
             dependencies: [
-                "TensorEngine", "Quantization", "Data", "Models", "Distributed",
+                "TensorEngine", "Quantization", "Data", "Models", "Distributed", "CIMSimulator",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: fast),
@@ -45,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "bwma",
             dependencies: [
-                "Training", "Models", "Quantization", "Data", "Distributed", "TensorEngine",
+                "Training", "Models", "Quantization", "Data", "Distributed", "TensorEngine", "CIMSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -60,5 +63,7 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorEngine"]),
         .testTarget(name: "CLITests", dependencies: ["bwma"]),
+        .testTarget(
+            name: "CIMSimulatorTests", dependencies: ["CIMSimulator", "Models", "Quantization", "TensorEngine"]),
     ]
 )

@@ -1,0 +1,118 @@
+import Foundation
+import Models
+import Quantization
+import TensorEngine
+
+/// The CIM datapath of one binarized layer with k-bit inputs (docs/cim.md §Hardware-aware inference):
+///
+/// 1. input codes q ∈ 0…2ᵏ − 1 from the layer's quantized input (x_q = q·Δ);
+/// 2. bit-serial: bit-plane j of the unrolled input drives the rows of every subarray; each column sums
+///    bit·G (one cell per binary weight, on for B = +1); the ADC quantizes each partial sum;
+/// 3. shift-add over bit-planes and subarrays gives A_c = Σ q·cell_c per channel and A_ref = Σ q from the
+///    reference column;
+/// 4. digital: Σ q·B = 2·A_c − A_ref, and y_c = α_c·Δ·(2·A_c − A_ref) + β_c·Δ·A_ref + bias_c.
+///
+/// With ideal cells and a lossless ADC the integers A are exact, so y equals the software result up to the Float
+/// rounding of step 4 (docs/cim.md states what is bit-exact). Device effects come from `CIMConfig`; the draws are
+/// seeded by the config's seed and the layer's index, so a chip is the same across batches and runs.
+public final class CrossbarDatapath: LayerDatapath {
+    public let config: CIMConfig
+    public let layerIndex: Int
+    /// The array of the last forward (rebuilt when the binarized weights change).
+    public private(set) var array: CrossbarArray?
+    private var arrayWeights: [Float] = []
+
+    public init(config: CIMConfig, layerIndex: Int) {
+        self.config = config
+        self.layerIndex = layerIndex
+    }
+
+    /// The crossbar for these operands, reusing the last one while the weights are unchanged.
+    func crossbar(_ op: DatapathOperands, groups: [WeightBinarizer.Group]) -> CrossbarArray {
+        let K = op.rows, M = op.outChannels
+        let w = UnsafeBufferPointer(start: op.weights, count: K * M)
+        if let a = array, arrayWeights.elementsEqual(w) { return a }
+        var on = [Bool](repeating: true, count: K * M)
+        for c in 0..<M {
+            let g = groups.count == M ? groups[c] : groups[0]
+            let hi = g.beta + g.alpha
+            for i in 0..<K { on[c * K + i] = w[c * K + i] >= hi }
+        }
+        let a = CrossbarArray(on: on, outChannels: M, rows: K, config: config, stream: 0xC1_0000 + UInt64(layerIndex))
+        array = a
+        arrayWeights = Array(w)
+        return a
+    }
+
+    public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
+        guard let q = op.quantization, let aq = q.inputQuantizer, q.binarizer != nil, !q.groups.isEmpty else {
+            preconditionFailure("\(op.name): the CIM datapath needs binary weights and k-bit inputs")
+        }
+        let M = op.outChannels, K = op.rows, bits = aq.bits
+        let xb = crossbar(op, groups: q.groups)
+        let adc = ADCQuantizer(bits: config.adcBits, rows: config.subarrayRows, range: config.adcRange)
+        let step = aq.quantizationStep
+        let scaleB = (0..<M).map { c -> (Float, Float) in
+            let g = q.groups.count == M ? q.groups[c] : q.groups[0]
+            return (g.alpha * step, g.beta * step)
+        }
+        let x = op.input, n = x.shape[0]
+        let bias = op.bias
+        /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators.
+        func finish(_ acc: UnsafePointer<Float>, _ P: Int, _ out: UnsafeMutablePointer<Float>, _ cs: Int, _ ps: Int) {
+            let ref = acc + M * P
+            for c in 0..<M {
+                let (a, b) = scaleB[c], bc = bias?[c] ?? 0, ac = acc + c * P, o = out + c * cs
+                for p in 0..<P { o[p * ps] = a * (2 * ac[p] - ref[p]) + b * ref[p] + bc }
+            }
+        }
+        if let geo = op.geometry {
+            let P = geo.outPixels, perImage = geo.channels * geo.height * geo.width
+            Parallel.chunks(n) { _, range in
+                let codes = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+                let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * P)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: P, bits: bits))
+                defer { codes.deallocate(); col.deallocate(); acc.deallocate(); scratch.deallocate() }
+                for i in range {
+                    let src = x.data + i * perImage
+                    for t in 0..<perImage { codes[t] = Float(aq.code(ofQuantized: src[t])) }
+                    Im2col.forward(geo, x: codes, col: col, ld: P)
+                    xb.accumulate(codes: col, positions: P, bits: bits, tileRows: config.subarrayRows, adc: adc,
+                                  into: acc, scratch: scratch)
+                    finish(acc, P, y + i * M * P, P, 1)
+                }
+            }
+        } else {
+            // A linear layer: the batch's input vectors are the columns of one [in, N] code matrix.
+            let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
+            let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * n)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: n, bits: bits))
+            defer { codes.deallocate(); acc.deallocate(); scratch.deallocate() }
+            for i in 0..<n { for r in 0..<K { codes[r * n + i] = Float(aq.code(ofQuantized: x.data[i * K + r])) } }
+            xb.accumulate(codes: codes, positions: n, bits: bits, tileRows: config.subarrayRows, adc: adc, into: acc,
+                          scratch: scratch)
+            finish(acc, n, y, 1, M)
+        }
+    }
+}
+
+/// Puts a model on the simulated chip: attaches a `CrossbarDatapath` to every binarized layer with k-bit inputs
+/// (the FP32 layers keep the software kernel), and removes them again.
+public enum HardwareAwareInference {
+    /// Returns the names of the layers now running through the crossbar.
+    @discardableResult
+    public static func attach(to model: Model, config: CIMConfig) -> [String] {
+        var names: [String] = []
+        for (i, layer) in model.leaves.compactMap({ $0 as? QuantizableLayer }).enumerated() {
+            guard let q = layer.quantization, q.binarizer != nil, q.inputQuantizer != nil else { continue }
+            layer.datapath = CrossbarDatapath(config: config, layerIndex: i)
+            names.append(layer.name)
+        }
+        return names
+    }
+
+    public static func detach(from model: Model) {
+        for layer in model.leaves.compactMap({ $0 as? QuantizableLayer }) { layer.datapath = nil }
+    }
+}
