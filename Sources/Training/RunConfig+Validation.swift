@@ -54,5 +54,6 @@ extension RunConfig {
                     distributed.bucket_mb, "a number in (0, 4096]")
         try require(runtime.threads >= 1 && runtime.threads <= 256, "runtime.threads", runtime.threads,
                     "an integer in 1...256")
+        try validateCIM()
     }
 }

@@ -142,6 +142,7 @@ public final class Trainer {
                        communicator.size > 1 ? String(format: "  (%d ranks, comm wait %.1f %%)", communicator.size,
                                                       100 * m.comm_wait_share) : ""))
             try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
+            try cimReport(epoch: epoch + 1, softwareAccuracy: evaluation.accuracy)
         }
         let summary = Summary(test_accuracy: testAccuracy, epochs: config.schedule.epochs, ranks: communicator.size,
                               images_per_s: trainImages / Swift.max(trainSeconds, 1e-9),
@@ -151,6 +152,8 @@ public final class Trainer {
         if config.runtime.save_parameters {
             let p = UnsafeBufferPointer(start: model.store.values!, count: model.store.parameterCount)
             try folder?.write("parameters.f32", Data(buffer: p))
+            let b = UnsafeBufferPointer(start: model.store.bufferValues!, count: model.store.bufferCount)
+            try folder?.write("buffers.f32", Data(buffer: b))
         }
         return summary
     }

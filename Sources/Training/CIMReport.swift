@@ -1,0 +1,155 @@
+import CIMSimulator
+import Data
+import Foundation
+import Models
+import TensorEngine
+
+// MARK: - The `cim` section
+
+extension RunConfig {
+    /// The simulator settings of the `cim` section, for `activationBits`-bit inputs.
+    public func cimConfig(activationBits: Int) throws -> CIMConfig {
+        func pick<T>(_ v: T?, _ key: String, _ value: Any, _ expected: String) throws -> T {
+            guard let v else { throw ConfigError.invalid(key: "cim.\(key)", value: "\(value)", expected: expected) }
+            return v
+        }
+        var c = CIMConfig()
+        c.device = try pick(DeviceKind(rawValue: cim.device), "device", cim.device,
+                            "one of \(DeviceKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        c.node = try pick(TechnologyNode(rawValue: cim.node), "node", cim.node,
+                          "one of \(TechnologyNode.allCases.map { "\($0.rawValue)" }.joined(separator: ", "))")
+        c.adc = try pick(ADCKind(rawValue: cim.adc), "adc", cim.adc,
+                         "one of \(ADCKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        c.subarrayRows = cim.subarray; c.subarrayColumns = cim.subarray
+        c.adcBits = cim.adc_bits; c.columnsPerADC = cim.cols_per_adc; c.adcRange = cim.adc_range
+        c.activationBits = activationBits
+        c.variation = cim.variation; c.stuckAt0 = cim.stuck_at_0; c.stuckAt1 = cim.stuck_at_1
+        c.onOffRatio = cim.on_off_ratio; c.seed = cim.seed
+        do { try c.validate() } catch CIMError.invalid(let key, let value, let expected) {
+            throw ConfigError.invalid(key: "cim.\(key == "subarray_columns" ? "subarray" : key)", value: value,
+                                      expected: expected)
+        }
+        return c
+    }
+
+    func validateCIM() throws {
+        guard ["end", "none"].contains(cim.report) else {
+            throw ConfigError.invalid(key: "cim.report", value: cim.report, expected: "end or none")
+        }
+        guard cim.every_epochs >= 0 else {
+            throw ConfigError.invalid(key: "cim.every_epochs", value: "\(cim.every_epochs)",
+                                      expected: "an integer >= 0 (0 = only at the end)")
+        }
+        _ = try cimConfig(activationBits: quant.abits)
+    }
+}
+
+// MARK: - Reports from the training loop
+
+/// What `runs/NAME/cim/report.json` holds.
+public struct CIMRunReport: Codable, Sendable {
+    public var epoch: Int
+    public var software_accuracy: Double
+    /// Test accuracy through the crossbar datapath (nil when `cim.accuracy` is false).
+    public var hardware_accuracy: Double?
+    /// Layers that ran through the crossbar.
+    public var crossbar_layers: [String]
+    public var chip: ChipReport
+}
+
+extension Trainer {
+    /// After epoch `epoch`: when the `cim` section asks for a report now, every rank runs the hardware-aware test
+    /// evaluation (a collective, like `evaluate()`), and rank 0 writes `cim/report.json` and `cim/layers.md` and
+    /// logs a summary. A model without binarized layers has nothing to map: it is skipped with a note.
+    func cimReport(epoch: Int, softwareAccuracy: Double) throws {
+        let c = config.cim
+        let atEnd = c.report == "end" && epoch == config.schedule.epochs
+        let periodic = c.every_epochs > 0 && epoch % c.every_epochs == 0
+        guard atEnd || periodic else { return }
+        let hw = try config.cimConfig(activationBits: config.quant.abits)
+        let shapes = Mapping.layerShapes(of: model)
+        guard shapes.contains(where: \.binarized) else {
+            log("cim: no binarized layer with k-bit inputs to map (fp32 model): no report")
+            return
+        }
+        let chip = CostModel.chip(shapes, hw)
+        var hwAccuracy: Double?
+        var names: [String] = []
+        if c.accuracy {
+            names = HardwareAwareInference.attach(to: model, config: hw)
+            defer { HardwareAwareInference.detach(from: model) }
+            hwAccuracy = try evaluate().accuracy
+        }
+        let report = CIMRunReport(epoch: epoch, software_accuracy: softwareAccuracy, hardware_accuracy: hwAccuracy,
+                                  crossbar_layers: names, chip: chip)
+        guard let folder else { return }
+        let dir = try RunFolder(root: folder.url.path, name: "cim")
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try dir.write("report.json", try e.encode(report))
+        try dir.write("layers.md", Data(CostModel.table(chip).utf8))
+        log(String(format: "cim (%@, %d-bit %@ ADC, %d nm): test accuracy %.4f software, %@ hardware-aware; "
+                   + "%.4g pJ/image, %.4g mm², %.4g µs/image, %.1f TOPS/W -> %@/cim/report.json",
+                   hw.device.rawValue, hw.adcBits, hw.adc.rawValue, hw.node.rawValue, softwareAccuracy,
+                   hwAccuracy.map { String(format: "%.4f", $0) } ?? "n/a", chip.energy_pj.total, chip.area_mm2.total,
+                   chip.latency_ns / 1000, chip.tops_per_w, folder.url.path))
+    }
+}
+
+// MARK: - Loading a trained model
+
+/// Loads a trained model from a run folder. Today: `config.yaml` + `parameters.f32` (+ `buffers.f32`, the batch-norm
+/// statistics and activation ranges) written with `runtime.save_parameters: true`; this is the one place to switch
+/// to the checkpoint format once it lands.
+public enum TrainedModel {
+    public struct Loaded {
+        public var config: RunConfig
+        public var model: Model
+    }
+
+    /// - Parameters:
+    ///   - activationBits: rebuild with this many activation bits (post-training requantization); nil: the run's.
+    ///   - inputShape: per-sample shape (taken from the dataset by the caller).
+    public static func load(runFolder path: String, activationBits: Int? = nil, inputShape: [Int], numClasses: Int)
+        throws -> Loaded {
+        let dir = URL(fileURLWithPath: path)
+        let cfgPath = dir.appendingPathComponent("config.yaml").path
+        var cfg = try ConfigLoader.load(path: cfgPath, overrides: [])
+        if let k = activationBits { cfg.quant.abits = k }
+        let inC = cfg.model.in_channels > 0 ? cfg.model.in_channels : inputShape[0]
+        let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : numClasses
+        let model = try ModelZoo.make(cfg.model.arch, inputShape: [inC] + inputShape.dropFirst(), numClasses: classes,
+                                      seed: cfg.seed, quant: try cfg.quantPolicy())
+        try read(dir.appendingPathComponent("parameters.f32"), into: model.store.values!,
+                 count: model.store.parameterCount, required: true)
+        if model.store.bufferCount > 0 {
+            let found = try read(dir.appendingPathComponent("buffers.f32"), into: model.store.bufferValues!,
+                                 count: model.store.bufferCount, required: false)
+            if !found {
+                throw CIMError.unsupported("\(path): buffers.f32 missing (batch-norm statistics and activation "
+                                           + "ranges); retrain with runtime.save_parameters: true")
+            }
+        }
+        return Loaded(config: cfg, model: model)
+    }
+
+    @discardableResult
+    static func read(_ url: URL, into p: UnsafeMutablePointer<Float>, count: Int, required: Bool) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            if required {
+                throw CIMError.unsupported("\(url.path): not found (a run folder needs parameters.f32: train with "
+                                           + "runtime.save_parameters: true)")
+            }
+            return false
+        }
+        let d = try Data(contentsOf: url)
+        guard d.count == count * 4 else {
+            throw CIMError.unsupported("\(url.path): \(d.count) bytes, expected \(count * 4) (\(count) Float32 "
+                                       + "values for this model and config)")
+        }
+        d.withUnsafeBytes { raw in
+            for i in 0..<count { p[i] = raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
+        }
+        return true
+    }
+}
