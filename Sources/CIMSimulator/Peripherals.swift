@@ -73,7 +73,8 @@ public struct Interconnect: Sendable {
         let distanceMm = 0.5 * (layerAreaUm2 * 1e-6).squareRoot()
         return bits * distanceMm * lib.wireEnergyPerBitMm
     }
-    public func cycles(bits: Double) -> Double { (bits / Double(Self.busWidth)).rounded(.up) }
+    /// Bus cycles to deliver `bits` (the average over the layer's transfers, not rounded per transfer).
+    public func cycles(bits: Double) -> Double { bits / Double(Self.busWidth) }
 }
 
 extension Double {

@@ -21,6 +21,14 @@ public enum Sweep {
         public var tops_per_w: Double, tops_per_mm2: Double
         /// Hardware-aware test accuracy (nil: analytic sweep).
         public var accuracy: Double?
+
+        public init(point: Point, energy_pj: Double, array_pj: Double, adc_pj: Double, area_mm2: Double,
+                    latency_ns: Double, images_per_s: Double, tops_per_w: Double, tops_per_mm2: Double,
+                    accuracy: Double? = nil) {
+            self.point = point; self.energy_pj = energy_pj; self.array_pj = array_pj; self.adc_pj = adc_pj
+            self.area_mm2 = area_mm2; self.latency_ns = latency_ns; self.images_per_s = images_per_s
+            self.tops_per_w = tops_per_w; self.tops_per_mm2 = tops_per_mm2; self.accuracy = accuracy
+        }
     }
 
     public static func points(devices: [DeviceKind], activationBits: [Int], adcBits: [Int]) -> [Point] {
