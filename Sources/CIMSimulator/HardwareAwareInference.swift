@@ -58,42 +58,69 @@ public final class CrossbarDatapath: LayerDatapath {
         }
         let x = op.input, n = x.shape[0]
         let bias = op.bias
-        /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators.
-        func finish(_ acc: UnsafePointer<Float>, _ P: Int, _ out: UnsafeMutablePointer<Float>, _ cs: Int, _ ps: Int) {
-            let ref = acc + M * P
+        let codeScale = Float(aq.levelCount) / aq.clip
+        /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators [M + 1, ld], positions p0..<p0+P.
+        func finish(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int, _ out: UnsafeMutablePointer<Float>,
+                    _ cs: Int, _ ps: Int) {
+            let ref = acc + M * ld + p0
             for c in 0..<M {
-                let (a, b) = scaleB[c], bc = bias?[c] ?? 0, ac = acc + c * P, o = out + c * cs
+                let (a, b) = scaleB[c], bc = bias?[c] ?? 0, ac = acc + c * ld + p0, o = out + c * cs
                 for p in 0..<P { o[p * ps] = a * (2 * ac[p] - ref[p]) + b * ref[p] + bc }
             }
         }
         if let geo = op.geometry {
             let P = geo.outPixels, perImage = geo.channels * geo.height * geo.width
-            Parallel.chunks(n) { _, range in
+            // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
+            let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
+            let groups = (n + group - 1) / group
+            Parallel.chunks(groups) { _, range in
+                let cols = group * P
                 let codes = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
-                let col = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
-                let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * P)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: P, bits: bits))
-                defer { codes.deallocate(); col.deallocate(); acc.deallocate(); scratch.deallocate() }
-                for i in range {
-                    let src = x.data + i * perImage
-                    for t in 0..<perImage { codes[t] = Float(aq.code(ofQuantized: src[t])) }
-                    Im2col.forward(geo, x: codes, col: col, ld: P)
-                    xb.accumulate(codes: col, positions: P, bits: bits, tileRows: config.subarrayRows, adc: adc,
+                let image = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: K * cols)
+                let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * cols)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: cols, bits: bits))
+                defer { codes.deallocate(); image.deallocate(); col.deallocate(); acc.deallocate(); scratch.deallocate() }
+                for gi in range {
+                    let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
+                    for g in 0..<count {
+                        Self.codes(x.data + (i0 + g) * perImage, perImage, codeScale, into: codes)
+                        Im2col.forward(geo, x: codes, col: image, ld: P)
+                        for r in 0..<K { (col + r * width + g * P).update(from: image + r * P, count: P) }
+                    }
+                    xb.accumulate(codes: col, positions: width, bits: bits, tileRows: config.subarrayRows, adc: adc,
                                   into: acc, scratch: scratch)
-                    finish(acc, P, y + i * M * P, P, 1)
+                    for g in 0..<count { finish(acc, width, g * P, P, y + (i0 + g) * M * P, P, 1) }
                 }
             }
         } else {
             // A linear layer: the batch's input vectors are the columns of one [in, N] code matrix.
+            let flat = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
             let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
             let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * n)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: n, bits: bits))
-            defer { codes.deallocate(); acc.deallocate(); scratch.deallocate() }
-            for i in 0..<n { for r in 0..<K { codes[r * n + i] = Float(aq.code(ofQuantized: x.data[i * K + r])) } }
+            defer { flat.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
+            Self.codes(x.data, K * n, codeScale, into: flat)
+            for i in 0..<n { for r in 0..<K { codes[r * n + i] = flat[i * K + r] } }
             xb.accumulate(codes: codes, positions: n, bits: bits, tileRows: config.subarrayRows, adc: adc, into: acc,
                           scratch: scratch)
-            finish(acc, n, y, 1, M)
+            finish(acc, n, 0, n, y, 1, M)
         }
+    }
+
+    /// Output pixels per GEMM on small feature maps.
+    static let columnsPerGEMM = 1024
+
+    /// Input codes round(x_q·(2ᵏ − 1)/c) of quantized values (the quantizer's `code(ofQuantized:)`, vectorised).
+    static func codes(_ x: UnsafePointer<Float>, _ count: Int, _ scale: Float, into out: UnsafeMutablePointer<Float>) {
+        let magic = SIMD16<Float>(repeating: 12_582_912), sv = SIMD16<Float>(repeating: scale)
+        var i = 0
+        while i + 16 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * sv
+            UnsafeMutableRawPointer(out + i).storeBytes(of: (v + magic) - magic, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { out[i] = (x[i] * scale).rounded(.toNearestOrEven); i += 1 }
     }
 }
 

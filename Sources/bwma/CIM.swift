@@ -108,12 +108,13 @@ struct CIM: ParsableCommand {
             try withCommunicator { comm in
                 Runtime.configure(threads: hardware.threads)
                 let hw = try hardware.config(device: DeviceKind(rawValue: device)!, abits: abits, adcBits: adcBits)
-                var softwareAccuracy: Double?, hardwareAccuracy: Double?
+                var softwareAccuracy: Double?, hardwareAccuracy: Double?, swSeconds: Double?, hwSeconds: Double?
                 let shapes: [LayerShape]
                 if let checkpoint {
                     let t = try TrainedSetup(checkpoint, abits: abits, limitTest: hardware.limitTest)
                     shapes = Mapping.layerShapes(of: t.model)
-                    (softwareAccuracy, hardwareAccuracy) = try t.accuracies(hw, comm: comm)
+                    let (a, b, ts, th) = try t.accuracies(hw, comm: comm)
+                    (softwareAccuracy, hardwareAccuracy, swSeconds, hwSeconds) = (a, b, ts, th)
                 } else {
                     shapes = try analyticShapes(model!, input: try parseShape(input!), abits: abits)
                 }
@@ -123,13 +124,18 @@ struct CIM: ParsableCommand {
                 let chip = CostModel.chip(shapes, hw)
                 guard comm.rank == 0 else { return }
                 struct Out: Encodable {
-                    let software_accuracy: Double?, hardware_accuracy: Double?, chip: ChipReport
+                    let software_accuracy: Double?, hardware_accuracy: Double?
+                    /// Wall time of the software and the hardware-aware test pass (rank 0).
+                    let software_inference_s: Double?, hardware_inference_s: Double?
+                    let chip: ChipReport
                 }
                 if json {
                     let e = JSONEncoder()
                     e.outputFormatting = [.sortedKeys]
                     print(String(decoding: try e.encode(Out(software_accuracy: softwareAccuracy,
-                                                            hardware_accuracy: hardwareAccuracy, chip: chip)),
+                                                            hardware_accuracy: hardwareAccuracy,
+                                                            software_inference_s: swSeconds,
+                                                            hardware_inference_s: hwSeconds, chip: chip)),
                                  as: UTF8.self))
                 } else {
                     printError(CostModel.table(chip))
@@ -141,8 +147,8 @@ struct CIM: ParsableCommand {
                                   chip.area_mm2.total, chip.latency_ns / 1000, chip.images_per_s, chip.tops_per_w,
                                   chip.tops_per_mm2,
                                   hardwareAccuracy.map {
-                                      String(format: "; test accuracy %.4f software, %.4f hardware-aware",
-                                             softwareAccuracy ?? .nan, $0)
+                                      String(format: "; test accuracy %.4f software, %.4f hardware-aware (%.2f s vs %.2f s)",
+                                             softwareAccuracy ?? .nan, $0, swSeconds ?? .nan, hwSeconds ?? .nan)
                                   } ?? ""))
             }
         }
@@ -273,11 +279,14 @@ struct TrainedSetup {
         }
         let cfg: RunConfig
         do { cfg = try ConfigLoader.load(path: cfgPath, overrides: []) } catch { throw CLIError("--checkpoint: \(error)") }
-        let train: ImageDataset, testSet: ImageDataset
+        var train: ImageDataset
+        let testSet: ImageDataset
         do {
             train = try MNISTFamily.load(directory: cfg.data.path, split: .train, name: cfg.data.dataset)
             testSet = try MNISTFamily.load(directory: cfg.data.path, split: .test, name: cfg.data.dataset)
         } catch let e as DataError { throw CLIError("data.path: \(e)") }
+        // The normalization the run trained with: fitted on its (possibly limited) training set.
+        if cfg.data.limit_train > 0 { train = train.prefix(cfg.data.limit_train) }
         let limited = limitTest > 0 ? testSet.prefix(limitTest) : testSet
         do {
             model = try TrainedModel.load(runFolder: path, activationBits: abits, inputShape: train.sampleShape,
@@ -296,15 +305,19 @@ struct TrainedSetup {
     }
 
     /// Software and hardware-aware accuracy; under mpirun each rank evaluates a slice and the counts are summed.
-    func accuracies(_ hw: CIMConfig, comm: Communicator) throws -> (Double, Double) {
+    /// Also returns rank 0's wall time of each pass (software, hardware-aware) in seconds.
+    func accuracies(_ hw: CIMConfig, comm: Communicator) throws -> (Double, Double, Double, Double) {
         let n = test.dataset.count
         let slice = (n * comm.rank / comm.size)..<(n * (comm.rank + 1) / comm.size)
+        let t0 = ProcessClock.now()
         let sw = Evaluator.evaluate(model, on: test, batchSize: batch, range: slice)
+        let t1 = ProcessClock.now()
         HardwareAwareInference.attach(to: model, config: hw)
         defer { HardwareAwareInference.detach(from: model) }
         let hwr = Evaluator.evaluate(model, on: test, batchSize: batch, range: slice)
+        let t2 = ProcessClock.now()
         var totals = [sw.accuracy * Double(sw.count), hwr.accuracy * Double(hwr.count), Double(sw.count)]
         try comm.allreduce(&totals)
-        return (totals[0] / max(totals[2], 1), totals[1] / max(totals[2], 1))
+        return (totals[0] / max(totals[2], 1), totals[1] / max(totals[2], 1), t1 - t0, t2 - t1)
     }
 }
