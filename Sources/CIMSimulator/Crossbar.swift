@@ -65,7 +65,7 @@ public struct CrossbarArray {
     }
 
     /// Scratch sizes (floats) for `accumulate` with `positions` input vectors of `bits` bits.
-    public func scratchCount(positions: Int, bits: Int) -> Int { (rows + 2 * columns) * bits * positions }
+    public func scratchCount(positions: Int, bits: Int) -> Int { (rows + columns) * bits * positions }
 
     /// Radix for packing two bit-planes into one GEMM operand (ideal cells only): plane₀ + radix·plane₁ keeps both
     /// integer column sums exact and separable when radix > tile rows and the packed sums stay below 2²²
@@ -73,7 +73,7 @@ public struct CrossbarArray {
     func packingRadix(tileRows: Int, bits: Int) -> Float? {
         guard isIdeal, bits >= 2 else { return nil }
         var radix = 1
-        while radix <= tileRows { radix <<= 1 }
+        while radix < tileRows + 2 { radix <<= 1 }
         return radix * (tileRows + 1) <= 1 << 22 ? Float(radix) : nil
     }
 
@@ -93,9 +93,8 @@ public struct CrossbarArray {
                            into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let radix = packingRadix(tileRows: tileRows, bits: bits)
         let operands = radix == nil ? bits : (bits + 1) / 2
-        let gemmWidth = operands * P, width = bits * P, weightColumns = columns - 1
+        let gemmWidth = operands * P, weightColumns = columns - 1
         let planes = scratch, sums = scratch + rows * gemmWidth
-        let unpacked = radix == nil ? sums : sums + columns * gemmWidth
         // Bit-planes side by side: planes[r, m·P + p] = bit m of codes[r, p] (or the packed pair).
         for r in 0..<rows { Self.bitPlanes(codes + r * P, P, bits, radix: radix, into: planes + r * gemmWidth) }
         acc.initialize(repeating: 0, count: columns * P)
@@ -110,15 +109,9 @@ public struct CrossbarArray {
                 // The reference column: Σ g_ref·bit over the tile's rows.
                 refSums.initialize(repeating: 0, count: gemmWidth)
                 for r in r0..<(r0 + rr) { Self.axpy(refSums, ref[r], planes + r * gemmWidth, gemmWidth) }
-                if let radix {
-                    for c in 0..<columns {
-                        Self.unpack(sums + c * gemmWidth, P, bits, radix: radix, into: unpacked + c * width)
-                    }
-                }
-                if !skipADC { adc.quantize(unpacked, count: columns * width) }
                 for c in 0..<columns {
-                    let s = unpacked + c * width, a = acc + c * P
-                    for j in 0..<bits { Self.axpy(a, Float(1 << j), s + j * P, P) }
+                    Self.convertAndShiftAdd(sums + c * gemmWidth, operands: operands, P, bits, radix: radix,
+                                            adc: skipADC ? nil : adc, into: acc + c * P)
                 }
                 r0 += rr
             }
@@ -146,76 +139,92 @@ extension CrossbarArray {
     static func bitPlanes(_ src: UnsafePointer<Float>, _ n: Int, _ bits: Int, radix: Float?,
                           into dst: UnsafeMutablePointer<Float>) {
         let zero = SIMD16<Float>(repeating: 0), one = SIMD16<Float>(repeating: 1)
-        let operands = radix == nil ? bits : (bits + 1) / 2
-        for m in 0..<operands { (dst + m * n).initialize(repeating: 0, count: n) }
+        let packed = radix != nil, r = SIMD16<Float>(repeating: radix ?? 1)
         var i = 0
         while i + 16 <= n {
             var v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
-            for j in stride(from: bits - 1, through: 0, by: -1) {
+            var high = zero  // the pending odd bit of a packed pair, times the radix
+            var j = bits - 1
+            while j >= 0 {
                 let t = SIMD16<Float>(repeating: Float(1 << j))
                 let b = zero.replacing(with: one, where: v .>= t)
                 v -= b * t
-                let (row, weight): (Int, Float) = radix.map { (j / 2, j % 2 == 1 ? $0 : 1) } ?? (j, 1)
-                let d = UnsafeMutableRawPointer(dst + row * n + i)
-                d.storeBytes(of: d.loadUnaligned(as: SIMD16<Float>.self) + b * weight, as: SIMD16<Float>.self)
+                if !packed {
+                    UnsafeMutableRawPointer(dst + j * n + i).storeBytes(of: b, as: SIMD16<Float>.self)
+                } else if j & 1 == 1 {
+                    high = b * r
+                } else {
+                    UnsafeMutableRawPointer(dst + (j >> 1) * n + i).storeBytes(of: b + high, as: SIMD16<Float>.self)
+                    high = zero
+                }
+                j -= 1
             }
             i += 16
         }
         while i < n {
             let v = Int(src[i])
-            for j in 0..<bits {
-                let b = Float((v >> j) & 1)
-                if let radix { dst[(j / 2) * n + i] += j % 2 == 1 ? radix * b : b } else { dst[j * n + i] = b }
+            if let radix {
+                for m in 0..<((bits + 1) / 2) {
+                    let hi: Float = 2 * m + 1 < bits ? Float((v >> (2 * m + 1)) & 1) : 0
+                    dst[m * n + i] = Float((v >> (2 * m)) & 1) + radix * hi
+                }
+            } else {
+                for j in 0..<bits { dst[j * n + i] = Float((v >> j) & 1) }
             }
             i += 1
         }
     }
 
-    /// Splits packed column sums S = a + radix·b (integers, 0 ≤ a, b < radix) back into planes: row m of `packed`
-    /// ([operands, n]) gives rows 2m and 2m + 1 of `dst` ([bits, n]). b = round((S − (radix/2 − ½))/radix) exactly:
-    /// the offset puts a's contribution inside (−½, ½).
-    static func unpack(_ packed: UnsafePointer<Float>, _ n: Int, _ bits: Int, radix: Float,
-                       into dst: UnsafeMutablePointer<Float>) {
-        let offset = SIMD16<Float>(repeating: radix / 2 - 0.5), inv = SIMD16<Float>(repeating: 1 / radix)
-        let rv = SIMD16<Float>(repeating: radix), magic = SIMD16<Float>(repeating: 12_582_912)
-        for m in 0..<((bits + 1) / 2) {
-            let src = packed + m * n, lo = dst + 2 * m * n
-            let hi: UnsafeMutablePointer<Float>? = 2 * m + 1 < bits ? dst + (2 * m + 1) * n : nil
-            guard let hi else { lo.update(from: src, count: n); continue }
+    /// One column's sums of one tile → ADC → shift-add into `acc` ([n]): for unpacked operands acc += 2ʲ·ADC(Sⱼ);
+    /// for packed ones S = a + radix·b is first split exactly — b = round((S − (radix/2 − 1))/radix), a = S − radix·b
+    /// (a ≤ radix − 2 keeps the offset sum inside (−½, ½)) — and acc += 2²ᵐ·ADC(a) + 2²ᵐ⁺¹·ADC(b). `adc` nil:
+    /// lossless, skipped. One pass over the sums, 16 lanes.
+    static func convertAndShiftAdd(_ sums: UnsafePointer<Float>, operands: Int, _ n: Int, _ bits: Int, radix: Float?,
+                                   adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>) {
+        let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
+        let inv = SIMD16<Float>(repeating: 1 / (adc?.step ?? 1)), st = SIMD16<Float>(repeating: adc?.step ?? 1)
+        let top = SIMD16<Float>(repeating: Float(adc?.levels ?? 0))
+        @inline(__always) func convert(_ v: SIMD16<Float>) -> SIMD16<Float> {
+            guard adc != nil else { return v }
+            var c = (v * inv + magic) - magic
+            c.replace(with: zero, where: c .< zero)
+            c.replace(with: top, where: c .> top)
+            return c * st
+        }
+        let rv = SIMD16<Float>(repeating: radix ?? 1), rinv = SIMD16<Float>(repeating: 1 / (radix ?? 1))
+        let offset = SIMD16<Float>(repeating: (radix ?? 2) / 2 - 1)
+        for m in 0..<operands {
+            let src = sums + m * n
+            let paired = radix != nil && 2 * m + 1 < bits
+            let wLo = SIMD16<Float>(repeating: Float(1 << (radix == nil ? m : 2 * m)))
+            let wHi = wLo + wLo
             var i = 0
             while i + 16 <= n {
                 let s = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
-                let b = ((s - offset) * inv + magic) - magic
-                UnsafeMutableRawPointer(hi + i).storeBytes(of: b, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(lo + i).storeBytes(of: s - b * rv, as: SIMD16<Float>.self)
+                let ar = UnsafeMutableRawPointer(acc + i)
+                var a = ar.loadUnaligned(as: SIMD16<Float>.self)
+                if paired {
+                    let b = ((s - offset) * rinv + magic) - magic
+                    a += wLo * convert(s - b * rv)
+                    a += wHi * convert(b)
+                } else {
+                    a += wLo * convert(s)
+                }
+                ar.storeBytes(of: a, as: SIMD16<Float>.self)
                 i += 16
             }
             while i < n {
-                let b = ((src[i] - (radix / 2 - 0.5)) / radix).rounded(.toNearestOrEven)
-                hi[i] = b; lo[i] = src[i] - b * radix
+                let s = src[i]
+                func q(_ v: Float) -> Float { adc.map { $0(v) } ?? v }
+                if paired, let radix {
+                    let b = ((s - (radix / 2 - 1)) / radix).rounded(.toNearestOrEven)
+                    acc[i] += wLo[0] * q(s - b * radix)
+                    acc[i] += wHi[0] * q(b)
+                } else {
+                    acc[i] += wLo[0] * q(s)
+                }
                 i += 1
             }
         }
-    }
-}
-
-extension ADCQuantizer {
-    /// Applies the transfer function in place (16 lanes at a time; round-half-even by the 1.5·2²³ trick, exact for
-    /// |s/step| < 2²²).
-    public func quantize(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        let inv = SIMD16<Float>(repeating: 1 / step), st = SIMD16<Float>(repeating: step)
-        let magic = SIMD16<Float>(repeating: 12_582_912)
-        let zero = SIMD16<Float>(repeating: 0), top = SIMD16<Float>(repeating: Float(levels))
-        var i = 0
-        // `replace(with:where:)` compiles to vector blends; pointwiseMin/Max stay generic (one call per lane).
-        while i + 16 <= count {
-            let raw = UnsafeMutableRawPointer(p + i)
-            var v = (raw.loadUnaligned(as: SIMD16<Float>.self) * inv + magic) - magic
-            v.replace(with: zero, where: v .< zero)
-            v.replace(with: top, where: v .> top)
-            raw.storeBytes(of: v * st, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < count { p[i] = self(p[i]); i += 1 }
     }
 }
