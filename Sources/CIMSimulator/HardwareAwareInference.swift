@@ -10,7 +10,9 @@ import TensorEngine
 ///    bit·G (one cell per binary weight, on for B = +1); the ADC quantizes each partial sum;
 /// 3. shift-add over bit-planes and subarrays gives A_c = Σ q·cell_c per channel and A_ref = Σ q from the
 ///    reference column;
-/// 4. digital: Σ q·B = 2·A_c − A_ref, and y_c = α_c·Δ·(2·A_c − A_ref) + β_c·Δ·A_ref + bias_c.
+/// 4. digital: the off cells' current is removed with the nominal ratio r = G_off/G_on (a calibration:
+///    Σ q·cell = (A_c − r·A_ref)/(1 − r)), then Σ q·B = 2·Σ q·cell − A_ref and
+///    y_c = α_c·Δ·Σ q·B + β_c·Δ·A_ref + bias_c.
 ///
 /// With ideal cells and a lossless ADC the integers A are exact, so y equals the software result up to the Float
 /// rounding of step 4 (docs/cim.md states what is bit-exact). Device effects come from `CIMConfig`; the draws are
@@ -59,13 +61,20 @@ public final class CrossbarDatapath: LayerDatapath {
         let x = op.input, n = x.shape[0]
         let bias = op.bias
         let codeScale = Float(aq.levelCount) / aq.clip
+        // The nominal off conductance (in units of G_on) and the gain that undoes it; 0 and 1 for SRAM.
+        let ratio = config.effectiveOnOffRatio
+        let leak: Float = ratio.isInfinite ? 0 : Float(1 / ratio), gain: Float = 1 / (1 - leak)
         /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators [M + 1, ld], positions p0..<p0+P.
         func finish(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int, _ out: UnsafeMutablePointer<Float>,
                     _ cs: Int, _ ps: Int) {
             let ref = acc + M * ld + p0
             for c in 0..<M {
                 let (a, b) = scaleB[c], bc = bias?[c] ?? 0, ac = acc + c * ld + p0, o = out + c * cs
-                for p in 0..<P { o[p * ps] = a * (2 * ac[p] - ref[p]) + b * ref[p] + bc }
+                for p in 0..<P {
+                    // Off-current calibration: A_c = (1 − r)·Σq·cell + r·Σq (r = 1/ratio, nominal).
+                    let onSum = (ac[p] - leak * ref[p]) * gain
+                    o[p * ps] = a * (2 * onSum - ref[p]) + b * ref[p] + bc
+                }
             }
         }
         if let geo = op.geometry {
