@@ -23,7 +23,7 @@ public struct SVGPlot {
                           "#bcbd22", "#17becf"]
 
     public func render(width: Double = 640, height: Double = 420) -> String {
-        let left = 80.0, right = 170.0, top = 40.0, bottom = 55.0
+        let left = 95.0, right = 170.0, top = 40.0, bottom = 55.0
         let pw = width - left - right, ph = height - top - bottom
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logY || $0.y > 0) }
         func ty(_ y: Double) -> Double { logY ? log10(y) : y }
@@ -54,7 +54,7 @@ public struct SVGPlot {
             s += "<text x=\"\(num(left - 8))\" y=\"\(num(Y + 4))\" text-anchor=\"end\">\(num(logY ? pow(10, fy) : fy))</text>\n"
         }
         s += "<text x=\"\(num(left + pw / 2))\" y=\"\(num(height - 12))\" text-anchor=\"middle\">\(esc(xLabel))</text>\n"
-        s += "<text transform=\"translate(18,\(num(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">"
+        s += "<text transform=\"translate(16,\(num(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">"
             + "\(esc(yLabel + (logY ? " (log)" : "")))</text>\n"
         for (i, se) in series.enumerated() {
             let color = Self.palette[i % Self.palette.count]
