@@ -119,3 +119,39 @@ final class CIMCLITests: XCTestCase {
         }
     }
 }
+
+extension CIMCLITests {
+    /// Train → run folder → `cim report --checkpoint`: software and hardware-aware accuracy of the trained model.
+    func testReportFromATrainedRunFolder() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+        else { throw XCTSkip("Fashion-MNIST missing") }
+        let cfg = temp.appendingPathComponent("q.yaml")
+        try """
+        name: q
+        model: {arch: smallcnn}
+        data: {limit_train: 1024, limit_test: 200, batch_size: 64}
+        quant: {weights: bwma, activations: bwma, abits: 4}
+        schedule: {epochs: 1}
+        cim: {report: none}
+        runtime: {threads: 1, save_parameters: true, runs_dir: \(temp.path)}
+        """.write(to: cfg, atomically: true, encoding: .utf8)
+        let bin = try binary
+        let t = try run(bin, ["train", "--config", cfg.path, "--json"])
+        XCTAssertEqual(t.status, 0, t.err)
+        let trained = try JSONSerialization.jsonObject(with: Data(t.out.utf8)) as! [String: Any]
+        let folder = temp.appendingPathComponent("q").path
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/cim"), "cim.report: none")
+        let r = try run(bin, ["cim", "report", "--checkpoint", folder, "--abits", "4", "--device", "sram", "--adc-bits", "8",
+                              "--limit-test", "200", "--json"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+        let sw = try XCTUnwrap(obj["software_accuracy"] as? Double)
+        XCTAssertEqual(sw, trained["test_accuracy"] as! Double, accuracy: 1e-12, "the run folder reloads the trained model")
+        XCTAssertEqual(try XCTUnwrap(obj["hardware_accuracy"] as? Double), sw, accuracy: 0.011, "lossless ADC")
+        let lossy = try run(bin, ["cim", "report", "--checkpoint", folder, "--abits", "4", "--device", "rram",
+                                  "--adc-bits", "3", "--variation", "0.3", "--limit-test", "200", "--json"])
+        XCTAssertEqual(lossy.status, 0, lossy.err)
+        let l = try JSONSerialization.jsonObject(with: Data(lossy.out.utf8)) as! [String: Any]
+        XCTAssertNotEqual(l["hardware_accuracy"] as? Double, obj["hardware_accuracy"] as? Double)
+    }
+}
