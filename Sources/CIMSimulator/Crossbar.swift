@@ -65,7 +65,9 @@ public struct CrossbarArray {
     }
 
     /// Scratch sizes (floats) for `accumulate` with `positions` input vectors of `bits` bits.
-    public func scratchCount(positions: Int, bits: Int) -> Int { (rows + columns) * bits * positions }
+    public func scratchCount(positions: Int, bits: Int, tileRows: Int = .max) -> Int {
+        (Swift.min(rows, tileRows) + columns) * bits * positions
+    }
 
     /// Radix for packing two bit-planes into one GEMM operand (ideal cells only): plane₀ + radix·plane₁ keeps both
     /// integer column sums exact and separable when radix > tile rows and the packed sums stay below 2²²
@@ -88,15 +90,14 @@ public struct CrossbarArray {
     /// - Parameters:
     ///   - codes: [rows, P] input codes 0…2ᵇⁱᵗˢ − 1 (as Float), one input vector per column.
     ///   - acc: [columns, P] output (overwritten).
-    ///   - scratch: `scratchCount(positions:bits:)` floats.
+    ///   - scratch: `scratchCount(positions:bits:tileRows:)` floats.
     public func accumulate(codes: UnsafePointer<Float>, positions P: Int, bits: Int, tileRows: Int, adc: ADCQuantizer,
                            into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let radix = packingRadix(tileRows: tileRows, bits: bits)
         let operands = radix == nil ? bits : (bits + 1) / 2
         let gemmWidth = operands * P, weightColumns = columns - 1
-        let planes = scratch, sums = scratch + rows * gemmWidth
-        // Bit-planes side by side: planes[r, m·P + p] = bit m of codes[r, p] (or the packed pair).
-        for r in 0..<rows { Self.bitPlanes(codes + r * P, P, bits, radix: radix, into: planes + r * gemmWidth) }
+        // One tile's bit-planes at a time (they stay in cache for the GEMM).
+        let planes = scratch, sums = scratch + Swift.min(rows, tileRows) * gemmWidth
         acc.initialize(repeating: 0, count: columns * P)
         let skipADC = isIdeal && adc.isLossless(rows: tileRows)
         conductance.withUnsafeBufferPointer { gb in
@@ -104,11 +105,15 @@ public struct CrossbarArray {
             var r0 = 0
             while r0 < rows {
                 let rr = Swift.min(tileRows, rows - r0)
+                // Bit-planes side by side: planes[r, m·P + p] = bit m of codes[r0 + r, p] (or the packed pair).
+                for r in 0..<rr {
+                    Self.bitPlanes(codes + (r0 + r) * P, P, bits, radix: radix, into: planes + r * gemmWidth)
+                }
                 BLAS.sgemm(transA: false, transB: false, m: weightColumns, n: gemmWidth, k: rr, a: g + r0, lda: rows,
-                           b: planes + r0 * gemmWidth, ldb: gemmWidth, beta: 0, c: sums, ldc: gemmWidth)
+                           b: planes, ldb: gemmWidth, beta: 0, c: sums, ldc: gemmWidth)
                 // The reference column: Σ g_ref·bit over the tile's rows.
                 refSums.initialize(repeating: 0, count: gemmWidth)
-                for r in r0..<(r0 + rr) { Self.axpy(refSums, ref[r], planes + r * gemmWidth, gemmWidth) }
+                for r in 0..<rr { Self.axpy(refSums, ref[r0 + r], planes + r * gemmWidth, gemmWidth) }
                 for c in 0..<columns {
                     Self.convertAndShiftAdd(sums + c * gemmWidth, operands: operands, P, bits, radix: radix,
                                             adc: skipADC ? nil : adc, into: acc + c * P)
@@ -184,13 +189,7 @@ extension CrossbarArray {
         let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
         let inv = SIMD16<Float>(repeating: 1 / (adc?.step ?? 1)), st = SIMD16<Float>(repeating: adc?.step ?? 1)
         let top = SIMD16<Float>(repeating: Float(adc?.levels ?? 0))
-        @inline(__always) func convert(_ v: SIMD16<Float>) -> SIMD16<Float> {
-            guard adc != nil else { return v }
-            var c = (v * inv + magic) - magic
-            c.replace(with: zero, where: c .< zero)
-            c.replace(with: top, where: c .> top)
-            return c * st
-        }
+        let quantize = adc != nil
         let rv = SIMD16<Float>(repeating: radix ?? 1), rinv = SIMD16<Float>(repeating: 1 / (radix ?? 1))
         let offset = SIMD16<Float>(repeating: (radix ?? 2) / 2 - 1)
         for m in 0..<operands {
@@ -203,12 +202,31 @@ extension CrossbarArray {
                 let s = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
                 let ar = UnsafeMutableRawPointer(acc + i)
                 var a = ar.loadUnaligned(as: SIMD16<Float>.self)
+                // ADC: clamp(round(v/step), 0, L)·step, spelled out (a nested function was not inlined).
                 if paired {
-                    let b = ((s - offset) * rinv + magic) - magic
-                    a += wLo * convert(s - b * rv)
-                    a += wHi * convert(b)
+                    var b = ((s - offset) * rinv + magic) - magic
+                    var lo = s - b * rv
+                    if quantize {
+                        lo = (lo * inv + magic) - magic
+                        lo.replace(with: zero, where: lo .< zero)
+                        lo.replace(with: top, where: lo .> top)
+                        lo *= st
+                        b = (b * inv + magic) - magic
+                        b.replace(with: zero, where: b .< zero)
+                        b.replace(with: top, where: b .> top)
+                        b *= st
+                    }
+                    a += wLo * lo
+                    a += wHi * b
                 } else {
-                    a += wLo * convert(s)
+                    var v = s
+                    if quantize {
+                        v = (v * inv + magic) - magic
+                        v.replace(with: zero, where: v .< zero)
+                        v.replace(with: top, where: v .> top)
+                        v *= st
+                    }
+                    a += wLo * v
                 }
                 ar.storeBytes(of: a, as: SIMD16<Float>.self)
                 i += 16

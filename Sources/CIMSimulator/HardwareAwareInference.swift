@@ -88,7 +88,8 @@ public final class CrossbarDatapath: LayerDatapath {
                 let image = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
                 let col = UnsafeMutablePointer<Float>.allocate(capacity: K * cols)
                 let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * cols)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: cols, bits: bits))
+                let scratch = UnsafeMutablePointer<Float>.allocate(
+                    capacity: xb.scratchCount(positions: cols, bits: bits, tileRows: config.subarrayRows))
                 defer { codes.deallocate(); image.deallocate(); col.deallocate(); acc.deallocate(); scratch.deallocate() }
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
@@ -107,7 +108,8 @@ public final class CrossbarDatapath: LayerDatapath {
             let flat = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
             let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
             let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * n)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: n, bits: bits))
+            let scratch = UnsafeMutablePointer<Float>.allocate(
+                capacity: xb.scratchCount(positions: n, bits: bits, tileRows: config.subarrayRows))
             defer { flat.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
             Self.codes(x.data, K * n, codeScale, into: flat)
             for i in 0..<n { for r in 0..<K { codes[r * n + i] = flat[i * K + r] } }
