@@ -141,7 +141,8 @@ public enum CostModel {
         s += String(format: "| **chip** | | | %d | | %.4g | %.4g | %.4g | %.4g |\n", r.subarrays, r.energy_pj.total,
                      r.energy_pj.adc, r.area_mm2.total, r.latency_ns)
         for d in r.digital_layers {
-            s += "| \(d.name) (FP32, digital, not costed) | \(d.rows) x \(d.outChannels) | \(d.positions) | – | – | – | – | – | – |\n"
+            s += "| \(d.name) (FP32, digital, not costed) | \(d.rows) x \(d.outChannels) | \(d.positions) "
+                + "| – | – | – | – | – | – |\n"
         }
         return s
     }

@@ -44,12 +44,18 @@ public struct SVGPlot {
             + "font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(num(left + pw / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">\(esc(title))</text>\n"
-        s += "<rect x=\"\(num(left))\" y=\"\(num(top))\" width=\"\(num(pw))\" height=\"\(num(ph))\" fill=\"none\" stroke=\"black\"/>\n"
-        for i in 0...4 {
-            let fx = x0 + (x1 - x0) * Double(i) / 4, fy = y0 + (y1 - y0) * Double(i) / 4
-            let X = px(fx), Y = top + ph - Double(i) / 4 * ph
+        s += "<rect x=\"\(num(left))\" y=\"\(num(top))\" width=\"\(num(pw))\" height=\"\(num(ph))\" "
+            + "fill=\"none\" stroke=\"black\"/>\n"
+        // x ticks: every integer when the data are small integers (activation bits), else five.
+        let integerX = !all.isEmpty && all.allSatisfy { $0.x == $0.x.rounded() } && x1 - x0 <= 12
+        let xticks = integerX ? stride(from: x0, through: x1, by: 1).map { $0 } : (0...4).map { x0 + (x1 - x0) * Double($0) / 4 }
+        for fx in xticks {
+            let X = px(fx)
             s += "<line x1=\"\(num(X))\" y1=\"\(num(top + ph))\" x2=\"\(num(X))\" y2=\"\(num(top + ph + 5))\" stroke=\"black\"/>"
             s += "<text x=\"\(num(X))\" y=\"\(num(top + ph + 18))\" text-anchor=\"middle\">\(num(fx))</text>\n"
+        }
+        for i in 0...4 {
+            let fy = y0 + (y1 - y0) * Double(i) / 4, Y = top + ph - Double(i) / 4 * ph
             s += "<line x1=\"\(num(left - 5))\" y1=\"\(num(Y))\" x2=\"\(num(left))\" y2=\"\(num(Y))\" stroke=\"black\"/>"
             s += "<text x=\"\(num(left - 8))\" y=\"\(num(Y + 4))\" text-anchor=\"end\">\(num(logY ? pow(10, fy) : fy))</text>\n"
         }

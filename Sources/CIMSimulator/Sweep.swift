@@ -157,7 +157,8 @@ public enum Sweep {
                 let a = measured.filter { $0.point.activationBits == k }.compactMap(\.accuracy).max() ?? -1
                 if a >= best - accuracyTolerance {
                     return Knee(activationBits: k, basis: "accuracy", explanation: String(
-                        format: "smallest activation width within %.1f points of the best hardware-aware accuracy (%.2f %% vs %.2f %%)",
+                        format: "smallest activation width within %.1f points of the best hardware-aware accuracy "
+                            + "(%.2f %% vs %.2f %%)",
                         100 * accuracyTolerance, 100 * a, 100 * best))
                 }
             }
@@ -178,7 +179,8 @@ public enum Sweep {
         let x = norm(energy), y = norm(fidelity)
         let i = (0..<ks.count).max { y[$0] - x[$0] < y[$1] - x[$1] }!
         return Knee(activationBits: ks[i], basis: "fidelity-proxy", explanation: String(
-            format: "no accuracy in this sweep: Kneedle knee of the quantizer's fidelity (1 - relative MSE = %.4f) against energy; run the sweep with --checkpoint for the accuracy criterion",
+            format: "no accuracy in this sweep: Kneedle knee of the quantizer's fidelity (1 - relative MSE = %.4f) "
+                + "against energy; run the sweep with --checkpoint for the accuracy criterion",
             fidelity[i]))
     }
 

@@ -157,7 +157,8 @@ struct CIM: ParsableCommand {
     struct SweepCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "sweep",
-            abstract: "Sweep activation bits x devices x ADC bits; points are split over the MPI ranks, rank 0 writes the CSV and SVG plots.")
+            abstract: "Sweep activation bits x devices x ADC bits; points are split over the MPI ranks, rank 0 writes "
+                + "the CSV and SVG plots.")
 
         @Option(help: "Model name for the analytic sweep.")
         var model: String?
