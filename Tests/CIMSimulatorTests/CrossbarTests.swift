@@ -229,6 +229,36 @@ final class CrossbarTests: XCTestCase {
         }
     }
 
+    /// The hook in a training forward (issue 8's use): forward goes through the crossbar, backward is the software
+    /// backward (straight-through around the ADC and the devices): the same gradients as without the datapath.
+    func testTrainingForwardThroughTheDatapathKeepsTheStraightThroughGradients() throws {
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let store = ParameterStore()
+        let conv = Conv2d(store, "c", inChannels: 16, outChannels: 8, kernel: 3, padding: 1,
+                          quant: policy.spec(for: "c", role: .middle))
+        store.finalize()
+        var rng = RNG(seed: 12)
+        conv.initialize(rng: &rng)
+        let x = relu([2, 16, 5, 5], seed: 13)
+        let dy = Tensor(shape: [2, 8, 5, 5])
+        for i in 0..<dy.count { dy.data[i] = rng.normal() }
+        func step(_ datapath: LayerDatapath?) -> (y: [Float], dx: [Float], dw: [Float]) {
+            conv.datapath = datapath
+            store.zeroGrad()
+            let y = conv.forward(x, training: true).array
+            let dx = conv.backward(dy).array
+            return (y, dx, conv.weight.grads)
+        }
+        let software = step(nil)
+        var noisy = CIMConfig()
+        noisy.adcBits = 3; noisy.variation = 0.2
+        let hardware = step(CrossbarDatapath(config: noisy, layerIndex: 0))
+        conv.datapath = nil
+        XCTAssertNotEqual(hardware.y, software.y, "the forward went through the lossy crossbar")
+        XCTAssertEqual(hardware.dx, software.dx)
+        XCTAssertEqual(hardware.dw, software.dw)
+    }
+
     /// A whole network: ideal chip → the same predictions as the software quantized network; a noisy chip → different
     /// logits (the datapath is really in the loop).
     func testIdealChipReproducesTheNetworkAndNoiseChangesIt() throws {
