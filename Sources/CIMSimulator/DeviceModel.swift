@@ -22,7 +22,8 @@ extension DeviceModel {
     }
 }
 
-/// An 8T SRAM cell with a decoupled read port (the CIM cell of DNN+NeuroSim): 8F x 20F = 160 F²; a digital cell,
+/// An 8T SRAM cell with a decoupled read port (the CIM cell of DNN+NeuroSim): 160 F² (V2.1's 8F x 20F; V1.3's
+/// suggested size above 22 nm); a digital cell,
 /// so the off state does not conduct. A read discharges the read bitline's share of one cell, C·Vdd².
 public struct SRAMCell: DeviceModel {
     public var kind: DeviceKind { .sram }
