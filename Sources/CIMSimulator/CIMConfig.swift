@@ -33,6 +33,13 @@ public struct CIMConfig: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// JSON keys follow the run config's snake_case (encoders use `.convertToSnakeCase`; these two need spelling out).
+    enum CodingKeys: String, CodingKey {
+        case device, node, subarrayRows, subarrayColumns, adcBits, adc, columnsPerADC = "columns_per_adc", adcRange
+        case activationBits, clockHz, variation, stuckAt0 = "stuck_at_0", stuckAt1 = "stuck_at_1", onOffRatio, seed
+        case inputActivity
+    }
+
     /// The device model of `device`.
     public var deviceModel: any DeviceModel { device.model }
 

@@ -86,6 +86,7 @@ extension Trainer {
         let dir = try RunFolder(root: folder.url.path, name: "cim")
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        e.keyEncodingStrategy = .convertToSnakeCase
         try dir.write("report.json", try e.encode(report))
         try dir.write("layers.md", Data(CostModel.table(chip).utf8))
         log(String(format: "cim (%@, %d-bit %@ ADC, %d nm): test accuracy %.4f software, %@ hardware-aware; "

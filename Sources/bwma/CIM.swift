@@ -132,6 +132,7 @@ struct CIM: ParsableCommand {
                 if json {
                     let e = JSONEncoder()
                     e.outputFormatting = [.sortedKeys]
+                    e.keyEncodingStrategy = .convertToSnakeCase
                     print(String(decoding: try e.encode(Out(software_accuracy: softwareAccuracy,
                                                             hardware_accuracy: hardwareAccuracy,
                                                             software_inference_s: swSeconds,

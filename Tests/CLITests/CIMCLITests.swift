@@ -54,7 +54,9 @@ final class CIMCLITests: XCTestCase {
         XCTAssertGreaterThan(chip["tops_per_w"] as! Double, 0)
         let config = chip["config"] as! [String: Any]
         XCTAssertEqual(config["device"] as? String, "rram")
-        XCTAssertEqual(config["adcBits"] as? Int, 4)
+        XCTAssertEqual(config["adc_bits"] as? Int, 4)
+        XCTAssertNotNil(config["stuck_at_0"] as? Double)
+        XCTAssertNotNil(((chip["layers"] as! [[String: Any]])[0]["mapping"] as! [String: Any])["row_tiles"] as? Int)
         XCTAssertNil(obj["hardware_accuracy"] as? Double, "analytic: no accuracy")
         XCTAssert(r.err.contains("TOPS/W"), "the human summary goes to stderr")
         XCTAssertEqual(r.out.split(separator: "\n").count, 1, "exactly one JSON object on stdout")
