@@ -73,7 +73,7 @@ public final class CrossbarDatapath: LayerDatapath {
                 for p in 0..<P {
                     // Off-current calibration: A_c = (1 − r)·Σq·cell + r·Σq (r = 1/ratio, nominal).
                     let onSum = (ac[p] - leak * ref[p]) * gain
-                    o[p * ps] = a * (2 * onSum - ref[p]) + b * ref[p] + bc
+                    o[p * ps] = Self.digitalOutput(alphaStep: a, betaStep: b, bias: bc, onSum: onSum, inputSum: ref[p])
                 }
             }
         }
@@ -117,6 +117,14 @@ public final class CrossbarDatapath: LayerDatapath {
                           scratch: scratch)
             finish(acc, n, 0, n, y, 1, M)
         }
+    }
+
+    /// The digital step after the shift-add: y = α·Δ·(2·Σq·cell − Σq) + β·Δ·Σq + bias, Σq·B = 2·Σq·cell − Σq.
+    /// Public so that a reference implementation can apply the identical Float operations to its own sums.
+    @inline(__always)
+    public static func digitalOutput(alphaStep: Float, betaStep: Float, bias: Float, onSum: Float, inputSum: Float)
+        -> Float {
+        alphaStep * (2 * onSum - inputSum) + betaStep * inputSum + bias
     }
 
     /// Output pixels per GEMM on small feature maps.

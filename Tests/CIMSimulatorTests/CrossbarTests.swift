@@ -259,6 +259,66 @@ final class CrossbarTests: XCTestCase {
         XCTAssertEqual(hardware.dw, software.dw)
     }
 
+    /// A plain integer implementation of a binarized layer: codes × signs by nested Int loops over the unrolled
+    /// input (no bit-planes, tiles, ADC, reference column or packing), then the datapath's digital step.
+    final class IntegerReferenceDatapath: LayerDatapath {
+        func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
+            let q = op.quantization!, aq = q.inputQuantizer!, M = op.outChannels, K = op.rows
+            let step = aq.quantizationStep, n = op.input.shape[0]
+            let P = op.geometry?.outPixels ?? 1, perImage = op.input.count / n
+            var cols = [Float](repeating: 0, count: K * P)
+            for i in 0..<n {
+                let codes = (0..<perImage).map { Float(aq.code(ofQuantized: op.input.data[i * perImage + $0])) }
+                if let geo = op.geometry {
+                    codes.withUnsafeBufferPointer { Im2col.forward(geo, x: $0.baseAddress!, col: &cols, ld: P) }
+                } else {
+                    cols = codes
+                }
+                for c in 0..<M {
+                    let g = q.groups.count == M ? q.groups[c] : q.groups[0]
+                    for p in 0..<P {
+                        var dot = 0, sum = 0
+                        for r in 0..<K {
+                            let code = Int(cols[r * P + p])
+                            sum += code
+                            dot += op.weights[c * K + r] >= g.beta + g.alpha ? code : -code
+                        }
+                        let out = CrossbarDatapath.digitalOutput(
+                            alphaStep: g.alpha * step, betaStep: g.beta * step, bias: op.bias?[c] ?? 0,
+                            onSum: Float((dot + sum) / 2), inputSum: Float(sum))
+                        if op.geometry == nil { y[i * M + c] = out } else { y[(i * M + c) * P + p] = out }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bit-exact mode, network level: with ideal cells and a lossless ADC the crossbar network produces bit for
+    /// bit the logits of the integer software implementation of the quantized network (every layer's integer MACs
+    /// are exact and the digital step is the same Float expression), through 18 binarized layers of ResNet-20.
+    func testIdealChipEqualsTheIntegerQuantizedNetworkBitForBit() throws {
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let model = try ModelZoo.make("resnet20", inputShape: [1, 12, 12], numClasses: 10, seed: 5, quant: policy)
+        var rng = RNG(seed: 21)
+        let x = Tensor(shape: [6, 1, 12, 12])
+        for i in 0..<x.count { x.data[i] = rng.normal() }
+        _ = model.forward(x, training: true)
+        var ideal = CIMConfig()
+        ideal.adcBits = 8
+        XCTAssertEqual(HardwareAwareInference.attach(to: model, config: ideal).count, 18)
+        let hw = model.forward(x, training: false).array
+        let layers = model.leaves.compactMap { $0 as? QuantizableLayer }.filter { $0.datapath != nil }
+        for l in layers { l.datapath = IntegerReferenceDatapath() }
+        let reference = model.forward(x, training: false).array
+        HardwareAwareInference.detach(from: model)
+        XCTAssertEqual(hw, reference)
+        // A lossy ADC breaks it (so the comparison can fail).
+        ideal.adcBits = 4
+        HardwareAwareInference.attach(to: model, config: ideal)
+        XCTAssertNotEqual(model.forward(x, training: false).array, reference)
+        HardwareAwareInference.detach(from: model)
+    }
+
     /// A whole network: ideal chip → the same predictions as the software quantized network; a noisy chip → different
     /// logits (the datapath is really in the loop).
     func testIdealChipReproducesTheNetworkAndNoiseChangesIt() throws {
