@@ -1,30 +1,6 @@
 import Foundation
 import TensorEngine
 
-/// The ADC transfer function applied to a column's partial sum (in units of one on-cell current):
-/// q(s) = clamp(round(s / step), 0, L)·step, L = 2ᵇ − 1, step = max(1, full scale / L). An ADC with at least as
-/// many levels as the column has rows resolves every integer sum: it is then lossless for ideal cells.
-public struct ADCQuantizer: Sendable, Equatable {
-    public let levels: Int
-    public let step: Float
-    public let fullScale: Float
-
-    public init(bits: Int, rows: Int, range: Double) {
-        levels = (1 << bits) - 1
-        fullScale = Float(range * Double(rows))
-        step = Swift.max(1, fullScale / Float(levels))
-    }
-
-    @inline(__always)
-    public func callAsFunction(_ s: Float) -> Float {
-        let code = Swift.min(Swift.max((s / step).rounded(.toNearestOrEven), 0), Float(levels))
-        return code * step
-    }
-
-    /// True when every integer partial sum of `rows` cells passes unchanged.
-    public func isLossless(rows: Int) -> Bool { step == 1 && Float(levels) >= Float(rows) }
-}
-
 /// One layer's weights on the crossbar: a [columns, rows] conductance matrix in units of G_on, where column c < Cout
 /// holds the cells of output channel c (on for B = +1, off for B = −1) and the last column is the reference column
 /// of on cells. Device effects are applied when the matrix is built: off cells conduct 1/ratio, stuck-at faults
