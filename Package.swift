@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "CIMSimulator", targets: ["CIMSimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,11 +36,15 @@ let package = Package(
         .target(name: "Models", dependencies: ["TensorEngine", "Quantization"], swiftSettings: fast),
         // Floor 4: MPI communicator, sampler, gradient synchronisation.
         .target(name: "Distributed", dependencies: ["CMPI", "TensorEngine"], swiftSettings: fast),
+        // Floor 2: SVG charts for reports (no dependencies).
+        .target(name: "Plots"),
+        // Floor 4: the compute-in-memory simulator (mapping, cost model, hardware-aware inference, sweeps).
+        .target(name: "CIMSimulator", dependencies: ["TensorEngine", "Quantization", "Models", "Plots"], swiftSettings: fast),
         // Floor 5: optimisers, schedules, the training loop, benchmarks.
         .target(
             name: "Training",
             dependencies: [
-                "TensorEngine", "Quantization", "Data", "Models", "Distributed",
+                "TensorEngine", "Quantization", "Data", "Models", "Distributed", "CIMSimulator", "Plots",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: fast),
@@ -47,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "bwma",
             dependencies: [
-                "Training", "Models", "Quantization", "Data", "Distributed", "TensorEngine",
+                "Training", "Models", "Quantization", "Data", "Distributed", "TensorEngine", "CIMSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -58,9 +63,11 @@ let package = Package(
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine", "TestSupport"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport"],
+            name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport", "Plots"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorEngine"]),
         .testTarget(name: "CLITests", dependencies: ["bwma"]),
+        .testTarget(
+            name: "CIMSimulatorTests", dependencies: ["CIMSimulator", "Models", "Quantization", "TensorEngine"]),
     ]
 )

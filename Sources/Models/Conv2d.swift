@@ -22,6 +22,10 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     var kernelWeight: UnsafePointer<Float>?
     var geometry: ConvGeometry?
     public let quantization: LayerQuantization?
+    public var datapath: LayerDatapath?
+    public var name: String { String(weight.name.dropLast(".weight".count)) }
+    /// The geometry of the last forward's input (nil before the first forward).
+    public var lastGeometry: ConvGeometry? { geometry }
 
     public init(_ store: ParameterStore, _ name: String, inChannels: Int, outChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int = 0, bias: Bool = false, quant: QuantPolicy.LayerSpec? = nil) {
@@ -71,8 +75,14 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         y.ensure(shape: [n, outChannels, geo.outH, geo.outW])
         let xin = quantization?.input(x, training: training) ?? x
         let w = quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value)
-        Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
-                             outChannels: outChannels, geometry: geo)
+        if let datapath {
+            datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outChannels,
+                                              rows: geo.columnRows, geometry: geo, bias: bias.map { UnsafePointer($0.value) },
+                                              quantization: quantization), y: y.data)
+        } else {
+            Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
+                                 outChannels: outChannels, geometry: geo)
+        }
         input = training ? x : nil
         kernelInput = training ? xin : nil
         kernelWeight = w

@@ -4,6 +4,10 @@ import TensorEngine
 /// A layer whose operands may be quantized (`Conv2d`, `Linear`).
 public protocol QuantizableLayer: Layer {
     var quantization: LayerQuantization? { get }
+    /// Replaces the kernel's matrix product in forward when set (a hardware model; see `LayerDatapath`).
+    var datapath: LayerDatapath? { get set }
+    /// The layer's name (its weight parameter's name without `.weight`).
+    var name: String { get }
 }
 
 /// The quantized operands of one convolution or fully connected layer: its binarized weights (recomputed from the

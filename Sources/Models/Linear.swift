@@ -16,6 +16,8 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
     var kernelInput: Tensor?
     var kernelWeight: UnsafePointer<Float>?
     public let quantization: LayerQuantization?
+    public var datapath: LayerDatapath?
+    public var name: String { String(weight.name.dropLast(".weight".count)) }
 
     public init(_ store: ParameterStore, _ name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
                 quant: QuantPolicy.LayerSpec? = nil) {
@@ -45,8 +47,14 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
         y.ensure(shape: [n, outFeatures])
         let xin = quantization?.input(x, training: training) ?? x
         let w = quantization?.weights(weight, outChannels: outFeatures) ?? UnsafePointer(weight.value)
-        LinearKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
-                             inFeatures: inFeatures, outFeatures: outFeatures)
+        if let datapath {
+            datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outFeatures,
+                                              rows: inFeatures, geometry: nil, bias: bias.map { UnsafePointer($0.value) },
+                                              quantization: quantization), y: y.data)
+        } else {
+            LinearKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
+                                 inFeatures: inFeatures, outFeatures: outFeatures)
+        }
         input = training ? x : nil
         kernelInput = training ? xin : nil
         kernelWeight = w

@@ -49,3 +49,20 @@ public enum ActivationQuantizerKind: String, Sendable, CaseIterable {
 
 /// Levels above zero of a k-bit unsigned grid.
 @inline(__always) func levels(_ bits: Int) -> Int { (1 << bits) - 1 }
+
+// MARK: - The integer grid (hardware view)
+
+extension ActivationQuantizer {
+    /// Nonzero levels of the grid, 2ᵏ − 1: the largest input code.
+    public var levelCount: Int { levels(bits) }
+
+    /// Δ = c/(2ᵏ − 1), the value of one input code for the current range: a quantized value is `code · Δ`.
+    public var quantizationStep: Float { clip / Float(levels(bits)) }
+
+    /// The integer code 0…2ᵏ − 1 of a value on the grid (the output of `forward`). Exact for every grid value:
+    /// y = fl(q·Δ) and y·(2ᵏ − 1)/c differs from q by a few ulps, far less than ½, for q ≤ 255.
+    @inline(__always)
+    public func code(ofQuantized y: Float) -> Int {
+        Int((y * (Float(levels(bits)) / clip)).rounded(.toNearestOrEven))
+    }
+}

@@ -76,5 +76,6 @@ extension RunConfig {
         try require(runtime.checkpoint_every_steps >= 0, "runtime.checkpoint_every_steps", runtime.checkpoint_every_steps,
                     "an integer >= 0 (0 = once per epoch)")
         try require(runtime.log_every_steps >= 1, "runtime.log_every_steps", runtime.log_every_steps, "an integer >= 1")
+        try validateCIM()
     }
 }

@@ -11,6 +11,7 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public var loss = LossConfig()
     public var distributed = DistributedConfig()
     public var runtime = RuntimeConfig()
+    public var cim = CIMRunConfig()
 
     public init() {}
 
@@ -139,6 +140,34 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var checkpoint_every_steps: Int = 0
         /// Progress line / per-step metrics (metrics.jsonl, kind "step") every this many steps.
         public var log_every_steps: Int = 50
+        public init() {}
+    }
+
+    /// The simulated compute-in-memory chip (docs/cim.md): what rank 0 reports at the end of training.
+    public struct CIMRunConfig: Codable, Sendable, Equatable {
+        /// `end` (after the last epoch) or `none`.
+        public var report: String = "end"
+        /// Also report every N epochs (0 = only at the end).
+        public var every_epochs: Int = 0
+        /// Run hardware-aware inference on the test set (otherwise the analytic cost only).
+        public var accuracy: Bool = true
+        /// `sram`, `rram` or `fefet`.
+        public var device: String = "sram"
+        /// Technology node in nm: 22, 32 or 45.
+        public var node: Int = 22
+        /// Subarray rows and columns.
+        public var subarray: Int = 128
+        /// `sar` or `flash`; bits; columns sharing one ADC; full scale as a fraction of the rows.
+        public var adc: String = "sar"
+        public var adc_bits: Int = 5
+        public var cols_per_adc: Int = 8
+        public var adc_range: Double = 1
+        /// Log-normal conductance variation σ, stuck-at fault rates, G_on/G_off (0 = the device's), draw seed.
+        public var variation: Double = 0
+        public var stuck_at_0: Double = 0
+        public var stuck_at_1: Double = 0
+        public var on_off_ratio: Double = 0
+        public var seed: UInt64 = 0
         public init() {}
     }
 }

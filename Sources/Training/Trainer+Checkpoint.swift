@@ -1,4 +1,5 @@
 import Foundation
+import Plots
 import TensorEngine
 
 /// Checkpoints, resume and the run folder's plots: the trainer's persistence, kept apart from the loop itself.

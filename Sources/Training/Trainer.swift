@@ -199,6 +199,7 @@ public final class Trainer {
                     + train.skipped.examples.joined(separator: ", "))
             }
             try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
+            try cimReport(epoch: epoch + 1, softwareAccuracy: evaluation.accuracy)
             var done = TrainingProgress()
             done.epoch = epoch + 1; done.globalStep = t
             done.trainImages = trainImages; done.trainSeconds = trainSeconds
@@ -215,6 +216,8 @@ public final class Trainer {
         if config.runtime.save_parameters {
             let p = UnsafeBufferPointer(start: model.store.values!, count: model.store.parameterCount)
             try folder?.write("parameters.f32", Data(buffer: p))
+            let b = UnsafeBufferPointer(start: model.store.bufferValues!, count: model.store.bufferCount)
+            try folder?.write("buffers.f32", Data(buffer: b))
         }
         return summary
     }

@@ -131,3 +131,35 @@ final class ActivationQuantizerTests: XCTestCase {
         XCTAssertFalse(QuantPolicy.fp32.spec(for: "layer1.0.conv1", role: .middle).isQuantized)
     }
 }
+
+/// The integer view the CIM datapath uses: every forward output is code·Δ with code in 0…2ᵏ − 1.
+final class ActivationCodeTests: XCTestCase {
+    func testCodesTimesStepReproduceTheForwardOutput() {
+        for bits in 1...8 {
+            let store = ParameterStore()
+            let quantizers: [ActivationQuantizer] = [
+                UniformSTEQuantizer(bits: bits), PACTQuantizer(bits: bits, store: store, name: "p"),
+                LSQQuantizer(bits: bits, store: store, name: "l"), BWMAActivationQuantizer(bits: bits, store: store, name: "b"),
+            ]
+            store.finalize()
+            quantizers.forEach { $0.initialize() }
+            var rng = RNG(seed: UInt64(100 + bits))
+            let x = (0..<2000).map { _ in max(rng.normal() * 1.5 + 0.3, 0) } + [0, 1e9]
+            for q in quantizers {
+                var y = [Float](repeating: .nan, count: x.count)
+                x.withUnsafeBufferPointer { q.forward(y: &y, x: $0.baseAddress!, count: x.count, perSample: x.count, training: true) }
+                XCTAssertEqual(q.levelCount, (1 << bits) - 1)
+                XCTAssertEqual(q.quantizationStep, q.clip / Float((1 << bits) - 1))
+                var seen = Set<Int>()
+                for v in y {
+                    let c = q.code(ofQuantized: v)
+                    XCTAssert((0...q.levelCount).contains(c), "\(type(of: q)) k=\(bits): code \(c) out of range")
+                    // The kernel computes code·Δ with Δ = c/L in Float: the same product must come back.
+                    XCTAssertEqual(Float(c) * (q.clip / Float(q.levelCount)), v, "\(type(of: q)) k=\(bits)")
+                    seen.insert(c)
+                }
+                XCTAssert(seen.contains(0) && seen.contains(q.levelCount), "both ends of the grid are reached")
+            }
+        }
+    }
+}

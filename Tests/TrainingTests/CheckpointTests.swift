@@ -1,4 +1,5 @@
 import Foundation
+import Plots
 import Models
 import Quantization
 import TensorEngine

@@ -1,0 +1,224 @@
+import Foundation
+import TensorEngine
+
+/// One layer's weights on the crossbar: a [columns, rows] conductance matrix in units of G_on, where column c < Cout
+/// holds the cells of output channel c (on for B = +1, off for B = −1) and the last column is the reference column
+/// of on cells. Device effects are applied when the matrix is built: off cells conduct 1/ratio, stuck-at faults
+/// force a state, each cell is scaled by exp(σ·z).
+public struct CrossbarArray {
+    public let rows: Int, columns: Int
+    /// [columns, rows] row-major.
+    public var conductance: [Float]
+    /// No device effect: every entry is exactly 0 or 1.
+    public let isIdeal: Bool
+
+    /// - Parameters:
+    ///   - on: [Cout, rows], true where B = +1.
+    ///   - stream: the RNG stream (one per layer) of the variation and fault draws.
+    public init(on: [Bool], outChannels: Int, rows: Int, config c: CIMConfig, stream: UInt64) {
+        precondition(on.count == outChannels * rows)
+        self.rows = rows
+        columns = outChannels + 1
+        let ratio = c.effectiveOnOffRatio
+        let gOff: Float = ratio.isInfinite ? 0 : Float(1 / ratio)
+        let faults = c.stuckAt0 + c.stuckAt1 > 0, sigma = Float(c.variation)
+        isIdeal = gOff == 0 && !faults && sigma == 0
+        var g = [Float](repeating: 0, count: columns * rows)
+        var rng = RNG(seed: c.seed, stream: stream)
+        for col in 0..<columns {
+            for r in 0..<rows {
+                var state = col == outChannels ? true : on[col * rows + r]
+                if faults {
+                    let u = Double(rng.uniform())
+                    if u < c.stuckAt0 { state = false } else if u < c.stuckAt0 + c.stuckAt1 { state = true }
+                }
+                var v: Float = state ? 1 : gOff
+                if sigma > 0 { v *= Foundation.exp(sigma * rng.normal()) }
+                g[col * rows + r] = v
+            }
+        }
+        conductance = g
+    }
+
+    /// Scratch sizes (floats) for `accumulate` with `positions` input vectors of `bits` bits.
+    public func scratchCount(positions: Int, bits: Int, tileRows: Int = .max) -> Int {
+        (Swift.min(rows, tileRows) + columns) * bits * positions
+    }
+
+    /// Radix for packing two bit-planes into one GEMM operand (ideal cells only): plane₀ + radix·plane₁ keeps both
+    /// integer column sums exact and separable when radix > tile rows and the packed sums stay below 2²²
+    /// (docs/cim.md §Speed). nil: no packing.
+    func packingRadix(tileRows: Int, bits: Int) -> Float? {
+        guard isIdeal, bits >= 2 else { return nil }
+        var radix = 1
+        while radix < tileRows + 2 { radix <<= 1 }
+        return radix * (tileRows + 1) <= 1 << 22 ? Float(radix) : nil
+    }
+
+    /// The datapath of one batch of input vectors: for each bit-plane j of the codes, each subarray (a tile of
+    /// `tileRows` rows) forms the column sums Σᵢ bitⱼ(codeᵢ)·gᵢ — one GEMM per tile over all bit-planes for the
+    /// weight columns, a weighted row sum for the reference column —, the ADC quantizes every sum, and shift-add
+    /// recombines: acc[c, p] = Σ_tiles Σⱼ 2ʲ·ADC(sum).
+    ///
+    /// With ideal cells the sums are integers ≤ tile rows, and two bit-planes share one GEMM operand
+    /// (plane₂ₘ + radix·plane₂ₘ₊₁); the two sums are separated exactly before the ADC. Same result, half the GEMM.
+    ///
+    /// - Parameters:
+    ///   - codes: [rows, P] input codes 0…2ᵇⁱᵗˢ − 1 (as Float), one input vector per column.
+    ///   - acc: [columns, P] output (overwritten).
+    ///   - scratch: `scratchCount(positions:bits:tileRows:)` floats.
+    public func accumulate(codes: UnsafePointer<Float>, positions P: Int, bits: Int, tileRows: Int, adc: ADCQuantizer,
+                           into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let radix = packingRadix(tileRows: tileRows, bits: bits)
+        let operands = radix == nil ? bits : (bits + 1) / 2
+        let gemmWidth = operands * P, weightColumns = columns - 1
+        // One tile's bit-planes at a time (they stay in cache for the GEMM).
+        let planes = scratch, sums = scratch + Swift.min(rows, tileRows) * gemmWidth
+        acc.initialize(repeating: 0, count: columns * P)
+        let skipADC = isIdeal && adc.isLossless(rows: tileRows)
+        conductance.withUnsafeBufferPointer { gb in
+            let g = gb.baseAddress!, ref = g + weightColumns * rows, refSums = sums + weightColumns * gemmWidth
+            var r0 = 0
+            while r0 < rows {
+                let rr = Swift.min(tileRows, rows - r0)
+                // Bit-planes side by side: planes[r, m·P + p] = bit m of codes[r0 + r, p] (or the packed pair).
+                for r in 0..<rr {
+                    Self.bitPlanes(codes + (r0 + r) * P, P, bits, radix: radix, into: planes + r * gemmWidth)
+                }
+                BLAS.sgemm(transA: false, transB: false, m: weightColumns, n: gemmWidth, k: rr, a: g + r0, lda: rows,
+                           b: planes, ldb: gemmWidth, beta: 0, c: sums, ldc: gemmWidth)
+                // The reference column: Σ g_ref·bit over the tile's rows.
+                refSums.initialize(repeating: 0, count: gemmWidth)
+                for r in 0..<rr { Self.axpy(refSums, ref[r0 + r], planes + r * gemmWidth, gemmWidth) }
+                for c in 0..<columns {
+                    Self.convertAndShiftAdd(sums + c * gemmWidth, operands: operands, P, bits, radix: radix,
+                                            adc: skipADC ? nil : adc, into: acc + c * P)
+                }
+                r0 += rr
+            }
+        }
+    }
+}
+
+extension CrossbarArray {
+    /// y[0..<n] += a·x[0..<n] (16 lanes).
+    @inline(__always)
+    static func axpy(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ x: UnsafePointer<Float>, _ n: Int) {
+        let av = SIMD16<Float>(repeating: a)
+        var i = 0
+        while i + 16 <= n {
+            let yr = UnsafeMutableRawPointer(y + i)
+            let v = yr.loadUnaligned(as: SIMD16<Float>.self) + av * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            yr.storeBytes(of: v, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { y[i] += a * x[i]; i += 1 }
+    }
+
+    /// dst[j·n + p] = bit j of the integer code src[p] (0 or 1 as Float), j < bits: subtracting 2ʲ where it fits,
+    /// from the top bit down, in 16 lanes. With a radix, bits 2m and 2m + 1 share row m: b₂ₘ + radix·b₂ₘ₊₁.
+    static func bitPlanes(_ src: UnsafePointer<Float>, _ n: Int, _ bits: Int, radix: Float?,
+                          into dst: UnsafeMutablePointer<Float>) {
+        let zero = SIMD16<Float>(repeating: 0), one = SIMD16<Float>(repeating: 1)
+        let packed = radix != nil, r = SIMD16<Float>(repeating: radix ?? 1)
+        var i = 0
+        while i + 16 <= n {
+            var v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
+            var high = zero  // the pending odd bit of a packed pair, times the radix
+            var j = bits - 1
+            while j >= 0 {
+                let t = SIMD16<Float>(repeating: Float(1 << j))
+                let b = zero.replacing(with: one, where: v .>= t)
+                v -= b * t
+                if !packed {
+                    UnsafeMutableRawPointer(dst + j * n + i).storeBytes(of: b, as: SIMD16<Float>.self)
+                } else if j & 1 == 1 {
+                    high = b * r
+                } else {
+                    UnsafeMutableRawPointer(dst + (j >> 1) * n + i).storeBytes(of: b + high, as: SIMD16<Float>.self)
+                    high = zero
+                }
+                j -= 1
+            }
+            i += 16
+        }
+        while i < n {
+            let v = Int(src[i])
+            if let radix {
+                for m in 0..<((bits + 1) / 2) {
+                    let hi: Float = 2 * m + 1 < bits ? Float((v >> (2 * m + 1)) & 1) : 0
+                    dst[m * n + i] = Float((v >> (2 * m)) & 1) + radix * hi
+                }
+            } else {
+                for j in 0..<bits { dst[j * n + i] = Float((v >> j) & 1) }
+            }
+            i += 1
+        }
+    }
+
+    /// One column's sums of one tile → ADC → shift-add into `acc` ([n]): for unpacked operands acc += 2ʲ·ADC(Sⱼ);
+    /// for packed ones S = a + radix·b is first split exactly — b = round((S − (radix/2 − 1))/radix), a = S − radix·b
+    /// (a ≤ radix − 2 keeps the offset sum inside (−½, ½)) — and acc += 2²ᵐ·ADC(a) + 2²ᵐ⁺¹·ADC(b). `adc` nil:
+    /// lossless, skipped. One pass over the sums, 16 lanes.
+    static func convertAndShiftAdd(_ sums: UnsafePointer<Float>, operands: Int, _ n: Int, _ bits: Int, radix: Float?,
+                                   adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>) {
+        let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
+        let inv = SIMD16<Float>(repeating: 1 / (adc?.step ?? 1)), st = SIMD16<Float>(repeating: adc?.step ?? 1)
+        let top = SIMD16<Float>(repeating: Float(adc?.levels ?? 0))
+        let quantize = adc != nil
+        let rv = SIMD16<Float>(repeating: radix ?? 1), rinv = SIMD16<Float>(repeating: 1 / (radix ?? 1))
+        let offset = SIMD16<Float>(repeating: (radix ?? 2) / 2 - 1)
+        for m in 0..<operands {
+            let src = sums + m * n
+            let paired = radix != nil && 2 * m + 1 < bits
+            let wLo = SIMD16<Float>(repeating: Float(1 << (radix == nil ? m : 2 * m)))
+            let wHi = wLo + wLo
+            var i = 0
+            while i + 16 <= n {
+                let s = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
+                let ar = UnsafeMutableRawPointer(acc + i)
+                var a = ar.loadUnaligned(as: SIMD16<Float>.self)
+                // ADC: clamp(round(v/step), 0, L)·step, spelled out (a nested function was not inlined).
+                if paired {
+                    var b = ((s - offset) * rinv + magic) - magic
+                    var lo = s - b * rv
+                    if quantize {
+                        lo = (lo * inv + magic) - magic
+                        lo.replace(with: zero, where: lo .< zero)
+                        lo.replace(with: top, where: lo .> top)
+                        lo *= st
+                        b = (b * inv + magic) - magic
+                        b.replace(with: zero, where: b .< zero)
+                        b.replace(with: top, where: b .> top)
+                        b *= st
+                    }
+                    a += wLo * lo
+                    a += wHi * b
+                } else {
+                    var v = s
+                    if quantize {
+                        v = (v * inv + magic) - magic
+                        v.replace(with: zero, where: v .< zero)
+                        v.replace(with: top, where: v .> top)
+                        v *= st
+                    }
+                    a += wLo * v
+                }
+                ar.storeBytes(of: a, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < n {
+                let s = src[i]
+                func q(_ v: Float) -> Float { adc.map { $0(v) } ?? v }
+                if paired, let radix {
+                    let b = ((s - (radix / 2 - 1)) / radix).rounded(.toNearestOrEven)
+                    acc[i] += wLo[0] * q(s - b * radix)
+                    acc[i] += wHi[0] * q(b)
+                } else {
+                    acc[i] += wLo[0] * q(s)
+                }
+                i += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import Models
+import Quantization
+import TensorEngine
+
+/// The CIM datapath of one binarized layer with k-bit inputs (docs/cim.md §Hardware-aware inference):
+///
+/// 1. input codes q ∈ 0…2ᵏ − 1 from the layer's quantized input (x_q = q·Δ);
+/// 2. bit-serial: bit-plane j of the unrolled input drives the rows of every subarray; each column sums
+///    bit·G (one cell per binary weight, on for B = +1); the ADC quantizes each partial sum;
+/// 3. shift-add over bit-planes and subarrays gives A_c = Σ q·cell_c per channel and A_ref = Σ q from the
+///    reference column;
+/// 4. digital: the off cells' current is removed with the nominal ratio r = G_off/G_on (a calibration:
+///    Σ q·cell = (A_c − r·A_ref)/(1 − r)), then Σ q·B = 2·Σ q·cell − A_ref and
+///    y_c = α_c·Δ·Σ q·B + β_c·Δ·A_ref + bias_c.
+///
+/// With ideal cells and a lossless ADC the integers A are exact, so y equals the software result up to the Float
+/// rounding of step 4 (docs/cim.md states what is bit-exact). Device effects come from `CIMConfig`; the draws are
+/// seeded by the config's seed and the layer's index, so a chip is the same across batches and runs.
+public final class CrossbarDatapath: LayerDatapath {
+    public let config: CIMConfig
+    public let layerIndex: Int
+    /// The array of the last forward (rebuilt when the binarized weights change).
+    public private(set) var array: CrossbarArray?
+    private var arrayWeights: [Float] = []
+
+    public init(config: CIMConfig, layerIndex: Int) {
+        self.config = config
+        self.layerIndex = layerIndex
+    }
+
+    /// The crossbar for these operands, reusing the last one while the weights are unchanged.
+    func crossbar(_ op: DatapathOperands, groups: [WeightBinarizer.Group]) -> CrossbarArray {
+        let K = op.rows, M = op.outChannels
+        let w = UnsafeBufferPointer(start: op.weights, count: K * M)
+        if let a = array, arrayWeights.elementsEqual(w) { return a }
+        var on = [Bool](repeating: true, count: K * M)
+        for c in 0..<M {
+            let g = groups.count == M ? groups[c] : groups[0]
+            let hi = g.beta + g.alpha
+            for i in 0..<K { on[c * K + i] = w[c * K + i] >= hi }
+        }
+        let a = CrossbarArray(on: on, outChannels: M, rows: K, config: config, stream: 0xC1_0000 + UInt64(layerIndex))
+        array = a
+        arrayWeights = Array(w)
+        return a
+    }
+
+    public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
+        guard let q = op.quantization, let aq = q.inputQuantizer, q.binarizer != nil, !q.groups.isEmpty else {
+            preconditionFailure("\(op.name): the CIM datapath needs binary weights and k-bit inputs")
+        }
+        let M = op.outChannels, K = op.rows, bits = aq.bits
+        let xb = crossbar(op, groups: q.groups)
+        let adc = ADCQuantizer(bits: config.adcBits, rows: config.subarrayRows, range: config.adcRange)
+        let step = aq.quantizationStep
+        let scaleB = (0..<M).map { c -> (Float, Float) in
+            let g = q.groups.count == M ? q.groups[c] : q.groups[0]
+            return (g.alpha * step, g.beta * step)
+        }
+        let x = op.input, n = x.shape[0]
+        let bias = op.bias
+        let codeScale = Float(aq.levelCount) / aq.clip
+        // The nominal off conductance (in units of G_on) and the gain that undoes it; 0 and 1 for SRAM.
+        let ratio = config.effectiveOnOffRatio
+        let leak: Float = ratio.isInfinite ? 0 : Float(1 / ratio), gain: Float = 1 / (1 - leak)
+        /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators [M + 1, ld], positions p0..<p0+P.
+        func finish(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int, _ out: UnsafeMutablePointer<Float>,
+                    _ cs: Int, _ ps: Int) {
+            let ref = acc + M * ld + p0
+            for c in 0..<M {
+                let (a, b) = scaleB[c], bc = bias?[c] ?? 0, ac = acc + c * ld + p0, o = out + c * cs
+                for p in 0..<P {
+                    // Off-current calibration: A_c = (1 − r)·Σq·cell + r·Σq (r = 1/ratio, nominal).
+                    let onSum = (ac[p] - leak * ref[p]) * gain
+                    o[p * ps] = Self.digitalOutput(alphaStep: a, betaStep: b, bias: bc, onSum: onSum, inputSum: ref[p])
+                }
+            }
+        }
+        if let geo = op.geometry {
+            let P = geo.outPixels, perImage = geo.channels * geo.height * geo.width
+            // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
+            let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
+            let groups = (n + group - 1) / group
+            Parallel.chunks(groups) { _, range in
+                let cols = group * P
+                let codes = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
+                let image = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+                let col = UnsafeMutablePointer<Float>.allocate(capacity: K * cols)
+                let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * cols)
+                let scratch = UnsafeMutablePointer<Float>.allocate(
+                    capacity: xb.scratchCount(positions: cols, bits: bits, tileRows: config.subarrayRows))
+                defer { codes.deallocate(); image.deallocate(); col.deallocate(); acc.deallocate(); scratch.deallocate() }
+                for gi in range {
+                    let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
+                    for g in 0..<count {
+                        Self.codes(x.data + (i0 + g) * perImage, perImage, codeScale, into: codes)
+                        Im2col.forward(geo, x: codes, col: image, ld: P)
+                        for r in 0..<K { (col + r * width + g * P).update(from: image + r * P, count: P) }
+                    }
+                    xb.accumulate(codes: col, positions: width, bits: bits, tileRows: config.subarrayRows, adc: adc,
+                                  into: acc, scratch: scratch)
+                    for g in 0..<count { finish(acc, width, g * P, P, y + (i0 + g) * M * P, P, 1) }
+                }
+            }
+        } else {
+            // A linear layer: the batch's input vectors are the columns of one [in, N] code matrix.
+            let flat = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
+            let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
+            let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * n)
+            let scratch = UnsafeMutablePointer<Float>.allocate(
+                capacity: xb.scratchCount(positions: n, bits: bits, tileRows: config.subarrayRows))
+            defer { flat.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
+            Self.codes(x.data, K * n, codeScale, into: flat)
+            for i in 0..<n { for r in 0..<K { codes[r * n + i] = flat[i * K + r] } }
+            xb.accumulate(codes: codes, positions: n, bits: bits, tileRows: config.subarrayRows, adc: adc, into: acc,
+                          scratch: scratch)
+            finish(acc, n, 0, n, y, 1, M)
+        }
+    }
+
+    /// The digital step after the shift-add: y = α·Δ·(2·Σq·cell − Σq) + β·Δ·Σq + bias, Σq·B = 2·Σq·cell − Σq.
+    /// Public so that a reference implementation can apply the identical Float operations to its own sums.
+    @inline(__always)
+    public static func digitalOutput(alphaStep: Float, betaStep: Float, bias: Float, onSum: Float, inputSum: Float)
+        -> Float {
+        alphaStep * (2 * onSum - inputSum) + betaStep * inputSum + bias
+    }
+
+    /// Output pixels per GEMM on small feature maps.
+    static let columnsPerGEMM = 1024
+
+    /// Input codes round(x_q·(2ᵏ − 1)/c) of quantized values (the quantizer's `code(ofQuantized:)`, vectorised).
+    static func codes(_ x: UnsafePointer<Float>, _ count: Int, _ scale: Float, into out: UnsafeMutablePointer<Float>) {
+        let magic = SIMD16<Float>(repeating: 12_582_912), sv = SIMD16<Float>(repeating: scale)
+        var i = 0
+        while i + 16 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * sv
+            UnsafeMutableRawPointer(out + i).storeBytes(of: (v + magic) - magic, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { out[i] = (x[i] * scale).rounded(.toNearestOrEven); i += 1 }
+    }
+}
+
+/// Puts a model on the simulated chip: attaches a `CrossbarDatapath` to every binarized layer with k-bit inputs
+/// (the FP32 layers keep the software kernel), and removes them again.
+public enum HardwareAwareInference {
+    /// Returns the names of the layers now running through the crossbar.
+    @discardableResult
+    public static func attach(to model: Model, config: CIMConfig) -> [String] {
+        var names: [String] = []
+        for (i, layer) in model.leaves.compactMap({ $0 as? QuantizableLayer }).enumerated() {
+            guard let q = layer.quantization, q.binarizer != nil, q.inputQuantizer != nil else { continue }
+            layer.datapath = CrossbarDatapath(config: config, layerIndex: i)
+            names.append(layer.name)
+        }
+        return names
+    }
+
+    public static func detach(from model: Model) {
+        for layer in model.leaves.compactMap({ $0 as? QuantizableLayer }) { layer.datapath = nil }
+    }
+}

@@ -1,0 +1,33 @@
+import Quantization
+import TensorEngine
+
+/// A replacement for the matrix product of a convolution or fully connected layer: a hardware model (the CIM
+/// crossbar of `CIMSimulator`) computes the layer's output from the operands the software kernel would use.
+///
+/// The layer calls it in `forward`, in training and in evaluation; `backward` is unchanged and uses the kernel's
+/// operands, so a datapath used in training gets the straight-through gradient of the software path (the ADC and
+/// the device effects count as identity in backward).
+public protocol LayerDatapath: AnyObject {
+    /// Writes the layer's output `y` ([N, Cout, outH, outW] for a convolution, [N, out] for a linear layer),
+    /// including the bias.
+    func forward(_ operands: DatapathOperands, y: UnsafeMutablePointer<Float>)
+}
+
+/// What a datapath needs from a layer for one forward.
+public struct DatapathOperands {
+    /// The layer's name (its weight parameter's name without `.weight`).
+    public let name: String
+    /// [N, Cin, H, W] or [N, in]: the kernel's input (the k-bit quantized input for quantized layers).
+    public let input: Tensor
+    /// [Cout, Cin·kh·kw] or [out, in]: the kernel's weights (α·B + β for binarized layers).
+    public let weights: UnsafePointer<Float>
+    public let outChannels: Int
+    /// Input columns of the unrolled weight matrix (Cin·kh·kw, or in).
+    public let rows: Int
+    /// The convolution's geometry (nil: a linear layer).
+    public let geometry: ConvGeometry?
+    /// [Cout] or nil.
+    public let bias: UnsafePointer<Float>?
+    /// The layer's quantizers and the binarizer's (α, β) groups of this forward.
+    public let quantization: LayerQuantization?
+}

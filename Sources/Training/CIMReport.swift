@@ -1,0 +1,120 @@
+import CIMSimulator
+import Data
+import Foundation
+import Models
+import TensorEngine
+
+// MARK: - The `cim` section
+
+extension RunConfig {
+    /// The simulator settings of the `cim` section, for `activationBits`-bit inputs.
+    public func cimConfig(activationBits: Int) throws -> CIMConfig {
+        func pick<T>(_ v: T?, _ key: String, _ value: Any, _ expected: String) throws -> T {
+            guard let v else { throw ConfigError.invalid(key: "cim.\(key)", value: "\(value)", expected: expected) }
+            return v
+        }
+        var c = CIMConfig()
+        c.device = try pick(DeviceKind(rawValue: cim.device), "device", cim.device,
+                            "one of \(DeviceKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        c.node = try pick(TechnologyNode(rawValue: cim.node), "node", cim.node,
+                          "one of \(TechnologyNode.allCases.map { "\($0.rawValue)" }.joined(separator: ", "))")
+        c.adc = try pick(ADCKind(rawValue: cim.adc), "adc", cim.adc,
+                         "one of \(ADCKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        c.subarrayRows = cim.subarray; c.subarrayColumns = cim.subarray
+        c.adcBits = cim.adc_bits; c.columnsPerADC = cim.cols_per_adc; c.adcRange = cim.adc_range
+        c.activationBits = activationBits
+        c.variation = cim.variation; c.stuckAt0 = cim.stuck_at_0; c.stuckAt1 = cim.stuck_at_1
+        c.onOffRatio = cim.on_off_ratio; c.seed = cim.seed
+        do { try c.validate() } catch CIMError.invalid(let key, let value, let expected) {
+            throw ConfigError.invalid(key: "cim.\(key == "subarray_columns" ? "subarray" : key)", value: value,
+                                      expected: expected)
+        }
+        return c
+    }
+
+    func validateCIM() throws {
+        guard ["end", "none"].contains(cim.report) else {
+            throw ConfigError.invalid(key: "cim.report", value: cim.report, expected: "end or none")
+        }
+        guard cim.every_epochs >= 0 else {
+            throw ConfigError.invalid(key: "cim.every_epochs", value: "\(cim.every_epochs)",
+                                      expected: "an integer >= 0 (0 = only at the end)")
+        }
+        _ = try cimConfig(activationBits: quant.abits)
+    }
+}
+
+// MARK: - Reports from the training loop
+
+/// What `runs/NAME/cim/report.json` holds.
+public struct CIMRunReport: Codable, Sendable {
+    public var epoch: Int
+    public var software_accuracy: Double
+    /// Test accuracy through the crossbar datapath (nil when `cim.accuracy` is false).
+    public var hardware_accuracy: Double?
+    /// Layers that ran through the crossbar.
+    public var crossbar_layers: [String]
+    public var chip: ChipReport
+}
+
+extension Trainer {
+    /// After epoch `epoch`: when the `cim` section asks for a report now, every rank runs the hardware-aware test
+    /// evaluation (a collective, like `evaluate()`), and rank 0 writes `cim/report.json` and `cim/layers.md` and
+    /// logs a summary. A model without binarized layers has nothing to map: it is skipped with a note.
+    func cimReport(epoch: Int, softwareAccuracy: Double) throws {
+        let c = config.cim
+        let atEnd = c.report == "end" && epoch == config.schedule.epochs
+        let periodic = c.every_epochs > 0 && epoch % c.every_epochs == 0
+        guard atEnd || periodic else { return }
+        let hw = try config.cimConfig(activationBits: config.quant.abits)
+        let shapes = Mapping.layerShapes(of: model)
+        guard shapes.contains(where: \.binarized) else {
+            log("cim: no binarized layer with k-bit inputs to map (fp32 model): no report")
+            return
+        }
+        let chip = CostModel.chip(shapes, hw)
+        var hwAccuracy: Double?
+        var names: [String] = []
+        if c.accuracy {
+            names = HardwareAwareInference.attach(to: model, config: hw)
+            defer { HardwareAwareInference.detach(from: model) }
+            hwAccuracy = try evaluate().accuracy
+        }
+        let report = CIMRunReport(epoch: epoch, software_accuracy: softwareAccuracy, hardware_accuracy: hwAccuracy,
+                                  crossbar_layers: names, chip: chip)
+        guard let folder else { return }
+        let dir = try RunFolder(root: folder.url.path, name: "cim")
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        e.keyEncodingStrategy = .convertToSnakeCase
+        try dir.write("report.json", try e.encode(report))
+        try dir.write("layers.md", Data(CostModel.table(chip).utf8))
+        log(String(format: "cim (%@, %d-bit %@ ADC, %d nm): test accuracy %.4f software, %@ hardware-aware; "
+                   + "%.4g pJ/image, %.4g mm², %.4g µs/image, %.1f TOPS/W -> %@/cim/report.json",
+                   hw.device.rawValue, hw.adcBits, hw.adc.rawValue, hw.node.rawValue, softwareAccuracy,
+                   hwAccuracy.map { String(format: "%.4f", $0) } ?? "n/a", chip.energy_pj.total, chip.area_mm2.total,
+                   chip.latency_ns / 1000, chip.tops_per_w, folder.url.path))
+    }
+}
+
+// MARK: - Loading a trained model
+
+/// Loads a trained model for the CIM commands: a checkpoint file, or a run folder (its last checkpoint).
+public enum TrainedModel {
+    public struct Loaded {
+        public var config: RunConfig
+        public var model: Model
+        /// The checkpoint file read.
+        public var path: String
+    }
+
+    /// - Parameters:
+    ///   - activationBits: rebuild with this many activation bits (post-training requantization); nil: the run's.
+    public static func load(_ path: String, activationBits: Int? = nil) throws -> Loaded {
+        let file = Checkpoint.resolve(path)
+        let c = try Checkpoint.load(file)
+        var cfg = try c.config(path: file)
+        if let k = activationBits { cfg.quant.abits = k }
+        return Loaded(config: cfg, model: try c.makeModel(config: cfg, path: file), path: file)
+    }
+}

@@ -1,0 +1,315 @@
+import ArgumentParser
+import CIMSimulator
+import Data
+import Distributed
+import Foundation
+import Models
+import Quantization
+import TensorEngine
+import Training
+
+/// `bwma cim report|sweep`: the compute-in-memory simulator (docs/cim.md).
+struct CIM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate the model on a compute-in-memory chip: cost report and hardware sweeps.",
+        subcommands: [Report.self, SweepCommand.self])
+
+    /// Chip settings shared by both subcommands.
+    struct Hardware: ParsableArguments {
+        @Option(help: "ADC architecture: sar or flash.")
+        var adc = "sar"
+        @Option(help: "Technology node in nm: 22, 32 or 45.")
+        var node = 22
+        @Option(help: "Subarray rows = columns.")
+        var subarray = 128
+        @Option(help: "Columns sharing one ADC.")
+        var colsPerAdc = 8
+        @Option(help: "ADC full scale as a fraction of the subarray rows, (0, 1].")
+        var adcRange = 1.0
+        @Option(help: "Log-normal conductance variation sigma (hardware-aware inference).")
+        var variation = 0.0
+        @Option(name: .customLong("stuck-at-0"), help: "Probability of a cell stuck off.")
+        var stuckAt0 = 0.0
+        @Option(name: .customLong("stuck-at-1"), help: "Probability of a cell stuck on.")
+        var stuckAt1 = 0.0
+        @Option(help: "G_on/G_off (0: the device's published value).")
+        var onOffRatio = 0.0
+        @Option(help: "Seed of the variation and fault draws.")
+        var seed: UInt64 = 0
+        @Option(help: "Use only the first N test images for hardware-aware accuracy (0 = all).")
+        var limitTest = 0
+        @Option(help: "Worker threads.")
+        var threads = 1
+
+        /// The validated chip config; errors name the flag.
+        func config(device: DeviceKind, abits: Int, adcBits: Int) throws -> CIMConfig {
+            var c = CIMConfig()
+            guard let a = ADCKind(rawValue: adc) else { throw ValidationError("--adc must be sar or flash, got '\(adc)'") }
+            guard let n = TechnologyNode(rawValue: node) else {
+                throw ValidationError("--node must be 22, 32 or 45, got \(node)")
+            }
+            c.device = device; c.adc = a; c.node = n; c.subarrayRows = subarray; c.subarrayColumns = subarray
+            c.columnsPerADC = colsPerAdc; c.adcRange = adcRange; c.activationBits = abits; c.adcBits = adcBits
+            c.variation = variation; c.stuckAt0 = stuckAt0; c.stuckAt1 = stuckAt1; c.onOffRatio = onOffRatio
+            c.seed = seed
+            do { try c.validate() } catch CIMError.invalid(let key, let value, let expected) {
+                let flag = ["subarray_columns": "subarray", "adc_bits": "adc-bits", "cols_per_adc": "cols-per-adc",
+                            "adc_range": "adc-range", "stuck_at_0": "stuck-at-0", "stuck_at_1": "stuck-at-1",
+                            "on_off_ratio": "on-off-ratio"][key] ?? key
+                throw ValidationError("--\(flag): got \(value), expected \(expected)")
+            }
+            return c
+        }
+
+        func validateCommon() throws {
+            guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
+            guard limitTest >= 0 else { throw ValidationError("--limit-test must be >= 0, got \(limitTest)") }
+            _ = try config(device: .sram, abits: 4, adcBits: 5)
+        }
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Area, energy, latency and efficiency of one chip; with --checkpoint also the hardware-aware accuracy.")
+
+        @Option(help: "A run folder with config.yaml and parameters.f32 (runtime.save_parameters: true).")
+        var checkpoint: String?
+        @Option(help: "Model name for an analytic report (\(ModelZoo.names.joined(separator: ", "))).")
+        var model: String?
+        @Option(help: "Per-sample input shape CxHxW (with --model).")
+        var input: String?
+        @Option(help: "Activation bits, 1...8.")
+        var abits: Int
+        @Option(help: "Memory device: sram, rram or fefet.")
+        var device: String
+        @Option(help: "ADC bits.")
+        var adcBits = 5
+        @OptionGroup var hardware: Hardware
+        @Flag(help: "Print one JSON object on stdout.")
+        var json = false
+
+        func validate() throws {
+            guard (checkpoint == nil) != (model == nil) else {
+                throw ValidationError("give exactly one of --checkpoint PATH or --model NAME (with --input CxHxW)")
+            }
+            if model != nil {
+                guard let input else { throw ValidationError("--model needs --input CxHxW (e.g. 3x32x32)") }
+                _ = try parseShape(input)
+            }
+            guard (1...8).contains(abits) else { throw ValidationError("--abits must be in 1...8, got \(abits)") }
+            guard DeviceKind(rawValue: device) != nil else {
+                throw ValidationError("--device must be sram, rram or fefet, got '\(device)'")
+            }
+            try hardware.validateCommon()
+            _ = try hardware.config(device: .sram, abits: abits, adcBits: adcBits)
+        }
+
+        func run() throws {
+            try withCommunicator { comm in
+                Runtime.configure(threads: hardware.threads)
+                let hw = try hardware.config(device: DeviceKind(rawValue: device)!, abits: abits, adcBits: adcBits)
+                var softwareAccuracy: Double?, hardwareAccuracy: Double?, swSeconds: Double?, hwSeconds: Double?
+                let shapes: [LayerShape]
+                if let checkpoint {
+                    let t = try TrainedSetup(checkpoint, abits: abits, limitTest: hardware.limitTest)
+                    shapes = Mapping.layerShapes(of: t.model)
+                    let (a, b, ts, th) = try t.accuracies(hw, comm: comm)
+                    (softwareAccuracy, hardwareAccuracy, swSeconds, hwSeconds) = (a, b, ts, th)
+                } else {
+                    shapes = try analyticShapes(model!, input: try parseShape(input!), abits: abits)
+                }
+                guard shapes.contains(where: \.binarized) else {
+                    throw CLIError("the model has no binarized layer with k-bit inputs: nothing to map")
+                }
+                let chip = CostModel.chip(shapes, hw)
+                guard comm.rank == 0 else { return }
+                struct Out: Encodable {
+                    let software_accuracy: Double?, hardware_accuracy: Double?
+                    /// Wall time of the software and the hardware-aware test pass (rank 0).
+                    let software_inference_s: Double?, hardware_inference_s: Double?
+                    let chip: ChipReport
+                }
+                if json {
+                    let e = JSONEncoder()
+                    e.outputFormatting = [.sortedKeys]
+                    e.keyEncodingStrategy = .convertToSnakeCase
+                    print(String(decoding: try e.encode(Out(software_accuracy: softwareAccuracy,
+                                                            hardware_accuracy: hardwareAccuracy,
+                                                            software_inference_s: swSeconds,
+                                                            hardware_inference_s: hwSeconds, chip: chip)),
+                                 as: UTF8.self))
+                } else {
+                    printError(CostModel.table(chip))
+                }
+                printError(String(format: "%@ W1A%d, %d-bit %@ ADC, %d nm: %.4g pJ/image (ADC %.1f %%), %.4g mm², "
+                                  + "%.4g µs/image, %.1f images/s, %.2f TOPS/W, %.3f TOPS/mm²%@",
+                                  hw.device.rawValue, abits, hw.adcBits, hw.adc.rawValue, hw.node.rawValue,
+                                  chip.energy_pj.total, 100 * chip.energy_pj.adc / chip.energy_pj.total,
+                                  chip.area_mm2.total, chip.latency_ns / 1000, chip.images_per_s, chip.tops_per_w,
+                                  chip.tops_per_mm2,
+                                  hardwareAccuracy.map {
+                                      String(format: "; test accuracy %.4f software, %.4f hardware-aware (%.2f s vs %.2f s)",
+                                             softwareAccuracy ?? .nan, $0, swSeconds ?? .nan, hwSeconds ?? .nan)
+                                  } ?? ""))
+            }
+        }
+    }
+
+    struct SweepCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sweep",
+            abstract: "Sweep activation bits x devices x ADC bits; points are split over the MPI ranks, rank 0 writes "
+                + "the CSV and SVG plots.")
+
+        @Option(help: "Model name for the analytic sweep.")
+        var model: String?
+        @Option(help: "Per-sample input shape CxHxW (analytic sweep).")
+        var input = "3x32x32"
+        @Option(help: "A run folder (config.yaml + parameters.f32): adds hardware-aware accuracy per point.")
+        var checkpoint: String?
+        @Option(help: "Activation bits: a range 1-8 or a list.")
+        var abits = "1-8"
+        @Option(help: "Devices, comma separated.")
+        var devices = "sram,rram,fefet"
+        @Option(help: "ADC bits: a list or range.")
+        var adcBits = "3,4,5"
+        @Option(help: "Output CSV; the plots are written next to it.")
+        var out: String
+        @OptionGroup var hardware: Hardware
+        @Flag(help: "Print one JSON object (rows, knee) on stdout.")
+        var json = false
+
+        func validate() throws {
+            guard model != nil || checkpoint != nil else { throw ValidationError("give --model NAME or --checkpoint PATH") }
+            if model != nil { _ = try parseShape(input) }
+            do {
+                _ = try Sweep.parseInts(abits, flag: "--abits", range: 1...8)
+                _ = try Sweep.parseInts(adcBits, flag: "--adc-bits", range: 1...12)
+                _ = try Sweep.parseDevices(devices, flag: "--devices")
+            } catch { throw ValidationError("\(error)") }
+            guard !out.isEmpty else { throw ValidationError("--out must name a CSV file") }
+            try hardware.validateCommon()
+        }
+
+        func run() throws {
+            try withCommunicator { comm in
+                Runtime.configure(threads: hardware.threads)
+                let ks = try Sweep.parseInts(abits, flag: "--abits", range: 1...8)
+                let adcs = try Sweep.parseInts(adcBits, flag: "--adc-bits", range: 1...12)
+                let devs = try Sweep.parseDevices(devices, flag: "--devices")
+                let points = Sweep.points(devices: devs, activationBits: ks, adcBits: adcs)
+                let base = try hardware.config(device: .sram, abits: ks[0], adcBits: adcs[0])
+                let start = ProcessClock.now()
+                var setups: [Int: TrainedSetup] = [:]
+                var shapes: [LayerShape]
+                if let checkpoint {
+                    let t = try TrainedSetup(checkpoint, abits: nil, limitTest: hardware.limitTest)
+                    shapes = Mapping.layerShapes(of: t.model)
+                } else {
+                    shapes = try analyticShapes(model!, input: try parseShape(input), abits: ks[0])
+                }
+                guard shapes.contains(where: \.binarized) else {
+                    throw CLIError("the model has no binarized layer with k-bit inputs: nothing to map")
+                }
+                let rows = try Sweep.run(points: points, rank: comm.rank, ranks: comm.size,
+                                         gather: { try comm.gather($0) }) { p in
+                    var row = Sweep.analytic(p, shapes: shapes, base: base)
+                    if let checkpoint {
+                        if setups[p.activationBits] == nil {
+                            setups[p.activationBits] = try TrainedSetup(checkpoint, abits: p.activationBits,
+                                                                        limitTest: hardware.limitTest)
+                        }
+                        row.accuracy = try setups[p.activationBits]!.hardwareAccuracy(Sweep.config(p, base: base))
+                    }
+                    return row
+                }
+                guard comm.rank == 0, let rows else { return }
+                let seconds = ProcessClock.now() - start
+                let url = URL(fileURLWithPath: out)
+                try Data(Sweep.csv(rows, base: base).utf8).write(to: url, options: .atomic)
+                let dir = url.deletingLastPathComponent()
+                let stem = url.deletingPathExtension().lastPathComponent
+                var plots: [String] = []
+                for (file, svg) in Sweep.plots(rows) {
+                    let p = dir.appendingPathComponent("\(stem)_\(file)")
+                    try Data(svg.utf8).write(to: p, options: .atomic)
+                    plots.append(p.path)
+                }
+                let knee = Sweep.knee(rows)
+                printError(String(format: "cim sweep: %d points on %d rank(s) in %.3f s -> %@ (+ %d plots)", rows.count,
+                                  comm.size, seconds, url.path, plots.count))
+                if let knee {
+                    printError("knee: \(knee.activationBits)-bit activations (\(knee.basis)): \(knee.explanation)")
+                }
+                if json {
+                    struct Out: Encodable {
+                        let points: Int, ranks: Int, seconds: Double, csv: String, plots: [String]
+                        let knee_abits: Int?, knee_basis: String?
+                    }
+                    let e = JSONEncoder()
+                    e.outputFormatting = [.sortedKeys]
+                    print(String(decoding: try e.encode(Out(points: rows.count, ranks: comm.size, seconds: seconds,
+                                                            csv: url.path, plots: plots,
+                                                            knee_abits: knee?.activationBits, knee_basis: knee?.basis)),
+                                 as: UTF8.self))
+                }
+            }
+        }
+    }
+}
+
+/// The layer shapes of a zoo model with BWMA W1A`abits` (first and last layer FP32, the default policy).
+func analyticShapes(_ name: String, input: [Int], abits: Int) throws -> [LayerShape] {
+    let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: abits)
+    let m: Model
+    do { m = try ModelZoo.make(name, inputShape: input, numClasses: 10, quant: policy) } catch {
+        throw CLIError("--model: \(error)")
+    }
+    return Mapping.layerShapes(of: m)
+}
+
+/// A trained model with its test data, for hardware-aware accuracy.
+struct TrainedSetup {
+    let model: Model
+    let test: BatchLoader
+
+    /// - Parameters:
+    ///   - path: a checkpoint file or a run folder (its last checkpoint).
+    init(_ path: String, abits: Int?, limitTest: Int) throws {
+        do {
+            let t = try TrainedModel.load(path, activationBits: abits)
+            var cfg = t.config
+            if limitTest > 0 { cfg.data.limit_test = limitTest }
+            // The test split normalised with the training split's statistics, as in training.
+            let data = try DataLoading.load(cfg, configPath: t.path, log: printError)
+            model = t.model
+            test = try BatchLoader(source: data.test.source, augmentation: cfg.augmentation(.test),
+                                   normalization: data.train.normalization, batchSize: cfg.data.eval_batch_size,
+                                   workers: cfg.data.workers, depth: 2, seed: cfg.seed,
+                                   skipBadSamples: cfg.data.bad_samples == "skip")
+        } catch let e as CLIError { throw e } catch { throw CLIError("--checkpoint: \(error)") }
+    }
+
+    func hardwareAccuracy(_ hw: CIMConfig) throws -> Double {
+        HardwareAwareInference.attach(to: model, config: hw)
+        defer { HardwareAwareInference.detach(from: model) }
+        return try Evaluator.evaluate(model, loader: test).accuracy
+    }
+
+    /// Software and hardware-aware accuracy; under mpirun each rank evaluates a slice and the counts are summed.
+    /// Also returns rank 0's wall time of each pass (software, hardware-aware) in seconds.
+    func accuracies(_ hw: CIMConfig, comm: Communicator) throws -> (Double, Double, Double, Double) {
+        let n = test.source.count
+        let slice = (n * comm.rank / comm.size)..<(n * (comm.rank + 1) / comm.size)
+        let t0 = ProcessClock.now()
+        let sw = try Evaluator.evaluate(model, loader: test, range: slice)
+        let t1 = ProcessClock.now()
+        HardwareAwareInference.attach(to: model, config: hw)
+        defer { HardwareAwareInference.detach(from: model) }
+        let hwr = try Evaluator.evaluate(model, loader: test, range: slice)
+        let t2 = ProcessClock.now()
+        var totals = [sw.accuracy * Double(sw.count), hwr.accuracy * Double(hwr.count), Double(sw.count)]
+        try comm.allreduce(&totals)
+        return (totals[0] / max(totals[2], 1), totals[1] / max(totals[2], 1), t1 - t0, t2 - t1)
+    }
+}
