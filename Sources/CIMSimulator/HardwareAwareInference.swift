@@ -20,9 +20,13 @@ import TensorEngine
 public final class CrossbarDatapath: LayerDatapath {
     public let config: CIMConfig
     public let layerIndex: Int
-    /// The array of the last forward (rebuilt when the binarized weights change).
+    /// The array of the last forward (rebuilt when the binarized weights or `draw` change).
     public private(set) var array: CrossbarArray?
     private var arrayWeights: [Float] = []
+    private var arrayDraw: UInt64 = 0
+    /// Which chip of the config's seed the device effects come from: 0 is the chip of inference and reports;
+    /// CIM-aware training with `resample_variation` sets the step number, so every step sees fresh variation.
+    public var draw: UInt64 = 0
 
     public init(config: CIMConfig, layerIndex: Int) {
         self.config = config
@@ -33,16 +37,18 @@ public final class CrossbarDatapath: LayerDatapath {
     func crossbar(_ op: DatapathOperands, groups: [WeightBinarizer.Group]) -> CrossbarArray {
         let K = op.rows, M = op.outChannels
         let w = UnsafeBufferPointer(start: op.weights, count: K * M)
-        if let a = array, arrayWeights.elementsEqual(w) { return a }
+        if let a = array, arrayDraw == draw, arrayWeights.elementsEqual(w) { return a }
         var on = [Bool](repeating: true, count: K * M)
         for c in 0..<M {
             let g = groups.count == M ? groups[c] : groups[0]
             let hi = g.beta + g.alpha
             for i in 0..<K { on[c * K + i] = w[c * K + i] >= hi }
         }
-        let a = CrossbarArray(on: on, outChannels: M, rows: K, config: config, stream: 0xC1_0000 + UInt64(layerIndex))
+        let a = CrossbarArray(on: on, outChannels: M, rows: K, config: config,
+                              stream: 0xC1_0000 + UInt64(layerIndex) &+ draw &* 0x1_0000_0000)
         array = a
         arrayWeights = Array(w)
+        arrayDraw = draw
         return a
     }
 
@@ -156,6 +162,11 @@ public enum HardwareAwareInference {
             names.append(layer.name)
         }
         return names
+    }
+
+    /// Selects chip `draw` (see `CrossbarDatapath.draw`) in every attached datapath.
+    public static func setDraw(_ draw: UInt64, in model: Model) {
+        for layer in model.leaves.compactMap({ $0 as? QuantizableLayer }) { (layer.datapath as? CrossbarDatapath)?.draw = draw }
     }
 
     public static func detach(from model: Model) {

@@ -61,16 +61,18 @@ extension Trainer {
     /// After epoch `epoch`: when the `cim` section asks for a report now, every rank runs the hardware-aware test
     /// evaluation (a collective, like `evaluate()`), and rank 0 writes `cim/report.json` and `cim/layers.md` and
     /// logs a summary. A model without binarized layers has nothing to map: it is skipped with a note.
-    func cimReport(epoch: Int, softwareAccuracy: Double) throws {
+    /// Returns the report (also kept in `lastCIMReport`), nil when none was due.
+    @discardableResult
+    func cimReport(epoch: Int, softwareAccuracy: Double) throws -> CIMRunReport? {
         let c = config.cim
         let atEnd = c.report == "end" && epoch == config.schedule.epochs
         let periodic = c.every_epochs > 0 && epoch % c.every_epochs == 0
-        guard atEnd || periodic else { return }
+        guard atEnd || periodic else { return nil }
         let hw = try config.cimConfig(activationBits: config.quant.abits)
         let shapes = Mapping.layerShapes(of: model)
         guard shapes.contains(where: \.binarized) else {
             log("cim: no binarized layer with k-bit inputs to map (fp32 model): no report")
-            return
+            return nil
         }
         let chip = CostModel.chip(shapes, hw)
         var hwAccuracy: Double?
@@ -82,8 +84,9 @@ extension Trainer {
         }
         let report = CIMRunReport(epoch: epoch, software_accuracy: softwareAccuracy, hardware_accuracy: hwAccuracy,
                                   crossbar_layers: names, chip: chip)
-        guard let folder else { return }
-        let dir = try RunFolder(root: folder.url.path, name: "cim")
+        lastCIMReport = report
+        guard let folder else { return report }
+        let dir = try RunFolder(root: folder.url.path, name: "cim", checkpoints: false)
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
         e.keyEncodingStrategy = .convertToSnakeCase
@@ -94,6 +97,7 @@ extension Trainer {
                    hw.device.rawValue, hw.adcBits, hw.adc.rawValue, hw.node.rawValue, softwareAccuracy,
                    hwAccuracy.map { String(format: "%.4f", $0) } ?? "n/a", chip.energy_pj.total, chip.area_mm2.total,
                    chip.latency_ns / 1000, chip.tops_per_w, folder.url.path))
+        return report
     }
 }
 

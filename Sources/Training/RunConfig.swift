@@ -168,6 +168,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var stuck_at_1: Double = 0
         public var on_off_ratio: Double = 0
         public var seed: UInt64 = 0
+        /// CIM-aware training: binarized layers compute their training forward through this crossbar model
+        /// (straight-through gradient over the ADC and the device effects; docs/cim.md §7).
+        public var aware_training: Bool = false
+        /// With `aware_training` and `variation` > 0: draw new conductance variation every step (else one chip).
+        public var resample_variation: Bool = true
         public init() {}
     }
 }

@@ -15,14 +15,16 @@ public struct RunFolder: Sendable {
     }
 
     /// Creates (if needed) `root/name` and checks that a file can be written in it.
-    public init(root: String, name: String) throws {
-        try self.init(url: URL(fileURLWithPath: root).appendingPathComponent(name))
+    /// - Parameters:
+    ///   - checkpoints: also create `checkpoints/` (a training run's folder; not for report folders).
+    public init(root: String, name: String, checkpoints: Bool = true) throws {
+        try self.init(url: URL(fileURLWithPath: root).appendingPathComponent(name), checkpoints: checkpoints)
     }
 
     /// Uses (creating if needed) the folder `url`, checking that a file can be written in it.
-    public init(url: URL) throws {
+    public init(url: URL, checkpoints: Bool = true) throws {
         self.url = url
-        for dir in [url, checkpoints] {
+        for dir in checkpoints ? [url, self.checkpoints] : [url] {
             if let reason = Self.makeDirectories(dir.path) { throw Unwritable(path: url.path, reason: reason) }
         }
         do { try AtomicFile.write(Data("probe\n".utf8), to: url.appendingPathComponent(".write-test")) } catch let e as AtomicFile.WriteError {

@@ -1,3 +1,4 @@
+import CIMSimulator
 import Data
 import Distributed
 import Foundation
@@ -25,6 +26,9 @@ public final class Trainer {
         public var data_wait_share: Double
         /// Training samples left out as unreadable this epoch (all ranks; `data.bad_samples: skip`).
         public var skipped_samples: Int
+        /// Test accuracy through the simulated CIM chip, when this epoch ran the hardware validation
+        /// (`cim.every_epochs`, and after the last epoch with `cim.report: end`).
+        public var hardware_accuracy: Double? = nil
         /// "epoch" (metrics.jsonl also holds "step" lines, `StepMetrics`).
         public var kind = "epoch"
     }
@@ -53,6 +57,8 @@ public final class Trainer {
     public internal(set) var start = TrainingProgress()
     /// The last checkpoint written (rank 0), for messages.
     var lastCheckpoint: String?
+    /// The last CIM report (every rank computes it; rank 0 writes it).
+    public internal(set) var lastCIMReport: CIMRunReport?
 
     /// - Parameters:
     ///   - train, test: the splits; both are normalised with the training split's statistics.
@@ -126,6 +132,9 @@ public final class Trainer {
                                         every: config.runtime.log_every_steps,
                                         write: communicator.rank == 0 ? { FileHandle.standardError.write(Data($0.utf8)) } : { _ in })
         var logged = StepLog()
+        // CIM-aware training: the binarized layers' training forward runs through the crossbar model.
+        let aware = config.cim.aware_training ? try config.cimConfig(activationBits: config.quant.abits) : nil
+        let resample = aware.map { config.cim.resample_variation && ($0.variation > 0) } ?? false
         for epoch in start.epoch..<config.schedule.epochs {
             let resumed = epoch == start.epoch ? start : TrainingProgress()
             var lossSum = resumed.lossSum, correct = resumed.correct, seen = resumed.seen, wait = resumed.wait
@@ -136,10 +145,12 @@ public final class Trainer {
             let order = sampler.indices(epoch: epoch).prefix(stepsPerEpoch * config.data.batch_size)
             train.start(epoch: epoch, indices: Array(order), firstBatch: resumed.stepInEpoch)
             train.resetWaitTime()
+            if let hw = aware { HardwareAwareInference.attach(to: model, config: hw) }
             var s = resumed.stepInEpoch
             while let batch = try train.next() {
                 let ts = ProcessClock.now()
                 let n = batch.count
+                if resample { HardwareAwareInference.setDraw(UInt64(t) + 1, in: model) }
                 let r = try step.run(x: batch.x, labels: batch.labels, lr: Float(schedule.lr(at: t)))
                 lossSum += r.loss * Double(n)
                 correct += Double(r.correct)
@@ -175,6 +186,7 @@ public final class Trainer {
                 s += 1
             }
             progress.finishLine()
+            if aware != nil { HardwareAwareInference.detach(from: model) }
             let epochSeconds = ProcessClock.now() - t0
             var totals = [lossSum, correct, seen, Double(train.skipped.count - skippedBefore)]
             try communicator.allreduce(&totals)
@@ -182,13 +194,15 @@ public final class Trainer {
             trainSeconds += epochSeconds
             let evaluation = try evaluate()
             testAccuracy = evaluation.accuracy
-            let m = EpochMetrics(epoch: epoch + 1, lr: schedule.lr(at: Swift.max(t - 1, 0)),
+            let hardware = try cimReport(epoch: epoch + 1, softwareAccuracy: evaluation.accuracy)
+            var m = EpochMetrics(epoch: epoch + 1, lr: schedule.lr(at: Swift.max(t - 1, 0)),
                                  train_loss: totals[0] / Swift.max(totals[2], 1),
                                  train_accuracy: totals[1] / Swift.max(totals[2], 1),
                                  test_loss: evaluation.loss, test_accuracy: evaluation.accuracy,
                                  images_per_s: totals[2] / epochSeconds, epoch_s: epochSeconds,
                                  comm_wait_share: wait / epochSeconds,
                                  data_wait_share: train.waitSeconds / epochSeconds, skipped_samples: Int(totals[3]))
+            m.hardware_accuracy = hardware?.hardware_accuracy
             log(String(format: "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  %.0f img/s  %.1f s%@",
                        m.epoch, config.schedule.epochs, m.train_loss, m.train_accuracy, m.test_accuracy,
                        m.images_per_s, m.epoch_s,
@@ -199,7 +213,6 @@ public final class Trainer {
                     + train.skipped.examples.joined(separator: ", "))
             }
             try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
-            try cimReport(epoch: epoch + 1, softwareAccuracy: evaluation.accuracy)
             var done = TrainingProgress()
             done.epoch = epoch + 1; done.globalStep = t
             done.trainImages = trainImages; done.trainSeconds = trainSeconds

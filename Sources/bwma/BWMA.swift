@@ -9,5 +9,5 @@ struct BWMA: ParsableCommand {
             Run `bwma train --config configs/fmnist-resnet20-fp32.yaml` for the default job; `bwma bench step` times \
             training steps. Launch through launch/ scripts so OpenBLAS gets the right kernels and thread count.
             """,
-        subcommands: [Train.self, Eval.self, Export.self, Bench.self, CIM.self, DataCommand.self])
+        subcommands: [Train.self, Eval.self, Export.self, SweepCommand.self, Bench.self, CIM.self, DataCommand.self])
 }
