@@ -27,6 +27,8 @@ public final class BatchLoader: @unchecked Sendable {
     public let skipBadSamples: Bool
     /// [C, H, W] of each sample.
     public let sampleShape: [Int]
+    /// Per-channel 1/(255·std) and −mean/std: a byte becomes a normalised float with one multiply-add.
+    let scale: [Float], shift: [Float]
 
     final class Slot {
         let x: Tensor
@@ -72,6 +74,8 @@ public final class BatchLoader: @unchecked Sendable {
         precondition(normalization.mean.count == shape[0], "normalisation has the wrong channel count")
         self.source = source; self.augmentation = augmentation; self.normalization = normalization
         self.batchSize = batchSize; self.seed = seed; self.skipBadSamples = skipBadSamples
+        scale = normalization.std.map { 1 / (255 * $0) }
+        shift = zip(normalization.mean, normalization.std).map { -$0 / $1 }
         workerCount = workers
         slots = (0..<depth).map { _ in Slot(shape: shape, batchSize: batchSize) }
         inlineWorker = Worker(sampleSize: shape.reduce(1, *))
@@ -209,8 +213,6 @@ public final class BatchLoader: @unchecked Sendable {
             var outcome = Outcome()
             let c = l.sampleShape[0], plane = sampleSize / c
             slot.x.ensure(shape: [l.batchSize] + l.sampleShape)
-            let scale = l.normalization.std.map { 1 / (255 * $0) }
-            let shift = zip(l.normalization.mean, l.normalization.std).map { -$0 / $1 }
             let warningsBefore = scratch.jpegWarnings
             var row = 0
             for i in indices {
@@ -231,7 +233,7 @@ public final class BatchLoader: @unchecked Sendable {
                 slot.labels[row] = l.source.label(i)
                 let dst = slot.x.data + row * sampleSize
                 for ch in 0..<c {
-                    let a = scale[ch], b = shift[ch], s = bytes + ch * plane, d = dst + ch * plane
+                    let a = l.scale[ch], b = l.shift[ch], s = bytes + ch * plane, d = dst + ch * plane
                     for k in 0..<plane { d[k] = Float(s[k]) * a + b }
                 }
                 row += 1
