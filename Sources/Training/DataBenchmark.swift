@@ -45,6 +45,17 @@ public enum DataBenchmark {
             let n = try ImageFolderDataset.readFile(folder.path(i), into: &file)
             try file.withUnsafeBytes { b in _ = try decoder.decode(UnsafeRawBufferPointer(rebasing: b[0..<n]), path: "") }
         }
+        // The decode part of the training pipeline alone: the RandomResizedCrop region, no resampling.
+        let regionOnly = try timed { r, i in
+            let n = try ImageFolderDataset.readFile(folder.path(i), into: &file)
+            try file.withUnsafeBytes { b in
+                let bytes = UnsafeRawBufferPointer(rebasing: b[0..<n])
+                let h = try JPEGDecoder.header(bytes, path: "")
+                var rng = BatchLoader.sampleRNG(seed: 0, epoch: r, index: i)
+                let plan = SamplePlan.draw(.imagenetTrain(size: size), width: h.width, height: h.height, rng: &rng)!
+                _ = try decoder.decode(bytes, path: "", box: plan.clip)
+            }
+        }
         func pipeline(_ d: ImageFolderDataset, _ a: Augmentation) throws -> Double {
             try timed { r, i in
                 var rng = BatchLoader.sampleRNG(seed: 0, epoch: r, index: i)
@@ -53,6 +64,7 @@ public enum DataBenchmark {
         }
         let rows: [(String, Double)] = [
             ("full decode (libjpeg-turbo)", full),
+            ("decode of the crop region only", regionOnly),
             ("decode + RandomResizedCrop + flip", try pipeline(fast, .imagenetTrain(size: size))),
             ("same, without DCT scaling", try pipeline(exact, .imagenetTrain(size: size))),
             ("decode + resize + center crop", try pipeline(fast, .imagenetEval(size: size))),
