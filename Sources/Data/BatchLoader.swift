@@ -19,6 +19,52 @@ public final class BatchLoader: @unchecked Sendable {
         public var count: Int { x.shape[0] }
     }
 
+    let core: LoaderCore
+
+    /// - Parameters:
+    ///   - depth: batch slots in the ring (≥ 2); workers run at most `depth − 1` batches ahead.
+    public init(source: SampleSource, augmentation: Augmentation, normalization: Normalization, batchSize: Int,
+                workers: Int, depth: Int = 4, seed: UInt64, skipBadSamples: Bool) throws {
+        core = try LoaderCore(source: source, augmentation: augmentation, normalization: normalization,
+                              batchSize: batchSize, workers: workers, depth: depth, seed: seed,
+                              skipBadSamples: skipBadSamples)
+    }
+
+    /// Stops the worker threads (they finish their current batch first).
+    deinit { core.shutdown() }
+
+    public var source: SampleSource { core.source }
+    public var augmentation: Augmentation { core.augmentation }
+    public var normalization: Normalization { core.normalization }
+    public var batchSize: Int { core.batchSize }
+    /// [C, H, W] of each sample.
+    public var sampleShape: [Int] { core.sampleShape }
+
+    /// Begins an epoch over `indices` (this rank's shard, in order), from batch `firstBatch` (a resumed run).
+    public func start(epoch: Int, indices: [Int], firstBatch: Int = 0) {
+        core.start(epoch: epoch, indices: indices, firstBatch: firstBatch)
+    }
+
+    /// The next batch of the epoch, nil after the last. Rethrows a worker's error (naming the file).
+    public func next() throws -> Batch? { try core.next() }
+
+    /// Seconds `next()` spent waiting for a batch since the last `resetWaitTime()`.
+    public var waitSeconds: Double { core.waitTime }
+    public func resetWaitTime() { core.resetWaitTime() }
+
+    /// Samples left out as unreadable so far, the first few of them, and libjpeg's recoverable-damage warnings.
+    public var skipped: (count: Int, examples: [String], jpegWarnings: Int) { core.skipped }
+
+    /// The generator of sample `index` in `epoch`.
+    public static func sampleRNG(seed: UInt64, epoch: Int, index: Int) -> RNG {
+        var perEpoch = RNG(seed: seed, stream: 0xDA7A_0000 &+ UInt64(epoch))
+        return RNG(seed: perEpoch.next(), stream: UInt64(index))
+    }
+}
+
+/// The state and threads of a `BatchLoader`: the threads hold it, not the loader, so the loader can go away and
+/// stop them.
+final class LoaderCore: @unchecked Sendable {
     public let source: SampleSource
     public let augmentation: Augmentation
     public let normalization: Normalization
@@ -84,15 +130,14 @@ public final class BatchLoader: @unchecked Sendable {
 
     func startWorkers() {
         for w in 0..<workerCount {
-            let t = Thread { [unowned self] in self.workLoop() }
+            // The thread holds the core strongly; `BatchLoader.deinit` stops it, then the core goes.
+            let t = Thread { self.workLoop() }
             t.name = "bwma-data-\(w)"
             t.stackSize = 1 << 20
             lock.lock(); running += 1; lock.unlock()
             t.start()
         }
     }
-
-    deinit { shutdown() }
 
     /// Stops the worker threads (waits for them to finish their current sample).
     public func shutdown() {
@@ -118,7 +163,7 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     /// The next batch of the epoch, nil after the last. Rethrows a worker's error (naming the file).
-    public func next() throws -> Batch? {
+    public func next() throws -> BatchLoader.Batch? {
         lock.lock()
         defer { lock.unlock() }
         guard consumed < batches else { return nil }
@@ -144,10 +189,12 @@ public final class BatchLoader: @unchecked Sendable {
         if slot.x.shape[0] == 0 {
             throw DataError.inconsistent(path: source.name, reason: "every sample of batch \(k) was skipped as unreadable")
         }
-        return Batch(x: slot.x, labels: slot.labels)
+        return BatchLoader.Batch(x: slot.x, labels: slot.labels)
     }
 
-    public func resetWaitTime() { lock.lock(); waitSeconds = 0; lock.unlock() }
+    func resetWaitTime() { lock.lock(); waitSeconds = 0; lock.unlock() }
+
+    var waitTime: Double { lock.lock(); defer { lock.unlock() }; return waitSeconds }
 
     /// Samples left out as unreadable so far, the first few of them, and libjpeg's recoverable-damage warnings.
     public var skipped: (count: Int, examples: [String], jpegWarnings: Int) {
@@ -209,7 +256,7 @@ public final class BatchLoader: @unchecked Sendable {
         }
         deinit { bytes.deallocate() }
 
-        func fill(_ slot: Slot, indices: ArraySlice<Int>, epoch: Int, loader l: BatchLoader) -> Outcome {
+        func fill(_ slot: Slot, indices: ArraySlice<Int>, epoch: Int, loader l: LoaderCore) -> Outcome {
             var outcome = Outcome()
             let c = l.sampleShape[0], plane = sampleSize / c
             slot.x.ensure(shape: [l.batchSize] + l.sampleShape)
@@ -242,11 +289,5 @@ public final class BatchLoader: @unchecked Sendable {
             outcome.jpegWarnings = scratch.jpegWarnings - warningsBefore
             return outcome
         }
-    }
-
-    /// The generator of sample `index` in `epoch`.
-    public static func sampleRNG(seed: UInt64, epoch: Int, index: Int) -> RNG {
-        var perEpoch = RNG(seed: seed, stream: 0xDA7A_0000 &+ UInt64(epoch))
-        return RNG(seed: perEpoch.next(), stream: UInt64(index))
     }
 }

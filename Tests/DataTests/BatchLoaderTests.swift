@@ -78,6 +78,21 @@ final class BatchLoaderTests: XCTestCase {
         XCTAssertEqual(fresh.flatMap { $0.1 }, (0..<40).reversed().map { Int32($0 % 10) })
     }
 
+    /// A released loader stops its worker threads: 100 loaders of 4 workers each, used and dropped, leave the
+    /// process's thread count where it was (Linux: /proc/self/task).
+    func testReleasedLoadersStopTheirThreads() throws {
+        func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0 }
+        try XCTSkipUnless(threads() > 0, "needs /proc")
+        let before = threads()
+        let d = dataset(8)
+        for _ in 0..<100 {
+            let l = try BatchLoader(source: d, augmentation: .none, normalization: .init(mean: [0, 0, 0], std: [1, 1, 1]),
+                                    batchSize: 4, workers: 4, seed: 0, skipBadSamples: false)
+            XCTAssertEqual(try collect(l, epoch: 0, indices: Array(0..<8)).count, 2)
+        }
+        XCTAssertLessThan(threads(), before + 20, "worker threads of released loaders must exit")
+    }
+
     func testSyntheticDatasetIsSeededAndLearnableShape() {
         let a = SyntheticDataset.make(count: 50, channels: 3, height: 4, width: 4, classes: 5, seed: 1)
         let b = SyntheticDataset.make(count: 50, channels: 3, height: 4, width: 4, classes: 5, seed: 1)
