@@ -65,14 +65,14 @@ public final class BatchLoader: @unchecked Sendable {
 /// The state and threads of a `BatchLoader`: the threads hold it, not the loader, so the loader can go away and
 /// stop them.
 final class LoaderCore: @unchecked Sendable {
-    public let source: SampleSource
-    public let augmentation: Augmentation
-    public let normalization: Normalization
-    public let batchSize: Int
-    public let seed: UInt64
-    public let skipBadSamples: Bool
+    let source: SampleSource
+    let augmentation: Augmentation
+    let normalization: Normalization
+    let batchSize: Int
+    let seed: UInt64
+    let skipBadSamples: Bool
     /// [C, H, W] of each sample.
-    public let sampleShape: [Int]
+    let sampleShape: [Int]
     /// Per-channel 1/(255·std) and −mean/std: a byte becomes a normalised float with one multiply-add.
     let scale: [Float], shift: [Float]
 
@@ -100,6 +100,7 @@ final class LoaderCore: @unchecked Sendable {
     var generation = 0       // bumps on start(), so workers drop stale work
     var stopping = false
     var running = 0
+    var busy = 0             // workers filling a slot right now (outside the lock)
     var skippedCount = 0
     var examples: [String] = []
     var warnings = 0
@@ -108,11 +109,11 @@ final class LoaderCore: @unchecked Sendable {
     let inlineWorker: Worker
 
     /// Seconds `next()` spent waiting for a batch since the last `resetWaitTime()`.
-    public private(set) var waitSeconds = 0.0
+    private(set) var waitSeconds = 0.0
 
     /// - Parameters:
     ///   - depth: batch slots in the ring (≥ 2); workers run at most `depth − 1` batches ahead.
-    public init(source: SampleSource, augmentation: Augmentation, normalization: Normalization, batchSize: Int,
+    init(source: SampleSource, augmentation: Augmentation, normalization: Normalization, batchSize: Int,
                 workers: Int, depth: Int = 4, seed: UInt64, skipBadSamples: Bool) throws {
         precondition(batchSize > 0 && workers >= 0 && depth >= 2)
         let shape = try source.outputShape(augmentation)
@@ -140,7 +141,7 @@ final class LoaderCore: @unchecked Sendable {
     }
 
     /// Stops the worker threads (waits for them to finish their current sample).
-    public func shutdown() {
+    func shutdown() {
         lock.lock()
         stopping = true
         lock.broadcast()
@@ -149,8 +150,10 @@ final class LoaderCore: @unchecked Sendable {
     }
 
     /// Begins an epoch over `indices` (this rank's shard, in order), from batch `firstBatch` (a resumed run).
-    public func start(epoch: Int, indices: [Int], firstBatch: Int = 0) {
+    func start(epoch: Int, indices: [Int], firstBatch: Int = 0) {
         lock.lock()
+        // A worker still filling a slot of an abandoned epoch must finish before the slots are reused.
+        while busy > 0 { lock.wait() }
         self.indices = indices
         self.epoch = epoch
         batches = (indices.count + batchSize - 1) / batchSize
@@ -163,7 +166,7 @@ final class LoaderCore: @unchecked Sendable {
     }
 
     /// The next batch of the epoch, nil after the last. Rethrows a worker's error (naming the file).
-    public func next() throws -> BatchLoader.Batch? {
+    func next() throws -> BatchLoader.Batch? {
         lock.lock()
         defer { lock.unlock() }
         guard consumed < batches else { return nil }
@@ -197,7 +200,7 @@ final class LoaderCore: @unchecked Sendable {
     var waitTime: Double { lock.lock(); defer { lock.unlock() }; return waitSeconds }
 
     /// Samples left out as unreadable so far, the first few of them, and libjpeg's recoverable-damage warnings.
-    public var skipped: (count: Int, examples: [String], jpegWarnings: Int) {
+    var skipped: (count: Int, examples: [String], jpegWarnings: Int) {
         lock.lock(); defer { lock.unlock() }
         return (skippedCount, examples, warnings)
     }
@@ -224,6 +227,7 @@ final class LoaderCore: @unchecked Sendable {
             if stopping { break }
             let k = claimed, gen = generation
             claimed += 1
+            busy += 1
             let slot = slots[k % slots.count]
             slot.batch = k; slot.ready = false; slot.error = nil
             let (start, end) = range(of: k)
@@ -231,11 +235,12 @@ final class LoaderCore: @unchecked Sendable {
             lock.unlock()
             let outcome = worker.fill(slot, indices: chunk, epoch: epoch, loader: self)
             lock.lock()
+            busy -= 1
             if gen == generation {
                 record(outcome)
                 slot.ready = true
-                lock.broadcast()
             }
+            lock.broadcast()
         }
         running -= 1
         lock.broadcast()

@@ -9,7 +9,7 @@ import Foundation
 /// - CIFAR-100: `train.bin` (50,000), `test.bin` (10,000); a coarse (0..<20) then a fine (0..<100) label byte.
 public enum CIFARReader {
     public enum Variant: String, Sendable { case cifar10, cifar100 }
-    public enum Split: String, Sendable { case train, test }
+    public typealias Split = DatasetSplit
     /// Which CIFAR-100 label to train on.
     public enum LabelKind: String, Sendable, CaseIterable { case fine, coarse }
 

@@ -6,7 +6,7 @@ public struct DataSpec: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case fashionMNIST = "fashion-mnist", mnist, cifar10, cifar100, imagenet, imagefolder, packed, synthetic
     }
-    public enum Split: String, Sendable { case train, test }
+    public typealias Split = DatasetSplit
 
     public var kind: Kind
     public var path: String
@@ -39,19 +39,17 @@ public enum DatasetCatalog {
     public static func load(_ spec: DataSpec, split: DataSpec.Split) throws -> LoadedSplit {
         switch spec.kind {
         case .fashionMNIST, .mnist:
-            let d = try MNISTFamily.load(directory: spec.path, split: split == .train ? .train : .test,
-                                         name: spec.kind.rawValue)
+            let d = try MNISTFamily.load(directory: spec.path, split: split, name: spec.kind.rawValue)
             return LoadedSplit(source: d, normalization: spec.kind == .mnist ? .mnist : .fashionMNIST,
                                skippedEntries: 0, emptyClasses: [])
         case .cifar10, .cifar100:
             let v: CIFARReader.Variant = spec.kind == .cifar10 ? .cifar10 : .cifar100
-            let d = try CIFARReader.load(directory: spec.path, variant: v, split: split == .train ? .train : .test,
-                                         labels: spec.cifar100Labels)
+            let d = try CIFARReader.load(directory: spec.path, variant: v, split: split, labels: spec.cifar100Labels)
             return LoadedSplit(source: d, normalization: spec.kind == .cifar10 ? .cifar10 : .cifar100,
                                skippedEntries: 0, emptyClasses: [])
         case .imagenet, .imagefolder:
             let dir = try imageFolderSplit(spec.path, split)
-            let f = try ImageFolder.scan(root: dir, strict: spec.strict, hint: imageFolderHint(spec))
+            let f = try ImageFolder.scan(root: dir, strict: spec.strict, hint: imageFolderHint)
             let d = ImageFolderDataset(name: spec.kind.rawValue, folder: f, dctScaling: spec.dctScaling)
             return LoadedSplit(source: d, normalization: .imagenet, skippedEntries: f.skippedCount,
                                emptyClasses: f.emptyClasses)
@@ -83,11 +81,10 @@ public enum DatasetCatalog {
     static func imageFolderSplit(_ root: String, _ split: DataSpec.Split) throws -> String {
         let names = split == .train ? ["train"] : ["val", "test"]
         for n in names where FileManager.default.fileExists(atPath: "\(root)/\(n)") { return "\(root)/\(n)" }
-        throw DataError.missing(path: "\(root)/\(names[0])",
-                                hint: "data.path must hold train/ and val/ (or test/) folders of CLASS/*.jpg images (torchvision's ImageFolder layout).")
+        throw DataError.missing(path: "\(root)/\(names[0])", hint: imageFolderHint)
     }
 
-    static func imageFolderHint(_ spec: DataSpec) -> String {
-        "data.path must hold train/ and val/ folders of CLASS/*.jpg images (torchvision's ImageFolder layout)."
-    }
+    static let imageFolderHint =
+        "data.path must hold train/ and val/ (or test/) folders of CLASS/*.jpg images (torchvision's ImageFolder layout)."
+
 }

@@ -50,14 +50,14 @@ public struct ImageFolderDataset: SampleSource {
                 }
             }
             // Decode only the pixels the filters read.
-            let cols = Resampler.coefficients(plan.columns).sourceRange
-            let rows = Resampler.coefficients(plan.rows).sourceRange
+            let filters = (Resampler.coefficients(plan.columns), Resampler.coefficients(plan.rows))
+            let cols = filters.0.sourceRange, rows = filters.1.sourceRange
             let box = CropBox(x: plan.clip.x + cols.lowerBound, y: plan.clip.y + rows.lowerBound, width: cols.count,
                               height: rows.count)
             let (view, region) = try scratch.jpeg.decode(bytes, path: path, scale: scale, box: box)
             scratch.jpegWarnings += region.warnings
             plan.render(view, clipAtX: plan.clip.x - region.x, y: plan.clip.y - region.y, into: out,
-                        scratch: scratch.resampler)
+                        scratch: scratch.resampler, coefficients: filters)
         }
     }
 

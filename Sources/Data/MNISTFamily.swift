@@ -2,7 +2,7 @@ import Foundation
 
 /// MNIST-family datasets stored as four IDX files (Fashion-MNIST, MNIST): 28x28 grey images, 10 classes.
 public enum MNISTFamily {
-    public enum Split: String, Sendable { case train, test }
+    public typealias Split = DatasetSplit
 
     /// The Debian package's location of Fashion-MNIST.
     public static let fashionDefaultPath = "/usr/share/datasets/fashion-mnist"

@@ -29,9 +29,10 @@ public final class RenderScratch {
 
 extension SamplePlan {
     /// Resamples `view` (holding the plan's clip region from view pixel (`x`, `y`) on) into `out` and flips.
+    /// `coefficients` (columns, rows): the plan's filters when the caller has already computed them.
     func render(_ view: ImageView, clipAtX x: Int, y: Int, into out: UnsafeMutablePointer<UInt8>,
-                scratch: Resampler.Scratch) {
-        let cols = Resampler.coefficients(columns), rows = Resampler.coefficients(rows)
+                scratch: Resampler.Scratch, coefficients: (Resampler.Coefficients, Resampler.Coefficients)? = nil) {
+        let (cols, rows) = coefficients ?? (Resampler.coefficients(columns), Resampler.coefficients(self.rows))
         Resampler.resample(view, originX: x, originY: y, columns: cols, rows: rows, into: out, scratch: scratch)
         if flip { flipRows(out, planes: view.channels * self.rows.outCount, width: columns.outCount) }
     }

@@ -1,4 +1,5 @@
 import Data
+import Distributed
 import Models
 import TensorEngine
 
@@ -25,5 +26,15 @@ public struct Evaluator {
         }
         return Result(accuracy: Double(correct) / Double(Swift.max(seen, 1)),
                       loss: lossSum / Double(Swift.max(seen, 1)), count: seen)
+    }
+
+    /// The whole test set over the ranks of `comm`: each evaluates a contiguous slice, the sums are allreduced.
+    public static func evaluate(_ model: Model, loader: BatchLoader, over comm: Communicator) throws -> Result {
+        let n = loader.source.count, r = comm.rank, w = comm.size
+        let e = try evaluate(model, loader: loader, range: (n * r / w)..<(n * (r + 1) / w))
+        var totals = [e.accuracy * Double(e.count), e.loss * Double(e.count), Double(e.count)]
+        try comm.allreduce(&totals)
+        return Result(accuracy: totals[0] / Swift.max(totals[2], 1), loss: totals[1] / Swift.max(totals[2], 1),
+                      count: Int(totals[2]))
     }
 }

@@ -239,13 +239,7 @@ public final class Trainer {
     /// 0's batch-norm statistics, and the counts are summed.
     func evaluate() throws -> Evaluator.Result {
         try communicator.broadcast(model.store.bufferValues!, count: model.store.bufferCount)
-        let n = test.source.count, r = communicator.rank, w = communicator.size
-        let slice = (n * r / w)..<(n * (r + 1) / w)
-        let e = try Evaluator.evaluate(model, loader: test, range: slice)
-        var totals = [e.accuracy * Double(e.count), e.loss * Double(e.count), Double(e.count)]
-        try communicator.allreduce(&totals)
-        return Evaluator.Result(accuracy: totals[0] / Swift.max(totals[2], 1), loss: totals[1] / Swift.max(totals[2], 1),
-                                count: Int(totals[2]))
+        return try Evaluator.evaluate(model, loader: test, over: communicator)
     }
 }
 

@@ -51,14 +51,16 @@ public enum TrainingSweep {
         let evals = evaluation?.count ?? 1
         func evalOverrides(_ j: Int) -> [String] { evaluation?.overrides(j) ?? [] }
         // Every combination must be a valid config before anything trains (the error names the key).
-        var configs: [RunConfig] = []
+        var configs: [RunConfig] = [], hardware: [[RunConfig]] = []
         for i in 0..<grid.count {
             var c = try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i))
             c.name = grid.label(i)
             c.runtime.runs_dir = root
             c.cim.report = "none"  // the sweep evaluates each point on every hardware setting itself
             configs.append(c)
-            for j in 0..<evals { _ = try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i) + evalOverrides(j)) }
+            hardware.append(try (0..<evals).map {
+                try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i) + evalOverrides($0))
+            })
         }
         let groups = SweepPlan.groups(points: grid.count, ranks: world.size)
         let group = SweepPlan.group(ofRank: world.rank, ranks: world.size, groups: groups)
@@ -83,7 +85,7 @@ public enum TrainingSweep {
             let summary = try trainer.run()
             let shapes = Mapping.layerShapes(of: model)
             for j in 0..<evals {
-                let hwCfg = try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i) + evalOverrides(j))
+                let hwCfg = hardware[i][j]
                 let hw = try hwCfg.cimConfig(activationBits: cfg.quant.abits)
                 let chip = CostModel.chip(shapes, hw)
                 var hwAccuracy = Double.nan

@@ -299,17 +299,12 @@ struct TrainedSetup {
     /// Software and hardware-aware accuracy; under mpirun each rank evaluates a slice and the counts are summed.
     /// Also returns rank 0's wall time of each pass (software, hardware-aware) in seconds.
     func accuracies(_ hw: CIMConfig, comm: Communicator) throws -> (Double, Double, Double, Double) {
-        let n = test.source.count
-        let slice = (n * comm.rank / comm.size)..<(n * (comm.rank + 1) / comm.size)
         let t0 = ProcessClock.now()
-        let sw = try Evaluator.evaluate(model, loader: test, range: slice)
+        let sw = try Evaluator.evaluate(model, loader: test, over: comm)
         let t1 = ProcessClock.now()
         HardwareAwareInference.attach(to: model, config: hw)
         defer { HardwareAwareInference.detach(from: model) }
-        let hwr = try Evaluator.evaluate(model, loader: test, range: slice)
-        let t2 = ProcessClock.now()
-        var totals = [sw.accuracy * Double(sw.count), hwr.accuracy * Double(hwr.count), Double(sw.count)]
-        try comm.allreduce(&totals)
-        return (totals[0] / max(totals[2], 1), totals[1] / max(totals[2], 1), t1 - t0, t2 - t1)
+        let hwr = try Evaluator.evaluate(model, loader: test, over: comm)
+        return (sw.accuracy, hwr.accuracy, t1 - t0, ProcessClock.now() - t1)
     }
 }
