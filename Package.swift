@@ -24,10 +24,12 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // oneDNN's C API (Debian ships no pkg-config file for it) and OpenMP's thread-count call.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // libjpeg-turbo's libjpeg API behind a C shim that turns its longjmp errors into return codes.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // Floor 2: tensors and kernels.
-        .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fast),
         // Floor 3: weight binarizers and activation quantizers.
         .target(name: "Quantization", dependencies: ["TensorEngine"], swiftSettings: fast),
         // Floor 3: datasets.

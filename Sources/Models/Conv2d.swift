@@ -23,6 +23,10 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     var geometry: ConvGeometry?
     public let quantization: LayerQuantization?
     public var datapath: LayerDatapath?
+    /// oneDNN primitives for the last batch size and geometry (when the engine uses oneDNN).
+    var dnnl: DNNLConvolution?
+    /// Whether the last forward ran on `dnnl` (its backward then does too).
+    var forwardOnDNNL = false
     public var name: String { String(weight.name.dropLast(".weight".count)) }
     /// The geometry of the last forward's input (nil before the first forward).
     public var lastGeometry: ConvGeometry? { geometry }
@@ -79,14 +83,29 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outChannels,
                                               rows: geo.columnRows, geometry: geo, bias: bias.map { UnsafePointer($0.value) },
                                               quantization: quantization), y: y.data)
+        } else if let c = dnnlConvolution(batch: n, geometry: geo) {
+            c.forward(y: y.data, x: xin.data, weight: w, bias: bias.map { UnsafePointer($0.value) })
         } else {
             Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                                  outChannels: outChannels, geometry: geo)
         }
+        forwardOnDNNL = datapath == nil && dnnl != nil && EngineContext.usesDNNL
         input = training ? x : nil
         kernelInput = training ? xin : nil
         kernelWeight = w
         return y
+    }
+
+    /// The oneDNN convolution for this batch and geometry, built when either changes; nil on the reference
+    /// backend or where oneDNN has no kernel for the shape.
+    func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry) -> DNNLConvolution? {
+        guard EngineContext.usesDNNL else { return nil }
+        let precision = EngineContext.precision
+        if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision { return c }
+        dnnl = nil  // release the old primitives' buffers first
+        dnnl = DNNLConvolution(batch: n, outChannels: outChannels, geometry: geo, bias: bias != nil,
+                               precision: precision)
+        return dnnl
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
@@ -96,9 +115,14 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
         let dW = quantization?.weightGradientTarget(weight) ?? weight.grad
-        Conv2dKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad,
-                              dy: dy.data, x: xin.data, weight: w, batch: n, outChannels: outChannels,
-                              geometry: geo)
+        if forwardOnDNNL, let c = dnnl, c.supportsBackward {
+            c.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad, dy: dy.data,
+                       x: xin.data, weight: w)
+        } else {
+            Conv2dKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad,
+                                  dy: dy.data, x: xin.data, weight: w, batch: n, outChannels: outChannels,
+                                  geometry: geo)
+        }
         quantization?.finishWeightGradient(weight)
         if needsInputGradient { quantization?.inputGradient(dx, input: x) }
         return dx

@@ -1,3 +1,4 @@
+import TensorEngine
 import Data
 import Quantization
 
@@ -73,6 +74,10 @@ extension RunConfig {
                     distributed.bucket_mb, "a number in (0, 4096]")
         try require(runtime.threads >= 1 && runtime.threads <= 256, "runtime.threads", runtime.threads,
                     "an integer in 1...256")
+        try require(Backend(rawValue: runtime.backend) != nil, "runtime.backend", runtime.backend,
+                    "one of \(Backend.allCases.map(\.rawValue).joined(separator: ", "))")
+        try require(Precision(rawValue: runtime.precision) != nil, "runtime.precision", runtime.precision,
+                    "one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
         try require(runtime.checkpoint_every_steps >= 0, "runtime.checkpoint_every_steps", runtime.checkpoint_every_steps,
                     "an integer >= 0 (0 = once per epoch)")
         try require(runtime.log_every_steps >= 1, "runtime.log_every_steps", runtime.log_every_steps, "an integer >= 1")

@@ -132,6 +132,11 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public struct RuntimeConfig: Codable, Sendable, Equatable {
         /// Worker threads for the engine's loops (a single process; MPI ranks use 1).
         public var threads: Int = 1
+        /// Convolution kernels: `auto` (oneDNN where available), `onednn` or `reference` (im2col/shifted GEMM over
+        /// OpenBLAS).
+        public var backend: String = "auto"
+        /// `fp32` or `bf16` (mixed precision as PyTorch's CPU autocast; fp32 where the CPU has no native bf16).
+        public var precision: String = "fp32"
         /// Folder under which `runs/<name>/` is created.
         public var runs_dir: String = "runs"
         /// Also write the final parameters as raw little-endian Float32 (`parameters.f32`, arena order).

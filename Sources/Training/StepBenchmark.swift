@@ -17,6 +17,14 @@ public enum StepBenchmark {
         public var ms_per_step: Double
         public var peak_rss_mb: Double
         public var blas_core: String
+        /// The convolution backend in effect (`onednn` or `reference`).
+        public var backend: String
+        /// The precision in effect (`fp32`, or `bf16` where the CPU runs it natively).
+        public var precision: String
+        /// oneDNN's instruction set on this CPU (e.g. `avx512_core_bf16`; also reported on the reference backend).
+        public var isa: String
+        /// backend/precision (ISA), one string for logs.
+        public var engine: String
         /// Optional per-step times (ms) for a look at variance.
         public var step_ms: [Double]
         /// Processes taking part (under mpirun); `images_per_s` counts all of them.
@@ -55,7 +63,9 @@ public enum StepBenchmark {
         return Result(model: model.arch, batch: batch, input: model.inputShape.map(String.init).joined(separator: "x"),
                       quant: quant, abits: quant == "fp32" ? 32 : abits,
                       threads: Parallel.threads, steps: steps, images_per_s: Double(batch * comm.size) * 1000 / ms,
-                      ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName, step_ms: times,
+                      ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName,
+                      backend: EngineContext.backend.rawValue, precision: EngineContext.precision.rawValue,
+                      isa: DNNL.isaName, engine: EngineContext.summary, step_ms: times,
                       ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9))
     }
 }

@@ -75,6 +75,10 @@ struct Bench: ParsableCommand {
         var classes = 10
         @Option(help: "Worker threads.")
         var threads = 1
+        @Option(help: "Convolution backend: \(Backend.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var backend: Backend = .auto
+        @Option(help: "Arithmetic: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var precision: Precision = .fp32
         @Flag(help: "Under mpirun: allreduce all gradients after backward instead of overlapping it.")
         var noOverlap = false
         @Flag(help: "Print one JSON object on stdout.")
@@ -97,7 +101,7 @@ struct Bench: ParsableCommand {
         }
 
         func measure(_ comm: Communicator) throws {
-            Runtime.configure(threads: threads)
+            Runtime.configure(threads: threads, backend: backend.rawValue, precision: precision.rawValue)
             let policy: QuantPolicy
             switch quant {
             case "bwn": policy = try QuantPolicy(weights: .bwn, activations: .uniformSTE, abits: abits)
@@ -114,9 +118,9 @@ struct Bench: ParsableCommand {
                 print(String(decoding: try e.encode(r), as: UTF8.self))
             } else {
                 let q = r.quant == "fp32" ? "fp32" : "\(r.quant) W1A\(r.abits)"
-                print(String(format: "%@ [%@] batch %d input %@ threads %d: %.1f images/s, %.1f ms/step, peak RSS %.0f MB (OpenBLAS %@)",
+                print(String(format: "%@ [%@] batch %d input %@ threads %d: %.1f images/s, %.1f ms/step, peak RSS %.0f MB (%@, OpenBLAS %@)",
                              r.model, q, r.batch, r.input, r.threads, r.images_per_s, r.ms_per_step, r.peak_rss_mb,
-                             r.blas_core))
+                             r.engine, r.blas_core))
             }
         }
     }
@@ -182,3 +186,6 @@ extension Bench {
         }
     }
 }
+
+extension Backend: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}

@@ -2,13 +2,17 @@ import Distributed
 import Foundation
 import TensorEngine
 
-/// Process-wide set-up shared by the subcommands: threads and the OpenBLAS kernel check.
+/// Process-wide set-up shared by the subcommands: the engine context (threads, backend, precision) and the OpenBLAS
+/// kernel check.
 enum Runtime {
-    /// Sets the engine's worker count (OpenBLAS stays single-threaded: the engine parallelises over the batch) and
-    /// warns on stderr when OpenBLAS runs slow kernels on an AVX-512 CPU.
-    static func configure(threads: Int) {
-        Parallel.threads = threads
+    /// Sets the engine's worker count (OpenBLAS stays single-threaded: the engine parallelises over the batch), its
+    /// backend and precision, and says on stderr where a request cannot be met on this CPU or OpenBLAS runs slow
+    /// kernels on an AVX-512 CPU.
+    static func configure(threads: Int, backend: String = "auto", precision: String = "fp32") {
+        let notes = EngineContext.configure(threads: threads, backend: Backend(rawValue: backend) ?? .auto,
+                                            precision: Precision(rawValue: precision) ?? .fp32)
         BLAS.threads = 1
+        for note in notes { printError("Note: \(note)") }
         if let warning = BLAS.slowKernelWarning() { printError(warning) }
     }
 }

@@ -39,7 +39,10 @@ struct SweepCommand: ParsableCommand {
                 plan = try SweepPlan(grid: grid)
                 evaluation = evalGrid.isEmpty ? nil : try SweepPlan(grid: evalGrid)
             } catch { throw CLIError("\(error)") }
-            do { Runtime.configure(threads: try ConfigLoader.load(path: config, overrides: overrides).runtime.threads) } catch {
+            do {
+                let runtime = try ConfigLoader.load(path: config, overrides: overrides).runtime
+                Runtime.configure(threads: runtime.threads, backend: runtime.backend, precision: runtime.precision)
+            } catch {
                 throw CLIError("\(error)")
             }
             let outcome: TrainingSweep.Outcome

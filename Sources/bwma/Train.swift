@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
         let checkpoint = try resume.map { try loadResumeCheckpoint($0, cfg) }
         InterruptFlag.install()
         try ConfigConsensus.check(cfg, comm)
-        Runtime.configure(threads: cfg.runtime.threads)
+        Runtime.configure(threads: cfg.runtime.threads, backend: cfg.runtime.backend, precision: cfg.runtime.precision)
         let data = try DataLoading.load(cfg, configPath: config, log: comm.rank == 0 ? printError : { _ in })
         let train = data.train.source, test = data.test.source
         let inC = cfg.model.in_channels > 0 ? cfg.model.in_channels : train.channels

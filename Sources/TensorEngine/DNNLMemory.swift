@@ -1,0 +1,131 @@
+import CDNNL
+
+/// A oneDNN memory descriptor built from dims, data type and layout tag.
+struct DNNLDesc {
+    var md: dnnl_memory_desc_t
+
+    init(_ dims: [Int], _ type: dnnl_data_type_t, _ tag: dnnl_format_tag_t) {
+        md = dnnl_memory_desc_t()
+        let d = dims.map { dnnl_dim_t($0) }
+        DNNL.check(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, type, tag), "memory descriptor \(dims)")
+    }
+
+    init(_ md: dnnl_memory_desc_t) { self.md = md }
+
+    /// Bytes of a buffer in this layout.
+    var byteCount: Int { withUnsafePointer(to: md) { dnnl_memory_desc_get_size($0) } }
+
+    static func == (a: DNNLDesc, b: DNNLDesc) -> Bool {
+        withUnsafePointer(to: a.md) { pa in withUnsafePointer(to: b.md) { pb in dnnl_memory_desc_equal(pa, pb) != 0 } }
+    }
+}
+
+/// A oneDNN memory object: either owning its buffer (operands in the layout a primitive chose) or a view of a
+/// Swift buffer that is bound before each use (the engine's plain NCHW tensors).
+final class DNNLMemory {
+    let handle: dnnl_memory_t
+    let desc: DNNLDesc
+
+    /// - Parameter owning: allocate a buffer (true) or start unbound (false; call `bind` before use).
+    init(_ desc: DNNLDesc, owning: Bool, engine: DNNL) {
+        self.desc = desc
+        var m: dnnl_memory_t?
+        let status = withUnsafePointer(to: desc.md) {
+            dnnl_memory_create(&m, $0, engine.engine, owning ? bwma_dnnl_memory_allocate() : nil)
+        }
+        DNNL.check(status, "memory create")
+        handle = m!
+    }
+
+    deinit { dnnl_memory_destroy(handle) }
+
+    /// Points the memory at a caller's buffer (which must hold `desc.byteCount` bytes in `desc`'s layout).
+    func bind(_ p: UnsafeRawPointer) {
+        DNNL.check(dnnl_memory_set_data_handle(handle, UnsafeMutableRawPointer(mutating: p)), "set data handle")
+    }
+
+    /// The buffer the memory points at.
+    var pointer: UnsafeMutableRawPointer {
+        var p: UnsafeMutableRawPointer?
+        DNNL.check(dnnl_memory_get_data_handle(handle, &p), "get data handle")
+        return p!
+    }
+}
+
+/// A created primitive and its descriptor, destroyed together.
+final class DNNLPrimitive {
+    let descriptor: dnnl_primitive_desc_t
+    let primitive: dnnl_primitive_t
+
+    /// Creates the primitive for an operation descriptor; nil where oneDNN has no implementation for it on this
+    /// CPU (e.g. bf16 under `ONEDNN_MAX_CPU_ISA=AVX2`).
+    init?(_ opDesc: UnsafeRawPointer, attr: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil, engine: DNNL) {
+        var pd: dnnl_primitive_desc_t?
+        guard dnnl_primitive_desc_create(&pd, opDesc, attr, engine.engine, hint?.descriptor) == dnnl_success,
+              let pd else { return nil }
+        var p: dnnl_primitive_t?
+        guard dnnl_primitive_create(&p, pd) == dnnl_success, let p else {
+            dnnl_primitive_desc_destroy(pd)
+            return nil
+        }
+        descriptor = pd; primitive = p
+    }
+
+    /// A reorder from one layout/type to another, optionally adding into the destination (`accumulate`) or scaling
+    /// each output channel (`scales`, dimension 1).
+    convenience init?(reorder from: DNNLDesc, to: DNNLDesc, accumulate: Bool = false, channelScales: Int = 0,
+                      engine: DNNL) {
+        var attr: dnnl_primitive_attr_t?
+        DNNL.check(dnnl_primitive_attr_create(&attr), "attr create")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        if accumulate {
+            var ops: dnnl_post_ops_t?
+            DNNL.check(dnnl_post_ops_create(&ops), "post-ops create")
+            defer { dnnl_post_ops_destroy(ops) }
+            DNNL.check(dnnl_post_ops_append_sum(ops, 1), "post-op sum")
+            DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "set post-ops")
+        }
+        if channelScales > 0 {
+            // Placeholder values: the real scales are passed at execution (DNNL_RUNTIME_F32_VAL).
+            let ones = [Float](repeating: bwma_dnnl_runtime_f32(), count: channelScales)
+            DNNL.check(dnnl_primitive_attr_set_output_scales(attr, dnnl_dim_t(channelScales), 1 << 1, ones),
+                       "output scales")
+        }
+        var pd: dnnl_primitive_desc_t?
+        let ok = withUnsafePointer(to: from.md) { f in
+            withUnsafePointer(to: to.md) { t in
+                dnnl_reorder_primitive_desc_create(&pd, f, engine.engine, t, engine.engine, attr) == dnnl_success
+            }
+        }
+        guard ok, let pd else { return nil }
+        var p: dnnl_primitive_t?
+        guard dnnl_primitive_create(&p, pd) == dnnl_success, let p else {
+            dnnl_primitive_desc_destroy(pd)
+            return nil
+        }
+        self.init(descriptor: pd, primitive: p)
+    }
+
+    private init(descriptor: dnnl_primitive_desc_t, primitive: dnnl_primitive_t) {
+        self.descriptor = descriptor; self.primitive = primitive
+    }
+
+    deinit {
+        dnnl_primitive_destroy(primitive)
+        dnnl_primitive_desc_destroy(descriptor)
+    }
+
+    /// The layout the primitive chose for one of its operands (`dnnl_query_src_md`, …).
+    func desc(_ what: dnnl_query_t, index: Int32 = 0) -> DNNLDesc {
+        DNNLDesc(dnnl_primitive_desc_query_md(descriptor, what, index)!.pointee)
+    }
+
+    /// The implementation oneDNN picked, e.g. `brgconv:avx512_core_bf16`.
+    var implementation: String {
+        var s: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(descriptor, dnnl_query_impl_info_str, 0, &s) == dnnl_success, let s else {
+            return "unknown"
+        }
+        return String(cString: s)
+    }
+}

@@ -1,0 +1,56 @@
+import CDNNL
+
+/// One operand of a oneDNN primitive: the engine's plain fp32 buffer (NCHW, OIHW, or a vector) and, where the
+/// primitive wants another layout or data type, a buffer of its own with the reorder between the two.
+///
+/// Inputs are `load`ed (user → inner) before the primitive runs; outputs are `store`d (inner → user) after it. An
+/// accumulating output adds into the user buffer instead of overwriting it (a reorder with a sum post-op), as the
+/// engine's backward kernels accumulate weight gradients.
+final class DNNLOperand {
+    let user: DNNLMemory
+    let inner: DNNLMemory?
+    private let reorder: DNNLPrimitive?
+    let isOutput: Bool
+
+    init(user userDesc: DNNLDesc, wanted: DNNLDesc, isOutput: Bool, accumulate: Bool = false, engine: DNNL) {
+        self.isOutput = isOutput
+        user = DNNLMemory(userDesc, owning: false, engine: engine)
+        if userDesc == wanted && !accumulate {
+            inner = nil; reorder = nil
+        } else {
+            inner = DNNLMemory(wanted, owning: true, engine: engine)
+            let r = isOutput
+                ? DNNLPrimitive(reorder: wanted, to: userDesc, accumulate: accumulate, engine: engine)
+                : DNNLPrimitive(reorder: userDesc, to: wanted, engine: engine)
+            guard let r else { preconditionFailure("oneDNN has no reorder between these layouts") }
+            reorder = r
+        }
+    }
+
+    /// The memory the primitive reads or writes.
+    var handle: dnnl_memory_t { (inner ?? user).handle }
+    /// The layout the primitive uses.
+    var desc: DNNLDesc { (inner ?? user).desc }
+
+    /// Input: points at the caller's buffer and converts it for the primitive.
+    func load(_ p: UnsafeRawPointer, engine: DNNL) {
+        user.bind(p)
+        if let reorder, let inner {
+            engine.execute(reorder.primitive, [arg(DNNL_ARG_FROM, user.handle), arg(DNNL_ARG_TO, inner.handle)])
+        }
+    }
+
+    /// Output, before the primitive runs: points at the caller's buffer (written directly when no reorder is needed).
+    func bind(_ p: UnsafeMutableRawPointer) { user.bind(p) }
+
+    /// Output, after the primitive ran: converts (or adds) the primitive's result into the caller's buffer.
+    func store(engine: DNNL) {
+        if let reorder, let inner {
+            engine.execute(reorder.primitive, [arg(DNNL_ARG_FROM, inner.handle), arg(DNNL_ARG_TO, user.handle)])
+        }
+    }
+}
+
+/// An execution argument.
+@inline(__always)
+func arg(_ kind: Int32, _ memory: dnnl_memory_t) -> dnnl_exec_arg_t { dnnl_exec_arg_t(arg: kind, memory: memory) }

@@ -1,0 +1,67 @@
+/// Which kernels run the engine's convolutions.
+public enum Backend: String, CaseIterable, Sendable, Codable {
+    /// oneDNN where it is available, otherwise the reference kernels.
+    case auto
+    /// oneDNN (Debian's libdnnl): blocked/channels-last layouts, AVX-512, AVX512-BF16/VNNI and AMX kernels.
+    case onednn
+    /// The engine's own im2col/shifted-GEMM kernels over OpenBLAS.
+    case reference
+}
+
+/// The arithmetic of convolutions and matrix products.
+public enum Precision: String, CaseIterable, Sendable, Codable {
+    /// Everything in fp32.
+    case fp32
+    /// Mixed precision as PyTorch's CPU autocast defines it: convolution operands in bf16 with fp32 accumulation;
+    /// weights, batch-norm statistics, loss, gradients that leave a layer and the optimiser in fp32.
+    case bf16
+}
+
+/// The engine's run-time context: the one place that holds process-wide engine settings (threads, backend,
+/// precision). Set once at start-up, before any model runs (`configure`); read by the layers when they build their
+/// kernels.
+public enum EngineContext {
+    nonisolated(unsafe) private static var resolved = (backend: Backend.reference, precision: Precision.fp32)
+
+    /// The backend in effect (`.onednn` or `.reference`, never `.auto`).
+    public static var backend: Backend { resolved.backend }
+    /// The precision in effect (bf16 only where oneDNN runs it natively).
+    public static var precision: Precision { resolved.precision }
+    /// Whether convolutions run on oneDNN.
+    public static var usesDNNL: Bool { resolved.backend == .onednn }
+
+    /// Sets threads, backend and precision; returns notes for the user where a request could not be met (a
+    /// precision or backend this CPU does not run), each said once.
+    @discardableResult
+    public static func configure(threads: Int, backend: Backend = .auto, precision: Precision = .fp32) -> [String] {
+        Parallel.threads = threads
+        var notes: [String] = []
+        var b = backend
+        if b != .reference {
+            if DNNL.shared == nil {
+                if b == .onednn { notes.append("oneDNN could not create a CPU engine: using the reference backend") }
+                b = .reference
+            } else {
+                b = .onednn
+                DNNL.setThreads(threads)
+            }
+        }
+        var p = precision
+        if p == .bf16 {
+            if b != .onednn {
+                notes.append("precision bf16 needs the oneDNN backend: running fp32")
+                p = .fp32
+            } else if !DNNL.hasNativeBF16 {
+                notes.append("precision bf16: this CPU (oneDNN ISA \(DNNL.isaName)) has no native bf16 kernels: running fp32")
+                p = .fp32
+            }
+        }
+        resolved = (b, p)
+        return notes
+    }
+
+    /// A one-line description for logs and benchmark JSON, e.g. `onednn/bf16 (avx512_core_bf16)`.
+    public static var summary: String {
+        usesDNNL ? "onednn/\(precision.rawValue) (\(DNNL.isaName))" : "reference/\(precision.rawValue)"
+    }
+}

@@ -1,0 +1,146 @@
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// oneDNN convolutions against the reference kernels (`Conv2dKernel`), forward and backward, fp32 and bf16.
+///
+/// Tolerances. fp32: both sides sum the same products in different orders, so they differ by rounding only:
+/// |Δ| ≤ K·2⁻²³·Σ|wᵢxᵢ| (K terms); 1e-5·Σ|wᵢxᵢ| covers K up to ~80 with room. bf16: each operand is rounded to 8
+/// significant bits (relative error ≤ 2⁻⁹), so each product is off by at most (1 + 2⁻⁹)² − 1 < 2⁻⁸ of its magnitude and
+/// the fp32 sum of K such products by at most 2⁻⁸·Σ|wᵢxᵢ| plus fp32 rounding; where oneDNN has no fp32-output kernel
+/// for a shape (the 1-channel stem) the result is also rounded to bf16 once, another 2⁻⁹·|y| ≤ 2⁻⁹·Σ|wᵢxᵢ|: the bound
+/// used is 3·2⁻⁹·Σ|wᵢxᵢ| + 1e-5·Σ. The bias gradient sums bf16-rounded output gradients: 2⁻⁹·Σ|dy| is within it.
+/// Σ|wᵢxᵢ| is computed by the reference kernel on |w| and |x| (and likewise for the gradients).
+final class DNNLConvolutionTests: XCTestCase {
+    struct Case {
+        var n = 2, cin = 3, h = 7, w = 6, cout = 4, k = 3, s = 1, p = 1, bias = false
+    }
+
+    static let cases: [Case] = [
+        Case(),
+        Case(n: 2, cin: 16, h: 8, w: 8, cout: 16, k: 3, s: 1, p: 1),              // ResNet-20 block
+        Case(n: 3, cin: 16, h: 9, w: 9, cout: 32, k: 3, s: 2, p: 1, bias: true),  // strided, odd size, bias
+        Case(n: 2, cin: 8, h: 6, w: 6, cout: 16, k: 1, s: 2, p: 0),               // projection shortcut
+        Case(n: 1, cin: 1, h: 12, w: 10, cout: 16, k: 3, s: 1, p: 1),             // greyscale stem
+        Case(n: 1, cin: 3, h: 11, w: 10, cout: 8, k: 7, s: 2, p: 3, bias: true),  // ResNet-18 stem
+        Case(n: 2, cin: 5, h: 5, w: 7, cout: 3, k: 3, s: 1, p: 0),                // valid window, odd channels
+    ]
+
+    func geometry(_ c: Case) -> ConvGeometry {
+        ConvGeometry(channels: c.cin, height: c.h, width: c.w, kernel: (c.k, c.k), stride: (c.s, c.s),
+                     padding: (c.p, c.p))
+    }
+
+    /// The reference kernels' forward and backward (dx, dW, db) for given operands.
+    func reference(_ c: Case, x: [Float], w: [Float], b: [Float]?, dy: [Float])
+        -> (y: [Float], dx: [Float], dW: [Float], db: [Float]) {
+        let g = geometry(c)
+        var y = [Float](repeating: 0, count: c.n * c.cout * g.outPixels)
+        var dx = [Float](repeating: 0, count: x.count), dW = [Float](repeating: 0, count: w.count)
+        var db = [Float](repeating: 0, count: c.cout)
+        y.withMutable { yp in
+            b.map { bb in bb.withUnsafeBufferPointer { Conv2dKernel.forward(y: yp, x: x, weight: w, bias: $0.baseAddress,
+                                                                           batch: c.n, outChannels: c.cout, geometry: g) } }
+                ?? Conv2dKernel.forward(y: yp, x: x, weight: w, bias: nil, batch: c.n, outChannels: c.cout, geometry: g)
+        }
+        dx.withMutable { dxp in
+            dW.withMutable { dWp in
+                db.withMutable { dbp in
+                    Conv2dKernel.backward(dx: dxp, dWeight: dWp, dBias: b == nil ? nil : dbp, dy: dy, x: x, weight: w,
+                                          batch: c.n, outChannels: c.cout, geometry: g)
+                }
+            }
+        }
+        return (y, dx, dW, db)
+    }
+
+    func check(_ precision: Precision) throws {
+        guard DNNL.shared != nil else { throw XCTSkip("oneDNN has no CPU engine here") }
+        if precision == .bf16 && !DNNL.hasNativeBF16 {
+            throw XCTSkip("no native bf16 on this CPU (oneDNN ISA \(DNNL.isaName))")
+        }
+        let relative: Double = precision == .bf16 ? 3.0 / 512 + 1e-5 : 1e-5
+        for (i, c) in Self.cases.enumerated() {
+            let g = geometry(c)
+            let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: UInt64(10 + i))
+            let w = GradientCheck.random(c.cout * c.cin * c.k * c.k, seed: UInt64(20 + i), scale: 0.5)
+            let b = c.bias ? GradientCheck.random(c.cout, seed: UInt64(30 + i)) : nil
+            let dy = GradientCheck.random(c.n * c.cout * g.outPixels, seed: UInt64(40 + i))
+            let ref = reference(c, x: x, w: w, b: b, dy: dy)
+            // Σ|terms| per output: the same kernels on absolute values (bias magnitudes included).
+            let mag = reference(c, x: x.map(abs), w: w.map(abs), b: b?.map(abs), dy: dy.map(abs))
+
+            guard let conv = DNNLConvolution(batch: c.n, outChannels: c.cout, geometry: g, bias: c.bias,
+                                             precision: precision) else {
+                return XCTFail("case \(i): oneDNN has no \(precision) convolution for \(c)")
+            }
+            var y = [Float](repeating: .nan, count: ref.y.count)
+            y.withMutable { yp in
+                b.map { bb in bb.withUnsafeBufferPointer { conv.forward(y: yp, x: x, weight: w, bias: $0.baseAddress) } }
+                    ?? conv.forward(y: yp, x: x, weight: w, bias: nil)
+            }
+            assertClose(y, ref.y, mag.y, relative, "case \(i) \(precision) forward [\(conv.implementations[0])]")
+
+            XCTAssertTrue(conv.supportsBackward)
+            // Gradients accumulate: start from a known value and check the sum.
+            var dx = [Float](repeating: .nan, count: x.count)
+            var dW = [Float](repeating: 1, count: w.count), db = [Float](repeating: 1, count: c.cout)
+            dx.withMutable { dxp in
+                dW.withMutable { dWp in
+                    db.withMutable { dbp in
+                        conv.backward(dx: dxp, dWeight: dWp, dBias: c.bias ? dbp : nil, dy: dy, x: x, weight: w)
+                    }
+                }
+            }
+            let impl = conv.implementations.joined(separator: ", ")
+            assertClose(dx, ref.dx, mag.dx, relative, "case \(i) \(precision) dx [\(impl)]")
+            assertClose(dW.map { $0 - 1 }, ref.dW, mag.dW, relative, "case \(i) \(precision) dW [\(impl)]", slack: 1e-6)
+            if c.bias {
+                assertClose(db.map { $0 - 1 }, ref.db, mag.db, relative, "case \(i) \(precision) db", slack: 1e-6)
+            }
+        }
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], _ magnitude: [Float], _ relative: Double, _ what: String,
+                     slack: Double = 0, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        var worst = 0.0, at = 0
+        for i in 0..<Swift.min(a.count, b.count) {
+            let bound = relative * Double(magnitude[i]) + 1e-7 + slack
+            let excess = abs(Double(a[i]) - Double(b[i])) / bound
+            if !(excess <= worst) { worst = excess.isNaN ? .infinity : excess; at = i }
+        }
+        XCTAssertLessThanOrEqual(worst, 1, "\(what): element \(at) is \(a[at]) vs \(b[at]) (bound \(relative)·\(magnitude[at]))",
+                                 file: file, line: line)
+    }
+
+    func testFP32MatchesReferenceToRounding() throws { try check(.fp32) }
+
+    func testBF16WithinOperandRoundingBound() throws { try check(.bf16) }
+
+    /// The bound is tight enough to mean something: fp32 results are far inside it, and bf16 differs from fp32 at
+    /// all (the test would catch a bf16 path that silently ran fp32).
+    func testBF16ActuallyRoundsOperands() throws {
+        guard DNNL.shared != nil, DNNL.hasNativeBF16 else { throw XCTSkip("no native bf16 on this CPU") }
+        let c = Self.cases[1], g = geometry(c)
+        let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: 5)
+        let w = GradientCheck.random(c.cout * c.cin * c.k * c.k, seed: 6)
+        var outputs: [[Float]] = []
+        for p in [Precision.fp32, .bf16] {
+            let conv = try XCTUnwrap(DNNLConvolution(batch: c.n, outChannels: c.cout, geometry: g, bias: false,
+                                                     precision: p))
+            var y = [Float](repeating: 0, count: c.n * c.cout * g.outPixels)
+            y.withMutable { conv.forward(y: $0, x: x, weight: w, bias: nil) }
+            outputs.append(y)
+        }
+        let maxDiff = zip(outputs[0], outputs[1]).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertGreaterThan(maxDiff, 1e-4, "bf16 gave fp32's results: operands were not rounded")
+    }
+}
+
+extension Array where Element == Float {
+    /// Runs `body` with a pointer to this array's own storage (results written through it stay in the array).
+    mutating func withMutable<R>(_ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+        withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+}
