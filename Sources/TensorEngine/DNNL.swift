@@ -58,7 +58,8 @@ public final class DNNL: @unchecked Sendable {
     /// Checks a oneDNN call that cannot fail for valid arguments (an internal invariant, like a `precondition`).
     @inline(__always)
     static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
-        if status != dnnl_success { preconditionFailure("oneDNN: \(what()) failed with status \(status.rawValue)") }
+        // Not a `precondition`: -Ounchecked would compile it out and let a failed call run on.
+        if status != dnnl_success { fatalError("oneDNN: \(what()) failed with status \(status.rawValue)") }
     }
 
     /// Runs a primitive on the stream and waits for it.

@@ -43,7 +43,7 @@ public final class DNNLConvolution {
         w = DNNLOperand(user: DNNLDesc(shapes.weights, dnnl_f32, dnnl_oihw), wanted: fwd.desc(dnnl_query_weights_md),
                         isOutput: false, engine: engine)
         y = DNNLOperand(user: DNNLDesc(shapes.dst, dnnl_f32, dnnl_nchw), wanted: fwd.desc(dnnl_query_dst_md),
-                        isOutput: true, engine: engine)
+                        isOutput: true, scratch: .output, engine: engine)
         b = bias ? DNNLOperand(user: DNNLDesc([outChannels], dnnl_f32, dnnl_a),
                                wanted: fwd.desc(dnnl_query_weights_md, index: 1), isOutput: false, engine: engine) : nil
     }
@@ -164,21 +164,24 @@ public final class DNNLConvolution {
             data = dataPrimitive; weights = weightsPrimitive
             let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nchw)
             dy = DNNLOperand(user: dyUser, wanted: dataPrimitive.desc(dnnl_query_diff_dst_md), isOutput: false,
-                             engine: e)
+                             scratch: .gradient, engine: e)
             dx = DNNLOperand(user: DNNLDesc(s.src, dnnl_f32, dnnl_nchw),
-                             wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true, engine: e)
+                             wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true, scratch: .output,
+                             engine: e)
             let wWanted = dataPrimitive.desc(dnnl_query_weights_md)
             weightsForData = wWanted == c.w.desc ? nil
                 : DNNLOperand(user: DNNLDesc(s.weights, dnnl_f32, dnnl_oihw), wanted: wWanted, isOutput: false,
                               engine: e)
             let xWanted = weightsPrimitive.desc(dnnl_query_src_md)
             xForWeights = xWanted == c.x.desc ? nil
-                : DNNLOperand(user: DNNLDesc(s.src, dnnl_f32, dnnl_nchw), wanted: xWanted, isOutput: false, engine: e)
+                : DNNLOperand(user: DNNLDesc(s.src, dnnl_f32, dnnl_nchw), wanted: xWanted, isOutput: false,
+                              scratch: .input, engine: e)
             let dyW = weightsPrimitive.desc(dnnl_query_diff_dst_md)
-            dyForWeights = dyW == dy.desc ? nil : DNNLOperand(user: dyUser, wanted: dyW, isOutput: false, engine: e)
+            dyForWeights = dyW == dy.desc ? nil
+                : DNNLOperand(user: dyUser, wanted: dyW, isOutput: false, scratch: .gradientForWeights, engine: e)
             dW = DNNLOperand(user: DNNLDesc(s.weights, dnnl_f32, dnnl_oihw),
                              wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md), isOutput: true,
-                             accumulate: true, engine: e)
+                             accumulate: true, scratch: .weightGradient, engine: e)
             dB = c.hasBias ? DNNLOperand(user: DNNLDesc([c.outChannels], dnnl_f32, dnnl_a),
                                          wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md, index: 1),
                                          isOutput: true, accumulate: true, engine: e) : nil
