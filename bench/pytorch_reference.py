@@ -200,10 +200,52 @@ class ResNetCIFAR(nn.Module):
         return self.fc(out)
 
 
+class ProjectionBlock(nn.Module):
+    """torchvision's BasicBlock: two 3x3 convolutions, a 1x1 projection (option B) where the shape changes."""
+
+    def __init__(self, in_planes, planes, stride=1):
+        super().__init__()
+        self.conv1 = conv3x3(in_planes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False),
+                                          nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class ResNet18(nn.Module):
+    """ImageNet ResNet-18 as torchvision builds it (the layout of the bwma zoo's resnet18)."""
+
+    def __init__(self, in_channels=3, num_classes=1000):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False),
+                                  nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1))
+        layers, in_planes = [], 64
+        for stage, planes in enumerate((64, 128, 256, 512)):
+            for b in range(2):
+                layers.append(ProjectionBlock(in_planes, planes, 2 if (stage > 0 and b == 0) else 1))
+                in_planes = planes
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, x):
+        out = self.layers(self.stem(x))
+        return self.fc(F.adaptive_avg_pool2d(out, 1).flatten(1))
+
+
 def build_model(name, in_channels, num_classes):
-    if name != "resnet20":
-        raise SystemExit(f"error: model '{name}' is not implemented in the PyTorch reference (only resnet20)")
-    return ResNetCIFAR(in_channels=in_channels, num_classes=num_classes, blocks_per_stage=3)
+    if name == "resnet20":
+        return ResNetCIFAR(in_channels=in_channels, num_classes=num_classes, blocks_per_stage=3)
+    if name == "resnet18":
+        return ResNet18(in_channels=in_channels, num_classes=num_classes)
+    raise SystemExit(f"error: model '{name}' is not implemented in the PyTorch reference (resnet20, resnet18)")
 
 
 def make_sgd(model, lr):
@@ -348,9 +390,13 @@ def cmd_bench(args):
     x = torch.randn(args.batch, c, h, w, generator=gen)
     y = torch.randint(0, args.classes, (args.batch,), generator=gen)
 
+    # bf16: PyTorch's CPU autocast (bf16 convolutions and matmuls, fp32 weights, loss and optimiser).
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss = criterion(model(x), y)
+        with autocast:
+            loss = criterion(model(x), y)
         loss.backward()
         opt.step()
         return loss
@@ -372,6 +418,7 @@ def cmd_bench(args):
         "batch": args.batch,
         "input": f"{c}x{h}x{w}",
         "model": args.model,
+        "precision": args.precision,
         "steps": args.steps,
         "warmup": args.warmup,
         "torch_version": torch.__version__,
@@ -398,7 +445,9 @@ def main(argv=None):
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="training-step throughput on synthetic data")
-    b.add_argument("--model", default="resnet20", help="only resnet20 is implemented")
+    b.add_argument("--model", default="resnet20", choices=["resnet20", "resnet18"])
+    b.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: torch.autocast('cpu', dtype=torch.bfloat16)")
     b.add_argument("--in-channels", type=int, default=None, help="input channels (default 3)")
     b.add_argument("--input", default=None,
                    help="CxHxW, e.g. 3x32x32, or HxW with channels from --in-channels (default: 3x32x32)")

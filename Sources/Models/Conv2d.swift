@@ -25,8 +25,14 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     public var datapath: LayerDatapath?
     /// oneDNN primitives for the last batch size and geometry (when the engine uses oneDNN).
     var dnnl: DNNLConvolution?
-    /// Whether the last forward ran on `dnnl` (its backward then does too).
-    var forwardOnDNNL = false
+    /// The exact integer forward of a binarized layer (oneDNN, u8 codes x s8 B → s32), when it applies.
+    var integerConv: DNNLIntegerConvolution?
+    /// [N, Cout, outH, outW] B ⊛ j of the last integer forward.
+    let integerSums = IntegerBuffer<Int32>()
+    /// [N, outH, outW] 1 ⊛ j of the last integer forward.
+    let windowSums = IntegerBuffer<Int32>()
+    /// Which kernel the last forward ran on (backward follows it).
+    public internal(set) var path = KernelPath.reference
     public var name: String { String(weight.name.dropLast(".weight".count)) }
     /// The geometry of the last forward's input (nil before the first forward).
     public var lastGeometry: ConvGeometry? { geometry }
@@ -79,33 +85,28 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         y.ensure(shape: [n, outChannels, geo.outH, geo.outW])
         let xin = quantization?.input(x, training: training) ?? x
         let w = quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value)
+        let biasValues = bias.map { UnsafePointer($0.value) }
         if let datapath {
             datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outChannels,
-                                              rows: geo.columnRows, geometry: geo, bias: bias.map { UnsafePointer($0.value) },
+                                              rows: geo.columnRows, geometry: geo, bias: biasValues,
                                               quantization: quantization), y: y.data)
+            path = .datapath
+        } else if EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
+                  let view = quantization?.integerView(of: xin, outChannels: outChannels) {
+            integerForward(ic, view, batch: n, geometry: geo)
+            path = .integer
         } else if let c = dnnlConvolution(batch: n, geometry: geo) {
-            c.forward(y: y.data, x: xin.data, weight: w, bias: bias.map { UnsafePointer($0.value) })
+            c.forward(y: y.data, x: xin.data, weight: w, bias: biasValues)
+            path = .dnnl
         } else {
             Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                                  outChannels: outChannels, geometry: geo)
+            path = .reference
         }
-        forwardOnDNNL = datapath == nil && dnnl != nil && EngineContext.usesDNNL
         input = training ? x : nil
         kernelInput = training ? xin : nil
         kernelWeight = w
         return y
-    }
-
-    /// The oneDNN convolution for this batch and geometry, built when either changes; nil on the reference
-    /// backend or where oneDNN has no kernel for the shape.
-    func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry) -> DNNLConvolution? {
-        guard EngineContext.usesDNNL else { return nil }
-        let precision = EngineContext.precision
-        if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision { return c }
-        dnnl = nil  // release the old primitives' buffers first
-        dnnl = DNNLConvolution(batch: n, outChannels: outChannels, geometry: geo, bias: bias != nil,
-                               precision: precision)
-        return dnnl
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
@@ -115,7 +116,8 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
         let dW = quantization?.weightGradientTarget(weight) ?? weight.grad
-        if forwardOnDNNL, let c = dnnl, c.supportsBackward {
+        if path == .integer || path == .dnnl, let c = dnnlConvolution(batch: n, geometry: geo), c.supportsBackward {
+            if path == .integer { c.prepareBackward(x: xin.data, weight: w) }
             c.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad, dy: dy.data,
                        x: xin.data, weight: w)
         } else {

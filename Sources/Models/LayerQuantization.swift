@@ -26,6 +26,10 @@ public final class LayerQuantization {
     public private(set) var groups: [WeightBinarizer.Group] = []
     /// [N, ...] the quantized input of the last forward.
     let xq = Tensor(shape: [0])
+    /// [weight count] B ∈ {−1, +1} of the last forward (binarized layers).
+    let signs: IntegerBuffer<Int8>
+    /// [N, ...] the input codes of the last integer view.
+    let codes = IntegerBuffer<UInt8>()
 
     public init?(_ spec: QuantPolicy.LayerSpec, weightCount: Int, store: ParameterStore, name: String) {
         guard spec.isQuantized else { return nil }
@@ -33,6 +37,7 @@ public final class LayerQuantization {
         inputQuantizer = spec.activationBits.flatMap { spec.activationKind.make(bits: $0, store: store, name: name) }
         let n = spec.weights == nil ? 0 : weightCount
         wq = Tensor(shape: [n]); dWq = Tensor(shape: [n]); scratch = Tensor(shape: [n])
+        signs = IntegerBuffer(count: n)
     }
 
     func initialize() { inputQuantizer?.initialize() }
@@ -43,8 +48,8 @@ public final class LayerQuantization {
     /// The weights the kernel should use.
     func weights(_ latent: Parameter, outChannels: Int) -> UnsafePointer<Float> {
         guard let b = binarizer else { return UnsafePointer(latent.value) }
-        b.binarize(latent: latent.value, count: latent.count, outChannels: outChannels, into: wq.data, groups: &groups,
-                   scratch: scratch.data)
+        b.binarize(latent: latent.value, count: latent.count, outChannels: outChannels, into: wq.data,
+                   signs: signs.data, groups: &groups, scratch: scratch.data)
         return UnsafePointer(wq.data)
     }
 
@@ -55,6 +60,23 @@ public final class LayerQuantization {
         q.forward(y: xq.data, x: x.data, count: x.count, perSample: x.count / Swift.max(x.shape[0], 1),
                   training: training)
         return xq
+    }
+
+    /// The integer view of the last forward (binary weights and k-bit input codes), for layers with both a
+    /// binarizer and an input quantizer; computes the channels-last codes of the quantized input `xq` (the output
+    /// of `input`).
+    /// nil for other layers.
+    public func integerView(of xq: Tensor, outChannels: Int) -> IntegerView? {
+        guard binarizer != nil, let q = inputQuantizer, !groups.isEmpty else { return nil }
+        codes.ensure(count: xq.count)
+        let n = xq.shape[0], c = xq.shape.count > 1 ? xq.shape[1] : 1
+        IntegerConvKernels.codes(ofQuantized: xq.data, batch: n, channels: c, positions: xq.count / Swift.max(n * c, 1),
+                                 clip: q.clip, levels: q.levelCount, into: codes.data)
+        let perChannel = groups.count == outChannels
+        let alpha = (0..<outChannels).map { groups[perChannel ? $0 : 0].alpha }
+        let beta = (0..<outChannels).map { groups[perChannel ? $0 : 0].beta }
+        return IntegerView(signs: signs.data, codes: codes.data, bits: q.bits, step: q.quantizationStep,
+                           alpha: alpha, beta: beta)
     }
 
     /// Where the kernel should accumulate the weight gradient (zeroed scratch when binarized).

@@ -44,9 +44,10 @@ public struct WeightBinarizer: Sendable, Equatable {
 
     // MARK: - Closed forms on one group
 
-    /// Binarizes `w` (n values) into `wq`, returns α, β and the threshold. `scratch` holds ≥ n floats.
+    /// Binarizes `w` (n values) into `wq` (and B ∈ {−1, +1} into `signs` when given), returns α, β and the
+    /// threshold. `scratch` holds ≥ n floats.
     public func binarize(_ w: UnsafePointer<Float>, _ n: Int, into wq: UnsafeMutablePointer<Float>,
-                         scratch: UnsafeMutablePointer<Float>) -> Group {
+                         signs: UnsafeMutablePointer<Int8>? = nil, scratch: UnsafeMutablePointer<Float>) -> Group {
         precondition(n > 0, "empty weight group")
         let g: Group
         switch kind {
@@ -59,7 +60,7 @@ public struct WeightBinarizer: Sendable, Equatable {
         }
         // Ties at the threshold: the sorted order decides in the closed forms; assigning w ≥ t to +1 reproduces it
         // except among values equal to t, where any assignment with the same counts has the same error.
-        Self.fill(w, n, g, into: wq)
+        Self.fill(w, n, g, into: wq, signs: signs)
         return g
     }
 
@@ -139,8 +140,10 @@ public struct WeightBinarizer: Sendable, Equatable {
 
     /// Writes α·B + β: values above the threshold get +1, below −1; among values equal to it, as many take −1 as
     /// the split by rank assigns (`lowerCount` minus the values strictly below), so the counts — and the error —
-    /// are exactly those of the closed form.
-    static func fill(_ w: UnsafePointer<Float>, _ n: Int, _ g: Group, into wq: UnsafeMutablePointer<Float>) {
+    /// are exactly those of the closed form. `signs` receives B itself: the hardware's bits, decided here once rather
+    /// than re-derived from the floats (β ± α may round to β when α is tiny).
+    static func fill(_ w: UnsafePointer<Float>, _ n: Int, _ g: Group, into wq: UnsafeMutablePointer<Float>,
+                     signs: UnsafeMutablePointer<Int8>? = nil) {
         let hi = g.beta + g.alpha, lo = g.beta - g.alpha, t = g.threshold
         var lowerTies = 0
         if let lowerCount = g.lowerCount {
@@ -150,21 +153,27 @@ public struct WeightBinarizer: Sendable, Equatable {
         }
         for i in 0..<n {
             let v = w[i]
-            if v > t { wq[i] = hi } else if v < t { wq[i] = lo } else if lowerTies > 0 { wq[i] = lo; lowerTies -= 1 } else { wq[i] = hi }
+            let up: Bool
+            if v > t { up = true } else if v < t { up = false } else if lowerTies > 0 { up = false; lowerTies -= 1 } else { up = true }
+            wq[i] = up ? hi : lo
+            signs?[i] = up ? 1 : -1
         }
     }
 }
 
 extension WeightBinarizer {
     /// Binarizes a whole weight tensor [groups·perGroup] (groups = output channels when `perChannel`, else 1) into
-    /// `wq`; writes each group's α and β.
+    /// `wq` (and B into `signs` when given); writes each group's α and β.
     public func binarize(latent w: UnsafePointer<Float>, count: Int, outChannels: Int,
-                         into wq: UnsafeMutablePointer<Float>, groups: inout [Group],
-                         scratch: UnsafeMutablePointer<Float>) {
+                         into wq: UnsafeMutablePointer<Float>, signs: UnsafeMutablePointer<Int8>? = nil,
+                         groups: inout [Group], scratch: UnsafeMutablePointer<Float>) {
         let g = perChannel ? outChannels : 1, size = count / g
         precondition(size * g == count, "weight count \(count) is not a multiple of \(g) channels")
         if groups.count != g { groups = [Group](repeating: Group(alpha: 0, beta: 0, threshold: 0), count: g) }
-        for i in 0..<g { groups[i] = binarize(w + i * size, size, into: wq + i * size, scratch: scratch) }
+        for i in 0..<g {
+            groups[i] = binarize(w + i * size, size, into: wq + i * size, signs: signs.map { $0 + i * size },
+                                 scratch: scratch)
+        }
     }
 
     /// Straight-through backward: grad += dWq·[|W − t| ≤ steClip·α] (+ the α, β terms when enabled).

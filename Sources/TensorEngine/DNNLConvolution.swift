@@ -77,6 +77,13 @@ public final class DNNLConvolution {
         y.store(engine: engine)
     }
 
+    /// Converts the forward operands without running the forward (the layer's forward ran on another kernel, e.g.
+    /// the exact integer one): `backward` then has what it needs.
+    public func prepareBackward(x input: UnsafePointer<Float>, weight: UnsafePointer<Float>) {
+        x.load(input, engine: engine)
+        w.load(weight, engine: engine)
+    }
+
     /// Whether oneDNN has backward kernels for this shape and precision (built on first use).
     public var supportsBackward: Bool {
         if backwardPass == nil { backwardPass = Backward(self) }

@@ -1,0 +1,52 @@
+import Quantization
+import TensorEngine
+
+/// Which kernel ran a layer's last forward.
+public enum KernelPath: Sendable {
+    /// A hardware model (`LayerDatapath`).
+    case datapath
+    /// The exact integer forward of a binarized layer on oneDNN (backward on oneDNN in the run's precision).
+    case integer
+    /// oneDNN in the run's precision.
+    case dnnl
+    /// The engine's own kernels over OpenBLAS.
+    case reference
+}
+
+extension Conv2d {
+    /// The oneDNN convolution for this batch and geometry, built when either changes; nil on the reference
+    /// backend or where oneDNN has no kernel for the shape.
+    func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry) -> DNNLConvolution? {
+        guard EngineContext.usesDNNL else { return nil }
+        let precision = EngineContext.precision
+        if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision { return c }
+        dnnl = nil  // release the old primitives' buffers first
+        dnnl = DNNLConvolution(batch: n, outChannels: outChannels, geometry: geo, bias: bias != nil,
+                               precision: precision)
+        return dnnl
+    }
+
+    /// The oneDNN integer convolution for this batch and geometry (binarized layers with a k-bit input), built when
+    /// either changes; nil where it does not apply.
+    func integerConvolution(batch n: Int, geometry geo: ConvGeometry) -> DNNLIntegerConvolution? {
+        guard let q = quantization, q.binarizer != nil, q.inputQuantizer != nil else { return nil }
+        if let c = integerConv, c.batch == n, c.geometry == geo { return c }
+        integerConv = nil
+        integerConv = DNNLIntegerConvolution(batch: n, outChannels: outChannels, geometry: geo)
+        return integerConv
+    }
+
+    /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias): the integer sums from oneDNN, the window sums of the codes and the
+    /// per-channel scales (`IntegerView`).
+    func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView, batch n: Int, geometry geo: ConvGeometry) {
+        let P = geo.outPixels
+        integerSums.ensure(count: n * outChannels * P)
+        windowSums.ensure(count: n * P)
+        conv.forward(codes: view.codes, signs: view.signs, sums: integerSums.data)
+        IntegerConvKernels.windowSums(codes: view.codes, batch: n, geometry: geo, into: windowSums.data)
+        IntegerConvKernels.combine(y: y.data, sums: integerSums.data, windowSums: windowSums.data,
+                                   scale: view.alpha.map { $0 * view.step }, offset: view.beta.map { $0 * view.step },
+                                   bias: bias.map { UnsafePointer($0.value) }, batch: n, outChannels: outChannels,
+                                   positions: P)
+    }
+}

@@ -1,0 +1,50 @@
+import CDNNL
+
+/// The integer part of a binarized convolution's forward on oneDNN: S = B ⊛ j with u8 input codes, s8 weights
+/// B ∈ {−1, +1} and s32 accumulation (AVX512-VNNI `vpdpbusd`, AMX tiles, or AVX2/AVX-512 `vpmaddubsw` — no saturation
+/// here: a pair of ±1·j products is at most 2·255 in magnitude). Integer arithmetic, so the sums equal the reference's
+/// bit for bit on every ISA. Codes in and sums out are channels-last, the layout the kernels use: no reorder.
+public final class DNNLIntegerConvolution {
+    public let batch: Int, outChannels: Int, geometry: ConvGeometry
+    let engine: DNNL
+    let primitive: DNNLPrimitive
+    let codes: DNNLOperand, signs: DNNLOperand, sums: DNNLOperand
+
+    /// nil where oneDNN has no int8 kernel for the shape.
+    public init?(batch: Int, outChannels: Int, geometry g: ConvGeometry) {
+        guard let engine = DNNL.shared else { return nil }
+        self.engine = engine
+        self.batch = batch; self.outChannels = outChannels; geometry = g
+        let s = DNNLConvolution.shapes(batch, outChannels, g)
+        var src = DNNLDesc(s.src, dnnl_u8, dnnl_nhwc), wei = DNNLDesc(s.weights, dnnl_s8, dnnl_format_tag_any)
+        var dst = DNNLDesc(s.dst, dnnl_s32, dnnl_nhwc)
+        var cd = dnnl_convolution_desc_t()
+        guard dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src.md,
+                                                 &wei.md, nil, &dst.md, s.strides, s.padding, s.padding)
+                == dnnl_success,
+              let p = withUnsafePointer(to: &cd, { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) })
+        else { return nil }
+        primitive = p
+        codes = DNNLOperand(user: DNNLDesc(s.src, dnnl_u8, dnnl_nhwc), wanted: p.desc(dnnl_query_src_md),
+                            isOutput: false, scratch: .input, engine: engine)
+        signs = DNNLOperand(user: DNNLDesc(s.weights, dnnl_s8, dnnl_oihw), wanted: p.desc(dnnl_query_weights_md),
+                            isOutput: false, engine: engine)
+        sums = DNNLOperand(user: DNNLDesc(s.dst, dnnl_s32, dnnl_nhwc), wanted: p.desc(dnnl_query_dst_md),
+                           isOutput: true, scratch: .output, engine: engine)
+    }
+
+    /// The kernel oneDNN picked, e.g. `brgconv:avx512_core_vnni`.
+    public var implementation: String { primitive.implementation }
+
+    /// sums [N, outH, outW, Cout] = B ⊛ j for codes [N, H, W, Cin] (both channels-last) and signs
+    /// [Cout, Cin, kh, kw].
+    public func forward(codes input: UnsafePointer<UInt8>, signs weights: UnsafePointer<Int8>,
+                        sums out: UnsafeMutablePointer<Int32>) {
+        codes.load(input, engine: engine)
+        signs.load(weights, engine: engine)
+        sums.bind(out)
+        engine.execute(primitive.primitive, [arg(DNNL_ARG_SRC, codes.handle), arg(DNNL_ARG_WEIGHTS, signs.handle),
+                                             arg(DNNL_ARG_DST, sums.handle)])
+        sums.store(engine: engine)
+    }
+}
