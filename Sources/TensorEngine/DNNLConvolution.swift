@@ -36,16 +36,19 @@ public final class DNNLConvolution {
             guard status == dnnl_success else { continue }
             created = withUnsafePointer(to: &cd) { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) }
         }
-        guard let fwd = created else { return nil }
+        guard let fwd = created,
+              let x = DNNLOperand(user: DNNLDesc(shapes.src, dnnl_f32, dnnl_nchw), wanted: fwd.desc(dnnl_query_src_md),
+                                  isOutput: false, engine: engine),
+              let w = DNNLOperand(user: DNNLDesc(shapes.weights, dnnl_f32, dnnl_oihw),
+                                  wanted: fwd.desc(dnnl_query_weights_md), isOutput: false, engine: engine),
+              let y = DNNLOperand(user: DNNLDesc(shapes.dst, dnnl_f32, dnnl_nchw), wanted: fwd.desc(dnnl_query_dst_md),
+                                  isOutput: true, scratch: .output, engine: engine)
+        else { return nil }
+        let b = bias ? DNNLOperand(user: DNNLDesc([outChannels], dnnl_f32, dnnl_a),
+                                   wanted: fwd.desc(dnnl_query_weights_md, index: 1), isOutput: false, engine: engine) : nil
+        if bias && b == nil { return nil }
         forwardPrimitive = fwd
-        x = DNNLOperand(user: DNNLDesc(shapes.src, dnnl_f32, dnnl_nchw), wanted: fwd.desc(dnnl_query_src_md),
-                        isOutput: false, engine: engine)
-        w = DNNLOperand(user: DNNLDesc(shapes.weights, dnnl_f32, dnnl_oihw), wanted: fwd.desc(dnnl_query_weights_md),
-                        isOutput: false, engine: engine)
-        y = DNNLOperand(user: DNNLDesc(shapes.dst, dnnl_f32, dnnl_nchw), wanted: fwd.desc(dnnl_query_dst_md),
-                        isOutput: true, scratch: .output, engine: engine)
-        b = bias ? DNNLOperand(user: DNNLDesc([outChannels], dnnl_f32, dnnl_a),
-                               wanted: fwd.desc(dnnl_query_weights_md, index: 1), isOutput: false, engine: engine) : nil
+        self.x = x; self.w = w; self.y = y; self.b = b
     }
 
     static func shapes(_ n: Int, _ cout: Int, _ g: ConvGeometry)
@@ -95,7 +98,7 @@ public final class DNNLConvolution {
     public func backward(dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
                          dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x input: UnsafePointer<Float>,
                          weight: UnsafePointer<Float>) {
-        guard supportsBackward, let bw = backwardPass else { preconditionFailure("no oneDNN backward") }
+        guard supportsBackward, let bw = backwardPass else { fatalError("DNNLConvolution.backward: no oneDNN backward") }
         bw.dy.load(dy, engine: engine)
         if let dx {
             let dxOperand = bw.dx, data = bw.data
@@ -167,31 +170,38 @@ public final class DNNLConvolution {
                     DNNLPrimitive(UnsafeRawPointer($0), hint: c.forwardPrimitive, engine: e)
                 })
             else { return nil }
-            guard let dataPrimitive else { return nil }
+            let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nchw), xUser = DNNLDesc(s.src, dnnl_f32, dnnl_nchw)
+            let wUser = DNNLDesc(s.weights, dnnl_f32, dnnl_oihw), bUser = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
+            guard let dataPrimitive,
+                  let dy = DNNLOperand(user: dyUser, wanted: dataPrimitive.desc(dnnl_query_diff_dst_md),
+                                       isOutput: false, scratch: .gradient, engine: e),
+                  let dx = DNNLOperand(user: xUser, wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true,
+                                       scratch: .output, engine: e),
+                  let dW = DNNLOperand(user: wUser, wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md),
+                                       isOutput: true, accumulate: true, scratch: .weightGradient, engine: e)
+            else { return nil }
+            // An operand in the layout another one already holds is shared (nil here); otherwise converted.
+            func operand(_ user: DNNLDesc, _ wanted: DNNLDesc, sameAs existing: DNNLDesc,
+                         scratch: DNNLScratch.Slot?) -> DNNLOperand?? {
+                if wanted == existing { return .some(nil) }
+                guard let op = DNNLOperand(user: user, wanted: wanted, isOutput: false, scratch: scratch, engine: e)
+                else { return nil }
+                return .some(op)
+            }
+            guard let wForData = operand(wUser, dataPrimitive.desc(dnnl_query_weights_md), sameAs: c.w.desc,
+                                         scratch: nil),
+                  let xForW = operand(xUser, weightsPrimitive.desc(dnnl_query_src_md), sameAs: c.x.desc,
+                                      scratch: .input),
+                  let dyForW = operand(dyUser, weightsPrimitive.desc(dnnl_query_diff_dst_md), sameAs: dy.desc,
+                                       scratch: .gradientForWeights)
+            else { return nil }
+            let dB = c.hasBias ? DNNLOperand(user: bUser, wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md,
+                                                                                      index: 1),
+                                             isOutput: true, accumulate: true, engine: e) : nil
+            if c.hasBias && dB == nil { return nil }
             data = dataPrimitive; weights = weightsPrimitive
-            let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nchw)
-            dy = DNNLOperand(user: dyUser, wanted: dataPrimitive.desc(dnnl_query_diff_dst_md), isOutput: false,
-                             scratch: .gradient, engine: e)
-            dx = DNNLOperand(user: DNNLDesc(s.src, dnnl_f32, dnnl_nchw),
-                             wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true, scratch: .output,
-                             engine: e)
-            let wWanted = dataPrimitive.desc(dnnl_query_weights_md)
-            weightsForData = wWanted == c.w.desc ? nil
-                : DNNLOperand(user: DNNLDesc(s.weights, dnnl_f32, dnnl_oihw), wanted: wWanted, isOutput: false,
-                              engine: e)
-            let xWanted = weightsPrimitive.desc(dnnl_query_src_md)
-            xForWeights = xWanted == c.x.desc ? nil
-                : DNNLOperand(user: DNNLDesc(s.src, dnnl_f32, dnnl_nchw), wanted: xWanted, isOutput: false,
-                              scratch: .input, engine: e)
-            let dyW = weightsPrimitive.desc(dnnl_query_diff_dst_md)
-            dyForWeights = dyW == dy.desc ? nil
-                : DNNLOperand(user: dyUser, wanted: dyW, isOutput: false, scratch: .gradientForWeights, engine: e)
-            dW = DNNLOperand(user: DNNLDesc(s.weights, dnnl_f32, dnnl_oihw),
-                             wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md), isOutput: true,
-                             accumulate: true, scratch: .weightGradient, engine: e)
-            dB = c.hasBias ? DNNLOperand(user: DNNLDesc([c.outChannels], dnnl_f32, dnnl_a),
-                                         wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md, index: 1),
-                                         isOutput: true, accumulate: true, engine: e) : nil
+            self.dy = dy; self.dx = dx; self.dW = dW; self.dB = dB
+            weightsForData = wForData; xForWeights = xForW; dyForWeights = dyForW
         }
     }
 }

@@ -24,13 +24,15 @@ public final class DNNLIntegerConvolution {
                 == dnnl_success,
               let p = withUnsafePointer(to: &cd, { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) })
         else { return nil }
+        guard let codes = DNNLOperand(user: DNNLDesc(s.src, dnnl_u8, dnnl_nhwc), wanted: p.desc(dnnl_query_src_md),
+                                      isOutput: false, scratch: .input, engine: engine),
+              let signs = DNNLOperand(user: DNNLDesc(s.weights, dnnl_s8, dnnl_oihw),
+                                      wanted: p.desc(dnnl_query_weights_md), isOutput: false, engine: engine),
+              let sums = DNNLOperand(user: DNNLDesc(s.dst, dnnl_s32, dnnl_nhwc), wanted: p.desc(dnnl_query_dst_md),
+                                     isOutput: true, scratch: .output, engine: engine)
+        else { return nil }
         primitive = p
-        codes = DNNLOperand(user: DNNLDesc(s.src, dnnl_u8, dnnl_nhwc), wanted: p.desc(dnnl_query_src_md),
-                            isOutput: false, scratch: .input, engine: engine)
-        signs = DNNLOperand(user: DNNLDesc(s.weights, dnnl_s8, dnnl_oihw), wanted: p.desc(dnnl_query_weights_md),
-                            isOutput: false, engine: engine)
-        sums = DNNLOperand(user: DNNLDesc(s.dst, dnnl_s32, dnnl_nhwc), wanted: p.desc(dnnl_query_dst_md),
-                           isOutput: true, scratch: .output, engine: engine)
+        self.codes = codes; self.signs = signs; self.sums = sums
     }
 
     /// The kernel oneDNN picked, e.g. `brgconv:avx512_core_vnni`.

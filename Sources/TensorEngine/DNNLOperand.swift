@@ -16,8 +16,9 @@ final class DNNLOperand {
     /// backward pass, like a forward input).
     let scratch: DNNLScratch.Slot?
 
-    init(user userDesc: DNNLDesc, wanted: DNNLDesc, isOutput: Bool, accumulate: Bool = false,
-         scratch: DNNLScratch.Slot? = nil, engine: DNNL) {
+    /// nil where oneDNN has no reorder between the two layouts (the caller then falls back to other kernels).
+    init?(user userDesc: DNNLDesc, wanted: DNNLDesc, isOutput: Bool, accumulate: Bool = false,
+          scratch: DNNLScratch.Slot? = nil, engine: DNNL) {
         self.isOutput = isOutput
         self.scratch = scratch
         user = DNNLMemory(userDesc, owning: false, engine: engine)
@@ -28,7 +29,7 @@ final class DNNLOperand {
             let r = isOutput
                 ? DNNLPrimitive(reorder: wanted, to: userDesc, accumulate: accumulate, engine: engine)
                 : DNNLPrimitive(reorder: userDesc, to: wanted, engine: engine)
-            guard let r else { preconditionFailure("oneDNN has no reorder between these layouts") }
+            guard let r else { return nil }
             reorder = r
         }
     }

@@ -5,7 +5,8 @@ import XCTest
 
 /// Whole-layer and whole-network backward passes against central differences of the cross-entropy loss.
 final class ModelGradientTests: XCTestCase {
-    override func tearDown() { Parallel.threads = 1 }
+    override func setUp() { EngineUnderTest.configure() }
+    override func tearDown() { EngineUnderTest.reset() }
 
     /// Loss of `layer` on `x` as Σ y·r (training mode: batch statistics), in Double.
     func layerLoss(_ layer: Layer, _ x: Tensor, _ r: [Float]) -> Double {

@@ -24,6 +24,11 @@ final class DNNLConvolutionTests: XCTestCase {
         Case(n: 1, cin: 1, h: 12, w: 10, cout: 16, k: 3, s: 1, p: 1),             // greyscale stem
         Case(n: 1, cin: 3, h: 11, w: 10, cout: 8, k: 7, s: 2, p: 3, bias: true),  // ResNet-18 stem
         Case(n: 2, cin: 5, h: 5, w: 7, cout: 3, k: 3, s: 1, p: 0),                // valid window, odd channels
+        Case(n: 4, cin: 32, h: 16, w: 16, cout: 64, k: 3, s: 2, p: 1),            // ResNet-20 stage 3 entry
+        Case(n: 4, cin: 64, h: 8, w: 8, cout: 64, k: 3, s: 1, p: 1),              // ResNet-20 stage 3
+        Case(n: 32, cin: 64, h: 7, w: 7, cout: 64, k: 3, s: 1, p: 1),             // stage 3 at 28x28 input
+        Case(n: 32, cin: 32, h: 14, w: 14, cout: 64, k: 3, s: 2, p: 1),           // its entry
+        Case(n: 32, cin: 16, h: 28, w: 28, cout: 16, k: 3, s: 1, p: 1),           // stage 1 at 28x28 input
     ]
 
     func geometry(_ c: Case) -> ConvGeometry {

@@ -1,0 +1,102 @@
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// The exact integer forward of binarized convolutions: oneDNN's u8 x s8 → s32 sums equal direct integer summation
+/// bit for bit (on every ISA: CI also runs this under ONEDNN_MAX_CPU_ISA=AVX2 and AVX512_CORE), and the pointwise
+/// parts (codes, window sums, combine) equal their definitions.
+final class IntegerConvTests: XCTestCase {
+    struct Case { var n = 2, cin = 16, h = 8, w = 8, cout = 16, k = 3, s = 1, p = 1 }
+
+    static let cases: [Case] = [
+        Case(),
+        Case(n: 3, cin: 16, h: 9, w: 9, cout: 32, k: 3, s: 2, p: 1),
+        Case(n: 2, cin: 32, h: 5, w: 6, cout: 8, k: 1, s: 2, p: 0),
+        Case(n: 1, cin: 3, h: 11, w: 10, cout: 5, k: 7, s: 2, p: 3),
+        Case(n: 2, cin: 64, h: 4, w: 4, cout: 64, k: 3, s: 1, p: 1),
+    ]
+
+    func geometry(_ c: Case) -> ConvGeometry {
+        ConvGeometry(channels: c.cin, height: c.h, width: c.w, kernel: (c.k, c.k), stride: (c.s, c.s),
+                     padding: (c.p, c.p))
+    }
+
+    func testOneDNNSumsEqualDirectIntegerSumsBitForBit() throws {
+        guard DNNL.shared != nil else { throw XCTSkip("oneDNN has no CPU engine here") }
+        var rng = RNG(seed: 3)
+        for (i, c) in Self.cases.enumerated() {
+            for bits in [4, 8] {
+                let g = geometry(c)
+                let codes = (0..<(c.n * c.cin * c.h * c.w)).map { _ in UInt8(rng.next() % UInt64(1 << bits)) }
+                let signs = (0..<(c.cout * g.columnRows)).map { _ in Int8(rng.next() % 2 == 0 ? -1 : 1) }
+                let count = c.n * c.cout * g.outPixels
+                var expected = [Int32](repeating: 0, count: count), got = [Int32](repeating: -7, count: count)
+                IntegerConvKernels.reference(codes: codes, signs: signs, batch: c.n, outChannels: c.cout, geometry: g,
+                                             into: &expected)
+                let conv = try XCTUnwrap(DNNLIntegerConvolution(batch: c.n, outChannels: c.cout, geometry: g),
+                                         "oneDNN has no int8 convolution for case \(i)")
+                conv.forward(codes: codes, signs: signs, sums: &got)
+                XCTAssertEqual(got, expected, "case \(i), \(bits)-bit codes [\(conv.implementation)]")
+                // The test can fail: the sums are not trivially zero.
+                XCTAssertGreaterThan(expected.map { abs($0) }.max() ?? 0, 0)
+            }
+        }
+    }
+
+    func testWindowSumsCountCodesUnderEachWindow() {
+        var rng = RNG(seed: 4)
+        for c in Self.cases {
+            let g = geometry(c)
+            let codes = (0..<(c.n * c.cin * c.h * c.w)).map { _ in UInt8(rng.next() % 16) }
+            // 1 ⊛ j is B ⊛ j with all-ones weights and one output channel.
+            var expected = [Int32](repeating: 0, count: c.n * g.outPixels)
+            IntegerConvKernels.reference(codes: codes, signs: [Int8](repeating: 1, count: g.columnRows), batch: c.n,
+                                         outChannels: 1, geometry: g, into: &expected)
+            var got = [Int32](repeating: -1, count: c.n * g.outPixels)
+            IntegerConvKernels.windowSums(codes: codes, batch: c.n, geometry: g, into: &got)
+            XCTAssertEqual(got, expected, "\(c)")
+        }
+    }
+
+    func testCodesRecoverTheGridAndTransposeToChannelsLast() {
+        for bits in [1, 2, 4, 8] {
+            let levels = (1 << bits) - 1, clip: Float = 0.7311, n = 2, ch = 3, positions = 5
+            let delta = clip / Float(levels)
+            var j = [Int](repeating: 0, count: n * ch * positions)
+            for i in 0..<j.count { j[i] = (i * 7 + bits) % (levels + 1) }
+            // Grid values as the quantizers produce them: round(x·inv)·Δ.
+            let y = j.map { Float($0) * delta }
+            var codes = [UInt8](repeating: 0, count: y.count)
+            IntegerConvKernels.codes(ofQuantized: y, batch: n, channels: ch, positions: positions, clip: clip,
+                                     levels: levels, into: &codes)
+            for b in 0..<n {
+                for c in 0..<ch {
+                    for p in 0..<positions {
+                        XCTAssertEqual(Int(codes[(b * positions + p) * ch + c]), j[(b * ch + c) * positions + p],
+                                       "bits \(bits) n \(b) c \(c) p \(p)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testCombineAppliesScalesPerChannel() {
+        let n = 2, cout = 3, P = 17
+        let sums = (0..<(n * P * cout)).map { Int32($0 % 11) - 5 }
+        let window = (0..<(n * P)).map { Int32($0 % 7) }
+        let scale: [Float] = [0.5, -1.25, 2], offset: [Float] = [0.1, 0.2, -0.3], bias: [Float] = [1, 2, 3]
+        var y = [Float](repeating: .nan, count: n * cout * P)
+        bias.withUnsafeBufferPointer { b in
+            IntegerConvKernels.combine(y: &y, sums: sums, windowSums: window, scale: scale, offset: offset,
+                                       bias: b.baseAddress, batch: n, outChannels: cout, positions: P)
+        }
+        for b in 0..<n {
+            for c in 0..<cout {
+                for p in 0..<P {
+                    let want = scale[c] * Float(sums[(b * P + p) * cout + c]) + (offset[c] * Float(window[b * P + p]) + bias[c])
+                    XCTAssertEqual(y[(b * cout + c) * P + p], want)
+                }
+            }
+        }
+    }
+}
