@@ -52,6 +52,15 @@ public final class DNNL: @unchecked Sendable {
         return isa.rawValue & bf16 == bf16
     }
 
+    /// oneDNN runs the engine's layers only with AVX-512 or better (`avx512_core`: Skylake-SP and later, Zen 4). With
+    /// Debian's oneDNN 2.6 capped at AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`), the model-level gradient tests aborted with heap
+    /// corruption in 1 of 2 to 1 of 8 runs on small odd shapes (2–6 channels, 3x3–6x6 images), never on AVX-512
+    /// (0 of 20): the engine then keeps its reference kernels rather than risk it.
+    public static var supportsEngine: Bool {
+        let avx512 = dnnl_cpu_isa_avx512_core.rawValue
+        return isa.rawValue & avx512 == avx512
+    }
+
     /// Sets oneDNN's (OpenMP's) thread count.
     public static func setThreads(_ n: Int) { omp_set_num_threads(Int32(Swift.max(1, n))) }
 

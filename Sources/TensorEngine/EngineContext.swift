@@ -41,6 +41,12 @@ public enum EngineContext {
             if DNNL.shared == nil {
                 if b == .onednn { notes.append("oneDNN could not create a CPU engine: using the reference backend") }
                 b = .reference
+            } else if !DNNL.supportsEngine {
+                if b == .onednn {
+                    notes.append("oneDNN on this CPU (ISA \(DNNL.isaName)) has no AVX-512 kernels; its AVX2 path is not "
+                                 + "used (docs/benchmarks.md): using the reference backend")
+                }
+                b = .reference
             } else {
                 b = .onednn
                 DNNL.setThreads(threads)

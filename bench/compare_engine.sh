@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The engine against PyTorch 2.13 CPU, side by side in one run: every row runs bwma and PyTorch alternately for ROUNDS
+# rounds and reports median images/s, the ratio and both peak RSS. Rows (as issue 12 asks):
+#   ResNet-20 3x32x32 batch 128, FP32, 1 and 2 threads     bwma fp32 (oneDNN)          vs PyTorch FP32
+#   ResNet-20 3x32x32 batch 128, bf16, 1 and 2 threads     bwma bf16                   vs PyTorch bf16 autocast
+#   ResNet-18 3x224x224 batch 32, bf16, 2 threads          bwma bf16                   vs PyTorch bf16 autocast
+#   ResNet-20 / ResNet-18, W1A4 BWMA, bf16                 bwma bwma W1A4 bf16         vs PyTorch bf16 autocast FP32 net
+# plus the reference backend (OpenBLAS kernels) for context. Prints a markdown table and the CPU/ISA line.
+#
+#   bench/compare_engine.sh [PYTHON] [ROUNDS] [STEPS] [ROWS]
+#
+# PYTHON has torch==2.13.0+cpu (default /opt/torchvenv/bin/python; docs/benchmarks.md). ROWS: `all` (default) or
+# `r20` (ResNet-20 rows only, ~5 minutes). Run on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${1:-/opt/torchvenv/bin/python}"; ROUNDS="${2:-3}"; STEPS="${3:-10}"; ROWS="${4:-all}"
+source launch/env.sh
+swift build -c release --product bwma >/dev/null
+BWMA=.build/release/bwma
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+median() { python3 -c "import statistics,sys; print(statistics.median(map(float, sys.argv[1:])))" "$@"; }
+
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); oneDNN ISA: $($BWMA bench step --model resnet20 \
+    --batch 2 --steps 1 --warmup 0 --json 2>/dev/null | field isa); rounds $ROUNDS, $STEPS steps each"
+echo
+echo "| model | input | batch | threads | bwma | PyTorch | bwma img/s | PyTorch img/s | ratio | bwma RSS MB | PyTorch RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+
+# row MODEL INPUT BATCH THREADS BWMA_QUANT BWMA_PRECISION BWMA_BACKEND TORCH_PRECISION
+row() {
+    local model=$1 input=$2 batch=$3 threads=$4 quant=$5 precision=$6 backend=$7 tprec=$8
+    local classes=10; [ "$model" = resnet18 ] && classes=1000
+    local b=() p=() brss=() prss=()
+    for _ in $(seq "$ROUNDS"); do
+        j=$($BWMA bench step --model "$model" --input "$input" --batch "$batch" --threads "$threads" --quant "$quant" \
+            --precision "$precision" --backend "$backend" --classes "$classes" --steps "$STEPS" --json 2>/dev/null)
+        b+=("$(echo "$j" | field images_per_s)"); brss+=("$(echo "$j" | field peak_rss_mb)")
+        j=$(OMP_NUM_THREADS="$threads" "$PY" bench/pytorch_reference.py bench --model "$model" --input "$input" \
+            --batch "$batch" --threads "$threads" --precision "$tprec" --classes "$classes" --steps "$STEPS" 2>/dev/null)
+        p+=("$(echo "$j" | field images_per_s)"); prss+=("$(echo "$j" | field peak_rss_mb)")
+    done
+    local bm pm; bm=$(median "${b[@]}"); pm=$(median "${p[@]}")
+    local q="$quant"; [ "$quant" != fp32 ] && q="$quant W1A4"
+    python3 -c "print(f'| $model | $input | $batch | $threads | $backend $q $precision | $tprec | {$bm:.1f} | {$pm:.1f} | {$bm/$pm:.2f}x | {$(median "${brss[@]}"):.0f} | {$(median "${prss[@]}"):.0f} |')"
+}
+
+for t in 1 2; do
+    row resnet20 3x32x32 128 "$t" fp32 fp32 auto fp32
+    row resnet20 3x32x32 128 "$t" fp32 fp32 reference fp32
+    row resnet20 3x32x32 128 "$t" fp32 bf16 auto bf16
+    row resnet20 3x32x32 128 "$t" bwma bf16 auto bf16
+done
+if [ "$ROWS" = all ]; then
+    row resnet18 3x224x224 32 2 fp32 fp32 auto fp32
+    row resnet18 3x224x224 32 2 fp32 bf16 auto bf16
+    row resnet18 3x224x224 32 2 bwma bf16 auto bf16
+fi
