@@ -36,17 +36,9 @@ extension Conv2d {
         return integerConv
     }
 
-    /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias): the integer sums from oneDNN, the window sums of the codes and the
-    /// per-channel scales (`IntegerView`).
-    func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView, batch n: Int, geometry geo: ConvGeometry) {
-        let P = geo.outPixels
-        integerSums.ensure(count: n * outChannels * P)
-        windowSums.ensure(count: n * P)
-        conv.forward(codes: view.codes, signs: view.signs, sums: integerSums.data)
-        IntegerConvKernels.windowSums(codes: view.codes, batch: n, geometry: geo, into: windowSums.data)
-        IntegerConvKernels.combine(y: y.data, sums: integerSums.data, windowSums: windowSums.data,
-                                   scale: view.alpha.map { $0 * view.step }, offset: view.beta.map { $0 * view.step },
-                                   bias: bias.map { UnsafePointer($0.value) }, batch: n, outChannels: outChannels,
-                                   positions: P)
+    /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias) from the layer's integer view.
+    func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView) {
+        conv.forward(codes: view.codes, signs: view.signs, scale: view.alpha.map { $0 * view.step },
+                     offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) }, y: y.data)
     }
 }

@@ -27,10 +27,6 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     var dnnl: DNNLConvolution?
     /// The exact integer forward of a binarized layer (oneDNN, u8 codes x s8 B → s32), when it applies.
     var integerConv: DNNLIntegerConvolution?
-    /// [N, Cout, outH, outW] B ⊛ j of the last integer forward.
-    let integerSums = IntegerBuffer<Int32>()
-    /// [N, outH, outW] 1 ⊛ j of the last integer forward.
-    let windowSums = IntegerBuffer<Int32>()
     /// Which kernel the last forward ran on (backward follows it).
     public internal(set) var path = KernelPath.reference
     public var name: String { String(weight.name.dropLast(".weight".count)) }
@@ -93,7 +89,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             path = .datapath
         } else if EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
                   let view = quantization?.integerView(of: xin, outChannels: outChannels) {
-            integerForward(ic, view, batch: n, geometry: geo)
+            integerForward(ic, view)
             path = .integer
         } else if let c = dnnlConvolution(batch: n, geometry: geo) {
             c.forward(y: y.data, x: xin.data, weight: w, bias: biasValues)

@@ -38,6 +38,25 @@ public final class DNNLIntegerConvolution {
     /// The kernel oneDNN picked, e.g. `brgconv:avx512_core_vnni`.
     public var implementation: String { primitive.implementation }
 
+    /// The layer's output from its integer operands:
+    ///
+    ///     y[n, c, p] = scale_c·(B ⊛ j)[n, p, c] + offset_c·(1 ⊛ j)[n, p] + bias_c
+    ///
+    /// with scale = Δα and offset = Δβ per output channel (`IntegerView`). codes [N, H, W, Cin] (channels-last),
+    /// signs [Cout, Cin, kh, kw], y [N, Cout, outH, outW] (NCHW). The integer sums live in shared scratch.
+    public func forward(codes: UnsafePointer<UInt8>, signs: UnsafePointer<Int8>, scale: [Float], offset: [Float],
+                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+        let P = geometry.outPixels
+        let sums = DNNLScratch.shared.buffer(.integerSums, bytes: batch * outChannels * P * 4)
+            .bindMemory(to: Int32.self, capacity: batch * outChannels * P)
+        let window = DNNLScratch.shared.buffer(.windowSums, bytes: batch * P * 4)
+            .bindMemory(to: Int32.self, capacity: batch * P)
+        forward(codes: codes, signs: signs, sums: sums)
+        IntegerConvKernels.windowSums(codes: codes, batch: batch, geometry: geometry, into: window)
+        IntegerConvKernels.combine(y: y, sums: sums, windowSums: window, scale: scale, offset: offset, bias: bias,
+                                   batch: batch, outChannels: outChannels, positions: P)
+    }
+
     /// sums [N, outH, outW, Cout] = B ⊛ j for codes [N, H, W, Cin] (both channels-last) and signs
     /// [Cout, Cin, kh, kw].
     public func forward(codes input: UnsafePointer<UInt8>, signs weights: UnsafePointer<Int8>,

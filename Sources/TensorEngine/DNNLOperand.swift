@@ -75,7 +75,9 @@ func arg(_ kind: Int32, _ memory: dnnl_memory_t) -> dnnl_exec_arg_t { dnnl_exec_
 /// gradients, weight gradients): every layer's convolution shares them, so converted copies cost memory once per
 /// process instead of once per layer. Layers run one after another, so one buffer per purpose suffices.
 final class DNNLScratch: @unchecked Sendable {
-    enum Slot: Int, CaseIterable { case output = 0, gradient, gradientForWeights, input, weightGradient }
+    enum Slot: Int, CaseIterable {
+        case output = 0, gradient, gradientForWeights, input, weightGradient, integerSums, windowSums
+    }
 
     static let shared = DNNLScratch()
 
