@@ -34,16 +34,12 @@ public final class CrossbarDatapath: LayerDatapath {
     }
 
     /// The crossbar for these operands, reusing the last one while the weights are unchanged.
-    func crossbar(_ op: DatapathOperands, groups: [WeightBinarizer.Group]) -> CrossbarArray {
+    func crossbar(_ op: DatapathOperands, signs: UnsafePointer<Int8>) -> CrossbarArray {
         let K = op.rows, M = op.outChannels
         let w = UnsafeBufferPointer(start: op.weights, count: K * M)
         if let a = array, arrayDraw == draw, arrayWeights.elementsEqual(w) { return a }
-        var on = [Bool](repeating: true, count: K * M)
-        for c in 0..<M {
-            let g = groups.count == M ? groups[c] : groups[0]
-            let hi = g.beta + g.alpha
-            for i in 0..<K { on[c * K + i] = w[c * K + i] >= hi }
-        }
+        // The cells hold B as the binarizer decided it (the layer's integer view), not a comparison of floats.
+        let on = (0..<(K * M)).map { signs[$0] > 0 }
         let a = CrossbarArray(on: on, outChannels: M, rows: K, config: config,
                               stream: 0xC1_0000 + UInt64(layerIndex) &+ draw &* 0x1_0000_0000)
         array = a
@@ -53,11 +49,11 @@ public final class CrossbarDatapath: LayerDatapath {
     }
 
     public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
-        guard let q = op.quantization, let aq = q.inputQuantizer, q.binarizer != nil, !q.groups.isEmpty else {
+        guard let q = op.quantization, let aq = q.inputQuantizer, let signs = q.binaryWeights, !q.groups.isEmpty else {
             preconditionFailure("\(op.name): the CIM datapath needs binary weights and k-bit inputs")
         }
         let M = op.outChannels, K = op.rows, bits = aq.bits
-        let xb = crossbar(op, groups: q.groups)
+        let xb = crossbar(op, signs: signs)
         let adc = ADCQuantizer(bits: config.adcBits, rows: config.subarrayRows, range: config.adcRange)
         let step = aq.quantizationStep
         let scaleB = (0..<M).map { c -> (Float, Float) in

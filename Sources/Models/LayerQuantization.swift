@@ -62,6 +62,10 @@ public final class LayerQuantization {
         return xq
     }
 
+    /// B ∈ {−1, +1} of the last forward ([Cout, K], the weight order), as the binarizer decided it; nil for layers
+    /// without binary weights. Valid until the next forward.
+    public var binaryWeights: UnsafePointer<Int8>? { binarizer == nil ? nil : UnsafePointer(signs.data) }
+
     /// The integer view of the last forward (binary weights and k-bit input codes), for layers with both a
     /// binarizer and an input quantizer; computes the channels-last codes of the quantized input `xq` (the output
     /// of `input`).
