@@ -73,13 +73,25 @@ public enum IntegerConvKernels {
             offset.withUnsafeBufferPointer { of in
                 let sc = sc.baseAddress!, of = of.baseAddress!
                 Parallel.chunks(batch) { _, range in
+                    // Blocks of 16 positions: the block's sums [16, C] are transposed into a small [C, 16] buffer
+                    // (contiguous reads), then each channel's 16 outputs are one vector operation.
+                    let block = UnsafeMutablePointer<Float>.allocate(capacity: 16 * C)
+                    defer { block.deallocate() }
                     for n in range {
                         let s1 = windowSums + n * P, sn = sums + n * P * C
-                        for c in 0..<C {
-                            let a = sc[c], b = of[c], bc = bias?[c] ?? 0
-                            let out = y + (n * C + c) * P
-                            // One image's sums (P·C integers) stay in cache across the channel loop.
-                            for p in 0..<P { out[p] = a * Float(sn[p * C + c]) + (b * Float(s1[p]) + bc) }
+                        var p0 = 0
+                        while p0 < P {
+                            let w = Swift.min(16, P - p0)
+                            for j in 0..<w {
+                                let row = sn + (p0 + j) * C
+                                for c in 0..<C { block[c * 16 + j] = Float(row[c]) }
+                            }
+                            for c in 0..<C {
+                                let a = sc[c], b = of[c], bc = bias?[c] ?? 0
+                                let out = y + (n * C + c) * P + p0, v = block + c * 16
+                                for j in 0..<w { out[j] = a * v[j] + (b * Float(s1[p0 + j]) + bc) }
+                            }
+                            p0 += w
                         }
                     }
                 }
