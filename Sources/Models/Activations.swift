@@ -10,6 +10,7 @@ public final class ReLU: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         y.ensure(shape: x.shape)
+        y.layout = x.layout
         ActivationKernels.reluForward(y: y.data, x: x.data, count: x.count)
         return y
     }
@@ -17,6 +18,7 @@ public final class ReLU: Layer {
     /// The mask comes from the output: y > 0 exactly where x > 0.
     public func backward(_ dy: Tensor) -> Tensor {
         dx.ensure(shape: y.shape)
+        dx.layout = y.layout
         ActivationKernels.reluBackward(dx: dx.data, dy: dy.data, x: y.data, count: y.count)
         return dx
     }
@@ -37,6 +39,7 @@ public final class Hardtanh: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         y.ensure(shape: x.shape)
+        y.layout = x.layout
         ActivationKernels.hardtanhForward(y: y.data, x: x.data, count: x.count, lo: lo, hi: hi)
         input = x
         return y
@@ -45,6 +48,7 @@ public final class Hardtanh: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("Hardtanh.backward without a forward") }
         dx.ensure(shape: x.shape)
+        dx.layout = x.layout
         ActivationKernels.hardtanhBackward(dx: dx.data, dy: dy.data, x: x.data, count: x.count, lo: lo, hi: hi)
         return dx
     }

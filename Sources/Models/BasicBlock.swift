@@ -31,8 +31,13 @@ public final class BasicBlock: Layer {
 
     /// [N, Cout, H', W'] block output after the fused add + ReLU.
     let y = Tensor(shape: [0])
-    /// Option-A shortcut output [N, Cout, H', W'].
+    /// Option-A shortcut output [N, Cout, H', W'] (or the identity/projection output converted to the main path's
+    /// layout, where the two differ).
     let shortcut = Tensor(shape: [0])
+    /// The block input or the gradient at the sum in the other layout, where the two paths' layouts differ.
+    let shortcutInput = Tensor(shape: [0])
+    /// The layout the projection's output had in the last forward (its backward takes its gradient so).
+    var projectionLayout = Tensor.Layout.nchw
     /// [N, Cout, H', W'] gradient at the sum (before the final ReLU).
     let dsum: Tensor
     /// [N, Cin, H, W]
@@ -88,16 +93,21 @@ public final class BasicBlock: Layer {
         h = bn2.forward(h, training: training)
         let s: Tensor
         if identity {
-            s = x
+            s = x.converted(to: h.layout, using: shortcut)
         } else if let projection {
-            s = projection.forward(x, training: training)
+            let p = projection.forward(x, training: training)
+            projectionLayout = p.layout
+            s = p.converted(to: h.layout, using: shortcut)
         } else {
+            let xs = x.converted(to: h.layout, using: shortcutInput)
             shortcut.ensure(shape: h.shape)
-            ShortcutKernels.forward(y: shortcut.data, x: x.data, batch: x.shape[0], inChannels: inChannels,
-                                    height: x.shape[2], width: x.shape[3], outChannels: outChannels, stride: stride)
+            shortcut.layout = h.layout
+            let kernel = h.layout == .nhwc ? ShortcutKernels.forwardChannelsLast : ShortcutKernels.forward
+            kernel(shortcut.data, xs.data, x.shape[0], inChannels, x.shape[2], x.shape[3], outChannels, stride)
             s = shortcut
         }
         y.ensure(shape: h.shape)
+        y.layout = h.layout
         ElementwiseKernels.addRelu(y.data, h.data, s.data, count: h.count)
         input = x
         return y
@@ -106,22 +116,26 @@ public final class BasicBlock: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("BasicBlock.backward without a forward") }
         dsum.ensure(shape: y.shape)
+        dsum.layout = y.layout
         ActivationKernels.reluBackward(dx: dsum.data, dy: dy.data, x: y.data, count: y.count)
         var g = bn2.backward(dsum)
         g = conv2.backward(g)
         g = bn1.backward(g)
         g = conv1.backward(g)
         dx.ensure(shape: x.shape)
+        dx.layout = x.layout
         if identity {
-            ElementwiseKernels.add(dx.data, g.data, dsum.data, count: dx.count)
+            let ds = dsum.converted(to: x.layout, using: shortcutInput)
+            ElementwiseKernels.add(dx.data, g.data, ds.data, count: dx.count)
         } else if let projection {
-            let gs = projection.backward(dsum)
+            let gs = projection.backward(dsum.converted(to: projectionLayout, using: shortcutInput))
             ElementwiseKernels.add(dx.data, g.data, gs.data, count: dx.count)
         } else {
             dx.data.update(from: g.data, count: dx.count)
-            ShortcutKernels.backwardAccumulate(dx: dx.data, dy: dsum.data, batch: x.shape[0], inChannels: inChannels,
-                                               height: x.shape[2], width: x.shape[3], outChannels: outChannels,
-                                               stride: stride)
+            let ds = dsum.converted(to: x.layout, using: shortcutInput)
+            let kernel = x.layout == .nhwc
+                ? ShortcutKernels.backwardAccumulateChannelsLast : ShortcutKernels.backwardAccumulate
+            kernel(dx.data, ds.data, x.shape[0], inChannels, x.shape[2], x.shape[3], outChannels, stride)
         }
         return dx
     }

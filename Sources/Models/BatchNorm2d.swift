@@ -1,6 +1,7 @@
 import TensorEngine
 
-/// Batch normalisation over channels of an NCHW tensor (also [N, C] when given a flat input), PyTorch semantics:
+/// Batch normalisation over channels of an NCHW or channels-last tensor (also [N, C] when given a flat input),
+/// PyTorch semantics:
 /// γ = 1, β = 0, running mean 0 / variance 1, momentum 0.1, ε = 1e-5. With `fusedReLU` it is BN followed by ReLU
 /// in one layer (one pass each way instead of two).
 public final class BatchNorm2d: Layer {
@@ -54,8 +55,22 @@ public final class BatchNorm2d: Layer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count >= 2 && x.shape[1] == channels, "BatchNorm2d(\(channels)) got \(x.shape)")
         y.ensure(shape: x.shape)
+        y.layout = x.layout
         let n = x.shape[0], hw = spatial(x)
-        if training {
+        if x.layout == .nhwc && x.shape.count == 4 {
+            if training {
+                BatchNormKernel.forwardTrainingChannelsLast(
+                    y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
+                    runningMean: runningMean.value, runningVar: runningVar.value,
+                    batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU,
+                    reduce: statisticsReducer)
+            } else {
+                BatchNormKernel.forwardInferenceChannelsLast(
+                    y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
+                    runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
+            }
+            input = x
+        } else if training {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
@@ -75,8 +90,22 @@ public final class BatchNorm2d: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("BatchNorm2d.backward without a forward") }
         dx.ensure(shape: x.shape)
+        dx.layout = x.layout
         let n = x.shape[0], hw = spatial(x)
-        if trainedForward {
+        let relu = fusedReLU ? UnsafePointer(y.data) : nil
+        if x.layout == .nhwc && x.shape.count == 4 {
+            if trainedForward {
+                BatchNormKernel.backwardTrainingChannelsLast(
+                    dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
+                    mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw, reluOutput: relu,
+                    reduce: statisticsReducer)
+            } else {
+                BatchNormKernel.backwardInferenceChannelsLast(
+                    dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
+                    runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
+                    spatial: hw, eps: eps, reluOutput: relu)
+            }
+        } else if trainedForward {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw,

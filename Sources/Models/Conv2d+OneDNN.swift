@@ -11,18 +11,24 @@ public enum KernelPath: Sendable {
     case dnnl
     /// The engine's own kernels over OpenBLAS.
     case reference
+
+    /// The layout of the output (and so of the output gradient): oneDNN writes channels-last, the others NCHW.
+    var outputLayout: Tensor.Layout { self == .integer || self == .dnnl ? .nhwc : .nchw }
 }
 
 extension Conv2d {
     /// The oneDNN convolution for this batch and geometry, built when either changes; nil on the reference
     /// backend or where oneDNN has no kernel for the shape.
-    func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry) -> DNNLConvolution? {
+    func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry, inputLayout: Tensor.Layout)
+        -> DNNLConvolution? {
         guard EngineContext.usesDNNL else { return nil }
         let precision = EngineContext.precision
-        if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision { return c }
+        if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision, c.inputLayout == inputLayout {
+            return c
+        }
         dnnl = nil  // release the old primitives' buffers first
         dnnl = DNNLConvolution(batch: n, outChannels: outChannels, geometry: geo, bias: bias != nil,
-                               precision: precision)
+                               precision: precision, inputLayout: inputLayout)
         return dnnl
     }
 
@@ -36,7 +42,7 @@ extension Conv2d {
         return integerConv
     }
 
-    /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias) from the layer's integer view.
+    /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias) from the layer's integer view, channels-last.
     func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView) {
         conv.forward(codes: view.codes, signs: view.signs, scale: view.alpha.map { $0 * view.step },
                      offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) }, y: y.data)

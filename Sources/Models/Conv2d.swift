@@ -29,6 +29,12 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     var integerConv: DNNLIntegerConvolution?
     /// Which kernel the last forward ran on (backward follows it).
     public internal(set) var path = KernelPath.reference
+    /// The layout of the last forward's input (the input gradient's layout).
+    var inputLayout = Tensor.Layout.nchw
+    /// [N, Cin, H, W] a channels-last input converted for the datapath or the reference kernels.
+    let planarInput = Tensor(shape: [0])
+    /// NCHW scratch for the reference backward of a channels-last neighbourhood.
+    let planarGradient = Tensor(shape: [0])
     public var name: String { String(weight.name.dropLast(".weight".count)) }
     /// The geometry of the last forward's input (nil before the first forward).
     public var lastGeometry: ConvGeometry? { geometry }
@@ -79,47 +85,67 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let n = x.shape[0]
         let geo = currentGeometry(x)
         y.ensure(shape: [n, outChannels, geo.outH, geo.outW])
-        let xin = quantization?.input(x, training: training) ?? x
+        var xin = quantization?.input(x, training: training) ?? x
         let w = quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value)
         let biasValues = bias.map { UnsafePointer($0.value) }
-        if let datapath {
-            datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outChannels,
-                                              rows: geo.columnRows, geometry: geo, bias: biasValues,
-                                              quantization: quantization), y: y.data)
-            path = .datapath
-        } else if EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
-                  let view = quantization?.integerView(of: xin, outChannels: outChannels) {
+        inputLayout = x.layout
+        if datapath == nil, EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
+           let view = quantization?.integerView(of: xin, outChannels: outChannels) {
             integerForward(ic, view)
             path = .integer
-        } else if let c = dnnlConvolution(batch: n, geometry: geo) {
+        } else if datapath == nil, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout) {
             c.forward(y: y.data, x: xin.data, weight: w, bias: biasValues)
             path = .dnnl
         } else {
-            Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
-                                 outChannels: outChannels, geometry: geo)
-            path = .reference
+            // The datapath and the reference kernels read NCHW.
+            xin = xin.converted(to: .nchw, using: planarInput)
+            if let datapath {
+                datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outChannels,
+                                                  rows: geo.columnRows, geometry: geo, bias: biasValues,
+                                                  quantization: quantization), y: y.data)
+                path = .datapath
+            } else {
+                Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
+                                     outChannels: outChannels, geometry: geo)
+                path = .reference
+            }
         }
+        y.layout = path.outputLayout
         input = training ? x : nil
         kernelInput = training ? xin : nil
         kernelWeight = w
         return y
     }
 
+    /// dy is laid out like the forward's output, dx like its input.
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input, let xin = kernelInput, let w = kernelWeight, let geo = geometry else {
             preconditionFailure("Conv2d.backward without a training forward")
         }
         let n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
+        dx.layout = inputLayout
         let dW = quantization?.weightGradientTarget(weight) ?? weight.grad
-        if path == .integer || path == .dnnl, let c = dnnlConvolution(batch: n, geometry: geo), c.supportsBackward {
+        if path == .integer || path == .dnnl,
+           let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout), c.supportsBackward {
             if path == .integer { c.prepareBackward(x: xin.data, weight: w) }
             c.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad, dy: dy.data,
                        x: xin.data, weight: w)
         } else {
-            Conv2dKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad,
-                                  dy: dy.data, x: xin.data, weight: w, batch: n, outChannels: outChannels,
+            // Reference kernels: NCHW operands (xin is NCHW here: the forward converted it unless it ran on
+            // oneDNN, whose outputs and gradients are channels-last).
+            let xp = xin.converted(to: .nchw, using: planarInput)
+            let dyp = path.outputLayout == .nhwc ? dy.converted(to: .nchw, using: planarGradient) : dy
+            let dxp = inputLayout == .nhwc ? planarGradient : dx
+            if needsInputGradient { dxp.ensure(shape: x.shape) }
+            Conv2dKernel.backward(dx: needsInputGradient ? dxp.data : nil, dWeight: dW, dBias: bias?.grad,
+                                  dy: dyp.data, x: xp.data, weight: w, batch: n, outChannels: outChannels,
                                   geometry: geo)
+            if needsInputGradient && inputLayout == .nhwc {
+                dxp.layout = .nchw
+                LayoutKernels.toChannelsLast(dx.data, dxp.data, batch: n, channels: inChannels,
+                                             positions: geo.height * geo.width)
+            }
         }
         quantization?.finishWeightGradient(weight)
         if needsInputGradient { quantization?.inputGradient(dx, input: x) }

@@ -4,12 +4,14 @@ import TensorEngine
 public final class Flatten: Layer {
     let y = Tensor(shape: [0]), dx = Tensor(shape: [0])
     var inputShape: [Int] = []
+    let adapter = PlanarAdapter()
 
     public init() {}
 
     public func outputShape(for input: [Int]) -> [Int] { [input.reduce(1, *)] }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let x = adapter.input(x)  // features in C·H·W order, as PyTorch flattens
         let n = x.shape[0]
         y.ensure(shape: [n, x.count / Swift.max(n, 1)])
         y.data.update(from: x.data, count: x.count)
@@ -20,6 +22,6 @@ public final class Flatten: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         dx.ensure(shape: inputShape)
         dx.data.update(from: dy.data, count: dy.count)
-        return dx
+        return adapter.gradient(dx)
     }
 }

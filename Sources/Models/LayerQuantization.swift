@@ -57,6 +57,7 @@ public final class LayerQuantization {
     func input(_ x: Tensor, training: Bool) -> Tensor {
         guard let q = inputQuantizer else { return x }
         xq.ensure(shape: x.shape)
+        xq.layout = x.layout
         q.forward(y: xq.data, x: x.data, count: x.count, perSample: x.count / Swift.max(x.shape[0], 1),
                   training: training)
         return xq
@@ -73,9 +74,11 @@ public final class LayerQuantization {
     public func integerView(of xq: Tensor, outChannels: Int) -> IntegerView? {
         guard binarizer != nil, let q = inputQuantizer, !groups.isEmpty else { return nil }
         codes.ensure(count: xq.count)
-        let n = xq.shape[0], c = xq.shape.count > 1 ? xq.shape[1] : 1
-        IntegerConvKernels.codes(ofQuantized: xq.data, batch: n, channels: c, positions: xq.count / Swift.max(n * c, 1),
-                                 clip: q.clip, levels: q.levelCount, into: codes.data)
+        let n = xq.shape[0], c = xq.shape.count > 1 ? xq.shape[1] : 1, p = xq.count / Swift.max(n * c, 1)
+        // Channels-last already: the codes are elementwise (rows of C, one per position).
+        let channelsLast = xq.layout == .nhwc
+        IntegerConvKernels.codes(ofQuantized: xq.data, batch: channelsLast ? n * p : n, channels: c,
+                                 positions: channelsLast ? 1 : p, clip: q.clip, levels: q.levelCount, into: codes.data)
         let perChannel = groups.count == outChannels
         let alpha = (0..<outChannels).map { groups[perChannel ? $0 : 0].alpha }
         let beta = (0..<outChannels).map { groups[perChannel ? $0 : 0].beta }

@@ -12,6 +12,8 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
     let y = Tensor(shape: [0])
     /// [N, in]
     let dx = Tensor(shape: [0])
+    /// A channels-last 4-D input is read in NCHW order.
+    let adapter = PlanarAdapter()
     var input: Tensor?
     var kernelInput: Tensor?
     var kernelWeight: UnsafePointer<Float>?
@@ -42,6 +44,7 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let x = adapter.input(x)  // a 4-D input's features in C·H·W order
         let n = x.shape[0]
         precondition(x.count == n * inFeatures, "Linear(\(inFeatures)) got \(x.shape)")
         y.ensure(shape: [n, outFeatures])
@@ -73,6 +76,7 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
                               outFeatures: outFeatures)
         quantization?.finishWeightGradient(weight)
         if needsInputGradient { quantization?.inputGradient(dx, input: x) }
+        if needsInputGradient { return adapter.gradient(dx) }
         return dx
     }
 }

@@ -25,6 +25,7 @@ public final class MaxPool2d: Layer {
     var argmaxCapacity = 0
     var geometry: ConvGeometry?
     var inputShape: [Int] = []
+    let adapter = PlanarAdapter()
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
         window = PoolWindow(kernel: kernel, stride: stride ?? kernel, padding: padding)
@@ -38,6 +39,7 @@ public final class MaxPool2d: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count == 4, "MaxPool2d expects [N, C, H, W], got \(x.shape)")
+        let x = adapter.input(x)
         let n = x.shape[0]
         let g = geometry(Array(x.shape.dropFirst()))
         y.ensure(shape: [n, g.channels, g.outH, g.outW])
@@ -56,7 +58,7 @@ public final class MaxPool2d: Layer {
         guard let g = geometry else { preconditionFailure("MaxPool2d.backward without a forward") }
         dx.ensure(shape: inputShape)
         PoolingKernels.maxBackward(dx: dx.data, dy: dy.data, argmax: argmax!, batch: inputShape[0], geometry: g)
-        return dx
+        return adapter.gradient(dx)
     }
 }
 
@@ -66,6 +68,7 @@ public final class AvgPool2d: Layer {
     let y = Tensor(shape: [0]), dx = Tensor(shape: [0])
     var geometry: ConvGeometry?
     var inputShape: [Int] = []
+    let adapter = PlanarAdapter()
 
     public init(kernel: Int, stride: Int? = nil, padding: Int = 0) {
         window = PoolWindow(kernel: kernel, stride: stride ?? kernel, padding: padding)
@@ -77,6 +80,7 @@ public final class AvgPool2d: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count == 4, "AvgPool2d expects [N, C, H, W], got \(x.shape)")
+        let x = adapter.input(x)
         let g = geometry(Array(x.shape.dropFirst()))
         y.ensure(shape: [x.shape[0], g.channels, g.outH, g.outW])
         PoolingKernels.avgForward(y: y.data, x: x.data, batch: x.shape[0], geometry: g)
@@ -89,6 +93,6 @@ public final class AvgPool2d: Layer {
         guard let g = geometry else { preconditionFailure("AvgPool2d.backward without a forward") }
         dx.ensure(shape: inputShape)
         PoolingKernels.avgBackward(dx: dx.data, dy: dy.data, batch: inputShape[0], geometry: g)
-        return dx
+        return adapter.gradient(dx)
     }
 }

@@ -1,7 +1,8 @@
 import CDNNL
 
-/// oneDNN convolution primitives for one layer shape (batch, geometry, output channels) and precision, created once
-/// and reused every step; the engine's tensors stay NCHW fp32 at the layer boundary.
+/// oneDNN convolution primitives for one layer shape (batch, geometry, output channels), precision and input layout,
+/// created once and reused every step. At the layer boundary the input (and its gradient) is fp32 in the caller's
+/// layout (NCHW, or channels-last from a previous oneDNN layer) and the output (and its gradient) fp32 channels-last.
 ///
 /// Activations go to oneDNN in channels-last layout (its brgconv kernels; bf16 brgconv ran 1.5–2x faster than the
 /// blocked `any` choice here), weights in whatever layout the primitive picks. In bf16 the convolution reads bf16
@@ -10,16 +11,21 @@ import CDNNL
 /// backward, so evaluation-only layers never build them.
 public final class DNNLConvolution {
     public let batch: Int, outChannels: Int, geometry: ConvGeometry, precision: Precision, hasBias: Bool
+    /// The layout of the input and of its gradient at the boundary.
+    public let inputLayout: Tensor.Layout
     let engine: DNNL
     let forwardPrimitive: DNNLPrimitive
     let x: DNNLOperand, w: DNNLOperand, y: DNNLOperand, b: DNNLOperand?
     private var backwardPass: Backward?
 
     /// nil where oneDNN has no implementation for this shape and precision.
-    public init?(batch: Int, outChannels: Int, geometry g: ConvGeometry, bias: Bool, precision: Precision) {
+    public init?(batch: Int, outChannels: Int, geometry g: ConvGeometry, bias: Bool, precision: Precision,
+                 inputLayout: Tensor.Layout = .nchw) {
         guard let engine = DNNL.shared else { return nil }
         self.engine = engine
         self.batch = batch; self.outChannels = outChannels; geometry = g; self.precision = precision; hasBias = bias
+        self.inputLayout = inputLayout
+        let inputTag = inputLayout == .nhwc ? dnnl_nhwc : dnnl_nchw
         let shapes = DNNLConvolution.shapes(batch, outChannels, g)
         let dt = precision == .bf16 ? dnnl_bf16 : dnnl_f32
         var created: DNNLPrimitive?
@@ -37,11 +43,11 @@ public final class DNNLConvolution {
             created = withUnsafePointer(to: &cd) { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) }
         }
         guard let fwd = created,
-              let x = DNNLOperand(user: DNNLDesc(shapes.src, dnnl_f32, dnnl_nchw), wanted: fwd.desc(dnnl_query_src_md),
+              let x = DNNLOperand(user: DNNLDesc(shapes.src, dnnl_f32, inputTag), wanted: fwd.desc(dnnl_query_src_md),
                                   isOutput: false, engine: engine),
               let w = DNNLOperand(user: DNNLDesc(shapes.weights, dnnl_f32, dnnl_oihw),
                                   wanted: fwd.desc(dnnl_query_weights_md), isOutput: false, engine: engine),
-              let y = DNNLOperand(user: DNNLDesc(shapes.dst, dnnl_f32, dnnl_nchw), wanted: fwd.desc(dnnl_query_dst_md),
+              let y = DNNLOperand(user: DNNLDesc(shapes.dst, dnnl_f32, dnnl_nhwc), wanted: fwd.desc(dnnl_query_dst_md),
                                   isOutput: true, scratch: .output, engine: engine)
         else { return nil }
         let b = bias ? DNNLOperand(user: DNNLDesc([outChannels], dnnl_f32, dnnl_a),
@@ -64,8 +70,8 @@ public final class DNNLConvolution {
             + (backwardPass.map { [$0.data.implementation, $0.weights.implementation] } ?? [])
     }
 
-    /// y = W ⋆ x (+ bias). Shapes as `Conv2dKernel.forward`: x [N, Cin, H, W], weight [Cout, Cin, kh, kw],
-    /// y [N, Cout, outH, outW], all NCHW fp32.
+    /// y = W ⋆ x (+ bias): x [N, Cin, H, W] in `inputLayout`, weight [Cout, Cin, kh, kw], y [N, Cout, outH, outW]
+    /// channels-last, all fp32.
     public func forward(y out: UnsafeMutablePointer<Float>, x input: UnsafePointer<Float>,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
         x.load(input, engine: engine)
@@ -170,7 +176,8 @@ public final class DNNLConvolution {
                     DNNLPrimitive(UnsafeRawPointer($0), hint: c.forwardPrimitive, engine: e)
                 })
             else { return nil }
-            let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nchw), xUser = DNNLDesc(s.src, dnnl_f32, dnnl_nchw)
+            let inputTag = c.inputLayout == .nhwc ? dnnl_nhwc : dnnl_nchw
+            let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nhwc), xUser = DNNLDesc(s.src, dnnl_f32, inputTag)
             let wUser = DNNLDesc(s.weights, dnnl_f32, dnnl_oihw), bUser = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
             guard let dataPrimitive,
                   let dy = DNNLOperand(user: dyUser, wanted: dataPrimitive.desc(dnnl_query_diff_dst_md),

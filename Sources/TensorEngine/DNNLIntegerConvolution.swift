@@ -40,10 +40,10 @@ public final class DNNLIntegerConvolution {
 
     /// The layer's output from its integer operands:
     ///
-    ///     y[n, c, p] = scale_c·(B ⊛ j)[n, p, c] + offset_c·(1 ⊛ j)[n, p] + bias_c
+    ///     y[n, p, c] = scale_c·(B ⊛ j)[n, p, c] + offset_c·(1 ⊛ j)[n, p] + bias_c
     ///
-    /// with scale = Δα and offset = Δβ per output channel (`IntegerView`). codes [N, H, W, Cin] (channels-last),
-    /// signs [Cout, Cin, kh, kw], y [N, Cout, outH, outW] (NCHW). The integer sums live in shared scratch.
+    /// with scale = Δα and offset = Δβ per output channel (`IntegerView`). codes [N, H, W, Cin], y [N, outH, outW,
+    /// Cout] (both channels-last), signs [Cout, Cin, kh, kw]. The integer sums live in shared scratch.
     public func forward(codes: UnsafePointer<UInt8>, signs: UnsafePointer<Int8>, scale: [Float], offset: [Float],
                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
         let P = geometry.outPixels

@@ -64,34 +64,21 @@ public enum IntegerConvKernels {
         }
     }
 
-    /// y[n, c, p] = scale_c·S[n, p, c] + offset_c·S₁[n, p] (+ bias_c). sums [N, P, Cout] (B ⊛ j, channels-last),
-    /// windowSums [N, P] (1 ⊛ j), scale = Δα and offset = Δβ per output channel; y [N, Cout, P] (NCHW).
+    /// y[n, p, c] = scale_c·S[n, p, c] + offset_c·S₁[n, p] (+ bias_c), all channels-last: sums [N, P, Cout]
+    /// (B ⊛ j), windowSums [N, P] (1 ⊛ j), scale = Δα and offset = Δβ per output channel; y [N, P, Cout].
     public static func combine(y: UnsafeMutablePointer<Float>, sums: UnsafePointer<Int32>,
                                windowSums: UnsafePointer<Int32>, scale: [Float], offset: [Float],
                                bias: UnsafePointer<Float>?, batch: Int, outChannels C: Int, positions P: Int) {
+        var shift = [Float](repeating: 0, count: C)
+        if let bias { for c in 0..<C { shift[c] = bias[c] } }
         scale.withUnsafeBufferPointer { sc in
             offset.withUnsafeBufferPointer { of in
-                let sc = sc.baseAddress!, of = of.baseAddress!
-                Parallel.chunks(batch) { _, range in
-                    // Blocks of 16 positions: the block's sums [16, C] are transposed into a small [C, 16] buffer
-                    // (contiguous reads), then each channel's 16 outputs are one vector operation.
-                    let block = UnsafeMutablePointer<Float>.allocate(capacity: 16 * C)
-                    defer { block.deallocate() }
-                    for n in range {
-                        let s1 = windowSums + n * P, sn = sums + n * P * C
-                        var p0 = 0
-                        while p0 < P {
-                            let w = Swift.min(16, P - p0)
-                            for j in 0..<w {
-                                let row = sn + (p0 + j) * C
-                                for c in 0..<C { block[c * 16 + j] = Float(row[c]) }
-                            }
-                            for c in 0..<C {
-                                let a = sc[c], b = of[c], bc = bias?[c] ?? 0
-                                let out = y + (n * C + c) * P + p0, v = block + c * 16
-                                for j in 0..<w { out[j] = a * v[j] + (b * Float(s1[p0 + j]) + bc) }
-                            }
-                            p0 += w
+                shift.withUnsafeBufferPointer { sh in
+                    let sc = sc.baseAddress!, of = of.baseAddress!, sh = sh.baseAddress!
+                    Parallel.chunks(batch * P) { _, rows in
+                        for r in rows {
+                            let s = sums + r * C, out = y + r * C, w = Float(windowSums[r])
+                            for c in 0..<C { out[c] = sc[c] * Float(s[c]) + (of[c] * w + sh[c]) }
                         }
                     }
                 }

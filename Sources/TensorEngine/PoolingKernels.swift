@@ -119,3 +119,33 @@ public enum PoolingKernels {
         for p in 0..<planes { (dx + p * spatial).update(repeating: dy[p] * scale, count: spatial) }
     }
 }
+
+extension PoolingKernels {
+    /// `globalAvgForward` on channels-last x [N, HW, C] → y [N, C]; each channel summed in the same order as the NCHW
+    /// kernel, so both give the same bits.
+    public static func globalAvgForwardChannelsLast(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                                    batch: Int, channels C: Int, spatial: Int) {
+        let scale = 1 / Float(spatial)
+        for n in 0..<batch {
+            let yn = y + n * C
+            yn.update(repeating: 0, count: C)
+            for i in 0..<spatial {
+                let xr = x + (n * spatial + i) * C
+                for c in 0..<C { yn[c] += xr[c] }
+            }
+            for c in 0..<C { yn[c] *= scale }
+        }
+    }
+
+    /// dx[n, :, c] = dy[n, c] / spatial on channels-last dx (overwrites).
+    public static func globalAvgBackwardChannelsLast(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                                     batch: Int, channels C: Int, spatial: Int) {
+        let scale = 1 / Float(spatial)
+        for n in 0..<batch {
+            for i in 0..<spatial {
+                let dxr = dx + (n * spatial + i) * C
+                for c in 0..<C { dxr[c] = dy[n * C + c] * scale }
+            }
+        }
+    }
+}

@@ -39,3 +39,43 @@ public enum ShortcutKernels {
         }
     }
 }
+
+extension ShortcutKernels {
+    /// `forward` on channels-last tensors: y [N, oh, ow, Cout] from x [N, H, W, Cin].
+    public static func forwardChannelsLast(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, batch: Int,
+                                           inChannels: Int, height: Int, width: Int, outChannels: Int, stride: Int) {
+        let oh = (height - 1) / stride + 1, ow = (width - 1) / stride + 1
+        let pad = (outChannels - inChannels) / 2
+        Parallel.chunks(batch) { _, range in
+            for n in range {
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        let yr = y + ((n * oh + i) * ow + j) * outChannels
+                        let xr = x + ((n * height + i * stride) * width + j * stride) * inChannels
+                        yr.update(repeating: 0, count: outChannels)
+                        (yr + pad).update(from: xr, count: inChannels)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `backwardAccumulate` on channels-last tensors (accumulates into dx [N, H, W, Cin]).
+    public static func backwardAccumulateChannelsLast(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                                      batch: Int, inChannels: Int, height: Int, width: Int,
+                                                      outChannels: Int, stride: Int) {
+        let oh = (height - 1) / stride + 1, ow = (width - 1) / stride + 1
+        let pad = (outChannels - inChannels) / 2
+        Parallel.chunks(batch) { _, range in
+            for n in range {
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        let dyr = dy + ((n * oh + i) * ow + j) * outChannels + pad
+                        let dxr = dx + ((n * height + i * stride) * width + j * stride) * inChannels
+                        for c in 0..<inChannels { dxr[c] += dyr[c] }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,6 +1,8 @@
 import Foundation
 
-/// A dense Float32 tensor in row-major (NCHW for images) layout, backed by 64-byte-aligned storage it owns.
+/// A dense Float32 tensor in row-major (NCHW for images) layout, backed by 64-byte-aligned storage it owns. An image
+/// tensor may instead hold channels-last data (`layout == .nhwc`: oneDNN convolutions write it and the layers between
+/// them read it); `shape` stays [N, C, H, W] either way.
 ///
 /// The storage is allocated with a capacity; `ensure(shape:)` re-labels it for any shape that fits and reallocates
 /// only when a larger one arrives, which is how layers reuse their buffers from step to step. Kernels take `data` (an `UnsafeMutablePointer<Float>`) and sizes; the class never
@@ -14,6 +16,16 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var capacity: Int
     /// The storage: `capacity` floats, 64-byte aligned.
     public private(set) var data: UnsafeMutablePointer<Float>
+    /// How an image tensor's elements are ordered in `data`. Producers set it on every forward (buffers are reused).
+    public var layout = Layout.nchw
+
+    /// Element order of an [N, C, H, W] tensor.
+    public enum Layout: Sendable, Equatable {
+        /// Planes: (n, c, h, w) at ((n·C + c)·H + h)·W + w.
+        case nchw
+        /// Channels-last: (n, c, h, w) at ((n·H + h)·W + w)·C + c.
+        case nhwc
+    }
 
     /// Allocates a zero-filled tensor.
     public init(shape: [Int]) {

@@ -21,7 +21,7 @@ final class QuantizedLayerTests: XCTestCase {
         q.initialize(rng: &rng)
         let x = Tensor(shape: [2, 8, 5, 5])
         for i in 0..<x.count { x.data[i] = max(rng.normal(), 0) }
-        let y = q.forward(x, training: true).array
+        let y = q.forward(x, training: true).planarArray
 
         // Reference: binarize and quantize by hand, then run the plain layer.
         var wq = [Float](repeating: 0, count: q.weight.count), scratch = wq
@@ -39,7 +39,7 @@ final class QuantizedLayerTests: XCTestCase {
         XCTAssertLessThanOrEqual(Set(xq.array).count, 8, "3-bit inputs take at most 8 values")
         // The reference kernels run the same float products (bit-equal); oneDNN's exact integer forward rounds once
         // at the end instead (see testIntegerForwardMatchesTheFloatConvolutionOfTheQuantizedOperands).
-        let yf = f.forward(xq, training: true).array
+        let yf = f.forward(xq, training: true).planarArray
         if q.path == .integer {
             let scale = yf.map(abs).max() ?? 1
             for i in 0..<y.count { XCTAssertEqual(y[i], yf[i], accuracy: 1e-5 * scale) }
@@ -96,10 +96,12 @@ final class QuantizedLayerTests: XCTestCase {
                 conv.initialize(rng: &rng)
                 let x = Tensor(shape: [3, 16, 6, 6]), dy = Tensor(shape: [3, 16, 6, 6])
                 for i in 0..<x.count { x.data[i] = max(rng.normal(), 0); dy.data[i] = rng.normal() }
-                outputs.append(conv.forward(x, training: true).array)
+                let y = conv.forward(x, training: true)
+                outputs.append(y.planarArray)
                 paths.append(conv.path)
                 store.zeroGrad()
-                inputGrads.append(conv.backward(dy).array)
+                // The output gradient is laid out like the output (channels-last from oneDNN).
+                inputGrads.append(conv.backward(dy.converted(to: y.layout, using: Tensor(shape: [0]))).array)
                 weightGrads.append(conv.weight.grads)
             }
             XCTAssertEqual(paths, [.reference, .integer])

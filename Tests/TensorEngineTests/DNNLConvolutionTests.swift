@@ -80,12 +80,15 @@ final class DNNLConvolutionTests: XCTestCase {
                                              precision: precision) else {
                 return XCTFail("case \(i): oneDNN has no \(precision) convolution for \(c)")
             }
-            var y = [Float](repeating: .nan, count: ref.y.count)
-            y.withMutable { yp in
+            // oneDNN writes the output channels-last and reads its gradient so.
+            var yLast = [Float](repeating: .nan, count: ref.y.count)
+            yLast.withMutable { yp in
                 b.map { bb in bb.withUnsafeBufferPointer { conv.forward(y: yp, x: x, weight: w, bias: $0.baseAddress) } }
                     ?? conv.forward(y: yp, x: x, weight: w, bias: nil)
             }
+            let y = Self.planar(yLast, batch: c.n, channels: c.cout, positions: g.outPixels)
             assertClose(y, ref.y, mag.y, relative, "case \(i) \(precision) forward [\(conv.implementations[0])]")
+            let dyLast = Self.channelsLast(dy, batch: c.n, channels: c.cout, positions: g.outPixels)
 
             XCTAssertTrue(conv.supportsBackward)
             // Gradients accumulate: start from a known value and check the sum.
@@ -94,7 +97,7 @@ final class DNNLConvolutionTests: XCTestCase {
             dx.withMutable { dxp in
                 dW.withMutable { dWp in
                     db.withMutable { dbp in
-                        conv.backward(dx: dxp, dWeight: dWp, dBias: c.bias ? dbp : nil, dy: dy, x: x, weight: w)
+                        conv.backward(dx: dxp, dWeight: dWp, dBias: c.bias ? dbp : nil, dy: dyLast, x: x, weight: w)
                     }
                 }
             }
@@ -105,6 +108,18 @@ final class DNNLConvolutionTests: XCTestCase {
                 assertClose(db.map { $0 - 1 }, ref.db, mag.db, relative, "case \(i) \(precision) db", slack: 1e-6)
             }
         }
+    }
+
+    static func planar(_ a: [Float], batch: Int, channels: Int, positions: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: a.count)
+        LayoutKernels.toPlanes(&out, a, batch: batch, channels: channels, positions: positions)
+        return out
+    }
+
+    static func channelsLast(_ a: [Float], batch: Int, channels: Int, positions: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: a.count)
+        LayoutKernels.toChannelsLast(&out, a, batch: batch, channels: channels, positions: positions)
+        return out
     }
 
     func assertClose(_ a: [Float], _ b: [Float], _ magnitude: [Float], _ relative: Double, _ what: String,
@@ -121,6 +136,33 @@ final class DNNLConvolutionTests: XCTestCase {
     }
 
     func testFP32MatchesReferenceToRounding() throws { try check(.fp32) }
+
+    /// A channels-last input (a previous oneDNN layer's output) gives the same output and weight gradient as the
+    /// NCHW one, and its input gradient comes back channels-last.
+    func testChannelsLastInputIsTheSameConvolution() throws {
+        guard DNNL.shared != nil, DNNL.supportsEngine else { throw XCTSkip("the engine does not use oneDNN here") }
+        for c in Self.cases {
+            let g = geometry(c), P = c.h * c.w, Q = g.outPixels
+            let x = GradientCheck.random(c.n * c.cin * P, seed: 1), w = GradientCheck.random(c.cout * g.columnRows, seed: 2)
+            let dy = GradientCheck.random(c.n * c.cout * Q, seed: 3)
+            var results: [(y: [Float], dx: [Float], dW: [Float])] = []
+            for layout in [Tensor.Layout.nchw, .nhwc] {
+                let conv = try XCTUnwrap(DNNLConvolution(batch: c.n, outChannels: c.cout, geometry: g, bias: false,
+                                                         precision: .fp32, inputLayout: layout))
+                let xin = layout == .nhwc ? Self.channelsLast(x, batch: c.n, channels: c.cin, positions: P) : x
+                var y = [Float](repeating: 0, count: dy.count), dx = [Float](repeating: 0, count: x.count)
+                var dW = [Float](repeating: 0, count: w.count)
+                y.withMutable { conv.forward(y: $0, x: xin, weight: w, bias: nil) }
+                dx.withMutable { dxp in dW.withMutable { conv.backward(dx: dxp, dWeight: $0, dBias: nil, dy: dy, x: xin,
+                                                                       weight: w) } }
+                if layout == .nhwc { dx = Self.planar(dx, batch: c.n, channels: c.cin, positions: P) }
+                results.append((y, dx, dW))
+            }
+            XCTAssertEqual(results[0].y, results[1].y, "\(c)")
+            XCTAssertEqual(results[0].dx, results[1].dx, "\(c)")
+            XCTAssertEqual(results[0].dW, results[1].dW, "\(c)")
+        }
+    }
 
     func testBF16WithinOperandRoundingBound() throws { try check(.bf16) }
 

@@ -94,8 +94,9 @@ final class IntegerConvTests: XCTestCase {
         for b in 0..<n {
             for c in 0..<cout {
                 for p in 0..<P {
-                    let want = scale[c] * Float(sums[(b * P + p) * cout + c]) + (offset[c] * Float(window[b * P + p]) + bias[c])
-                    XCTAssertEqual(y[(b * cout + c) * P + p], want)
+                    let i = (b * P + p) * cout + c
+                    let want = scale[c] * Float(sums[i]) + (offset[c] * Float(window[b * P + p]) + bias[c])
+                    XCTAssertEqual(y[i], want, "channels-last output n \(b) p \(p) c \(c)")
                 }
             }
         }

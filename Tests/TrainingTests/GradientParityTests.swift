@@ -12,10 +12,7 @@ import XCTest
 /// (M·dy − Σdy − x̂·Σ(dy·x̂)), so Float32 gradients of deep layers carry errors of ~1e-4 of their scale: measured on
 /// this fixture, ours are at most 3.5e-4 off, PyTorch's own float32 ones 7e-5 (on a batch of 128 PyTorch's float32
 /// gradients were 1.4e-2 off, ours 3.7e-3).
-/// Runs on the reference backend and on oneDNN fp32 (launch/test sets BWMA_TEST_BACKEND). Not under oneDNN ISA caps:
-/// this fixture sits near a ReLU kink — multiplying the input by 1 ± 3e-7 on the reference backend moves
-/// layer3.0.bn1.bias's gradient by 1.1 % (measured), and AVX2 kernels' summation order does the same; the kernel
-/// tests (DNNLConvolutionTests, IntegerConvTests) and the finite-difference tests cover those ISAs.
+/// Runs on the reference backend and on oneDNN fp32 (launch/test sets BWMA_TEST_BACKEND); see `tolerance`.
 final class GradientParityTests: XCTestCase {
     override func setUp() { EngineUnderTest.configure() }
     override func tearDown() { EngineUnderTest.reset() }
@@ -28,6 +25,15 @@ final class GradientParityTests: XCTestCase {
     func floats(_ name: String) throws -> [Float] {
         try fixture(name).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
+
+    /// Of each tensor's largest gradient: 1e-3 on the reference backend (measured: max 1.5e-6, median 7e-7), 3e-3 on
+    /// oneDNN (measured: max 8.4e-4, median 1.4e-4; its residual blocks agree with the reference ones to 5e-7, but
+    /// one ReLU input of layer2.2 lies within the fp32 forward's error of zero, and the flipped mask reaches every
+    /// gradient below it). The fixture's images are chosen away from ReLU kinks in float64
+    /// (bench/make_parity_fixture.py: every ReLU input ≥ 3e-6 of its layer's std from zero); the first 32 images
+    /// had a kink that moved gradients by 1 % under a 3e-7 input perturbation. A wrong kernel or layout gives O(1)
+    /// errors.
+    var tolerance: Float { EngineContext.usesDNNL ? 3e-3 : 1e-3 }
 
     func testResNet20LossAndGradientsMatchPyTorchFloat64() throws {
         let meta = try JSONSerialization.jsonObject(with: try fixture("meta.json")) as! [String: Any]
@@ -48,11 +54,15 @@ final class GradientParityTests: XCTestCase {
         XCTAssertEqual(r.loss, meta["loss"] as! Double, accuracy: 1e-5)
         model.store.zeroGrad()
         model.backward(dLogits)
+        var relative: [Float] = []
         for p in model.store.parameters {
             let ref = reference[p.offset..<(p.offset + p.count)]
             let scale = ref.map { abs($0) }.max()!
             let err = zip(ref, p.grads).map { abs($0 - $1) }.max()!
-            XCTAssertLessThanOrEqual(err, 1e-3 * scale, "\(p.name): max error \(err) vs scale \(scale)")
+            relative.append(err / scale)
+            XCTAssertLessThanOrEqual(err, tolerance * scale, "\(p.name): max error \(err) vs scale \(scale)")
         }
+        let median = relative.sorted()[relative.count / 2]
+        print("GradientParity \(EngineContext.summary): median relative error \(median), max \(relative.max()!)")
     }
 }
