@@ -1,16 +1,37 @@
 /// Batch normalisation over channels-last tensors ([N, HW, C]: what oneDNN convolutions write), with the semantics of
 /// the NCHW kernels: two-pass statistics with Float partials per (sample, channel) and Double across samples — so
 /// the statistics do not depend on how the batch is split over threads or ranks —, the same `reduce` protocol for
-/// synchronised batch norm, and a fusable ReLU. Rows of C contiguous values vectorise over channels.
+/// synchronised batch norm, and a fusable ReLU.
+///
+/// Vectorisation: each loop runs over blocks of 16 channels whose accumulators stay in registers while it walks the
+/// rows (stride C); channels past the last full block run scalar. (Written as plain per-row loops over C, the
+/// compiler could not keep the accumulators in registers — the pointers may alias — and batch norm backward took
+/// 43 % of a bf16 ResNet-20 step.)
 extension BatchNormKernel {
-    /// Σ over each sample's positions of f(row) per channel: partials [N, C] in Float, one row at a time.
-    private static func samplePartials(_ out: UnsafeMutablePointer<Float>, batch: Int, channels C: Int, spatial: Int,
-                                       _ accumulate: (_ n: Int, _ i: Int, _ acc: UnsafeMutablePointer<Float>) -> Void) {
+    /// partials[n, c] = Σᵢ f(x[n, i, c]) for f = identity (`centre` nil) or (x − centre)² in Float.
+    private static func sampleSums(_ partials: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int,
+                                   channels C: Int, spatial: Int, centre: UnsafePointer<Float>?) {
+        let blocks = C / 16
         Parallel.chunks(batch) { _, range in
             for n in range {
-                let acc = out + n * C
-                acc.update(repeating: 0, count: C)
-                for i in 0..<spatial { accumulate(n, i, acc) }
+                let xn = x + n * spatial * C, out = partials + n * C
+                for b in 0..<blocks {
+                    let c0 = b * 16
+                    var acc = Float16x()
+                    if let centre {
+                        let mu = load(centre + c0)
+                        for i in 0..<spatial { let d = load(xn + i * C + c0) - mu; acc += d * d }
+                    } else {
+                        for i in 0..<spatial { acc += load(xn + i * C + c0) }
+                    }
+                    store(acc, out + c0)
+                }
+                for c in (blocks * 16)..<C {
+                    var s: Float = 0
+                    let mu = centre?[c] ?? 0
+                    for i in 0..<spatial { let v = xn[i * C + c] - mu; s += centre == nil ? xn[i * C + c] : v * v }
+                    out[c] = s
+                }
             }
         }
     }
@@ -32,36 +53,27 @@ extension BatchNormKernel {
     ) {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: batch * C)
         let sums = UnsafeMutablePointer<Double>.allocate(capacity: C + 1)
-        let mu = UnsafeMutablePointer<Float>.allocate(capacity: C)
-        defer { partials.deallocate(); sums.deallocate(); mu.deallocate() }
-        samplePartials(partials, batch: batch, channels: C, spatial: spatial) { n, i, acc in
-            let row = x + (n * spatial + i) * C
-            for c in 0..<C { acc[c] += row[c] }
-        }
+        let scale = UnsafeMutablePointer<Float>.allocate(capacity: C)
+        defer { partials.deallocate(); sums.deallocate(); scale.deallocate() }
+        sampleSums(partials, x, batch: batch, channels: C, spatial: spatial, centre: nil)
         sumOverSamples(partials, batch: batch, channels: C, into: sums)
         sums[C] = Double(batch * spatial)
         reduce?(sums, C + 1)
         let m = sums[C]
-        for c in 0..<C { mu[c] = Float(sums[c] / m) }
-        samplePartials(partials, batch: batch, channels: C, spatial: spatial) { n, i, acc in
-            let row = x + (n * spatial + i) * C
-            for c in 0..<C { let d = row[c] - mu[c]; acc[c] += d * d }
-        }
+        for c in 0..<C { mean[c] = Float(sums[c] / m) }
+        sampleSums(partials, x, batch: batch, channels: C, spatial: spatial, centre: mean)
         sumOverSamples(partials, batch: batch, channels: C, into: sums)
         reduce?(sums, C)
-        let scale = UnsafeMutablePointer<Float>.allocate(capacity: C)
-        defer { scale.deallocate() }
         for c in 0..<C {
             let variance = sums[c] / m
             let inv = Float(1 / (variance + Double(eps)).squareRoot())
-            mean[c] = mu[c]
             invStd[c] = inv
             let unbiased = m > 1 ? variance * m / (m - 1) : variance
-            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mu[c]
+            runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
             runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
             scale[c] = gamma[c] * inv
         }
-        normalizeRows(y, x, batch * spatial, C, shift: mu, scale: scale, beta: beta, relu: relu)
+        normalizeRows(y, x, batch * spatial, C, shift: mean, scale: scale, beta: beta, relu: relu)
     }
 
     /// Evaluation forward on channels-last tensors with running statistics.
@@ -80,13 +92,22 @@ extension BatchNormKernel {
     private static func normalizeRows(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ rows: Int,
                                       _ C: Int, shift: UnsafePointer<Float>, scale: UnsafePointer<Float>,
                                       beta: UnsafePointer<Float>, relu: Bool) {
+        let blocks = C / 16
         Parallel.chunks(rows) { _, range in
-            for r in range {
-                let xr = x + r * C, yr = y + r * C
-                if relu {
-                    for c in 0..<C { yr[c] = Swift.max((xr[c] - shift[c]) * scale[c] + beta[c], 0) }
-                } else {
-                    for c in 0..<C { yr[c] = (xr[c] - shift[c]) * scale[c] + beta[c] }
+            let zero = Float16x()
+            for b in 0..<blocks {
+                let c0 = b * 16
+                let mu = load(shift + c0), sc = load(scale + c0), be = load(beta + c0)
+                for r in range {
+                    var v = (load(x + r * C + c0) - mu) * sc + be
+                    if relu { v.replace(with: zero, where: v .< zero) }
+                    store(v, y + r * C + c0)
+                }
+            }
+            for c in (blocks * 16)..<C {
+                for r in range {
+                    let v = (x[r * C + c] - shift[c]) * scale[c] + beta[c]
+                    y[r * C + c] = relu ? Swift.max(v, 0) : v
                 }
             }
         }
@@ -102,23 +123,35 @@ extension BatchNormKernel {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: 2 * batch * C)
         let local = UnsafeMutablePointer<Double>.allocate(capacity: 2 * C)
         let global = UnsafeMutablePointer<Double>.allocate(capacity: 2 * C + 1)
-        defer { partials.deallocate(); local.deallocate(); global.deallocate() }
+        let coefficients = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C)
+        defer { partials.deallocate(); local.deallocate(); global.deallocate(); coefficients.deallocate() }
+        let blocks = C / 16
         // (Σg, Σg·(x − μ)) per sample and channel, g = dy masked by the fused ReLU's output.
         Parallel.chunks(batch) { _, range in
+            let zero = Float16x()
             for n in range {
-                let a = partials + n * C, b = partials + (batch + n) * C
-                a.update(repeating: 0, count: C); b.update(repeating: 0, count: C)
-                for i in 0..<spatial {
-                    let off = (n * spatial + i) * C
-                    let xr = x + off, dyr = dy + off
-                    if let r = reluOutput.map({ $0 + off }) {
-                        for c in 0..<C {
-                            let g = r[c] > 0 ? dyr[c] : 0
-                            a[c] += g; b[c] += g * (xr[c] - mean[c])
-                        }
-                    } else {
-                        for c in 0..<C { let g = dyr[c]; a[c] += g; b[c] += g * (xr[c] - mean[c]) }
+                let base = n * spatial * C
+                let sa = partials + n * C, sb = partials + (batch + n) * C
+                for blk in 0..<blocks {
+                    let c0 = blk * 16, mu = load(mean + c0)
+                    var a = Float16x(), b = Float16x()
+                    for i in 0..<spatial {
+                        let off = base + i * C + c0
+                        var g = load(dy + off)
+                        if let r = reluOutput { g.replace(with: zero, where: load(r + off) .<= zero) }
+                        a += g
+                        b += g * (load(x + off) - mu)
                     }
+                    store(a, sa + c0); store(b, sb + c0)
+                }
+                for c in (blocks * 16)..<C {
+                    var a: Float = 0, b: Float = 0
+                    for i in 0..<spatial {
+                        let off = base + i * C + c
+                        let g = reluOutput.map { $0[off] > 0 ? dy[off] : 0 } ?? dy[off]
+                        a += g; b += g * (x[off] - mean[c])
+                    }
+                    sa[c] = a; sb[c] = b
                 }
             }
         }
@@ -129,8 +162,6 @@ extension BatchNormKernel {
         reduce?(global, 2 * C + 1)
         let m = Float(global[2 * C])
         // dx = a·g + b·(x − μ) + c0 per channel (see backwardTraining).
-        let coefficients = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C)
-        defer { coefficients.deallocate() }
         let av = coefficients, bv = coefficients + C, cv = coefficients + 2 * C
         for c in 0..<C {
             let inv = invStd[c]
@@ -141,16 +172,22 @@ extension BatchNormKernel {
             av[c] = k * m; bv[c] = -k * coef; cv[c] = -k * sumDy
         }
         Parallel.chunks(batch * spatial) { _, range in
-            for row in range {
-                let off = row * C
-                let xr = x + off, dyr = dy + off, dxr = dx + off
-                if let r = reluOutput.map({ $0 + off }) {
-                    for c in 0..<C {
-                        let g = r[c] > 0 ? dyr[c] : 0
-                        dxr[c] = av[c] * g + bv[c] * (xr[c] - mean[c]) + cv[c]
-                    }
-                } else {
-                    for c in 0..<C { dxr[c] = av[c] * dyr[c] + bv[c] * (xr[c] - mean[c]) + cv[c] }
+            let zero = Float16x()
+            for blk in 0..<blocks {
+                let c0 = blk * 16
+                let a = load(av + c0), b = load(bv + c0), k = load(cv + c0), mu = load(mean + c0)
+                for row in range {
+                    let off = row * C + c0
+                    var g = load(dy + off)
+                    if let r = reluOutput { g.replace(with: zero, where: load(r + off) .<= zero) }
+                    store(a * g + b * (load(x + off) - mu) + k, dx + off)
+                }
+            }
+            for c in (blocks * 16)..<C {
+                for row in range {
+                    let off = row * C + c
+                    let g = reluOutput.map { $0[off] > 0 ? dy[off] : 0 } ?? dy[off]
+                    dx[off] = av[c] * g + bv[c] * (x[off] - mean[c]) + cv[c]
                 }
             }
         }

@@ -1,0 +1,94 @@
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// The channels-last batch-norm kernels against the NCHW ones on the same data (transposed): outputs, statistics,
+/// running statistics and gradients agree to float rounding, for channel counts with and without a 16-channel tail.
+final class BatchNormChannelsLastTests: XCTestCase {
+    func transpose(_ a: [Float], _ n: Int, _ c: Int, _ p: Int, toChannelsLast: Bool) -> [Float] {
+        var out = [Float](repeating: 0, count: a.count)
+        if toChannelsLast {
+            LayoutKernels.toChannelsLast(&out, a, batch: n, channels: c, positions: p)
+        } else {
+            LayoutKernels.toPlanes(&out, a, batch: n, channels: c, positions: p)
+        }
+        return out
+    }
+
+    func assertClose(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        let scale = b.map(abs).max() ?? 1
+        let err = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertLessThanOrEqual(err, 2e-6 * Swift.max(scale, 1), "\(what): max error \(err), scale \(scale)",
+                                 file: file, line: line)
+    }
+
+    func testMatchesThePlanarKernels() {
+        for (n, c, p, relu) in [(3, 16, 25, true), (2, 20, 9, false), (4, 3, 7, true), (2, 64, 16, false)] {
+            let x = GradientCheck.random(n * c * p, seed: UInt64(c), scale: 2).map { $0 + 0.3 }
+            let dy = GradientCheck.random(n * c * p, seed: UInt64(c + 1))
+            let gamma = GradientCheck.random(c, seed: 7).map { $0 + 1 }, beta = GradientCheck.random(c, seed: 8)
+            var results: [(y: [Float], mean: [Float], inv: [Float], rm: [Float], rv: [Float], dx: [Float],
+                           dg: [Float], db: [Float])] = []
+            for channelsLast in [false, true] {
+                let xin = channelsLast ? transpose(x, n, c, p, toChannelsLast: true) : x
+                let dyin = channelsLast ? transpose(dy, n, c, p, toChannelsLast: true) : dy
+                var y = [Float](repeating: 0, count: x.count), dx = y
+                var mean = [Float](repeating: 0, count: c), inv = mean, dg = mean, db = mean
+                var rm = [Float](repeating: 0.5, count: c), rv = [Float](repeating: 2, count: c)
+                if channelsLast {
+                    BatchNormKernel.forwardTrainingChannelsLast(
+                        y: &y, mean: &mean, invStd: &inv, x: xin, gamma: gamma, beta: beta, runningMean: &rm,
+                        runningVar: &rv, batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, relu: relu)
+                    y.withUnsafeBufferPointer { yp in
+                        BatchNormKernel.backwardTrainingChannelsLast(
+                            dx: &dx, dGamma: &dg, dBeta: &db, dy: dyin, x: xin, gamma: gamma, mean: mean, invStd: inv,
+                            batch: n, channels: c, spatial: p, reluOutput: relu ? yp.baseAddress : nil)
+                    }
+                    y = transpose(y, n, c, p, toChannelsLast: false)
+                    dx = transpose(dx, n, c, p, toChannelsLast: false)
+                } else {
+                    BatchNormKernel.forwardTraining(
+                        y: &y, mean: &mean, invStd: &inv, x: xin, gamma: gamma, beta: beta, runningMean: &rm,
+                        runningVar: &rv, batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, relu: relu)
+                    y.withUnsafeBufferPointer { yp in
+                        BatchNormKernel.backwardTraining(
+                            dx: &dx, dGamma: &dg, dBeta: &db, dy: dyin, x: xin, gamma: gamma, mean: mean, invStd: inv,
+                            batch: n, channels: c, spatial: p, reluOutput: relu ? yp.baseAddress : nil)
+                    }
+                }
+                results.append((y, mean, inv, rm, rv, dx, dg, db))
+            }
+            let (a, b) = (results[1], results[0])
+            let what = "n \(n) c \(c) p \(p) relu \(relu)"
+            assertClose(a.y, b.y, "\(what) y"); assertClose(a.mean, b.mean, "\(what) mean")
+            assertClose(a.inv, b.inv, "\(what) invStd"); assertClose(a.rm, b.rm, "\(what) running mean")
+            assertClose(a.rv, b.rv, "\(what) running var"); assertClose(a.dx, b.dx, "\(what) dx")
+            assertClose(a.dg, b.dg, "\(what) dgamma"); assertClose(a.db, b.db, "\(what) dbeta")
+            XCTAssertGreaterThan(b.dx.map(abs).max() ?? 0, 0)
+        }
+    }
+
+    func testInferenceMatchesThePlanarKernels() {
+        let (n, c, p) = (2, 18, 10)
+        let x = GradientCheck.random(n * c * p, seed: 3), dy = GradientCheck.random(n * c * p, seed: 4)
+        let gamma = GradientCheck.random(c, seed: 5), beta = GradientCheck.random(c, seed: 6)
+        let rm = GradientCheck.random(c, seed: 7), rv = GradientCheck.random(c, seed: 8).map { abs($0) + 0.5 }
+        var y0 = [Float](repeating: 0, count: x.count), y1 = y0, dx0 = y0, dx1 = y0
+        var dg0 = [Float](repeating: 0, count: c), db0 = dg0, dg1 = dg0, db1 = dg0
+        BatchNormKernel.forwardInference(y: &y0, x: x, gamma: gamma, beta: beta, runningMean: rm, runningVar: rv,
+                                         batch: n, channels: c, spatial: p, eps: 1e-5, relu: true)
+        BatchNormKernel.backwardInference(dx: &dx0, dGamma: &dg0, dBeta: &db0, dy: dy, x: x, gamma: gamma,
+                                          runningMean: rm, runningVar: rv, batch: n, channels: c, spatial: p, eps: 1e-5,
+                                          reluOutput: y0)
+        let xl = transpose(x, n, c, p, toChannelsLast: true), dyl = transpose(dy, n, c, p, toChannelsLast: true)
+        BatchNormKernel.forwardInferenceChannelsLast(y: &y1, x: xl, gamma: gamma, beta: beta, runningMean: rm,
+                                                     runningVar: rv, batch: n, channels: c, spatial: p, eps: 1e-5,
+                                                     relu: true)
+        BatchNormKernel.backwardInferenceChannelsLast(dx: &dx1, dGamma: &dg1, dBeta: &db1, dy: dyl, x: xl, gamma: gamma,
+                                                      runningMean: rm, runningVar: rv, batch: n, channels: c,
+                                                      spatial: p, eps: 1e-5, reluOutput: y1)
+        assertClose(transpose(y1, n, c, p, toChannelsLast: false), y0, "y")
+        assertClose(transpose(dx1, n, c, p, toChannelsLast: false), dx0, "dx")
+        assertClose(dg1, dg0, "dgamma"); assertClose(db1, db0, "dbeta")
+    }
+}
