@@ -160,14 +160,17 @@ class OptionAShortcut(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, in_planes, planes, stride=1):
+    """Two 3x3 convolutions with batch norm and a residual connection; `shortcut` where the shape changes
+    (default: option A, as the CIFAR ResNets)."""
+
+    def __init__(self, in_planes, planes, stride=1, shortcut=None):
         super().__init__()
         self.conv1 = conv3x3(in_planes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
         if stride != 1 or in_planes != planes:
-            self.shortcut = OptionAShortcut(planes)
+            self.shortcut = shortcut if shortcut is not None else OptionAShortcut(planes)
         else:
             self.shortcut = nn.Identity()
 
@@ -200,24 +203,10 @@ class ResNetCIFAR(nn.Module):
         return self.fc(out)
 
 
-class ProjectionBlock(nn.Module):
-    """torchvision's BasicBlock: two 3x3 convolutions, a 1x1 projection (option B) where the shape changes."""
-
-    def __init__(self, in_planes, planes, stride=1):
-        super().__init__()
-        self.conv1 = conv3x3(in_planes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.shortcut = nn.Identity()
-        if stride != 1 or in_planes != planes:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False),
-                                          nn.BatchNorm2d(planes))
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
+def projection_block(in_planes, planes, stride=1):
+    """torchvision's BasicBlock: a 1x1 convolution + batch norm projection (option B) where the shape changes."""
+    projection = nn.Sequential(nn.Conv2d(in_planes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
+    return BasicBlock(in_planes, planes, stride, shortcut=projection)
 
 
 class ResNet18(nn.Module):
@@ -230,7 +219,7 @@ class ResNet18(nn.Module):
         layers, in_planes = [], 64
         for stage, planes in enumerate((64, 128, 256, 512)):
             for b in range(2):
-                layers.append(ProjectionBlock(in_planes, planes, 2 if (stage > 0 and b == 0) else 1))
+                layers.append(projection_block(in_planes, planes, 2 if (stage > 0 and b == 0) else 1))
                 in_planes = planes
         self.layers = nn.Sequential(*layers)
         self.fc = nn.Linear(512, num_classes)
