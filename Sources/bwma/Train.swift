@@ -67,7 +67,7 @@ struct Train: ParsableCommand {
             ? "fp32" : "weights \(cfg.quant.weights)\(cfg.quant.per_channel ? " per channel" : ""), activations \(acts)"
         if comm.rank == 0 { printError("bwma train: \(cfg.model.arch) [\(q)] (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
                    + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
-                   + "\(cfg.schedule.epochs) epoch(s), \(ranks)\(cfg.runtime.threads) thread(s), OpenBLAS \(BLAS.coreName); "
+                   + "\(cfg.schedule.epochs) epoch(s), \(ranks)\(cfg.runtime.threads) thread(s), \(EngineContext.summary), OpenBLAS \(BLAS.coreName); "
                    + "run folder \(folder?.url.path ?? "")") }
         let trainer = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder,
                                   communicator: comm, log: { printError($0) })
