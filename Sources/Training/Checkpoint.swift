@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Models
 import TensorEngine
@@ -142,6 +143,7 @@ public struct Checkpoint: Sendable {
     /// The run's resolved configuration.
     public func config(path: String = "") throws -> RunConfig {
         guard let text = file.metadata["config"] else { throw LoadError(path: path, problem: "no config in the metadata") }
+        if let p = YAMLLimits.problem(text) { throw LoadError(path: path, problem: "the stored config is refused: \(p)") }
         do { return try YAMLDecoder().decode(RunConfig.self, from: text) } catch {
             throw LoadError(path: path, problem: "the stored config does not parse (\(error))")
         }
@@ -161,6 +163,13 @@ public struct Checkpoint: Sendable {
         let shape = (file.metadata["input_shape"] ?? "").split(separator: "x").compactMap { Int($0) }
         guard shape.count == 3, let classes = Int(file.metadata["num_classes"] ?? "") else {
             throw LoadError(path: path, problem: "input_shape or num_classes missing in the metadata")
+        }
+        // Checked before anything is allocated: the model's buffers scale with both.
+        if let problem = DataLimits.shapeProblem(shape) {
+            throw LoadError(path: path, problem: "metadata input_shape \(file.metadata["input_shape"] ?? ""): \(problem)")
+        }
+        guard (1...DataLimits.maxClasses).contains(classes) else {
+            throw LoadError(path: path, problem: "metadata num_classes \(classes) is outside 1...\(DataLimits.maxClasses)")
         }
         let model = try ModelZoo.make(config.model.arch, inputShape: shape, numClasses: classes, seed: config.seed,
                                       quant: try config.quantPolicy())
@@ -206,6 +215,19 @@ public struct Checkpoint: Sendable {
             throw LoadError(path: path, problem: "optimizer_steps missing in the metadata")
         }
         optimizer.restore(stepCount: steps)
+    }
+
+    /// Refuses a job of `ranks` processes unless the checkpoint was written by as many: the sampler's shards, the
+    /// per-rank buffers and the step count per epoch all depend on the world size.
+    public func checkRanks(_ ranks: Int, path: String = "") throws {
+        guard let stored = Int(file.metadata["ranks"] ?? ""), stored >= 1 else {
+            throw LoadError(path: path, problem: "the metadata does not say how many ranks wrote it (ranks)")
+        }
+        guard stored == ranks else {
+            throw LoadError(path: path, problem: "written by a job of \(stored) rank(s), this job has \(ranks): resuming "
+                + "on a different number of ranks is not supported; resume with \(stored) rank(s)"
+                + (stored > 1 ? " (mpirun -np \(stored))" : " (without mpirun)"))
+        }
     }
 
     // MARK: - Config identity
