@@ -49,8 +49,10 @@ public enum DataLoading {
     /// batch sizes, before anything is built or run: the sample shape must be the model's input (the kernels trust
     /// it), every label must index a logit, and the batch tensors must stay within `DataLimits`. Errors name the
     /// config or checkpoint (`source`) and the key to change.
+    ///   - ranks: a training job's ranks (with `drop_last` each rank needs a whole batch of its shard); nil when
+    ///     the model is only evaluated.
     public static func check(inputShape: [Int], classes: Int, against splits: Splits, config cfg: RunConfig,
-                             source: String) throws {
+                             source: String, ranks: Int? = nil) throws {
         let shape = { (s: [Int]) in s.map(String.init).joined(separator: "x") }
         if let problem = DataLimits.shapeProblem(inputShape) {
             throw ConfigError.data(file: source, message: "the model's input \(shape(inputShape)) is unusable: \(problem)")
@@ -68,6 +70,12 @@ public enum DataLoading {
             throw ConfigError.invalid(key: "model.num_classes", value: "\(classes)",
                                       expected: "0 (from the data) or at least the \(dataClasses) classes of "
                                         + "\(cfg.data.dataset) (labels 0..<\(dataClasses) must each have a logit)")
+        }
+        if let ranks, cfg.data.drop_last, splits.train.source.count / Swift.max(ranks, 1) < cfg.data.batch_size {
+            let perRank = splits.train.source.count / Swift.max(ranks, 1)
+            throw ConfigError.invalid(key: "data.batch_size", value: "\(cfg.data.batch_size)",
+                                      expected: "at most the \(perRank) training sample(s) per rank when "
+                                        + "data.drop_last is true (otherwise no training step runs)")
         }
         let sample = inputShape.reduce(1, *)
         for (key, batch) in [("data.batch_size", cfg.data.batch_size), ("data.eval_batch_size", cfg.data.eval_batch_size)] {

@@ -70,7 +70,7 @@ public enum YAMLLimits {
             }
             switch b {
             case UInt8(ascii: "#") where i == 0 || isSpace(bytes[i - 1]): comment = true
-            case UInt8(ascii: "'"), UInt8(ascii: "\"") where tokenStart(i): quote = b
+            case UInt8(ascii: "'") where tokenStart(i), UInt8(ascii: "\"") where tokenStart(i): quote = b
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 flow += 1
                 maxFlow = Swift.max(maxFlow, flow)

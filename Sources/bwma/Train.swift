@@ -57,7 +57,8 @@ struct Train: ParsableCommand {
         }
         let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
         do {
-            try DataLoading.check(inputShape: data.inputShape, classes: classes, against: data, config: cfg, source: config)
+            try DataLoading.check(inputShape: data.inputShape, classes: classes, against: data, config: cfg, source: config,
+                                  ranks: comm.size)
         } catch let e as ConfigError { throw CLIError(e.located(in: config)) }
         let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape,
                                       numClasses: classes, seed: cfg.seed, quant: try cfg.quantPolicy())
