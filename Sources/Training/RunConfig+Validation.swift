@@ -30,9 +30,9 @@ extension RunConfig {
                     "CxHxW with each side in 1...4096, e.g. 3x32x32")
         try require(data.synthetic_classes >= 2, "data.synthetic_classes", data.synthetic_classes, "an integer >= 2")
         try require((1...Self.maxBatchSize).contains(data.batch_size), "data.batch_size", data.batch_size,
-                    "an integer in 1...\(Self.maxBatchSize)")
+                    "an integer >= 1 and <= \(Self.maxBatchSize)")
         try require((1...Self.maxBatchSize).contains(data.eval_batch_size), "data.eval_batch_size", data.eval_batch_size,
-                    "an integer in 1...\(Self.maxBatchSize)")
+                    "an integer >= 1 and <= \(Self.maxBatchSize)")
         try require(data.limit_train >= 0, "data.limit_train", data.limit_train, "an integer >= 0 (0 = all)")
         try require(data.limit_test >= 0, "data.limit_test", data.limit_test, "an integer >= 0 (0 = all)")
         try require(model.in_channels >= 0, "model.in_channels", model.in_channels, "an integer >= 0 (0 = from data)")
@@ -49,7 +49,7 @@ extension RunConfig {
         try require(["cosine", "step", "multistep", "constant"].contains(schedule.name.lowercased()), "schedule.name",
                     schedule.name, "one of cosine, step, multistep, constant")
         try require((1...Self.maxEpochs).contains(schedule.epochs), "schedule.epochs", schedule.epochs,
-                    "an integer in 1...\(Self.maxEpochs)")
+                    "an integer >= 1 and <= \(Self.maxEpochs)")
         try require(schedule.warmup_epochs >= 0 && schedule.warmup_epochs <= Double(schedule.epochs),
                     "schedule.warmup_epochs", schedule.warmup_epochs, "a number in [0, schedule.epochs]")
         try require((1...Self.maxEpochs).contains(schedule.step_epochs), "schedule.step_epochs", schedule.step_epochs, "an integer >= 1")
