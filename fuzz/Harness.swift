@@ -19,7 +19,7 @@ let scratch: String = {
 func asFile(_ bytes: UnsafeBufferPointer<UInt8>, _ name: String) -> String {
     try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     let path = "\(scratch)/\(name)"
-    FileManager.default.createFile(atPath: path, contents: Foundation.Data(buffer: bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Foundation.Data(buffer: bytes))
     return path
 }
 

@@ -22,12 +22,11 @@ rel="$scratch/spm/release"
 # 2. The harness, linked with every module object Training needs.
 objs=()
 for m in TensorEngine Quantization Data Models Distributed Plots CIMSimulator Training Yams CYaml CJPEG; do
-    objs+=("$rel/$m.build/"*.o)
+    while IFS= read -r o; do objs+=("$o"); done < <(find "$rel/$m.build" -name '*.o' | sort)
 done
 maps=()
 for mm in Sources/COpenBLAS/module.modulemap Sources/CZlib/module.modulemap Sources/CMPI/module.modulemap \
-          "$rel/CJPEG.build/module.modulemap" .build/checkouts/Yams/Sources/CYaml/include/module.modulemap \
-          "$scratch/spm/checkouts/Yams/Sources/CYaml/include/module.modulemap"; do
+          "$rel/CJPEG.build/module.modulemap" "$scratch/spm/checkouts/Yams/Sources/CYaml/include/module.modulemap"; do
     [ -f "$mm" ] && maps+=(-Xcc "-fmodule-map-file=$mm")
 done
 swiftc -O -parse-as-library -sanitize=fuzzer,address -module-name BWMAFuzz fuzz/Harness.swift \
