@@ -32,8 +32,8 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
 /// - `optimizer/<state>` F32 [parameterCount], the optimiser's state arrays in arena order (SGD `momentum`, Adam
 ///   `m`, `v`);
 /// - metadata: `format` (`bwma-checkpoint`), `version`, `config` (resolved YAML), `config_hash`, `progress` (JSON
-///   `TrainingProgress`), `optimizer`, `optimizer_steps`, `sampler` (JSON), `rng`, `ranks`, `arch`, and `checksum`
-///   (FNV-1a 64 of the tensor section).
+///   `TrainingProgress`), `optimizer`, `optimizer_steps`, `sampler` (JSON), `rng`, `ranks`, `arch`, `checksum`
+///   (FNV-1a 64 of the tensor section) and `metadata_checksum` (of the other metadata, `metadataChecksum`).
 public struct Checkpoint: Sendable {
     public static let format = "bwma-checkpoint"
     public static let version = "1"
@@ -85,10 +85,11 @@ public struct Checkpoint: Sendable {
         return Checkpoint(file: f)
     }
 
-    /// The encoded file with its checksum.
+    /// The encoded file with its checksums (tensor section, metadata).
     public func encoded() throws -> Data {
         var f = file
         f.metadata["checksum"] = nil
+        f.metadata["metadata_checksum"] = Self.metadataChecksum(f.metadata)
         let body = try SafeTensors.encode(f)
         f.metadata["checksum"] = SafeTensors.checksum(SafeTensors.dataSection(of: body))
         return try SafeTensors.encode(f)
@@ -124,10 +125,24 @@ public struct Checkpoint: Sendable {
         guard stored == sum else {
             throw LoadError(path: resolved, problem: "checksum mismatch (stored \(stored), computed \(sum)): the file is corrupted")
         }
+        // Checkpoints written before the metadata checksum existed have none; a present one must match.
+        if let storedMeta = file.metadata["metadata_checksum"], storedMeta != metadataChecksum(file.metadata) {
+            throw LoadError(path: resolved, problem: "metadata checksum mismatch (stored \(storedMeta), computed "
+                + "\(metadataChecksum(file.metadata))): the metadata (config, shapes, ranks, progress) was changed or corrupted")
+        }
         let c = Checkpoint(file: file)
         _ = try c.config(path: resolved)
         _ = try c.progress(path: resolved)
         return c
+    }
+
+    /// FNV-1a 64 of the metadata: every key but the two checksums, in sorted order, as `key NUL value NUL`.
+    public static func metadataChecksum(_ metadata: [String: String]) -> String {
+        var bytes = Data()
+        for k in metadata.keys.sorted() where k != "checksum" && k != "metadata_checksum" {
+            bytes.append(contentsOf: Array(k.utf8) + [0] + Array(metadata[k]!.utf8) + [0])
+        }
+        return SafeTensors.checksum(bytes)
     }
 
     /// `path` as a file: itself if it exists, else with `.safetensors`, else (a run folder) its last checkpoint.

@@ -70,6 +70,7 @@ extension DistributedCLITests {
         crafted[name] = entry
         var meta = try XCTUnwrap(header["__metadata__"] as? [String: String])
         meta["input_shape"] = "1x100000x100000"
+        meta["metadata_checksum"] = Self.metadataChecksum(meta)  // crafted consistently: the limit must catch it
         header["__metadata__"] = meta
         let cases = [("offsets", try file(crafted), "truncated: tensor '\(name)'"),
                      ("huge", try file(header), "metadata input_shape 1x100000x100000")]
@@ -83,6 +84,15 @@ extension DistributedCLITests {
             }
             XCTAssertFalse(FileManager.default.fileExists(atPath: "\(path).out"))
         }
+        // A metadata change without the matching checksum is refused as such.
+        var tampered = try XCTUnwrap(header["__metadata__"] as? [String: String])
+        tampered["ranks"] = "3"
+        header["__metadata__"] = tampered
+        let tamperedPath = temp.appendingPathComponent("tampered.safetensors").path
+        try (try file(header)).write(to: URL(fileURLWithPath: tamperedPath))
+        let (st, ot) = try run(try binary, ["eval", "--checkpoint", tamperedPath])
+        XCTAssertNotEqual(st, 0, ot)
+        XCTAssert(ot.contains("metadata checksum mismatch"), ot)
         // Resume reads the same checkpoint: replace the run's last checkpoint with the crafted one.
         try cases[0].1.write(to: URL(fileURLWithPath: last))
         let (s, o) = try run(try binary, ["train", "--resume", dir, "--set", "schedule.epochs=2"])
@@ -184,5 +194,22 @@ extension DistributedCLITests {
         XCTAssert(o.contains("interrupted at step") && o.contains("--resume \(dir)"), o)
         let step = try globalStep("\(dir)/checkpoints/last.safetensors")
         XCTAssertGreaterThan(step, 0)
+    }
+
+    /// `Checkpoint.metadataChecksum`, written out here: FNV-1a 64 over `key NUL value NUL` in sorted key order.
+    static func metadataChecksum(_ m: [String: String]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var bytes: [UInt8] = []
+        for k in m.keys.sorted() where k != "checksum" && k != "metadata_checksum" {
+            bytes += Array(k.utf8) + [0] + Array(m[k]!.utf8) + [0]
+        }
+        let words = bytes.count / 8
+        for i in 0..<words {
+            var w: UInt64 = 0
+            for b in 0..<8 { w |= UInt64(bytes[i * 8 + b]) << (8 * UInt64(b)) }
+            h = (h ^ w) &* 0x100_0000_01b3
+        }
+        for i in (words * 8)..<bytes.count { h = (h ^ UInt64(bytes[i])) &* 0x100_0000_01b3 }
+        return String(format: "%016llx", h)
     }
 }

@@ -116,6 +116,20 @@ final class HostileConfigTests: XCTestCase {
         }
     }
 
+    /// The metadata (config, shapes, ranks, progress) is covered by `metadata_checksum`.
+    func testChangedCheckpointMetadataIsRefused() throws {
+        let good = try checkpoint(ranks: 1).encoded()
+        let path = dir.appendingPathComponent("ck.safetensors").path
+        try good.write(to: URL(fileURLWithPath: path))
+        XCTAssertNoThrow(try Checkpoint.load(path))
+        var f = try SafeTensors.decode(good, path: path)
+        f.metadata["ranks"] = "2"
+        try SafeTensors.encode(f).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(path)) { error in
+            XCTAssert("\(error)".contains("metadata checksum mismatch"), "\(error)")
+        }
+    }
+
     func testCheckpointMetadataClaimingAHugeInputIsRefusedBeforeBuilding() throws {
         let c = try checkpoint(ranks: 1, inputShape: "1x100000x100000")
         XCTAssertThrowsError(try c.makeModel(config: try c.config(), path: "ck")) { error in
