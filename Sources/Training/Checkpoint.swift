@@ -245,6 +245,16 @@ public struct Checkpoint: Sendable {
         }
     }
 
+    /// Refuses to restore into a model of another input shape or class count than the checkpoint's (a resumed
+    /// run whose data changed shape under the same config).
+    public func checkShape(of model: Model, path: String = "") throws {
+        let shape = model.inputShape.map(String.init).joined(separator: "x")
+        guard file.metadata["input_shape"] == shape, file.metadata["num_classes"] == "\(model.numClasses)" else {
+            throw LoadError(path: path, problem: "the checkpoint's model takes \(file.metadata["input_shape"] ?? "?") inputs "
+                + "and \(file.metadata["num_classes"] ?? "?") classes, the data now gives \(shape) and \(model.numClasses)")
+        }
+    }
+
     // MARK: - Config identity
 
     /// A hash of what determines the trained weights: the resolved config without `schedule.epochs` (a resumed run

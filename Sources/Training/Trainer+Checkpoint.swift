@@ -15,6 +15,7 @@ extension Trainer {
                 + "only schedule.epochs and runtime.* may change when resuming")
         }
         try checkpoint.checkRanks(communicator.size, path: path)
+        try checkpoint.checkShape(of: model, path: path)
         try checkpoint.restore(model: model, optimizer: step.optimizer, rank: communicator.rank,
                                ranks: communicator.size, path: path)
         var p = try checkpoint.progress(path: path)

@@ -111,6 +111,10 @@ final class HostileConfigTests: XCTestCase {
         XCTAssertThrowsError(try c.checkRanks(2, path: "ck")) { error in
             XCTAssert("\(error)".contains("written by a job of 1 rank(s), this job has 2"), "\(error)")
         }
+        let other = try ModelZoo.make("lenet5", inputShape: [3, 32, 32], numClasses: 10, seed: 0)
+        XCTAssertThrowsError(try c.checkShape(of: other, path: "ck")) { error in
+            XCTAssert("\(error)".contains("takes 1x28x28 inputs and 10 classes, the data now gives 3x32x32"), "\(error)")
+        }
         XCTAssertThrowsError(try (try checkpoint(ranks: 2)).checkRanks(1, path: "ck")) { error in
             XCTAssert("\(error)".contains("of 2 rank(s), this job has 1") && "\(error)".contains("mpirun -np 2"), "\(error)")
         }
