@@ -3,6 +3,8 @@ import PackageDescription
 
 // Release builds drop bounds and overflow checks in the numeric modules: every kernel works on raw pointers whose
 // extents are checked once, at the layer boundary (`precondition`s stay active in -O, vanish in -Ounchecked).
+// Modules that parse input (Data, Training, bwma) keep the checks: they build with the default -O (docs/reliability.md;
+// the step benchmark's cost is in docs/benchmarks.md).
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -33,7 +35,7 @@ let package = Package(
         // Floor 3: weight binarizers and activation quantizers.
         .target(name: "Quantization", dependencies: ["TensorEngine"], swiftSettings: fast),
         // Floor 3: datasets.
-        .target(name: "Data", dependencies: ["CZlib", "CJPEG", "TensorEngine"], swiftSettings: fast),
+        .target(name: "Data", dependencies: ["CZlib", "CJPEG", "TensorEngine"]),
         // Floor 4: layers and the model zoo.
         .target(name: "Models", dependencies: ["TensorEngine", "Quantization"], swiftSettings: fast),
         // Floor 4: MPI communicator, sampler, gradient synchronisation.
@@ -48,8 +50,7 @@ let package = Package(
             dependencies: [
                 "TensorEngine", "Quantization", "Data", "Models", "Distributed", "CIMSimulator", "Plots",
                 .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: fast),
+            ]),
         // Floor 6: the command line.
         .executableTarget(
             name: "bwma",

@@ -23,11 +23,13 @@ static void on_error(j_common_ptr cinfo) {
 }
 
 // Warnings (level -1) are recoverable damage. A stream cut short is the one we refuse: libjpeg would pad
-// the image with grey and carry on, which silently trains on a half-grey picture.
+// the image with grey and carry on, which silently trains on a half-grey picture. It shows as the end of the
+// input (JWRN_JPEG_EOF) or, when the cut stream ends in a marker such as EOI, as entropy data that hit a marker
+// before the image was complete (JWRN_HIT_MARKER, "premature end of data segment").
 static void on_message(j_common_ptr cinfo, int level) {
     error_manager *e = (error_manager *)cinfo->err;
     if (level >= 0) return;
-    if (cinfo->err->msg_code == JWRN_JPEG_EOF) on_error(cinfo);
+    if (cinfo->err->msg_code == JWRN_JPEG_EOF || cinfo->err->msg_code == JWRN_HIT_MARKER) on_error(cinfo);
     e->warnings++;
 }
 

@@ -37,6 +37,11 @@ public enum DatasetCatalog {
     /// Loads `split`. Image folders read `path/train` and `path/val` (or `path/test`); packed data
     /// `path/train.bwpack` and `path/test.bwpack`.
     public static func load(_ spec: DataSpec, split: DataSpec.Split) throws -> LoadedSplit {
+        var isDir: ObjCBool = false
+        if spec.kind != .synthetic, FileManager.default.fileExists(atPath: spec.path, isDirectory: &isDir), !isDir.boolValue {
+            throw DataError.inconsistent(path: spec.path, reason: "is a file, not a folder: data.path must name the folder "
+                + "that holds the \(spec.kind.rawValue) files (docs/data.md)")
+        }
         switch spec.kind {
         case .fashionMNIST, .mnist:
             let d = try MNISTFamily.load(directory: spec.path, split: split, name: spec.kind.rawValue)

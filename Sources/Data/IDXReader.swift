@@ -66,13 +66,14 @@ struct GzReader {
     let file: gzFile
     let path: String
 
-    /// Reads up to `count` bytes. The buffer grows as data arrives (64 MiB at a time), so a corrupt header that
-    /// promises terabytes fails on the short read instead of allocating them.
+    /// Reads up to `count` bytes. The buffer grows as data arrives (1 MiB, then doubling, at most 64 MiB at a
+    /// time), so a corrupt header that promises terabytes fails on the short read after allocating about twice
+    /// what the file holds, not what the header claims.
     mutating func readUpTo(_ count: Int) throws -> [UInt8] {
         var out = [UInt8]()
         var got = 0
         while got < count {
-            let chunk = Swift.min(count - got, 1 << 26)
+            let chunk = Swift.min(count - got, Swift.min(Swift.max(got, 1 << 20), 1 << 26))
             if out.count < got + chunk { out.append(contentsOf: repeatElement(0, count: got + chunk - out.count)) }
             let n = out.withUnsafeMutableBytes { gzread(file, $0.baseAddress! + got, UInt32(chunk)) }
             if n < 0 {

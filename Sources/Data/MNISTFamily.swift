@@ -24,6 +24,9 @@ public enum MNISTFamily {
         let imagePath = try locate("\(prefix)-images-idx3-ubyte")
         let labelPath = try locate("\(prefix)-labels-idx1-ubyte")
         let images = try IDXReader.read(imagePath, expectedDims: 3)
+        if let problem = DataLimits.shapeProblem([1, images.dims[1], images.dims[2]]) {
+            throw DataError.inconsistent(path: imagePath, reason: "header dimensions \(images.dims): \(problem)")
+        }
         let labels = try IDXReader.read(labelPath, expectedDims: 1)
         guard images.dims[0] == labels.dims[0] else {
             throw DataError.inconsistent(path: labelPath,

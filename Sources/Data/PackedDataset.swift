@@ -40,22 +40,37 @@ public enum PackedDataset {
             throw DataError.inconsistent(path: path, reason: "not a packed dataset: the file does not start with \"BWMAPACK\"")
         }
         func u32(_ o: Int) -> Int { Int(h[o..<(o + 4)].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
-        func u64(_ o: Int) -> Int { Int(truncatingIfNeeded: h[o..<(o + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) }
+        func u64(_ o: Int) -> UInt64 { h[o..<(o + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
         guard u32(8) == Int(version) else {
             throw DataError.inconsistent(path: path, reason: "packed format version \(u32(8)); this build reads version \(version)")
         }
-        let c = u32(12), height = u32(16), width = u32(20), count = u64(24), classes = u32(32), metaBytes = u32(36)
-        let labelsAt = u64(40), pixelsAt = u64(48), fileSize = u64(56)
-        let sample = c * height * width
-        guard c > 0, height > 0, width > 0, count >= 0, classes > 0, labelsAt >= 64 + metaBytes,
-              pixelsAt >= labelsAt + 4 * count, pixelsAt % 4096 == 0,
-              fileSize == pixelsAt + count * sample else {
-            throw DataError.inconsistent(path: path, reason: "packed header is inconsistent (\(c)x\(height)x\(width), "
-                + "\(count) records, labels at \(labelsAt), pixels at \(pixelsAt), size \(fileSize))")
-        }
+        // Every field is checked against the limits and the real file size, with overflow-checked arithmetic,
+        // before anything is allocated or read.
         let actual = Int((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
-        guard actual == fileSize else {
-            throw DataError.truncated(path: path, expectedBytes: fileSize, gotBytes: actual)
+        let c = u32(12), height = u32(16), width = u32(20), classes = u32(32), metaBytes = u32(36)
+        let count64 = u64(24), labels64 = u64(40), pixels64 = u64(48), size64 = u64(56)
+        func bad(_ why: String) -> DataError {
+            DataError.inconsistent(path: path, reason: "packed header is inconsistent: \(why) (\(c)x\(height)x\(width), "
+                + "\(count64) records, \(classes) classes, labels at \(labels64), pixels at \(pixels64), size \(size64))")
+        }
+        if let problem = DataLimits.shapeProblem([c, height, width]) { throw bad(problem) }
+        guard (1...DataLimits.maxClasses).contains(classes) else { throw bad("classes must be in 1...\(DataLimits.maxClasses)") }
+        guard size64 == UInt64(actual) else {
+            throw DataError.truncated(path: path, expectedBytes: Int(clamping: size64), gotBytes: actual)
+        }
+        // All offsets and counts are now bounded by the real file size, which fits an Int.
+        guard count64 <= UInt64(actual), labels64 <= UInt64(actual), pixels64 <= UInt64(actual) else {
+            throw bad("a count or offset lies beyond the \(actual)-byte file")
+        }
+        let count = Int(count64), labelsAt = Int(labels64), pixelsAt = Int(pixels64)
+        let sample = c * height * width
+        let (labelBytesCount, o1) = count.multipliedReportingOverflow(by: 4)
+        let (pixelBytes, o2) = count.multipliedReportingOverflow(by: sample)
+        let (labelsEnd, o3) = labelsAt.addingReportingOverflow(labelBytesCount)
+        let (pixelsEnd, o4) = pixelsAt.addingReportingOverflow(pixelBytes)
+        guard !(o1 || o2 || o3 || o4), labelsAt >= 64 + metaBytes, pixelsAt >= labelsEnd, pixelsAt % 4096 == 0,
+              pixelsEnd == actual else {
+            throw bad("the labels table and the records do not fit the file")
         }
         try fh.seek(toOffset: 64)
         let metaData = try fh.read(upToCount: metaBytes) ?? Data()
@@ -64,7 +79,10 @@ public enum PackedDataset {
             throw DataError.inconsistent(path: path, reason: "packed metadata is not valid JSON: \(error)")
         }
         try fh.seek(toOffset: UInt64(labelsAt))
-        let labelBytes = [UInt8](try fh.read(upToCount: 4 * count) ?? Data())
+        let labelBytes = [UInt8](try fh.read(upToCount: labelBytesCount) ?? Data())
+        guard labelBytes.count == labelBytesCount else {
+            throw DataError.truncated(path: path, expectedBytes: labelsEnd, gotBytes: labelsAt + labelBytes.count)
+        }
         var labels = [Int32](repeating: 0, count: count)
         for i in 0..<count {
             let v = Int32(bitPattern: UInt32(labelBytes[4 * i]) | UInt32(labelBytes[4 * i + 1]) << 8
@@ -74,7 +92,7 @@ public enum PackedDataset {
             }
             labels[i] = v
         }
-        let pixels = try PixelStorage(mapping: path, offset: pixelsAt, length: count * sample)
+        let pixels = try PixelStorage(mapping: path, offset: pixelsAt, length: pixelBytes)
         let d = ImageDataset(name: meta.name, pixels: pixels, labels: labels, channels: c, height: height, width: width,
                              numClasses: classes, classNames: meta.class_names)
         guard meta.mean.count == c, meta.std.count == c, meta.std.allSatisfy({ $0 > 0 }) else {

@@ -1,3 +1,4 @@
+import Data
 import Foundation
 import Models
 import TensorEngine
@@ -31,8 +32,8 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
 /// - `optimizer/<state>` F32 [parameterCount], the optimiser's state arrays in arena order (SGD `momentum`, Adam
 ///   `m`, `v`);
 /// - metadata: `format` (`bwma-checkpoint`), `version`, `config` (resolved YAML), `config_hash`, `progress` (JSON
-///   `TrainingProgress`), `optimizer`, `optimizer_steps`, `sampler` (JSON), `rng`, `ranks`, `arch`, and `checksum`
-///   (FNV-1a 64 of the tensor section).
+///   `TrainingProgress`), `optimizer`, `optimizer_steps`, `sampler` (JSON), `rng`, `ranks`, `arch`, `checksum`
+///   (FNV-1a 64 of the tensor section) and `metadata_checksum` (of the other metadata, `metadataChecksum`).
 public struct Checkpoint: Sendable {
     public static let format = "bwma-checkpoint"
     public static let version = "1"
@@ -84,10 +85,11 @@ public struct Checkpoint: Sendable {
         return Checkpoint(file: f)
     }
 
-    /// The encoded file with its checksum.
+    /// The encoded file with its checksums (tensor section, metadata).
     public func encoded() throws -> Data {
         var f = file
         f.metadata["checksum"] = nil
+        f.metadata["metadata_checksum"] = Self.metadataChecksum(f.metadata)
         let body = try SafeTensors.encode(f)
         f.metadata["checksum"] = SafeTensors.checksum(SafeTensors.dataSection(of: body))
         return try SafeTensors.encode(f)
@@ -123,10 +125,24 @@ public struct Checkpoint: Sendable {
         guard stored == sum else {
             throw LoadError(path: resolved, problem: "checksum mismatch (stored \(stored), computed \(sum)): the file is corrupted")
         }
+        // Checkpoints written before the metadata checksum existed have none; a present one must match.
+        if let storedMeta = file.metadata["metadata_checksum"], storedMeta != metadataChecksum(file.metadata) {
+            throw LoadError(path: resolved, problem: "metadata checksum mismatch (stored \(storedMeta), computed "
+                + "\(metadataChecksum(file.metadata))): the metadata (config, shapes, ranks, progress) was changed or corrupted")
+        }
         let c = Checkpoint(file: file)
         _ = try c.config(path: resolved)
         _ = try c.progress(path: resolved)
         return c
+    }
+
+    /// FNV-1a 64 of the metadata: every key but the two checksums, in sorted order, as `key NUL value NUL`.
+    public static func metadataChecksum(_ metadata: [String: String]) -> String {
+        var bytes = Data()
+        for k in metadata.keys.sorted() where k != "checksum" && k != "metadata_checksum" {
+            bytes.append(contentsOf: Array(k.utf8) + [0] + Array(metadata[k]!.utf8) + [0])
+        }
+        return SafeTensors.checksum(bytes)
     }
 
     /// `path` as a file: itself if it exists, else with `.safetensors`, else (a run folder) its last checkpoint.
@@ -142,6 +158,7 @@ public struct Checkpoint: Sendable {
     /// The run's resolved configuration.
     public func config(path: String = "") throws -> RunConfig {
         guard let text = file.metadata["config"] else { throw LoadError(path: path, problem: "no config in the metadata") }
+        if let p = YAMLLimits.problem(text) { throw LoadError(path: path, problem: "the stored config is refused: \(p)") }
         do { return try YAMLDecoder().decode(RunConfig.self, from: text) } catch {
             throw LoadError(path: path, problem: "the stored config does not parse (\(error))")
         }
@@ -161,6 +178,13 @@ public struct Checkpoint: Sendable {
         let shape = (file.metadata["input_shape"] ?? "").split(separator: "x").compactMap { Int($0) }
         guard shape.count == 3, let classes = Int(file.metadata["num_classes"] ?? "") else {
             throw LoadError(path: path, problem: "input_shape or num_classes missing in the metadata")
+        }
+        // Checked before anything is allocated: the model's buffers scale with both.
+        if let problem = DataLimits.shapeProblem(shape) {
+            throw LoadError(path: path, problem: "metadata input_shape \(file.metadata["input_shape"] ?? ""): \(problem)")
+        }
+        guard (1...DataLimits.maxClasses).contains(classes) else {
+            throw LoadError(path: path, problem: "metadata num_classes \(classes) is outside 1...\(DataLimits.maxClasses)")
         }
         let model = try ModelZoo.make(config.model.arch, inputShape: shape, numClasses: classes, seed: config.seed,
                                       quant: try config.quantPolicy())
@@ -206,6 +230,29 @@ public struct Checkpoint: Sendable {
             throw LoadError(path: path, problem: "optimizer_steps missing in the metadata")
         }
         optimizer.restore(stepCount: steps)
+    }
+
+    /// Refuses a job of `ranks` processes unless the checkpoint was written by as many: the sampler's shards, the
+    /// per-rank buffers and the step count per epoch all depend on the world size.
+    public func checkRanks(_ ranks: Int, path: String = "") throws {
+        guard let stored = Int(file.metadata["ranks"] ?? ""), stored >= 1 else {
+            throw LoadError(path: path, problem: "the metadata does not say how many ranks wrote it (ranks)")
+        }
+        guard stored == ranks else {
+            throw LoadError(path: path, problem: "written by a job of \(stored) rank(s), this job has \(ranks): resuming "
+                + "on a different number of ranks is not supported; resume with \(stored) rank(s)"
+                + (stored > 1 ? " (mpirun -np \(stored))" : " (without mpirun)"))
+        }
+    }
+
+    /// Refuses to restore into a model of another input shape or class count than the checkpoint's (a resumed
+    /// run whose data changed shape under the same config).
+    public func checkShape(of model: Model, path: String = "") throws {
+        let shape = model.inputShape.map(String.init).joined(separator: "x")
+        guard file.metadata["input_shape"] == shape, file.metadata["num_classes"] == "\(model.numClasses)" else {
+            throw LoadError(path: path, problem: "the checkpoint's model takes \(file.metadata["input_shape"] ?? "?") inputs "
+                + "and \(file.metadata["num_classes"] ?? "?") classes, the data now gives \(shape) and \(model.numClasses)")
+        }
     }
 
     // MARK: - Config identity

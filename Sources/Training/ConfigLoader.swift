@@ -22,8 +22,8 @@ public enum ConfigLoader {
         }
         var node: Node
         do {
-            node = try Yams.compose(yaml: text) ?? Node.mapping([:])
-        } catch {
+            node = try YAMLLimits.compose(text, source: path) ?? Node.mapping([:])
+        } catch let e as LoadError { throw e } catch {
             throw LoadError(description: "\(path): not valid YAML: \(error)")
         }
         guard node.mapping != nil else { throw LoadError(description: "\(path): the top level must be a mapping of keys") }
@@ -60,7 +60,11 @@ public enum ConfigLoader {
         }
         let keys = override[..<eq].split(separator: ".").map(String.init)
         let valueText = String(override[override.index(after: eq)...])
-        let value = (try? Yams.compose(yaml: valueText)) ?? nil ?? Node.scalar(.init(valueText))
+        if let p = YAMLLimits.problem(valueText) {
+            let shown = override.count > 80 ? override.prefix(80) + "…" : Substring(override)
+            throw LoadError(description: "--set \(shown): YAML refused: \(p)")
+        }
+        let value = (try? YAMLLimits.compose(valueText, source: "--set")) ?? nil ?? Node.scalar(.init(valueText))
         // Known path?
         var s: Node? = schema
         for (i, k) in keys.enumerated() {
@@ -87,9 +91,14 @@ public enum ConfigLoader {
         switch (node, schema) {
         case (.mapping(let m), .mapping(let sm)):
             let known = Array(sm.keys.compactMap(\.string))
+            var seen = Set<String>()
             for (k, v) in m {
                 guard let key = k.string else {
                     throw LoadError(description: "\(file): \(keyPath(path)): keys must be strings")
+                }
+                guard seen.insert(key).inserted else {
+                    throw LoadError(description: "\(file): duplicate key '\((path + [key]).joined(separator: "."))' "
+                        + "(YAML would silently keep one of the values; remove the other)")
                 }
                 guard let sv = sm[k] else {
                     throw LoadError(description: "\(file): unknown key '\((path + [key]).joined(separator: "."))'\(suggestion(key, known))")

@@ -34,7 +34,15 @@ public struct Evaluator {
         let e = try evaluate(model, loader: loader, range: (n * r / w)..<(n * (r + 1) / w))
         var totals = [e.accuracy * Double(e.count), e.loss * Double(e.count), Double(e.count)]
         try comm.allreduce(&totals)
+        guard totals[2] > 0 else { throw empty(loader) }
         return Result(accuracy: totals[0] / Swift.max(totals[2], 1), loss: totals[1] / Swift.max(totals[2], 1),
                       count: Int(totals[2]))
+    }
+
+    /// Nothing was evaluated (an empty test split, or every sample skipped as unreadable): an accuracy of 0 would
+    /// be a lie.
+    public static func empty(_ loader: BatchLoader) -> DataError {
+        DataError.inconsistent(path: loader.source.name, reason: "no test sample could be evaluated (the test split is "
+            + "empty or every sample was skipped as unreadable)")
     }
 }

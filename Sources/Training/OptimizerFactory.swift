@@ -50,4 +50,10 @@ public enum ConfigError: Error, CustomStringConvertible, Equatable {
         case .data(let file, let message): return "\(file): data: \(message)"
         }
     }
+
+    /// The message with the config file in front (`.data` names its file already).
+    public func located(in file: String) -> String {
+        if case .data = self { return description }
+        return "\(file): \(description)"
+    }
 }

@@ -8,7 +8,8 @@ extension RunConfig {
         func require(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
             if !ok { throw ConfigError.invalid(key: key, value: "\(value)", expected: expected) }
         }
-        try require(!name.isEmpty && !name.contains("/"), "name", name, "a non-empty folder name without '/'")
+        try require(Self.isValidRunName(name), "name", name,
+                    "a folder name: not empty, not '.' or '..', no '/', '\\' or control characters")
         let datasets = DataSpec.Kind.allCases.map(\.rawValue)
         try require(datasets.contains(data.dataset), "data.dataset", data.dataset,
                     "one of \(datasets.joined(separator: ", "))")
@@ -29,30 +30,34 @@ extension RunConfig {
         try require(Self.parseShape(data.synthetic_shape) != nil, "data.synthetic_shape", data.synthetic_shape,
                     "CxHxW with each side in 1...4096, e.g. 3x32x32")
         try require(data.synthetic_classes >= 2, "data.synthetic_classes", data.synthetic_classes, "an integer >= 2")
-        try require(data.batch_size >= 1, "data.batch_size", data.batch_size, "an integer >= 1")
-        try require(data.eval_batch_size >= 1, "data.eval_batch_size", data.eval_batch_size, "an integer >= 1")
+        try require((1...Self.maxBatchSize).contains(data.batch_size), "data.batch_size", data.batch_size,
+                    "an integer >= 1 and <= \(Self.maxBatchSize)")
+        try require((1...Self.maxBatchSize).contains(data.eval_batch_size), "data.eval_batch_size", data.eval_batch_size,
+                    "an integer >= 1 and <= \(Self.maxBatchSize)")
         try require(data.limit_train >= 0, "data.limit_train", data.limit_train, "an integer >= 0 (0 = all)")
         try require(data.limit_test >= 0, "data.limit_test", data.limit_test, "an integer >= 0 (0 = all)")
         try require(model.in_channels >= 0, "model.in_channels", model.in_channels, "an integer >= 0 (0 = from data)")
-        try require(model.num_classes >= 0, "model.num_classes", model.num_classes, "an integer >= 0 (0 = from data)")
+        try require(model.num_classes >= 0 && model.num_classes <= DataLimits.maxClasses, "model.num_classes",
+                    model.num_classes, "an integer in 0...\(DataLimits.maxClasses) (0 = from data)")
         try require(["sgd", "adam", "adamw"].contains(optim.name.lowercased()), "optim.name", optim.name,
                     "one of sgd, adam, adamw")
         try require(optim.lr > 0 && optim.lr.isFinite, "optim.lr", optim.lr, "a positive number")
         try require(optim.momentum >= 0 && optim.momentum < 1, "optim.momentum", optim.momentum, "a number in [0, 1)")
-        try require(optim.weight_decay >= 0, "optim.weight_decay", optim.weight_decay, "a number >= 0")
+        try require(optim.weight_decay >= 0 && optim.weight_decay.isFinite, "optim.weight_decay", optim.weight_decay, "a number >= 0")
         try require(optim.beta1 >= 0 && optim.beta1 < 1, "optim.beta1", optim.beta1, "a number in [0, 1)")
         try require(optim.beta2 >= 0 && optim.beta2 < 1, "optim.beta2", optim.beta2, "a number in [0, 1)")
-        try require(optim.eps > 0, "optim.eps", optim.eps, "a positive number")
+        try require(optim.eps > 0 && optim.eps.isFinite, "optim.eps", optim.eps, "a finite positive number")
         try require(["cosine", "step", "multistep", "constant"].contains(schedule.name.lowercased()), "schedule.name",
                     schedule.name, "one of cosine, step, multistep, constant")
-        try require(schedule.epochs >= 1, "schedule.epochs", schedule.epochs, "an integer >= 1")
+        try require((1...Self.maxEpochs).contains(schedule.epochs), "schedule.epochs", schedule.epochs,
+                    "an integer >= 1 and <= \(Self.maxEpochs)")
         try require(schedule.warmup_epochs >= 0 && schedule.warmup_epochs <= Double(schedule.epochs),
                     "schedule.warmup_epochs", schedule.warmup_epochs, "a number in [0, schedule.epochs]")
-        try require(schedule.step_epochs >= 1, "schedule.step_epochs", schedule.step_epochs, "an integer >= 1")
-        try require(schedule.gamma > 0, "schedule.gamma", schedule.gamma, "a positive number")
+        try require((1...Self.maxEpochs).contains(schedule.step_epochs), "schedule.step_epochs", schedule.step_epochs, "an integer >= 1")
+        try require(schedule.gamma > 0 && schedule.gamma.isFinite, "schedule.gamma", schedule.gamma, "a positive number")
         try require(schedule.min_lr >= 0 && schedule.min_lr <= optim.lr, "schedule.min_lr", schedule.min_lr,
                     "a number in [0, optim.lr]")
-        try require(schedule.milestones == schedule.milestones.sorted() && schedule.milestones.allSatisfy { $0 > 0 },
+        try require(schedule.milestones == schedule.milestones.sorted() && schedule.milestones.allSatisfy { $0 > 0 && $0 <= Self.maxEpochs },
                     "schedule.milestones", schedule.milestones, "increasing positive epoch numbers")
         let weightKinds = ["fp32"] + WeightBinarizer.Kind.allCases.map(\.rawValue)
         let activationKinds = ActivationQuantizerKind.allCases.map(\.rawValue)
@@ -61,7 +66,7 @@ extension RunConfig {
         try require(activationKinds.contains(quant.activations), "quant.activations", quant.activations,
                     "one of \(activationKinds.joined(separator: ", "))")
         try require((1...8).contains(quant.abits), "quant.abits", quant.abits, "an integer in 1...8")
-        try require(quant.ste_clip >= 0, "quant.ste_clip", quant.ste_clip, "a number >= 0 (0 = no clipping)")
+        try require(quant.ste_clip >= 0 && quant.ste_clip.isFinite, "quant.ste_clip", quant.ste_clip, "a number >= 0 (0 = no clipping)")
         try require(["fp32", "quantized"].contains(quant.first_layer), "quant.first_layer", quant.first_layer,
                     "fp32 or quantized")
         try require(["fp32", "quantized"].contains(quant.last_layer), "quant.last_layer", quant.last_layer,
@@ -82,5 +87,17 @@ extension RunConfig {
                     "an integer >= 0 (0 = once per epoch)")
         try require(runtime.log_every_steps >= 1, "runtime.log_every_steps", runtime.log_every_steps, "an integer >= 1")
         try validateCIM()
+    }
+
+    /// Largest `data.batch_size` / `eval_batch_size` (per rank); the batch tensor is also bounded by
+    /// `DataLimits.maxBatchElements` once the sample shape is known (`DataLoading.check`).
+    public static let maxBatchSize = 65_536
+    /// Largest `schedule.epochs`: keeps epochs x steps per epoch far from overflow.
+    public static let maxEpochs = 100_000
+
+    /// A run name is one folder under `runtime.runs_dir`: no path separators, not `.` or `..`, no control characters.
+    public static func isValidRunName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\\")
+            && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
     }
 }

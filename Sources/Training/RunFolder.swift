@@ -4,6 +4,8 @@ import Foundation
 /// replaced atomically (`AtomicFile`), so an interrupted run never leaves a half-written file.
 public struct RunFolder: Sendable {
     public let url: URL
+    /// The exclusive lock on `url/.lock`, held while this value (or a copy) lives.
+    let lock: FolderLock
 
     /// The folder cannot be created or written: names the path, the reason and the fix.
     public struct Unwritable: Error, CustomStringConvertible {
@@ -14,18 +16,31 @@ public struct RunFolder: Sendable {
         }
     }
 
-    /// Creates (if needed) `root/name` and checks that a file can be written in it.
+    /// The folder is locked by another process (another `bwma train` on the same run name, or a resume of it).
+    public struct Busy: Error, CustomStringConvertible {
+        public let path: String
+        public let owner: String
+        public var description: String {
+            "run folder \(path) is in use by another bwma process\(owner.isEmpty ? "" : " (pid \(owner))"); wait for it "
+                + "to finish, or choose another name (name: / --set name=...)"
+        }
+    }
+
+    /// Creates (if needed) `root/name`, locks it and checks that a file can be written in it.
     /// - Parameters:
     ///   - checkpoints: also create `checkpoints/` (a training run's folder; not for report folders).
     public init(root: String, name: String, checkpoints: Bool = true) throws {
         try self.init(url: URL(fileURLWithPath: root).appendingPathComponent(name), checkpoints: checkpoints)
     }
 
-    /// Uses (creating if needed) the folder `url`, checking that a file can be written in it.
+    /// Uses (creating if needed) the folder `url`, taking its lock (`Busy` at once when another process holds
+    /// it) and checking that a file can be written in it.
     public init(url: URL, checkpoints: Bool = true) throws {
         self.url = url
-        for dir in checkpoints ? [url, self.checkpoints] : [url] {
-            if let reason = Self.makeDirectories(dir.path) { throw Unwritable(path: url.path, reason: reason) }
+        if let reason = Self.makeDirectories(url.path) { throw Unwritable(path: url.path, reason: reason) }
+        lock = try FolderLock(url.appendingPathComponent(".lock"), folder: url.path)
+        if checkpoints, let reason = Self.makeDirectories(self.checkpoints.path) {
+            throw Unwritable(path: url.path, reason: reason)
         }
         do { try AtomicFile.write(Data("probe\n".utf8), to: url.appendingPathComponent(".write-test")) } catch let e as AtomicFile.WriteError {
             throw Unwritable(path: url.path, reason: e.reason)
@@ -45,6 +60,24 @@ public struct RunFolder: Sendable {
             return "\(path): \(String(cString: strerror(ENOTDIR)))"
         }
         return nil
+    }
+
+    /// The checkpoints an earlier run left here (`checkpoints/*.safetensors`), by file name.
+    public var existingCheckpoints: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+        return names.filter { $0.hasSuffix(".safetensors") }.sorted()
+    }
+
+    /// Removes what an earlier run left (checkpoints, metrics, summary, plots, config) for `bwma train --overwrite`.
+    public func clearPreviousRun() throws {
+        let files = existingCheckpoints.map { "checkpoints/\($0)" }
+            + ["metrics.jsonl", "summary.json", "loss.svg", "accuracy.svg", "config.yaml", "parameters.f32", "buffers.f32"]
+        for f in files {
+            let path = url.appendingPathComponent(f).path
+            if unlink(path) != 0 && errno != ENOENT {
+                throw Unwritable(path: url.path, reason: "cannot remove \(f): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// `checkpoints/` inside the run folder.
@@ -67,4 +100,35 @@ public struct RunFolder: Sendable {
             throw AtomicFile.WriteError(path: path, reason: n < 0 ? String(cString: strerror(errno)) : "short write")
         }
     }
+}
+
+/// An exclusive `flock` on a file, released when the value is freed (or the process ends, however it ends).
+final class FolderLock: Sendable {
+    let fd: Int32
+
+    /// Locks `url` (created if needed) without waiting; writes this process's pid into it.
+    init(_ url: URL, folder: String) throws {
+        fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw RunFolder.Unwritable(path: folder, reason: "cannot create \(url.lastPathComponent): \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            let reason = String(cString: strerror(errno))
+            var buf = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buf, buf.count, 0)
+            close(fd)
+            if busy {
+                let owner = String(decoding: buf.prefix(Swift.max(n, 0)), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                throw RunFolder.Busy(path: folder, owner: owner)
+            }
+            throw RunFolder.Unwritable(path: folder, reason: "cannot lock \(url.lastPathComponent): \(reason)")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress!, $0.count, 0) }
+    }
+
+    deinit { close(fd) }
 }

@@ -1,3 +1,4 @@
+import Data
 import Foundation
 
 /// The safetensors file layout (https://github.com/huggingface/safetensors): an 8-byte little-endian header length
@@ -130,11 +131,13 @@ public enum SafeTensors {
             else { throw fail("tensor '\(name)': entry needs dtype, shape and data_offsets") }
             guard let dtype = DType(rawValue: dt) else { throw fail("tensor '\(name)': unsupported dtype \(dt)") }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)': negative dimension in \(shape)") }
-            let (b, e) = (offsets[0], offsets[1])
-            guard b >= 0, e >= b, headerEnd + e <= bytes.count else {
-                throw fail("truncated: tensor '\(name)' needs bytes \(b)..<\(e) of a \(bytes.count - headerEnd)-byte data section")
+            // Offsets are compared with the data section's size, never added to anything first: offsets near
+            // 2^63 must not wrap around into range.
+            let (b, e) = (offsets[0], offsets[1]), section = bytes.count - headerEnd
+            guard b >= 0, e >= b, e <= section else {
+                throw fail("truncated: tensor '\(name)' needs bytes \(b)..<\(e) of a \(section)-byte data section")
             }
-            guard e - b == shape.reduce(1, *) * dtype.size else {
+            guard let elements = DataLimits.product(shape, limit: section), e - b == elements * dtype.size else {
                 throw fail("tensor '\(name)': \(e - b) bytes do not hold shape \(shape) of \(dt)")
             }
             ranges.append((b, e, name))

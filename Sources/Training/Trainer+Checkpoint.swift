@@ -14,6 +14,8 @@ extension Trainer {
             throw Checkpoint.LoadError(path: path, problem: "config hash mismatch (checkpoint \(stored), this run \(mine)): "
                 + "only schedule.epochs and runtime.* may change when resuming")
         }
+        try checkpoint.checkRanks(communicator.size, path: path)
+        try checkpoint.checkShape(of: model, path: path)
         try checkpoint.restore(model: model, optimizer: step.optimizer, rank: communicator.rank,
                                ranks: communicator.size, path: path)
         var p = try checkpoint.progress(path: path)
@@ -23,6 +25,24 @@ extension Trainer {
         if communicator.rank != 0 { p.lossSum = 0; p.correct = 0; p.seen = 0 }  // the sums are global, held by rank 0
         start = p
         lastCheckpoint = Checkpoint.resolve(path)
+        try trimMetrics(to: p)
+    }
+
+    /// Drops the metrics.jsonl lines written after the checkpoint `p` (rank 0): a run that stopped after logging
+    /// an epoch or steps but before their checkpoint was written (a failed write, a kill) redoes them on resume,
+    /// and must not log them twice.
+    func trimMetrics(to p: TrainingProgress) throws {
+        guard let folder else { return }
+        let url = folder.url.appendingPathComponent("metrics.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let kept = lines.filter { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return true }
+            if o["kind"] as? String == "step" { return ((o["step"] as? NSNumber)?.intValue ?? 0) <= p.globalStep }
+            return ((o["epoch"] as? NSNumber)?.intValue ?? 0) <= p.epoch
+        }
+        guard kept.count != lines.count else { return }
+        try folder.write("metrics.jsonl", Data(kept.map { $0 + "\n" }.joined().utf8))
     }
 
     /// Writes checkpoints/last.safetensors (and best.safetensors when `best`) with `progress`. Collective: every

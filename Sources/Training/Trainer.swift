@@ -89,7 +89,21 @@ public final class Trainer {
                                      dropLast: config.data.drop_last)
         self.folder = comm.rank == 0 ? folder : nil
         self.log = comm.rank == 0 ? log : { _ in }
+        guard stepsPerEpoch > 0 else {
+            throw ConfigError.invalid(key: "data.batch_size", value: "\(d.batch_size)",
+                                      expected: "at most the \(sampler.perRank) training sample(s) per rank when "
+                                        + "data.drop_last is true (otherwise no training step runs)")
+        }
+        let (total, overflow) = config.schedule.epochs.multipliedReportingOverflow(by: stepsPerEpoch)
+        guard !overflow, total <= Self.maxTotalSteps else {
+            throw ConfigError.invalid(key: "schedule.epochs", value: "\(config.schedule.epochs)",
+                                      expected: "at most \(Self.maxTotalSteps / stepsPerEpoch) with \(stepsPerEpoch) "
+                                        + "steps per epoch (a run is limited to \(Self.maxTotalSteps) steps)")
+        }
     }
+
+    /// Most optimiser steps in one run (epochs x steps per epoch).
+    public static let maxTotalSteps = 1 << 40
 
     /// Synchronised batch norm: every batch-norm layer and BWMA activation quantizer sums its batch statistics over
     /// the ranks. A failing collective aborts the job (the layer interface does not throw).
@@ -138,7 +152,7 @@ public final class Trainer {
         for epoch in start.epoch..<config.schedule.epochs {
             let resumed = epoch == start.epoch ? start : TrainingProgress()
             var lossSum = resumed.lossSum, correct = resumed.correct, seen = resumed.seen, wait = resumed.wait
-            let skippedBefore = train.skipped.count
+            let skippedBefore = train.skipped.count, warningsBefore = train.skipped.jpegWarnings
             let t0 = ProcessClock.now() - resumed.epochSeconds
             // With drop_last the sampler's shard can still end in a partial batch: leave it out. A resumed epoch
             // restarts at its next batch (augmentation draws depend only on seed, epoch and sample).
@@ -188,7 +202,8 @@ public final class Trainer {
             progress.finishLine()
             if aware != nil { HardwareAwareInference.detach(from: model) }
             let epochSeconds = ProcessClock.now() - t0
-            var totals = [lossSum, correct, seen, Double(train.skipped.count - skippedBefore)]
+            var totals = [lossSum, correct, seen, Double(train.skipped.count - skippedBefore),
+                          Double(train.skipped.jpegWarnings - warningsBefore)]
             try communicator.allreduce(&totals)
             trainImages += totals[2]
             trainSeconds += epochSeconds
@@ -211,6 +226,10 @@ public final class Trainer {
             if m.skipped_samples > 0 {
                 log("warning: \(m.skipped_samples) unreadable training sample(s) skipped this epoch (data.bad_samples: skip), e.g. "
                     + train.skipped.examples.joined(separator: ", "))
+            }
+            if totals[4] > 0 {
+                log("warning: \(Int(totals[4])) libjpeg warning(s) this epoch: training JPEGs with recoverable damage "
+                    + "(e.g. extraneous bytes before a marker) were decoded and used")
             }
             try folder?.appendLine("metrics.jsonl", String(decoding: try JSONEncoder.sorted.encode(m), as: UTF8.self))
             var done = TrainingProgress()

@@ -75,8 +75,10 @@ public enum TrainingSweep {
             let cfg = configs[i], label = grid.label(i)
             let say: (String) -> Void = { log("[\(label)] \($0)") }
             let data = try DataLoading.load(cfg, configPath: path, log: comm.rank == 0 ? say : { _ in })
-            let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape,
-                                          numClasses: cfg.model.num_classes > 0 ? cfg.model.num_classes : data.train.source.numClasses,
+            let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : data.train.source.numClasses
+            try DataLoading.check(inputShape: data.inputShape, classes: classes, against: data, config: cfg, source: path,
+                                  ranks: comm.size)
+            let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape, numClasses: classes,
                                           seed: cfg.seed, quant: try cfg.quantPolicy())
             let folder = comm.rank == 0 ? try RunFolder(root: root, name: label) : nil
             try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))

@@ -282,6 +282,8 @@ struct TrainedSetup {
             if limitTest > 0 { cfg.data.limit_test = limitTest }
             // The test split normalised with the training split's statistics, as in training.
             let data = try DataLoading.load(cfg, configPath: t.path, log: printError)
+            try DataLoading.check(inputShape: t.model.inputShape, classes: t.model.numClasses, against: data, config: cfg,
+                                  source: t.path)
             model = t.model
             test = try BatchLoader(source: data.test.source, augmentation: cfg.augmentation(.test),
                                    normalization: data.train.normalization, batchSize: cfg.data.eval_batch_size,

@@ -26,7 +26,12 @@ struct Eval: ParsableCommand {
         Runtime.configure(threads: cfg.runtime.threads, backend: cfg.runtime.backend, precision: cfg.runtime.precision)
         // The test split, normalised with the training split's statistics as in training.
         let data: DataLoading.Splits
-        do { data = try DataLoading.load(cfg, configPath: path, log: printError) } catch { throw CLIError("\(error)") }
+        do {
+            data = try DataLoading.load(cfg, configPath: path, log: printError)
+            // The kernels trust the input shape: data of another shape than the checkpoint's model is refused here.
+            try DataLoading.check(inputShape: model.inputShape, classes: model.numClasses, against: data, config: cfg,
+                                  source: path)
+        } catch let e as ConfigError { throw CLIError("checkpoint " + e.located(in: path)) } catch { throw CLIError("\(error)") }
         let r: Evaluator.Result
         do {
             let loader = try BatchLoader(source: data.test.source, augmentation: cfg.augmentation(.test),
@@ -34,6 +39,7 @@ struct Eval: ParsableCommand {
                                          workers: cfg.data.workers, depth: 2, seed: cfg.seed,
                                          skipBadSamples: cfg.data.bad_samples == "skip")
             r = try Evaluator.evaluate(model, loader: loader)
+            guard r.count > 0 else { throw Evaluator.empty(loader) }
         } catch { throw CLIError("\(error)") }
         let p = try c.progress(path: path)
         if json {

@@ -16,6 +16,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let path = Checkpoint.resolve(checkpoint)
+        guard !Self.sameFile(out, path) else {
+            throw CLIError("--out \(out) is the checkpoint being exported (\(path)); writing it would destroy the "
+                + "source: choose another output file")
+        }
         let file: SafeTensors.File
         do {
             let c = try Checkpoint.load(path)
@@ -33,5 +37,12 @@ struct Export: ParsableCommand {
         } else {
             printError("wrote \(out): \(file.tensors.count) tensors from \(path)")
         }
+    }
+
+    /// Whether `a` and `b` name one existing file (same device and inode: links and relative paths included).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 }

@@ -17,11 +17,14 @@ struct Train: ParsableCommand {
     var resume: String?
     @Option(name: .customLong("set"), help: "Override a config key: --set optim.lr=0.05 (repeatable).")
     var overrides: [String] = []
+    @Flag(help: "Start afresh in a run folder that already holds checkpoints, deleting them and its metrics (without it such a folder is refused: resume it or choose another name).")
+    var overwrite = false
     @Flag(help: "Print the summary as one JSON object on stdout.")
     var json = false
 
     func validate() throws {
         guard config != nil || resume != nil else { throw ValidationError("give --config FILE or --resume RUN_DIR") }
+        guard !(overwrite && resume != nil) else { throw ValidationError("--overwrite starts a new run; it cannot be combined with --resume") }
     }
 
     func run() throws {
@@ -42,7 +45,7 @@ struct Train: ParsableCommand {
         do { cfg = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             throw CLIError("\(error)")
         }
-        let checkpoint = try resume.map { try loadResumeCheckpoint($0, cfg) }
+        let checkpoint = try resume.map { try loadResumeCheckpoint($0, cfg, ranks: comm.size) }
         InterruptFlag.install()
         try ConfigConsensus.check(cfg, comm)
         Runtime.configure(threads: cfg.runtime.threads, backend: cfg.runtime.backend, precision: cfg.runtime.precision)
@@ -53,13 +56,25 @@ struct Train: ParsableCommand {
             throw CLIError("\(config): model.in_channels is \(inC) but \(cfg.data.dataset) has \(train.channels) channel(s)")
         }
         let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : train.numClasses
+        do {
+            try DataLoading.check(inputShape: data.inputShape, classes: classes, against: data, config: cfg, source: config,
+                                  ranks: comm.size)
+        } catch let e as ConfigError { throw CLIError(e.located(in: config)) }
         let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape,
                                       numClasses: classes, seed: cfg.seed, quant: try cfg.quantPolicy())
         let folder: RunFolder?
         do {
             folder = comm.rank != 0 ? nil
                 : try resume.map { try RunFolder(url: URL(fileURLWithPath: $0)) } ?? RunFolder(root: cfg.runtime.runs_dir, name: cfg.name)
-        } catch { throw CLIError("\(error)") }
+            if let f = folder, resume == nil, !f.existingCheckpoints.isEmpty {
+                guard overwrite else {
+                    throw CLIError("run folder \(f.url.path) already holds checkpoints of an earlier run "
+                        + "(\(f.existingCheckpoints.joined(separator: ", "))); continue it with `bwma train --resume "
+                        + "\(f.url.path)`, choose another name (--set name=...), or pass --overwrite to replace it")
+                }
+                try f.clearPreviousRun()
+            }
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
         try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
         let ranks = comm.size > 1 ? "\(comm.size) ranks x " : ""
         let acts = cfg.quant.activations == "fp32" ? "fp32" : "\(cfg.quant.activations) \(cfg.quant.abits)-bit"
@@ -89,10 +104,11 @@ struct Train: ParsableCommand {
     }
 
     /// The run folder's last checkpoint, verified (layout, checksum, config hash).
-    func loadResumeCheckpoint(_ dir: String, _ cfg: RunConfig) throws -> (Checkpoint, String) {
+    func loadResumeCheckpoint(_ dir: String, _ cfg: RunConfig, ranks: Int) throws -> (Checkpoint, String) {
         let path = Checkpoint.resolve(dir)
         do {
             let c = try Checkpoint.load(path)
+            try c.checkRanks(ranks, path: path)
             guard c.file.metadata["config_hash"] == (try Checkpoint.configHash(cfg)) else {
                 throw Checkpoint.LoadError(path: path, problem: "config hash mismatch: --config/--set change keys other than "
                     + "schedule.epochs and runtime.* (checkpoint \(c.file.metadata["config_hash"] ?? "none"), now \(try Checkpoint.configHash(cfg)))")
