@@ -25,7 +25,8 @@ for m in TensorEngine Quantization Data Models Distributed Plots CIMSimulator Tr
     while IFS= read -r o; do objs+=("$o"); done < <(find "$rel/$m.build" -name '*.o' | sort)
 done
 maps=()
-for mm in Sources/COpenBLAS/module.modulemap Sources/CZlib/module.modulemap Sources/CMPI/module.modulemap \
+for mm in Sources/COpenBLAS/module.modulemap Sources/CDNNL/module.modulemap Sources/CZlib/module.modulemap \
+          Sources/CMPI/module.modulemap \
           "$rel/CJPEG.build/module.modulemap" "$scratch/spm/checkouts/Yams/Sources/CYaml/include/module.modulemap"; do
     [ -f "$mm" ] && maps+=(-Xcc "-fmodule-map-file=$mm")
 done
@@ -33,7 +34,7 @@ swiftc -O -parse-as-library -sanitize=fuzzer,address -module-name BWMAFuzz fuzz/
     -I "$rel/Modules" "${maps[@]}" -Xcc -ISources/CJPEG/include \
     -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/lib/x86_64-linux-gnu/openmpi/include \
     -I/usr/lib/x86_64-linux-gnu/openmpi/include/openmpi \
-    "${objs[@]}" -L/usr/lib/x86_64-linux-gnu/openmpi/lib -lmpi -lopenblas -lz -ljpeg \
+    "${objs[@]}" -L/usr/lib/x86_64-linux-gnu/openmpi/lib -lmpi -lopenblas -ldnnl -lgomp -lz -ljpeg \
     -o "$scratch/bwma-fuzz"
 
 # 3. Each target: seeds from fuzz/corpus, a time limit, a per-input time and memory limit.
