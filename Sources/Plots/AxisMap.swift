@@ -48,13 +48,17 @@ struct AxisMap {
             return
         }
         var a = axis.includeZero ? Swift.min(lo, 0) : lo, b = axis.includeZero ? Swift.max(hi, 0) : hi
-        let pad = (b - a) * 0.04
-        if !(axis.includeZero && a == 0) { a -= pad }
-        if !(axis.includeZero && b == 0) { b += pad }
+        // Pad 4 % so that markers clear the frame; an axis from zero (epochs, losses) starts and ends on its data.
+        if !axis.includeZero {
+            let pad = (b - a) * 0.04
+            a -= pad; b += pad
+        }
         let t = NiceScale.linear(a, b, target: 5)
         ticks = t.values
         labels = t.values.map { NiceScale.label($0, step: t.step) }
-        lower = t.lower; upper = t.upper
+        // An axis from zero ending on its last data value gets 3 % of room beyond it, without another tick.
+        lower = t.lower
+        upper = axis.includeZero && b > 0 && t.upper - b < 0.03 * (t.upper - t.lower) ? t.upper + 0.03 * (t.upper - t.lower) : t.upper
     }
 
     /// Whether `v` can be drawn (finite, and positive on a log axis).

@@ -136,8 +136,26 @@ public struct SVGPlot {
                 + "<text x=\"\(f(X + 5))\" y=\"\(f(top + 14))\" font-weight=\"bold\" \(halo)>\(esc(k.label))</text></g>\n"
         }
 
-        // Series: line, markers, point labels.
+        // The knee's ring and label are placed first, so that point labels keep clear of them.
         var placed: [Box] = []
+        var kneeSVG = ""
+        let kneeAt: (x: Double, y: Double)? = knee.flatMap { k in
+            !kneeAsLine && visible((k.x * xUnit.factor, k.y * yUnit.factor)) ? (px(k.x * xUnit.factor), py(k.y * yUnit.factor)) : nil
+        }
+        if let k = knee, let (X, Y) = kneeAt {
+            let w = 7.2 * Double(k.label.count), h = 13.0
+            let candidates = [Box(x: X + 14, y: Y - 6.5, w: w, h: h), Box(x: X - 14 - w, y: Y - 6.5, w: w, h: h),
+                              Box(x: X + 6, y: Y + 13, w: w, h: h), Box(x: X + 6, y: Y - 26, w: w, h: h),
+                              Box(x: X - 6 - w, y: Y + 13, w: w, h: h), Box(x: X - 6 - w, y: Y - 26, w: w, h: h)]
+            let b = candidates.first { $0.x >= left && $0.x + $0.w <= left + pw && $0.y >= top && $0.y + $0.h <= top + ph }
+                ?? candidates[0]
+            placed += [Box(x: X - 11, y: Y - 11, w: 22, h: 22), b]
+            kneeSVG = "<g class=\"knee\"><circle cx=\"\(f(X))\" cy=\"\(f(Y))\" r=\"10\" fill=\"none\" stroke=\"#000\" "
+                + "stroke-width=\"1.6\"/><text x=\"\(f(b.x))\" y=\"\(f(b.y + h - 2))\" font-weight=\"bold\" \(halo)>"
+                + "\(esc(k.label))</text></g>\n"
+        }
+
+        // Series: line, markers, point labels.
         var labels = ""
         for (i, se) in series.enumerated() {
             let color = se.color ?? Palette.cycle[i % Palette.cycle.count]
@@ -154,6 +172,8 @@ public struct SVGPlot {
             for p in pts { s += marker(se.marker, p.x, p.y, color) }
             s += "</g>\n"
             for (j, p) in zip(idx, pts) where j < se.labels.count && !se.labels[j].isEmpty {
+                // The knee's own label names the point.
+                if let kp = kneeAt, abs(kp.x - p.x) < 0.5 && abs(kp.y - p.y) < 0.5 { continue }
                 let text = se.labels[j], w = 6.4 * Double(text.count) + 2, h = 11.0
                 let candidates = [Box(x: p.x + 6, y: p.y - 17, w: w, h: h), Box(x: p.x + 6, y: p.y + 5, w: w, h: h),
                                   Box(x: p.x - 6 - w, y: p.y - 17, w: w, h: h), Box(x: p.x - 6 - w, y: p.y + 5, w: w, h: h)]
@@ -164,16 +184,7 @@ public struct SVGPlot {
                     + "fill=\"\(color)\" \(halo)>\(esc(text))</text>\n"
             }
         }
-        s += labels
-        if let k = knee, !kneeAsLine, visible((k.x * xUnit.factor, k.y * yUnit.factor)) {
-            let X = px(k.x * xUnit.factor), Y = py(k.y * yUnit.factor)
-            let w = 7.0 * Double(k.label.count)
-            let lx = X + 12 + w <= left + pw ? X + 12 : X - 12 - w
-            let ly = Y + 26 <= top + ph ? Y + 24 : Y - 16
-            s += "<g class=\"knee\"><circle cx=\"\(f(X))\" cy=\"\(f(Y))\" r=\"10\" fill=\"none\" stroke=\"#000\" "
-                + "stroke-width=\"1.6\"/><text x=\"\(f(lx))\" y=\"\(f(ly))\" font-weight=\"bold\" \(halo)>"
-                + "\(esc(k.label))</text></g>\n"
-        }
+        s += labels + kneeSVG
 
         // Legend, right of the plot area.
         let lx = left + pw + 14

@@ -25,11 +25,16 @@ public enum DisplayNames {
         }
     }
 
-    /// "W1A4" for binary weights and k-bit activations, "FP32" for an unquantized run, else the two settings.
+    /// "W1A4" for binary weights and k-bit activations, "FP32" for an unquantized run.
     public static func quantization(weights: String?, activations: String?, abits: String?) -> String {
         let w = weights ?? "fp32", a = activations ?? "fp32"
         if w == "fp32" && a == "fp32" { return "FP32" }
-        return "W\(w == "fp32" ? "32" : "1")A\(a == "fp32" ? "32" : abits ?? "?") (\(w) / \(a))"
+        return "W\(w == "fp32" ? "32" : "1")A\(a == "fp32" ? "32" : abits ?? "?")"
+    }
+
+    /// The chip in a few words for plot subtitles: "SRAM 22 nm, 5-bit ADC".
+    public static func shortChip(device: String, node: Int, adcBits: Int) -> String {
+        "\(Palette.deviceName(device)) \(node) nm, \(adcBits)-bit ADC"
     }
 
     /// "SRAM, 22 nm, 128×128 subarrays, 5-bit SAR ADC per 8 columns".

@@ -76,15 +76,16 @@ public struct HTMLPage {
     header h1{margin:0;font-size:22px}
     .subtitle{margin:4px 0 0;color:#c9d3dd}
     main{padding:8px 28px 28px;max-width:1480px}
-    section{background:#fff;border:1px solid #dde1e6;border-radius:6px;margin:16px 0;padding:8px 18px 16px}
+    section{background:#fff;border:1px solid #dde1e6;border-radius:6px;margin:16px 0;padding:8px 18px 16px;overflow-x:auto}
     h2{font-size:17px;margin:10px 0 10px;color:#1d2b3a}
     .cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
     .card{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:10px 16px;min-width:150px}
     .card .label{color:#667;font-size:12px;text-transform:uppercase;letter-spacing:.03em}
     .card .value{font-size:22px;font-weight:bold;margin-top:2px}
     .card .note{color:#667;font-size:12px}
-    .figures{display:flex;flex-wrap:wrap;gap:12px}
+    .figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:14px;align-items:start}
     figure{margin:0}
+    figure svg{width:100%;height:auto}
     svg{max-width:100%;height:auto}
     table{border-collapse:collapse;font-size:13px;margin:6px 0}
     th,td{padding:4px 10px;border-bottom:1px solid #e4e7eb;text-align:right;white-space:nowrap}

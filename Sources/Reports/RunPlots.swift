@@ -12,12 +12,15 @@ public enum RunPlots {
         return Double(max(r.steps.last?.step ?? 1, 1))
     }
 
-    public static func subject(_ r: RunRecord) -> String {
+    /// "SmallCNN on Fashion-MNIST · W1A4 · SRAM 22 nm, 5-bit ADC" (`full`: the whole chip description).
+    public static func subject(_ r: RunRecord, full: Bool = false) -> String {
         var parts = [DisplayNames.model(r.setting("model.arch") ?? r.summary?.model ?? "model")
                         + " on " + DisplayNames.dataset(r.setting("data.dataset") ?? "?"),
                      DisplayNames.quantization(weights: r.setting("quant.weights"), activations: r.setting("quant.activations"),
                                                abits: r.setting("quant.abits"))]
-        if let c = r.cim?.chip.config {
+        if let c = r.cim?.chip.config, !full {
+            parts.append(DisplayNames.shortChip(device: c.device, node: c.node, adcBits: c.adc_bits))
+        } else if let c = r.cim?.chip.config {
             parts.append(DisplayNames.chip(device: c.device, node: c.node, rows: c.subarray_rows, columns: c.subarray_columns,
                                            adcBits: c.adc_bits, adc: c.adc, columnsPerADC: c.columns_per_adc))
         }

@@ -8,7 +8,7 @@ public enum RunReport {
     /// The page for `record`. `stepsPerEpoch` places step lines on the epoch axis (nil: estimated).
     public static func html(_ r: RunRecord, stepsPerEpoch: Int? = nil) -> String {
         let status = r.summary != nil ? "finished" : r.epochs.isEmpty ? "started" : "in progress, epoch \(r.epochs.last!.epoch)"
-        var page = HTMLPage(title: "Run \(r.name)", subtitle: RunPlots.subject(r) + " · \(status)")
+        var page = HTMLPage(title: "Run \(r.name)", subtitle: RunPlots.subject(r, full: true) + " · \(status)")
         page.cards(cards(r))
         page.section("curves", "Training curves")
         if r.epochs.isEmpty && r.steps.isEmpty {

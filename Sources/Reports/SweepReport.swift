@@ -68,7 +68,7 @@ public struct SweepReport {
         let eu = Quantity.energyPJ.unit(for: points.map(\.energyPJ)), au = Quantity.areaMM2.unit(for: points.map(\.areaMM2))
         let lu = Quantity.timeNS.unit(for: points.map(\.latencyNS))
         for (i, p) in points.enumerated() {
-            t.add([.text(p.label + (p.settings.isEmpty ? "" : " (" + p.settings.joined(separator: " ") + ")"), link: p.link),
+            t.add([.text(p.label, link: p.link),
                    .text(Palette.deviceName(p.device)), .number("\(p.abits)"), .number("\(p.adcBits)"),
                    .number(Quantity.fraction.format(p.softwareAccuracy)), .number(Quantity.fraction.format(p.hardwareAccuracy)),
                    .number(Quantity.energyPJ.format(p.energyPJ, in: eu)), .number(Quantity.areaMM2.format(p.areaMM2, in: au)),

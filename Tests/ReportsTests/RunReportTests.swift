@@ -60,7 +60,8 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(r.cim?.chip.layers.count, 1)
         XCTAssertEqual(r.cim?.chip.energy_pj["adc"], 300000)
         XCTAssertEqual(r.setting("model.arch"), "resnet20")
-        XCTAssertEqual(RunPlots.subject(r), "ResNet-20 on Fashion-MNIST · W1A4 (bwma / bwma) · SRAM, 22 nm, 128×128 "
+        XCTAssertEqual(RunPlots.subject(r), "ResNet-20 on Fashion-MNIST · W1A4 · SRAM 22 nm, 5-bit ADC")
+        XCTAssertEqual(RunPlots.subject(r, full: true), "ResNet-20 on Fashion-MNIST · W1A4 · SRAM, 22 nm, 128×128 "
                        + "subarrays, 5-bit SAR ADC per 8 columns")
     }
 
@@ -96,7 +97,7 @@ final class RunReportTests: XCTestCase {
                                kneeExplanation: "within 0.5 points", plots: [("accuracy_vs_energy.svg", "<svg class=\"plot\"></svg>")],
                                points: pts).html()
         XCTAssert(html.contains("Sweep s&lt;1&gt;"))
-        XCTAssert(html.contains("<a href=\"abits-4/report.html\">abits-4 (quant.abits=4)</a>"))
+        XCTAssert(html.contains("<a href=\"abits-4/report.html\">abits-4</a>"))
         XCTAssert(html.contains("Knee: 4-bit activations"))
         XCTAssertEqual(html.components(separatedBy: "class=\"highlight\"").count - 1, 1)
         XCTAssertEqual(html.components(separatedBy: "on the front").count - 1, 2, "A8 costs more and is worse than A4")
