@@ -60,6 +60,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // Redraws docs/img from the sweep CSVs in docs/data with the current plot code.
+        .executableTarget(name: "docplots", dependencies: ["CIMSimulator", "Plots"]),
         // Shared test helpers (finite-difference gradient checks).
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),

@@ -87,7 +87,9 @@ public struct SVGPlot {
         let legendWidth = legend.isEmpty ? 0 : 44 + 6.6 * Double(legend.map(\.name.count).max()!)
         let yLabelWidth = 7.0 * Double(yMap.labels.map(\.count).max() ?? 1)
         let left = 34 + yLabelWidth, right = 16 + legendWidth
-        let top = subtitle.isEmpty ? 40.0 : 56.0, bottom = 52.0
+        // A subtitle wider than the figure breaks at the " · " nearest its middle.
+        let subtitleLines = Self.wrap(subtitle, width: (width - left - 8) / 6.6)
+        let top = 40.0 + 16 * Double(subtitleLines.count), bottom = 52.0
         let pw = width - left - right, ph = height - top - bottom
         func px(_ v: Double) -> Double { left + xMap.fraction(v) * pw }
         func py(_ v: Double) -> Double { top + ph - yMap.fraction(v) * ph }
@@ -96,8 +98,8 @@ public struct SVGPlot {
             + "width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" "
             + "font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text class=\"title\" x=\"\(f(left))\" y=\"22\" font-size=\"15\" font-weight=\"bold\">\(esc(title))</text>\n"
-        if !subtitle.isEmpty {
-            s += "<text class=\"subtitle\" x=\"\(f(left))\" y=\"40\" fill=\"#555\">\(esc(subtitle))</text>\n"
+        for (i, line) in subtitleLines.enumerated() {
+            s += "<text class=\"subtitle\" x=\"\(f(left))\" y=\"\(40 + 16 * i)\" fill=\"#555\">\(esc(line))</text>\n"
         }
         // Grid, ticks and their labels.
         s += "<g class=\"grid\" stroke=\"\(Palette.grid)\" stroke-width=\"1\">\n"
@@ -212,6 +214,19 @@ public struct SVGPlot {
     }
 
     // MARK: - Pieces
+
+    /// `text` in lines of at most about `width` characters, broken at " · " (one line when it fits or cannot break).
+    static func wrap(_ text: String, width: Double) -> [String] {
+        guard !text.isEmpty else { return [] }
+        guard Double(text.count) > width else { return [text] }
+        let parts = text.components(separatedBy: " · ")
+        var lines: [String] = [], line = ""
+        for p in parts {
+            let next = line.isEmpty ? p : line + " · " + p
+            if Double(next.count) > width && !line.isEmpty { lines.append(line); line = p } else { line = next }
+        }
+        return lines + [line]
+    }
 
     enum LegendKind { case series(Series, String), pareto, knee }
 
