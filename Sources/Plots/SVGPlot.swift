@@ -253,11 +253,14 @@ public struct SVGPlot {
         }
     }
 
-    /// Data markers are `<circle>`, `<rect>` or `<path>` elements of class `pt`; legend samples have no class.
+    /// Data markers are `<circle>`, `<rect>` or `<path>` elements of class `pt`; legend samples have no class and are
+    /// never `<circle>`s (the knee's ring is the only other circle).
     func marker(_ m: Marker, _ x: Double, _ y: Double, _ color: String, legend: Bool = false) -> String {
         let cls = legend ? "" : " class=\"pt\""
         switch m {
         case .none: return ""
+        case .circle where legend:  // a rounded square: `<circle>` elements are the data's alone
+            return "<rect x=\"\(f(x - 3.5))\" y=\"\(f(y - 3.5))\" width=\"7\" height=\"7\" rx=\"3.5\" fill=\"\(color)\"/>\n"
         case .circle: return "<circle\(cls) cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"3.5\" fill=\"\(color)\"/>\n"
         case .square: return "<rect\(cls) x=\"\(f(x - 3.5))\" y=\"\(f(y - 3.5))\" width=\"7\" height=\"7\" fill=\"\(color)\"/>\n"
         case .triangle:
