@@ -83,7 +83,13 @@ public struct SVGPlot {
         let yMap = AxisMap(y, values: ys, integerTicks: false)
         func visible(_ p: (x: Double, y: Double)) -> Bool { xMap.accepts(p.x) && yMap.accepts(p.y) }
 
-        let legend = legendEntries()
+        // The Pareto front (in display units), listed in the legend only when it is a line.
+        var front: [(x: Double, y: Double)] = []
+        if paretoFront {
+            let all = series.flatMap { $0.points.map { (x: $0.x * xUnit.factor, y: $0.y * yUnit.factor) } }.filter(visible)
+            front = Pareto.front(all).map { all[$0] }
+        }
+        let legend = legendEntries(front: front.count > 1)
         let legendWidth = legend.isEmpty ? 0 : 44 + 6.6 * Double(legend.map(\.name.count).max()!)
         let yLabelWidth = 7.0 * Double(yMap.labels.map(\.count).max() ?? 1)
         let left = 34 + yLabelWidth, right = 16 + legendWidth
@@ -122,14 +128,10 @@ public struct SVGPlot {
             + "\(esc(axisTitle(y, yUnit, log: yMap.log)))</text>\n"
 
         // The Pareto front, as a wide pale band behind the data.
-        if paretoFront {
-            let all = series.flatMap { $0.points.map { (x: $0.x * xUnit.factor, y: $0.y * yUnit.factor) } }.filter(visible)
-            let front = Pareto.front(all).map { all[$0] }
-            if front.count > 1 {
-                s += "<polyline class=\"pareto\" fill=\"none\" stroke=\"\(Palette.annotation)\" stroke-opacity=\"0.22\" "
-                    + "stroke-width=\"9\" stroke-linejoin=\"round\" stroke-linecap=\"round\" points=\""
-                    + front.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ") + "\"/>\n"
-            }
+        if front.count > 1 {
+            s += "<polyline class=\"pareto\" fill=\"none\" stroke=\"\(Palette.annotation)\" stroke-opacity=\"0.22\" "
+                + "stroke-width=\"9\" stroke-linejoin=\"round\" stroke-linecap=\"round\" points=\""
+                + front.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ") + "\"/>\n"
         }
         if let k = knee, kneeAsLine, xMap.accepts(k.x * xUnit.factor) {
             let X = px(k.x * xUnit.factor)
@@ -230,12 +232,12 @@ public struct SVGPlot {
 
     enum LegendKind { case series(Series, String), pareto, knee }
 
-    func legendEntries() -> [(name: String, kind: LegendKind)] {
+    func legendEntries(front: Bool) -> [(name: String, kind: LegendKind)] {
         var out: [(String, LegendKind)] = series.enumerated().map { i, se in
             (se.name, .series(se, se.color ?? Palette.cycle[i % Palette.cycle.count]))
         }
-        if paretoFront { out.append(("Pareto front", .pareto)) }
-        if let k = knee { out.append((kneeAsLine ? "knee" : "knee (ringed)", .knee)); _ = k }
+        if front { out.append(("Pareto front", .pareto)) }
+        if knee != nil { out.append((kneeAsLine ? "knee" : "knee (ringed)", .knee)) }
         return out
     }
 
