@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI", "TensorEngine"], swiftSettings: fast),
         // Floor 2: SVG charts for reports (no dependencies).
         .target(name: "Plots"),
-        // Floor 2: the self-contained HTML reports of runs and sweeps, read from run folders (Plots, Yams).
+        // Floor 3: the self-contained HTML reports of runs and sweeps, read from run folders (Plots, Yams).
         .target(name: "Reports", dependencies: ["Plots", .product(name: "Yams", package: "Yams")]),
         // Floor 4: the compute-in-memory simulator (mapping, cost model, hardware-aware inference, sweeps).
         .target(name: "CIMSimulator", dependencies: ["TensorEngine", "Quantization", "Models", "Plots"], swiftSettings: fast),
