@@ -42,13 +42,15 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI", "TensorEngine"], swiftSettings: fast),
         // Floor 2: SVG charts for reports (no dependencies).
         .target(name: "Plots"),
+        // Floor 3: the self-contained HTML reports of runs and sweeps, read from run folders (Plots, Yams).
+        .target(name: "Reports", dependencies: ["Plots", .product(name: "Yams", package: "Yams")]),
         // Floor 4: the compute-in-memory simulator (mapping, cost model, hardware-aware inference, sweeps).
         .target(name: "CIMSimulator", dependencies: ["TensorEngine", "Quantization", "Models", "Plots"], swiftSettings: fast),
         // Floor 5: optimisers, schedules, the training loop, benchmarks.
         .target(
             name: "Training",
             dependencies: [
-                "TensorEngine", "Quantization", "Data", "Models", "Distributed", "CIMSimulator", "Plots",
+                "TensorEngine", "Quantization", "Data", "Models", "Distributed", "CIMSimulator", "Plots", "Reports",
                 .product(name: "Yams", package: "Yams"),
             ]),
         // Floor 6: the command line.
@@ -59,6 +61,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // Redraws docs/img from the sweep CSVs in docs/data with the current plot code.
+        .executableTarget(name: "docplots", dependencies: ["CIMSimulator", "Plots"]),
         // Shared test helpers (finite-difference gradient checks).
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
@@ -69,6 +73,8 @@ let package = Package(
             name: "TrainingTests", dependencies: ["Training", "Models", "Data", "TensorEngine", "TestSupport", "Plots"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorEngine"]),
+        .testTarget(name: "PlotsTests", dependencies: ["Plots"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Plots"]),
         .testTarget(name: "CLITests", dependencies: ["bwma"]),
         .testTarget(
             name: "CIMSimulatorTests", dependencies: ["CIMSimulator", "Models", "Quantization", "TensorEngine"]),

@@ -1,5 +1,4 @@
 import Foundation
-import Plots
 import Quantization
 
 /// A sweep over hardware settings (docs/cim.md §Sweeps): points = devices × activation bits × ADC bits, in that
@@ -99,36 +98,6 @@ public enum Sweep {
                 .joined(separator: ",") + "\n"
         }
         return s
-    }
-
-    /// The plots: accuracy vs energy per device (when accuracies exist); energy, area, latency vs activation bits.
-    public static func plots(_ rows: [Row]) -> [(file: String, svg: String)] {
-        func series(_ y: (Row) -> Double?, x: (Row) -> Double, byADC: Bool) -> [SVGPlot.Series] {
-            var keys: [String] = [], pts: [String: [(x: Double, y: Double)]] = [:]
-            for r in rows {
-                guard let v = y(r) else { continue }
-                let k = byADC ? "\(r.point.device.rawValue) ADC \(r.point.adcBits)b" : r.point.device.rawValue
-                if pts[k] == nil { keys.append(k); pts[k] = [] }
-                pts[k]!.append((x(r), v))
-            }
-            return keys.map { SVGPlot.Series(name: $0, points: pts[$0]!) }
-        }
-        let k: (Row) -> Double = { Double($0.point.activationBits) }
-        var out: [(String, String)] = [
-            ("energy_vs_abits.svg", SVGPlot(title: "Energy per image", xLabel: "activation bits", yLabel: "pJ / image",
-                                            series: series({ $0.energy_pj }, x: k, byADC: true), logY: true).render()),
-            ("area_vs_abits.svg", SVGPlot(title: "Chip area", xLabel: "activation bits", yLabel: "mm²",
-                                          series: series({ $0.area_mm2 }, x: k, byADC: true), logY: true).render()),
-            ("latency_vs_abits.svg", SVGPlot(title: "Latency per image", xLabel: "activation bits", yLabel: "ns",
-                                             series: series({ $0.latency_ns }, x: k, byADC: true), logY: true).render()),
-        ]
-        if rows.contains(where: { $0.accuracy != nil }) {
-            out.append(("accuracy_vs_energy.svg",
-                        SVGPlot(title: "Hardware-aware accuracy vs energy", xLabel: "pJ / image", yLabel: "test accuracy",
-                                series: series({ $0.accuracy }, x: { $0.energy_pj }, byADC: false), lines: false)
-                            .render()))
-        }
-        return out
     }
 
     // MARK: - Knee

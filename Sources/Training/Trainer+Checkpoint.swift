@@ -1,8 +1,7 @@
 import Foundation
-import Plots
 import TensorEngine
 
-/// Checkpoints, resume and the run folder's plots: the trainer's persistence, kept apart from the loop itself.
+/// Checkpoints and resume: the trainer's persistence, kept apart from the loop itself.
 extension Trainer {
     /// Continues from `checkpoint` (loaded from `path` on every rank): parameters, buffers (this rank's when the
     /// checkpoint holds every rank's), optimiser state and the position in the run. The configuration must match
@@ -74,34 +73,6 @@ extension Trainer {
         if best { try AtomicFile.write(bytes, to: folder.checkpoints.appendingPathComponent("best.safetensors")) }
         lastCheckpoint = last.path
         return last.path
-    }
-
-    /// Redraws loss.svg and accuracy.svg from metrics.jsonl (rank 0).
-    func writePlots() throws {
-        guard let folder else { return }
-        let text = (try? String(contentsOf: folder.url.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? ""
-        var stepLoss: [(x: Double, y: Double)] = []
-        var trainLoss: [(x: Double, y: Double)] = [], testLoss: [(x: Double, y: Double)] = []
-        var trainAcc: [(x: Double, y: Double)] = [], testAcc: [(x: Double, y: Double)] = []
-        for line in text.split(separator: "\n") {
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
-            func d(_ k: String) -> Double? { (o[k] as? NSNumber)?.doubleValue }
-            if o["kind"] as? String == "step", let s = d("step"), let l = d("loss") {
-                stepLoss.append((s / Double(stepsPerEpoch), l))
-            } else if let e = d("epoch"), o["kind"] as? String != "step" {
-                if let v = d("train_loss") { trainLoss.append((e, v)) }
-                if let v = d("test_loss") { testLoss.append((e, v)) }
-                if let v = d("train_accuracy") { trainAcc.append((e, v)) }
-                if let v = d("test_accuracy") { testAcc.append((e, v)) }
-            }
-        }
-        let loss = SVGPlot(title: "\(config.name): loss", xLabel: "epoch", yLabel: "cross-entropy",
-                           series: [.init(name: "train (steps)", points: stepLoss), .init(name: "train (epoch)", points: trainLoss),
-                                    .init(name: "test", points: testLoss)])
-        let acc = SVGPlot(title: "\(config.name): accuracy", xLabel: "epoch", yLabel: "accuracy",
-                          series: [.init(name: "train", points: trainAcc), .init(name: "test", points: testAcc)])
-        try folder.write("loss.svg", Data(loss.render().utf8))
-        try folder.write("accuracy.svg", Data(acc.render().utf8))
     }
 }
 

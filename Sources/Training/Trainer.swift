@@ -238,7 +238,7 @@ public final class Trainer {
             done.testAccuracy = testAccuracy; done.bestTestAccuracy = Swift.max(best, testAccuracy)
             _ = try saveCheckpoint(done, best: testAccuracy > best)
             best = Swift.max(best, testAccuracy)
-            try writePlots()
+            try writeReport()
         }
         let summary = Summary(test_accuracy: testAccuracy, epochs: config.schedule.epochs, ranks: communicator.size,
                               images_per_s: trainImages / Swift.max(trainSeconds, 1e-9),
@@ -251,6 +251,7 @@ public final class Trainer {
             let b = UnsafeBufferPointer(start: model.store.bufferValues!, count: model.store.bufferCount)
             try folder?.write("buffers.f32", Data(buffer: b))
         }
+        try writeReport()
         return summary
     }
 

@@ -3,7 +3,6 @@ import Data
 import Distributed
 import Foundation
 import Models
-import Plots
 import Yams
 
 /// `bwma sweep`: whole trainings over a grid of config values, each evaluated on the simulated CIM chip.
@@ -12,7 +11,7 @@ import Yams
 /// in `runs/<name>/<point label>/` (a complete run folder each). After a point is trained the group evaluates it
 /// on every hardware setting of the evaluation grid (`--eval-grid cim.device=sram,rram`: settings that do not change
 /// the training — the test pass through the crossbar and the analytic cost), and world rank 0 gathers every result
-/// into `runs/<name>/sweep.csv`, SVG plots and `report.md` naming the knee (docs/cim.md §Knee).
+/// into `runs/<name>/sweep.csv`, SVG plots, `report.md` naming the knee (docs/cim.md §Knee) and `report.html`.
 public enum TrainingSweep {
     /// One (training point, evaluation setting) of the sweep.
     public struct Row: Codable, Sendable, Equatable {
@@ -124,7 +123,7 @@ public enum TrainingSweep {
             }
         }
         let knee = Sweep.knee(rows.map(cimRow))
-        if world.rank == 0 { try write(rows, knee: knee, to: root, grid: grid, evaluation: evaluation) }
+        if world.rank == 0 { try write(rows, knee: knee, config: base, to: root, grid: grid, evaluation: evaluation) }
         return Outcome(rows: rows, knee: knee, folder: root)
     }
 
@@ -148,11 +147,15 @@ public enum TrainingSweep {
         return s
     }
 
-    /// sweep.csv, accuracy_vs_energy.svg (the Pareto view, one series per device), the cost plots, report.md.
-    static func write(_ rows: [Row], knee: Sweep.Knee?, to root: String, grid: SweepPlan, evaluation: SweepPlan?) throws {
+    /// sweep.csv, the accuracy-vs-cost plots (the Pareto view, one series per device), the cost plots, report.md
+    /// and report.html.
+    static func write(_ rows: [Row], knee: Sweep.Knee?, config: RunConfig, to root: String, grid: SweepPlan,
+                      evaluation: SweepPlan?) throws {
         let folder = try RunFolder(url: URL(fileURLWithPath: root), checkpoints: false)
         try folder.write("sweep.csv", Data(csv(rows).utf8))
-        for (file, svg) in Sweep.plots(rows.map(cimRow)) { try folder.write(file, Data(svg.utf8)) }
+        let plots = Sweep.plots(rows.map(cimRow), knee: knee, subject: subject(config))
+        for (file, svg) in plots { try folder.write(file, Data(svg.utf8)) }
+        try writeReport(rows, knee: knee, config: config, to: root, grid: grid, evaluation: evaluation, plots: plots)
         var md = "# Sweep \(URL(fileURLWithPath: root).lastPathComponent)\n\n"
         md += "Grid: " + grid.axes.map { "`\($0.key)` = \($0.values.joined(separator: ", "))" }.joined(separator: "; ")
         if let e = evaluation { md += "; hardware settings: " + e.axes.map { "`\($0.key)` = \($0.values.joined(separator: ", "))" }.joined(separator: "; ") }

@@ -230,12 +230,14 @@ struct CIM: ParsableCommand {
                 let dir = url.deletingLastPathComponent()
                 let stem = url.deletingPathExtension().lastPathComponent
                 var plots: [String] = []
-                for (file, svg) in Sweep.plots(rows) {
+                let knee = Sweep.knee(rows)
+                let subject = (model.map { "\($0), input \(input)" } ?? "trained model \(checkpoint ?? "")") + " · "
+                    + Sweep.sharedChip(base)
+                for (file, svg) in Sweep.plots(rows, knee: knee, subject: subject) {
                     let p = dir.appendingPathComponent("\(stem)_\(file)")
                     try Data(svg.utf8).write(to: p, options: .atomic)
                     plots.append(p.path)
                 }
-                let knee = Sweep.knee(rows)
                 printError(String(format: "cim sweep: %d points on %d rank(s) in %.3f s -> %@ (+ %d plots)", rows.count,
                                   comm.size, seconds, url.path, plots.count))
                 if let knee {

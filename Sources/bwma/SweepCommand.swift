@@ -61,7 +61,8 @@ struct SweepCommand: ParsableCommand {
             } else {
                 print(TrainingSweep.csv(outcome.rows), terminator: "")
                 if let k = outcome.knee { print("knee: \(k.activationBits)-bit activations (\(k.explanation))") }
-                print("written: \(outcome.folder)/sweep.csv, report.md, accuracy_vs_energy.svg")
+                print("written: \(outcome.folder)/sweep.csv, report.md, accuracy_vs_{energy,area,latency}.svg; "
+                      + "the sweep on one page: \(outcome.folder)/report.html")
             }
         }
     }

@@ -87,10 +87,17 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(plots.map(\.file), ["energy_vs_abits.svg", "area_vs_abits.svg", "latency_vs_abits.svg"])
         for p in plots {
             XCTAssert(p.svg.hasPrefix("<svg") && p.svg.hasSuffix("</svg>\n"))
-            XCTAssertEqual(p.svg.components(separatedBy: "<polyline").count - 1, 4)
+            XCTAssertEqual(p.svg.components(separatedBy: "<g class=\"series\"").count - 1, 4)
+            XCTAssert(p.svg.contains("class=\"knee\""), "the knee's width is marked")
         }
         var withAcc = rows
-        for i in withAcc.indices { withAcc[i].accuracy = 0.9 }
-        XCTAssertEqual(Sweep.plots(withAcc).count, 4)
+        for i in withAcc.indices { withAcc[i].accuracy = 0.8 + 0.02 * Double(withAcc[i].point.activationBits) }
+        let all = Sweep.plots(withAcc, subject: "ResNet-20 on Fashion-MNIST")
+        XCTAssertEqual(all.map(\.file).suffix(3), ["accuracy_vs_energy.svg", "accuracy_vs_area.svg", "accuracy_vs_latency.svg"])
+        for p in all.suffix(3) {
+            XCTAssert(p.svg.contains(">A3</text>") && p.svg.contains("class=\"pareto\"") && p.svg.contains("knee: A3"), p.file)
+            XCTAssert(p.svg.contains("ResNet-20 on Fashion-MNIST"))
+            XCTAssert(p.svg.contains("SRAM, 4-bit ADC") && p.svg.contains("RRAM, 5-bit ADC"))
+        }
     }
 }

@@ -29,6 +29,15 @@ def curves(k, n=1200):
     return c, xs, stair, soft, grad
 
 
+def nice_ticks(top, target=4):
+    """0 and the multiples of a 1-2-5 step up to top (as Plots/NiceScale.swift)."""
+    raw = top / target
+    e = math.floor(math.log10(raw))
+    f = raw / 10 ** e
+    step = (1 if f < math.sqrt(2) else 2 if f < math.sqrt(10) else 5 if f < math.sqrt(50) else 10) * 10 ** e
+    return [round(i * step, 10) for i in range(int(top / step + 1e-9) + 1)]
+
+
 def svg(k):
     c, xs, stair, soft, grad = curves(k)
     w, h, m = 640, 300, 40
@@ -50,7 +59,8 @@ def svg(k):
                f'<text x="{ox + w / 2 - 2.5 * m}" y="{h - m + 28}" font-size="11" font-family="sans-serif">x / rms</text>']
         for t in yticks:
             y = h - m - (h - 2 * m) * t / ymax
-            out.append(f'<text x="{ox - 30}" y="{y + 4:.1f}" font-size="10" font-family="sans-serif">{t:g}</text>')
+            out.append(f'<line x1="{ox}" y1="{y:.1f}" x2="{ox + w / 2 - 1.5 * m}" y2="{y:.1f}" stroke="#e6e6e6"/>')
+            out.append(f'<text x="{ox - 6}" y="{y + 4:.1f}" font-size="10" font-family="sans-serif" text-anchor="end">{t:g}</text>')
         for t in range(0, int(xmax) + 1):
             out.append(f'<text x="{ox + px(t) - m - 3:.1f}" y="{h - m + 14}" font-size="10" font-family="sans-serif">{t}</text>')
         cx = ox + px(c) - m
@@ -61,11 +71,10 @@ def svg(k):
     left, right = m, w / 2 + m
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">',
              '<rect width="100%" height="100%" fill="white"/>']
-    parts += axes(left, ymax1, f"k = {k}: staircase (black), s(x) (blue)",
-                  [round(c / 2, 2), round(c, 2)])
+    parts += axes(left, ymax1, f"k = {k}: staircase (black), s(x) (blue)", nice_ticks(ymax1))
     parts.append(line(xs, stair, left, ymax1, "black"))
     parts.append(line(xs, soft, left, ymax1, "#1f5fbf", "5,3"))
-    parts += axes(right, ymax2, f"k = {k}: s'(x) (red), straight-through (grey)", [0.5, 1, 1.5])
+    parts += axes(right, ymax2, f"k = {k}: s'(x) (red), straight-through (grey)", [0, 0.5, 1, 1.5])
     parts.append(line(xs, [1.0 if x <= c else 0.0 for x in xs], right, ymax2, "#bbb", "2,2"))
     parts.append(line(xs, grad, right, ymax2, "#c0392b"))
     parts.append("</svg>")
