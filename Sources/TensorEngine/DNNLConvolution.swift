@@ -106,6 +106,9 @@ public final class DNNLConvolution {
                          weight: UnsafePointer<Float>) {
         guard supportsBackward, let bw = backwardPass else { fatalError("DNNLConvolution.backward: no oneDNN backward") }
         bw.dy.load(dy, engine: engine)
+        // Operands used in place (no conversion) point at the caller's current buffers.
+        if x.inner == nil { x.load(input, engine: engine) }
+        if w.inner == nil { w.load(weight, engine: engine) }
         if let dx {
             let dxOperand = bw.dx, data = bw.data
             bw.weightsForData?.load(weight, engine: engine)
