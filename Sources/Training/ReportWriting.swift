@@ -18,10 +18,11 @@ extension Trainer {
 }
 
 extension TrainingSweep {
-    /// The sweep's `report.html` in `root`, linking each point's run report (`<label>/report.html`).
-    static func writeReport(_ rows: [Row], knee: Sweep.Knee?, config: RunConfig, to root: String, grid: SweepPlan,
+    /// The sweep's `report.html` in `folder` (held, with its lock, by the caller), linking each point's run report
+    /// (`<label>/report.html`).
+    static func writeReport(_ rows: [Row], knee: Sweep.Knee?, config: RunConfig, to folder: RunFolder, grid: SweepPlan,
                             evaluation: SweepPlan?, plots: [(file: String, svg: String)]) throws {
-        let folder = try RunFolder(url: URL(fileURLWithPath: root), checkpoints: false)
+        let root = folder.url.path
         var axes = grid.axes.map { "\($0.key) = \($0.values.joined(separator: ", "))" }.joined(separator: "; ")
         if let e = evaluation {
             axes += "; hardware settings: " + e.axes.map { "\($0.key) = \($0.values.joined(separator: ", "))" }.joined(separator: "; ")

@@ -155,7 +155,7 @@ public enum TrainingSweep {
         try folder.write("sweep.csv", Data(csv(rows).utf8))
         let plots = Sweep.plots(rows.map(cimRow), knee: knee, subject: subject(config))
         for (file, svg) in plots { try folder.write(file, Data(svg.utf8)) }
-        try writeReport(rows, knee: knee, config: config, to: root, grid: grid, evaluation: evaluation, plots: plots)
+        try writeReport(rows, knee: knee, config: config, to: folder, grid: grid, evaluation: evaluation, plots: plots)
         var md = "# Sweep \(URL(fileURLWithPath: root).lastPathComponent)\n\n"
         md += "Grid: " + grid.axes.map { "`\($0.key)` = \($0.values.joined(separator: ", "))" }.joined(separator: "; ")
         if let e = evaluation { md += "; hardware settings: " + e.axes.map { "`\($0.key)` = \($0.values.joined(separator: ", "))" }.joined(separator: "; ") }
