@@ -33,8 +33,9 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     var inputLayout = Tensor.Layout.nchw
     /// [N, Cin, H, W] a channels-last input converted for the datapath or the reference kernels.
     let planarInput = Tensor(shape: [0])
-    /// NCHW scratch for the reference backward of a channels-last neighbourhood.
-    let planarGradient = Tensor(shape: [0])
+    /// NCHW scratch for the reference backward of a channels-last neighbourhood: the output gradient, the input
+    /// gradient.
+    let planarGradient = Tensor(shape: [0]), planarInputGradient = Tensor(shape: [0])
     public var name: String { String(weight.name.dropLast(".weight".count)) }
     /// The geometry of the last forward's input (nil before the first forward).
     public var lastGeometry: ConvGeometry? { geometry }
@@ -136,7 +137,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             // oneDNN, whose outputs and gradients are channels-last).
             let xp = xin.converted(to: .nchw, using: planarInput)
             let dyp = path.outputLayout == .nhwc ? dy.converted(to: .nchw, using: planarGradient) : dy
-            let dxp = inputLayout == .nhwc ? planarGradient : dx
+            let dxp = inputLayout == .nhwc ? planarInputGradient : dx
             if needsInputGradient { dxp.ensure(shape: x.shape) }
             Conv2dKernel.backward(dx: needsInputGradient ? dxp.data : nil, dWeight: dW, dBias: bias?.grad,
                                   dy: dyp.data, x: xp.data, weight: w, batch: n, outChannels: outChannels,
