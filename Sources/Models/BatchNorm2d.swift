@@ -69,20 +69,18 @@ public final class BatchNorm2d: Layer {
                     y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
                     runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
             }
-            input = x
         } else if training {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
                 batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU,
                 reduce: statisticsReducer)
-            input = x
         } else {
             BatchNormKernel.forwardInference(
                 y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
                 runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
-            input = x
         }
+        input = x
         trainedForward = training
         return y
     }
@@ -109,12 +107,12 @@ public final class BatchNorm2d: Layer {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw,
-                reluOutput: fusedReLU ? UnsafePointer(y.data) : nil, reduce: statisticsReducer)
+                reluOutput: relu, reduce: statisticsReducer)
         } else {
             BatchNormKernel.backwardInference(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
-                batch: n, channels: channels, spatial: hw, eps: eps, reluOutput: fusedReLU ? UnsafePointer(y.data) : nil)
+                batch: n, channels: channels, spatial: hw, eps: eps, reluOutput: relu)
         }
         return dx
     }

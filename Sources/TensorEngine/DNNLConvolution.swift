@@ -48,7 +48,7 @@ public final class DNNLConvolution {
               let w = DNNLOperand(user: DNNLDesc(shapes.weights, dnnl_f32, dnnl_oihw),
                                   wanted: fwd.desc(dnnl_query_weights_md), isOutput: false, engine: engine),
               let y = DNNLOperand(user: DNNLDesc(shapes.dst, dnnl_f32, dnnl_nhwc), wanted: fwd.desc(dnnl_query_dst_md),
-                                  isOutput: true, scratch: .output, engine: engine)
+                                  isOutput: true, scratch: .convertedOutput, engine: engine)
         else { return nil }
         let b = bias ? DNNLOperand(user: DNNLDesc([outChannels], dnnl_f32, dnnl_a),
                                    wanted: fwd.desc(dnnl_query_weights_md, index: 1), isOutput: false, engine: engine) : nil
@@ -184,15 +184,15 @@ public final class DNNLConvolution {
             let wUser = DNNLDesc(s.weights, dnnl_f32, dnnl_oihw), bUser = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
             guard let dataPrimitive,
                   let dy = DNNLOperand(user: dyUser, wanted: dataPrimitive.desc(dnnl_query_diff_dst_md),
-                                       isOutput: false, scratch: .gradient, engine: e),
+                                       isOutput: false, scratch: .convertedGradient, engine: e),
                   let dx = DNNLOperand(user: xUser, wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true,
-                                       scratch: .output, engine: e),
+                                       scratch: .convertedOutput, engine: e),
                   let dW = DNNLOperand(user: wUser, wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md),
-                                       isOutput: true, accumulate: true, scratch: .weightGradient, engine: e)
+                                       isOutput: true, accumulate: true, scratch: .convertedWeightGradient, engine: e)
             else { return nil }
             // An operand in the layout another one already holds is shared (nil here); otherwise converted.
             func operand(_ user: DNNLDesc, _ wanted: DNNLDesc, sameAs existing: DNNLDesc,
-                         scratch: DNNLScratch.Slot?) -> DNNLOperand?? {
+                         scratch: Workspace.Slot?) -> DNNLOperand?? {
                 if wanted == existing { return .some(nil) }
                 guard let op = DNNLOperand(user: user, wanted: wanted, isOutput: false, scratch: scratch, engine: e)
                 else { return nil }
@@ -201,9 +201,9 @@ public final class DNNLConvolution {
             guard let wForData = operand(wUser, dataPrimitive.desc(dnnl_query_weights_md), sameAs: c.w.desc,
                                          scratch: nil),
                   let xForW = operand(xUser, weightsPrimitive.desc(dnnl_query_src_md), sameAs: c.x.desc,
-                                      scratch: .input),
+                                      scratch: .convertedInput),
                   let dyForW = operand(dyUser, weightsPrimitive.desc(dnnl_query_diff_dst_md), sameAs: dy.desc,
-                                       scratch: .gradientForWeights)
+                                       scratch: .convertedGradientForWeights)
             else { return nil }
             let dB = c.hasBias ? DNNLOperand(user: bUser, wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md,
                                                                                       index: 1),

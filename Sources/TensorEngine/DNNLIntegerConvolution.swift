@@ -25,11 +25,11 @@ public final class DNNLIntegerConvolution {
               let p = withUnsafePointer(to: &cd, { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) })
         else { return nil }
         guard let codes = DNNLOperand(user: DNNLDesc(s.src, dnnl_u8, dnnl_nhwc), wanted: p.desc(dnnl_query_src_md),
-                                      isOutput: false, scratch: .input, engine: engine),
+                                      isOutput: false, scratch: .convertedInput, engine: engine),
               let signs = DNNLOperand(user: DNNLDesc(s.weights, dnnl_s8, dnnl_oihw),
                                       wanted: p.desc(dnnl_query_weights_md), isOutput: false, engine: engine),
               let sums = DNNLOperand(user: DNNLDesc(s.dst, dnnl_s32, dnnl_nhwc), wanted: p.desc(dnnl_query_dst_md),
-                                     isOutput: true, scratch: .output, engine: engine)
+                                     isOutput: true, scratch: .convertedOutput, engine: engine)
         else { return nil }
         primitive = p
         self.codes = codes; self.signs = signs; self.sums = sums
@@ -43,13 +43,13 @@ public final class DNNLIntegerConvolution {
     ///     y[n, p, c] = scale_c·(B ⊛ j)[n, p, c] + offset_c·(1 ⊛ j)[n, p] + bias_c
     ///
     /// with scale = Δα and offset = Δβ per output channel (`IntegerView`). codes [N, H, W, Cin], y [N, outH, outW,
-    /// Cout] (both channels-last), signs [Cout, Cin, kh, kw]. The integer sums live in shared scratch.
+    /// Cout] (both channels-last), signs [Cout, Cin, kh, kw]. The integer sums live in the shared workspace.
     public func forward(codes: UnsafePointer<UInt8>, signs: UnsafePointer<Int8>, scale: [Float], offset: [Float],
                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
         let P = geometry.outPixels
-        let sums = DNNLScratch.shared.buffer(.integerSums, bytes: batch * outChannels * P * 4)
+        let sums = Workspace.shared.buffer(.integerSums, bytes: batch * outChannels * P * 4)
             .bindMemory(to: Int32.self, capacity: batch * outChannels * P)
-        let window = DNNLScratch.shared.buffer(.windowSums, bytes: batch * P * 4)
+        let window = Workspace.shared.buffer(.windowSums, bytes: batch * P * 4)
             .bindMemory(to: Int32.self, capacity: batch * P)
         forward(codes: codes, signs: signs, sums: sums)
         IntegerConvKernels.windowSums(codes: codes, batch: batch, geometry: geometry, into: window)

@@ -43,13 +43,6 @@ final class DNNLMemory {
     func bind(_ p: UnsafeRawPointer) {
         DNNL.check(dnnl_memory_set_data_handle(handle, UnsafeMutableRawPointer(mutating: p)), "set data handle")
     }
-
-    /// The buffer the memory points at.
-    var pointer: UnsafeMutableRawPointer {
-        var p: UnsafeMutableRawPointer?
-        DNNL.check(dnnl_memory_get_data_handle(handle, &p), "get data handle")
-        return p!
-    }
 }
 
 /// A created primitive and its descriptor, destroyed together.
@@ -59,22 +52,16 @@ final class DNNLPrimitive {
 
     /// Creates the primitive for an operation descriptor; nil where oneDNN has no implementation for it on this
     /// CPU (e.g. bf16 under `ONEDNN_MAX_CPU_ISA=AVX2`).
-    init?(_ opDesc: UnsafeRawPointer, attr: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil, engine: DNNL) {
+    convenience init?(_ opDesc: UnsafeRawPointer, attr: dnnl_primitive_attr_t? = nil, hint: DNNLPrimitive? = nil,
+                      engine: DNNL) {
         var pd: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&pd, opDesc, attr, engine.engine, hint?.descriptor) == dnnl_success,
               let pd else { return nil }
-        var p: dnnl_primitive_t?
-        guard dnnl_primitive_create(&p, pd) == dnnl_success, let p else {
-            dnnl_primitive_desc_destroy(pd)
-            return nil
-        }
-        descriptor = pd; primitive = p
+        self.init(descriptor: pd)
     }
 
-    /// A reorder from one layout/type to another, optionally adding into the destination (`accumulate`) or scaling
-    /// each output channel (`scales`, dimension 1).
-    convenience init?(reorder from: DNNLDesc, to: DNNLDesc, accumulate: Bool = false, channelScales: Int = 0,
-                      engine: DNNL) {
+    /// A reorder from one layout/type to another, optionally adding into the destination (`accumulate`).
+    convenience init?(reorder from: DNNLDesc, to: DNNLDesc, accumulate: Bool = false, engine: DNNL) {
         var attr: dnnl_primitive_attr_t?
         DNNL.check(dnnl_primitive_attr_create(&attr), "attr create")
         defer { dnnl_primitive_attr_destroy(attr) }
@@ -85,12 +72,6 @@ final class DNNLPrimitive {
             DNNL.check(dnnl_post_ops_append_sum(ops, 1), "post-op sum")
             DNNL.check(dnnl_primitive_attr_set_post_ops(attr, ops), "set post-ops")
         }
-        if channelScales > 0 {
-            // Placeholder values: the real scales are passed at execution (DNNL_RUNTIME_F32_VAL).
-            let ones = [Float](repeating: bwma_dnnl_runtime_f32(), count: channelScales)
-            DNNL.check(dnnl_primitive_attr_set_output_scales(attr, dnnl_dim_t(channelScales), 1 << 1, ones),
-                       "output scales")
-        }
         var pd: dnnl_primitive_desc_t?
         let ok = withUnsafePointer(to: from.md) { f in
             withUnsafePointer(to: to.md) { t in
@@ -98,16 +79,17 @@ final class DNNLPrimitive {
             }
         }
         guard ok, let pd else { return nil }
+        self.init(descriptor: pd)
+    }
+
+    /// Creates the primitive of a descriptor, which it then owns (destroyed here if creation fails).
+    private init?(descriptor pd: dnnl_primitive_desc_t) {
         var p: dnnl_primitive_t?
         guard dnnl_primitive_create(&p, pd) == dnnl_success, let p else {
             dnnl_primitive_desc_destroy(pd)
             return nil
         }
-        self.init(descriptor: pd, primitive: p)
-    }
-
-    private init(descriptor: dnnl_primitive_desc_t, primitive: dnnl_primitive_t) {
-        self.descriptor = descriptor; self.primitive = primitive
+        descriptor = pd; primitive = p
     }
 
     deinit {

@@ -1,5 +1,4 @@
 import CDNNL
-import Foundation
 
 /// One operand of a oneDNN primitive: the engine's plain fp32 buffer (NCHW, OIHW, or a vector) and, where the
 /// primitive wants another layout or data type, a buffer of its own with the reorder between the two.
@@ -11,15 +10,14 @@ final class DNNLOperand {
     let user: DNNLMemory
     let inner: DNNLMemory?
     private let reorder: DNNLPrimitive?
-    let isOutput: Bool
-    /// The shared scratch slot of a transient inner buffer; nil: the operand owns it (it must survive until the
-    /// backward pass, like a forward input).
-    let scratch: DNNLScratch.Slot?
+    /// The workspace slot of a transient inner buffer, which lives one primitive call: every layer's convolution
+    /// shares it, so converted copies cost memory once per process instead of once per layer. nil: the operand owns
+    /// its buffer (it must survive until the backward pass, like a forward input).
+    let scratch: Workspace.Slot?
 
     /// nil where oneDNN has no reorder between the two layouts (the caller then falls back to other kernels).
     init?(user userDesc: DNNLDesc, wanted: DNNLDesc, isOutput: Bool, accumulate: Bool = false,
-          scratch: DNNLScratch.Slot? = nil, engine: DNNL) {
-        self.isOutput = isOutput
+          scratch: Workspace.Slot? = nil, engine: DNNL) {
         self.scratch = scratch
         user = DNNLMemory(userDesc, owning: false, engine: engine)
         if userDesc == wanted && !accumulate {
@@ -54,9 +52,10 @@ final class DNNLOperand {
         attachScratch()
     }
 
-    /// Points a transient inner buffer at its shared scratch slot (no other operand uses the slot meanwhile).
+    /// Points a transient inner buffer at its workspace slot (no other operand uses the slot meanwhile: layers run
+    /// one after another).
     private func attachScratch() {
-        if let scratch, let inner { inner.bind(DNNLScratch.shared.buffer(scratch, bytes: inner.desc.byteCount)) }
+        if let scratch, let inner { inner.bind(Workspace.shared.buffer(scratch, bytes: inner.desc.byteCount)) }
     }
 
     /// Output, after the primitive ran: converts (or adds) the primitive's result into the caller's buffer.
@@ -71,28 +70,3 @@ final class DNNLOperand {
 @inline(__always)
 func arg(_ kind: Int32, _ memory: dnnl_memory_t) -> dnnl_exec_arg_t { dnnl_exec_arg_t(arg: kind, memory: memory) }
 
-/// Grow-only scratch for the converted operands that live only during one primitive call (outputs, output
-/// gradients, weight gradients): every layer's convolution shares them, so converted copies cost memory once per
-/// process instead of once per layer. Layers run one after another, so one buffer per purpose suffices.
-final class DNNLScratch: @unchecked Sendable {
-    enum Slot: Int, CaseIterable {
-        case output = 0, gradient, gradientForWeights, input, weightGradient, integerSums, windowSums
-    }
-
-    static let shared = DNNLScratch()
-
-    private var buffers: [(pointer: UnsafeMutableRawPointer, bytes: Int)?] = Array(repeating: nil,
-                                                                                    count: Slot.allCases.count)
-
-    /// A buffer of at least `bytes` bytes for `slot` (contents unspecified), 64-byte aligned.
-    func buffer(_ slot: Slot, bytes: Int) -> UnsafeMutableRawPointer {
-        if let b = buffers[slot.rawValue], b.bytes >= bytes { return b.pointer }
-        if let b = buffers[slot.rawValue] { free(b.pointer) }
-        var raw: UnsafeMutableRawPointer?
-        // The call stays outside the check: -Ounchecked does not evaluate a precondition's condition.
-        let rc = posix_memalign(&raw, 64, Swift.max(bytes, 64))
-        if rc != 0 || raw == nil { fatalError("out of memory allocating \(bytes) bytes of oneDNN scratch") }
-        buffers[slot.rawValue] = (raw!, bytes)
-        return raw!
-    }
-}

@@ -33,7 +33,4 @@ public final class IntegerBuffer<Element: FixedWidthInteger>: @unchecked Sendabl
         }
         count = n
     }
-
-    /// The elements in use, as an array (tests).
-    public var array: [Element] { Array(UnsafeBufferPointer(start: data, count: count)) }
 }

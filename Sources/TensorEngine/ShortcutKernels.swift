@@ -44,19 +44,9 @@ extension ShortcutKernels {
     /// `forward` on channels-last tensors: y [N, oh, ow, Cout] from x [N, H, W, Cin].
     public static func forwardChannelsLast(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, batch: Int,
                                            inChannels: Int, height: Int, width: Int, outChannels: Int, stride: Int) {
-        let oh = (height - 1) / stride + 1, ow = (width - 1) / stride + 1
-        let pad = (outChannels - inChannels) / 2
-        Parallel.chunks(batch) { _, range in
-            for n in range {
-                for i in 0..<oh {
-                    for j in 0..<ow {
-                        let yr = y + ((n * oh + i) * ow + j) * outChannels
-                        let xr = x + ((n * height + i * stride) * width + j * stride) * inChannels
-                        yr.update(repeating: 0, count: outChannels)
-                        (yr + pad).update(from: xr, count: inChannels)
-                    }
-                }
-            }
+        channelsLastPositions(batch, inChannels, height, width, outChannels, stride) { xr, yr, pad in
+            (y + yr).update(repeating: 0, count: outChannels)
+            (y + yr + pad).update(from: x + xr, count: inChannels)
         }
     }
 
@@ -64,15 +54,25 @@ extension ShortcutKernels {
     public static func backwardAccumulateChannelsLast(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                                       batch: Int, inChannels: Int, height: Int, width: Int,
                                                       outChannels: Int, stride: Int) {
+        channelsLastPositions(batch, inChannels, height, width, outChannels, stride) { xr, yr, pad in
+            let dxr = dx + xr, dyr = dy + yr + pad
+            for c in 0..<inChannels { dxr[c] += dyr[c] }
+        }
+    }
+
+    /// Calls `body(x row, y row, front padding)` — element offsets of the input pixel and of the output pixel that
+    /// the shortcut connects — for every output pixel, the batch split over the workers.
+    private static func channelsLastPositions(_ batch: Int, _ inChannels: Int, _ height: Int, _ width: Int,
+                                              _ outChannels: Int, _ stride: Int,
+                                              _ body: (_ xRow: Int, _ yRow: Int, _ pad: Int) -> Void) {
         let oh = (height - 1) / stride + 1, ow = (width - 1) / stride + 1
         let pad = (outChannels - inChannels) / 2
         Parallel.chunks(batch) { _, range in
             for n in range {
                 for i in 0..<oh {
                     for j in 0..<ow {
-                        let dyr = dy + ((n * oh + i) * ow + j) * outChannels + pad
-                        let dxr = dx + ((n * height + i * stride) * width + j * stride) * inChannels
-                        for c in 0..<inChannels { dxr[c] += dyr[c] }
+                        body(((n * height + i * stride) * width + j * stride) * inChannels,
+                             ((n * oh + i) * ow + j) * outChannels, pad)
                     }
                 }
             }

@@ -9,6 +9,10 @@ public final class Workspace: @unchecked Sendable {
     /// Purposes a kernel may ask scratch for.
     public enum Slot: Int, CaseIterable, Sendable {
         case columns = 0, columnGrad, weightGrad, biasGrad, packedWeight, paddedOutput
+        /// oneDNN operands converted for one primitive call (`DNNLOperand`): its output, output gradient (and a second
+        /// layout of it for the weight gradient), input, weight gradient; the integer convolution's sums.
+        case convertedOutput, convertedGradient, convertedGradientForWeights, convertedInput, convertedWeightGradient
+        case integerSums, windowSums
     }
 
     /// The process-wide workspace used by the built-in layers.
@@ -18,6 +22,11 @@ public final class Workspace: @unchecked Sendable {
     private let lock = NSLock()
 
     public init() {}
+
+    /// A buffer of at least `bytes` bytes for `worker`'s `slot` (contents unspecified, 64-byte aligned).
+    func buffer(_ slot: Slot, worker: Int = 0, bytes: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(buffer(slot, worker: worker, count: (bytes + 3) / 4))
+    }
 
     /// A buffer of at least `count` floats for `worker`'s `slot` (contents unspecified).
     public func buffer(_ slot: Slot, worker: Int, count: Int) -> UnsafeMutablePointer<Float> {

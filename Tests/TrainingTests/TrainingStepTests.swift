@@ -1,11 +1,13 @@
 import Data
 import Models
+import TestSupport
 import TensorEngine
 import Training
 import XCTest
 
 final class TrainingStepTests: XCTestCase {
-    override func tearDown() { Parallel.threads = 1 }
+    override func setUp() { EngineUnderTest.configure() }
+    override func tearDown() { EngineUnderTest.reset() }
 
     func makeStep(seed: UInt64) throws -> (TrainingStep, Tensor, [Int32]) {
         let m = try ModelZoo.make("resnet20", inputShape: [1, 12, 12], numClasses: 10, seed: seed)
