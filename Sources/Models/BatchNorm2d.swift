@@ -56,29 +56,18 @@ public final class BatchNorm2d: Layer {
         precondition(x.shape.count >= 2 && x.shape[1] == channels, "BatchNorm2d(\(channels)) got \(x.shape)")
         y.ensure(shape: x.shape)
         y.layout = x.layout
-        let n = x.shape[0], hw = spatial(x)
-        if x.layout == .nhwc && x.shape.count == 4 {
-            if training {
-                BatchNormKernel.forwardTrainingChannelsLast(
-                    y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
-                    runningMean: runningMean.value, runningVar: runningVar.value,
-                    batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU,
-                    reduce: statisticsReducer)
-            } else {
-                BatchNormKernel.forwardInferenceChannelsLast(
-                    y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
-                    runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
-            }
-        } else if training {
+        let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
+        if training {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
                 batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU,
-                reduce: statisticsReducer)
+                reduce: statisticsReducer, channelsLast: channelsLast)
         } else {
             BatchNormKernel.forwardInference(
                 y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
-                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
+                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU,
+                channelsLast: channelsLast)
         }
         input = x
         trainedForward = training
@@ -89,30 +78,18 @@ public final class BatchNorm2d: Layer {
         guard let x = input else { preconditionFailure("BatchNorm2d.backward without a forward") }
         dx.ensure(shape: x.shape)
         dx.layout = x.layout
-        let n = x.shape[0], hw = spatial(x)
+        let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
         let relu = fusedReLU ? UnsafePointer(y.data) : nil
-        if x.layout == .nhwc && x.shape.count == 4 {
-            if trainedForward {
-                BatchNormKernel.backwardTrainingChannelsLast(
-                    dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
-                    mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw, reluOutput: relu,
-                    reduce: statisticsReducer)
-            } else {
-                BatchNormKernel.backwardInferenceChannelsLast(
-                    dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
-                    runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
-                    spatial: hw, eps: eps, reluOutput: relu)
-            }
-        } else if trainedForward {
+        if trainedForward {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw,
-                reluOutput: relu, reduce: statisticsReducer)
+                reluOutput: relu, reduce: statisticsReducer, channelsLast: channelsLast)
         } else {
             BatchNormKernel.backwardInference(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
-                batch: n, channels: channels, spatial: hw, eps: eps, reluOutput: relu)
+                batch: n, channels: channels, spatial: hw, eps: eps, reluOutput: relu, channelsLast: channelsLast)
         }
         return dx
     }

@@ -4,6 +4,8 @@ import Foundation
 /// with the biased batch variance and updates the running variance with the unbiased one; evaluation uses the
 /// running statistics.
 ///
+/// `channelsLast: true` runs the same computation on [N, HW, C] tensors (BatchNormKernel+ChannelsLast.swift).
+///
 /// A following ReLU can be fused (`relu: true` forward, `reluOutput:` backward): the output is clamped in the same
 /// pass, and backward masks dy by `reluOutput > 0` on the fly — saving a full read-write pass each way.
 public enum BatchNormKernel {
@@ -25,8 +27,14 @@ public enum BatchNormKernel {
         x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
-        reduce: Reduce? = nil
+        reduce: Reduce? = nil, channelsLast: Bool = false
     ) {
+        if channelsLast {
+            return forwardTrainingChannelsLast(
+                y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta, runningMean: runningMean,
+                runningVar: runningVar, batch: batch, channels: channels, spatial: spatial, momentum: momentum, eps: eps,
+                relu: relu, reduce: reduce)
+        }
         func sum(_ c: Int) -> Double {
             var s = 0.0
             for n in 0..<batch { s += Double(vsum(x + (n * channels + c) * spatial, spatial)) }
@@ -78,8 +86,13 @@ public enum BatchNormKernel {
     public static func forwardInference(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false
+        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false, channelsLast: Bool = false
     ) {
+        if channelsLast {
+            return forwardInferenceChannelsLast(
+                y: y, x: x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, batch: batch,
+                channels: channels, spatial: spatial, eps: eps, relu: relu)
+        }
         Parallel.chunks(batch) { _, range in
             for n in range {
                 for c in 0..<channels {
@@ -99,8 +112,14 @@ public enum BatchNormKernel {
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
+        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil, reduce: Reduce? = nil,
+        channelsLast: Bool = false
     ) {
+        if channelsLast {
+            return backwardTrainingChannelsLast(
+                dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean, invStd: invStd,
+                batch: batch, channels: channels, spatial: spatial, reluOutput: reluOutput, reduce: reduce)
+        }
         let zero = Float16x()
         /// (Σg, Σg·(x − μ)) of channel c.
         func sums(_ c: Int) -> (Double, Double) {
@@ -197,8 +216,15 @@ public enum BatchNormKernel {
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, eps: Float, reluOutput: UnsafePointer<Float>? = nil
+        batch: Int, channels: Int, spatial: Int, eps: Float, reluOutput: UnsafePointer<Float>? = nil,
+        channelsLast: Bool = false
     ) {
+        if channelsLast {
+            return backwardInferenceChannelsLast(
+                dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, runningMean: runningMean,
+                runningVar: runningVar, batch: batch, channels: channels, spatial: spatial, eps: eps,
+                reluOutput: reluOutput)
+        }
         for c in 0..<channels {
             let inv = 1 / (runningVar[c] + eps).squareRoot(), mu = runningMean[c]
             var sdy = 0.0, sdyx = 0.0
