@@ -45,31 +45,48 @@ public enum DatasetCatalog {
         switch spec.kind {
         case .fashionMNIST, .mnist:
             let d = try MNISTFamily.load(directory: spec.path, split: split, name: spec.kind.rawValue)
-            return LoadedSplit(source: d, normalization: spec.kind == .mnist ? .mnist : .fashionMNIST,
-                               skippedEntries: 0, emptyClasses: [])
+            return LoadedSplit(source: d, normalization: try normalization(spec), skippedEntries: 0, emptyClasses: [])
         case .cifar10, .cifar100:
             let v: CIFARReader.Variant = spec.kind == .cifar10 ? .cifar10 : .cifar100
             let d = try CIFARReader.load(directory: spec.path, variant: v, split: split, labels: spec.cifar100Labels)
-            return LoadedSplit(source: d, normalization: spec.kind == .cifar10 ? .cifar10 : .cifar100,
-                               skippedEntries: 0, emptyClasses: [])
+            return LoadedSplit(source: d, normalization: try normalization(spec), skippedEntries: 0, emptyClasses: [])
         case .imagenet, .imagefolder:
             let dir = try imageFolderSplit(spec.path, split)
             let f = try ImageFolder.scan(root: dir, strict: spec.strict, hint: imageFolderHint)
             let d = ImageFolderDataset(name: spec.kind.rawValue, folder: f, dctScaling: spec.dctScaling)
-            return LoadedSplit(source: d, normalization: .imagenet, skippedEntries: f.skippedCount,
+            return LoadedSplit(source: d, normalization: try normalization(spec), skippedEntries: f.skippedCount,
                                emptyClasses: f.emptyClasses)
         case .packed:
-            let (d, n) = try PackedDataset.load("\(spec.path)/\(split.rawValue).\(PackedDataset.fileExtension)")
+            let (d, n) = try PackedDataset.load(packedPath(spec, split))
             return LoadedSplit(source: d, normalization: n, skippedEntries: 0, emptyClasses: [])
         case .synthetic:
             let s = spec.syntheticShape
             let d = SyntheticDataset.make(count: split == .train ? spec.syntheticTrain : spec.syntheticTest,
                                           channels: s[0], height: s[1], width: s[2], classes: spec.syntheticClasses,
                                           seed: spec.seed &+ (split == .train ? 0 : 1))
-            return LoadedSplit(source: d, normalization: Normalization(mean: .init(repeating: 0.5, count: s[0]),
-                                                                        std: .init(repeating: 0.25, count: s[0])),
-                               skippedEntries: 0, emptyClasses: [])
+            return LoadedSplit(source: d, normalization: try normalization(spec), skippedEntries: 0, emptyClasses: [])
         }
+    }
+
+    /// The normalisation a dataset is used with (training and evaluation both apply the training split's): the
+    /// published statistics of the named datasets, ImageNet's for image folders, a packed file's own (read from its
+    /// training file), mean 0.5 and std 0.25 for synthetic data.
+    public static func normalization(_ spec: DataSpec) throws -> Normalization {
+        switch spec.kind {
+        case .mnist: return .mnist
+        case .fashionMNIST: return .fashionMNIST
+        case .cifar10: return .cifar10
+        case .cifar100: return .cifar100
+        case .imagenet, .imagefolder: return .imagenet
+        case .packed: return try PackedDataset.load(packedPath(spec, .train)).1
+        case .synthetic:
+            let c = spec.syntheticShape[0]
+            return Normalization(mean: .init(repeating: 0.5, count: c), std: .init(repeating: 0.25, count: c))
+        }
+    }
+
+    static func packedPath(_ spec: DataSpec, _ split: DataSpec.Split) -> String {
+        "\(spec.path)/\(split.rawValue).\(PackedDataset.fileExtension)"
     }
 
     /// The augmentation `auto` stands for: crop-and-flip for CIFAR, ImageNet's recipes for image folders, none

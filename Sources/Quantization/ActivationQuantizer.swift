@@ -5,6 +5,8 @@ import TensorEngine
 /// the backward pass defines the gradient rule. Learnable quantizers register their parameters in the model's
 /// `ParameterStore` when constructed, so the optimiser updates them with everything else.
 public protocol ActivationQuantizer: AnyObject {
+    /// The config name of this quantizer (exports record it).
+    var kind: ActivationQuantizerKind { get }
     var bits: Int { get }
     /// The current clipping range c (Δ = c/(2ᵏ − 1)); the value hardware uses after training.
     var clip: Float { get }

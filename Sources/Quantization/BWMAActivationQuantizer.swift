@@ -13,6 +13,7 @@ import TensorEngine
 /// - amplitude a = ½: the smallest gradient inside the range (at the levels) is half the straight-through one and
 ///   the largest (at the rounding thresholds) 1.5x.
 public final class BWMAActivationQuantizer: ActivationQuantizer {
+    public var kind: ActivationQuantizerKind { .bwma }
     /// κ_k for k = 1…8 (docs/scripts/bwma_constants.py).
     public static let kappa: [Float] = [1.7310, 2.7610, 3.4986, 4.0994, 4.6246, 5.1017, 5.5444, 5.9605]
     public static let amplitude: Float = 0.5

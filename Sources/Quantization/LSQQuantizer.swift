@@ -6,6 +6,7 @@ import TensorEngine
 /// scale g = 1/√(features·Q), features = elements per sample. s is initialised from the first training batch as
 /// 2·mean|x|/√Q.
 public final class LSQQuantizer: ActivationQuantizer {
+    public var kind: ActivationQuantizerKind { .lsq }
     public let bits: Int
     /// [1] learnable step.
     public let step: Parameter

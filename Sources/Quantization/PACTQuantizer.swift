@@ -4,6 +4,7 @@ import TensorEngine
 /// (straight-through), dα = Σ dy·[x > α] (the original PACT rule). α starts at 6 (ReLU6's range for BN-normalised
 /// inputs) and is kept ≥ 1e-3. The optimiser's weight decay acts on α as PACT's L2 term.
 public final class PACTQuantizer: ActivationQuantizer {
+    public var kind: ActivationQuantizerKind { .pact }
     public let bits: Int
     /// [1] learnable clip.
     public let alpha: Parameter

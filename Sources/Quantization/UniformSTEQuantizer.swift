@@ -2,6 +2,7 @@ import TensorEngine
 
 /// DoReFa-style baseline: clip to [0, 1], round to k bits, straight-through gradient inside [0, 1].
 public final class UniformSTEQuantizer: ActivationQuantizer {
+    public var kind: ActivationQuantizerKind { .uniformSTE }
     public let bits: Int
     public var clip: Float { 1 }
 

@@ -82,10 +82,14 @@ extension BatchNormKernel {
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, eps: Float, relu: Bool = false
     ) {
-        let scale = UnsafeMutablePointer<Float>.allocate(capacity: C)
-        defer { scale.deallocate() }
-        for c in 0..<C { scale[c] = gamma[c] / (runningVar[c] + eps).squareRoot() }
-        normalizeRows(y, x, batch * spatial, C, shift: runningMean, scale: scale, beta: beta, relu: relu)
+        // [scale | shift | zeros]: y = (x − 0)·s + t, bit for bit x·s + t.
+        let affine = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C)
+        defer { affine.deallocate() }
+        for c in 0..<C {
+            (affine[c], affine[C + c]) = inferenceAffine(gamma[c], beta[c], runningMean[c], runningVar[c], eps)
+            affine[2 * C + c] = 0
+        }
+        normalizeRows(y, x, batch * spatial, C, shift: affine + 2 * C, scale: affine, beta: affine + C, relu: relu)
     }
 
     /// y = (x − shift)·scale + beta per channel over `rows` rows of C values (clamped at 0 with `relu`).

@@ -82,7 +82,17 @@ public enum BatchNormKernel {
         Parallel.chunks(channels) { _, range in for c in range { finish(c, means[c], sums[c], total) } }
     }
 
-    /// Evaluation forward with running statistics.
+    /// Evaluation-mode batch norm as one affine map per channel, y = x·s + t with s = γ/√(var + ε) and
+    /// t = β − mean·s, in these float32 operations: the form a folded export (`bwma export --fold-bn`, docs/export.md)
+    /// and its PyTorch loader compute, so that the three agree bit for bit.
+    @inline(__always)
+    public static func inferenceAffine(_ gamma: Float, _ beta: Float, _ mean: Float, _ variance: Float, _ eps: Float)
+        -> (scale: Float, shift: Float) {
+        let s = gamma / (variance + eps).squareRoot()
+        return (s, beta - mean * s)
+    }
+
+    /// Evaluation forward: y = x·s + t per channel (`inferenceAffine`), then ReLU when fused.
     public static func forwardInference(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
@@ -96,9 +106,9 @@ public enum BatchNormKernel {
         Parallel.chunks(batch) { _, range in
             for n in range {
                 for c in 0..<channels {
-                    let scale = gamma[c] / (runningVar[c] + eps).squareRoot()
+                    let (scale, shift) = inferenceAffine(gamma[c], beta[c], runningMean[c], runningVar[c], eps)
                     let off = (n * channels + c) * spatial
-                    vnormalize(y + off, x + off, spatial, runningMean[c], scale, beta[c], relu: relu)
+                    vnormalize(y + off, x + off, spatial, 0, scale, shift, relu: relu)
                 }
             }
         }

@@ -11,13 +11,17 @@ public struct Evaluator {
         public var count: Int
     }
 
-    /// Evaluates samples `range` (default: all) of the loader's source, in order.
-    public static func evaluate(_ model: Model, loader: BatchLoader, range: Range<Int>? = nil) throws -> Result {
+    /// Evaluates samples `range` (default: all) of the loader's source, in order. `observe` sees each batch's
+    /// logits [count, classes] and labels.
+    public static func evaluate(_ model: Model, loader: BatchLoader, range: Range<Int>? = nil,
+                                observe: ((_ logits: UnsafePointer<Float>, _ labels: UnsafePointer<Int32>, _ count: Int)
+                                          -> Void)? = nil) throws -> Result {
         let r = range ?? 0..<loader.source.count
         loader.start(epoch: 0, indices: Array(r))
         var correct = 0, lossSum = 0.0, seen = 0
         while let batch = try loader.next() {
             let logits = model.forward(batch.x, training: false)
+            observe?(logits.data, batch.labels, batch.count)
             let e = SoftmaxCrossEntropy.forward(logits: logits.data, labels: batch.labels, batch: batch.count,
                                                 classes: model.numClasses, dLogits: nil)
             correct += e.correct

@@ -14,6 +14,8 @@ struct Eval: ParsableCommand {
     var overrides: [String] = []
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
+    @Option(help: "Also write every test image's logits (F32 [images, classes]) and label (I32 [images]) to this safetensors file, in test-set order.")
+    var logits: String?
 
     func run() throws {
         let path = Checkpoint.resolve(checkpoint)
@@ -38,8 +40,20 @@ struct Eval: ParsableCommand {
                                          normalization: data.train.normalization, batchSize: cfg.data.eval_batch_size,
                                          workers: cfg.data.workers, depth: 2, seed: cfg.seed,
                                          skipBadSamples: cfg.data.bad_samples == "skip")
-            r = try Evaluator.evaluate(model, loader: loader)
+            var all: [Float] = [], labels: [Int32] = []
+            let classes = model.numClasses
+            r = try Evaluator.evaluate(model, loader: loader, observe: logits == nil ? nil : { l, y, n in
+                all.append(contentsOf: UnsafeBufferPointer(start: l, count: n * classes))
+                labels.append(contentsOf: UnsafeBufferPointer(start: y, count: n))
+            })
             guard r.count > 0 else { throw Evaluator.empty(loader) }
+            if let logits {
+                var f = SafeTensors.File()
+                f.tensors["logits"] = .init(all, shape: [r.count, model.numClasses])
+                f.tensors["labels"] = .init(dtype: .i32, shape: [r.count],
+                                            data: labels.withUnsafeBufferPointer { Data(buffer: $0) })
+                try AtomicFile.write(try SafeTensors.encode(f), to: URL(fileURLWithPath: logits))
+            }
         } catch { throw CLIError("\(error)") }
         let p = try c.progress(path: path)
         if json {

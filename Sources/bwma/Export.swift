@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import TensorEngine
 import Training
 
 struct Export: ParsableCommand {
@@ -11,6 +10,9 @@ struct Export: ParsableCommand {
     var checkpoint: String
     @Option(help: "Output file.")
     var out: String
+    @Flag(name: .customLong("fold-bn"),
+          help: "Fold each batch norm that follows a convolution into it (FP32: into weight and bias; binary: into a per-channel out_scale and out_bias of the crossbar output; docs/export.md).")
+    var foldBatchNorm = false
     @Flag(help: "Print one JSON object on stdout (tensor names and shapes).")
     var json = false
 
@@ -25,9 +27,7 @@ struct Export: ParsableCommand {
             let c = try Checkpoint.load(path)
             let cfg = try c.config(path: path)
             let model = try c.makeModel(config: cfg, path: path)
-            // One evaluation-mode forward sets the activation quantizers' ranges from their running statistics.
-            _ = model.forward(Tensor(shape: [1] + model.inputShape), training: false)
-            file = try DeployableExport.file(model: model, config: cfg)
+            file = try DeployableExport.file(model: model, config: cfg, foldBatchNorm: foldBatchNorm)
             try AtomicFile.write(try SafeTensors.encode(file), to: URL(fileURLWithPath: out))
         } catch { throw CLIError("\(error)") }
         if json {
