@@ -447,7 +447,7 @@ def evaluate(model, pixels, labels, batch_size=256, limit=None):
     out = []
     with torch.no_grad():
         for i in range(0, n, batch_size):
-            x = model.normalize(torch.from_numpy(np.array(pixels[i:i + batch_size])))
+            x = model.normalize(torch.from_numpy(np.array(pixels[i:min(i + batch_size, n)])))
             out.append(model(x))
     logits = torch.cat(out).numpy() if out else np.zeros((0, model.num_classes), np.float32)
     correct = int((logits.argmax(1) == labels[:n]).sum())

@@ -38,6 +38,12 @@ public struct GraphNode: Codable, Equatable, Sendable {
         public var kind: String
         public var stride: Int?, padFront: Int?, outChannels: Int?
         public var body: [GraphNode]?
+
+        public init(kind: String, stride: Int? = nil, padFront: Int? = nil, outChannels: Int? = nil,
+                    body: [GraphNode]? = nil) {
+            self.kind = kind; self.stride = stride; self.padFront = padFront; self.outChannels = outChannels
+            self.body = body
+        }
     }
 
     /// The k-bit input rule, in float32: code = round_half_even(min(max(x, 0), clip) · (levels / clip)),
