@@ -9,6 +9,8 @@ static inline MPI_Datatype bwma_mpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype bwma_mpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype bwma_mpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Datatype bwma_mpi_byte(void) { return MPI_BYTE; }
+static inline MPI_Datatype bwma_mpi_int(void) { return MPI_INT; }
+static inline int bwma_mpi_any_source(void) { return MPI_ANY_SOURCE; }
 static inline MPI_Op bwma_mpi_sum(void) { return MPI_SUM; }
 static inline MPI_Op bwma_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Request bwma_mpi_request_null(void) { return MPI_REQUEST_NULL; }

@@ -1,19 +1,24 @@
 /// Assignment of parameters to gradient buckets, as a pure function (PyTorch DDP's
-/// `compute_bucket_assignment_by_size`, without its smaller first bucket).
+/// `compute_bucket_assignment_by_size`, with its smaller first bucket).
 public enum Bucketing {
     /// The default bucket cap: 25 MiB, PyTorch DDP's.
     public static let defaultCapBytes = 25 << 20
+    /// The default cap of the first bucket (the last layers' gradients, ready first): 1 MiB, PyTorch DDP's
+    /// `_DEFAULT_FIRST_BUCKET_BYTES`, so that communication starts early in backward.
+    public static let defaultFirstCapBytes = 1 << 20
 
     /// Buckets over parameters given by element counts in registration (forward) order. Buckets are filled in
-    /// reverse order — the order backward produces gradients — and a bucket closes once it holds at least
-    /// `capBytes`. Returns parameter index ranges, first bucket first (it holds the last parameters).
-    public static func assign(sizes: [Int], capBytes: Int, bytesPerElement: Int = 4) -> [Range<Int>] {
-        precondition(capBytes > 0, "bucket cap must be positive")
+    /// reverse order — the order backward produces gradients — and a bucket closes once it holds at least its cap:
+    /// `firstCapBytes` for the first (nil: `capBytes`), `capBytes` after. Returns parameter index ranges, first
+    /// bucket first (it holds the last parameters).
+    public static func assign(sizes: [Int], capBytes: Int, firstCapBytes: Int? = nil,
+                              bytesPerElement: Int = 4) -> [Range<Int>] {
+        precondition(capBytes > 0 && (firstCapBytes ?? 1) > 0, "bucket caps must be positive")
         var buckets: [Range<Int>] = []
         var end = sizes.count, bytes = 0
         for i in stride(from: sizes.count - 1, through: 0, by: -1) {
             bytes += sizes[i] * bytesPerElement
-            if bytes >= capBytes {
+            if bytes >= (buckets.isEmpty ? firstCapBytes ?? capBytes : capBytes) {
                 buckets.append(i..<end)
                 end = i
                 bytes = 0

@@ -21,6 +21,13 @@ public final class Communicator: @unchecked Sendable {
     public let usesMPI: Bool
     /// The MPI communicator (MPI_COMM_WORLD, or a group from `split`); unused without MPI.
     let handle: MPI_Comm?
+    /// A duplicate of `handle` for the timeout's stall reports (they never match a collective's traffic).
+    let reports: MPI_Comm?
+    /// Collective timeout in seconds (0 = wait forever): a collective that has not completed in this time throws
+    /// `CollectiveTimeout` on every rank still running (`Communicator+Timeout.swift`).
+    public var timeout: Double = 0
+    /// Where the job is, for timeout messages ("step 14 (epoch 2)"); set by the trainer.
+    public var phase = "start-up"
 
     nonisolated(unsafe) private static var shared: Communicator?
 
@@ -29,13 +36,19 @@ public final class Communicator: @unchecked Sendable {
         if let c = shared { return c }
         let env = ProcessInfo.processInfo.environment
         let launched = env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMI_SIZE"] != nil || env["PMIX_RANK"] != nil
-        let c = launched ? try Communicator(initializing: ()) : Communicator(rank: 0, size: 1, usesMPI: false)
+        let c = launched ? try Communicator(initializing: ()) : try Communicator(rank: 0, size: 1, usesMPI: false)
         shared = c
         return c
     }
 
-    private init(rank: Int, size: Int, usesMPI: Bool, handle: MPI_Comm? = nil) {
+    private init(rank: Int, size: Int, usesMPI: Bool, handle: MPI_Comm? = nil) throws {
         self.rank = rank; self.size = size; self.usesMPI = usesMPI; self.handle = handle
+        var dup: MPI_Comm?
+        if let handle {
+            try Self.check("MPI_Comm_dup", MPI_Comm_dup(handle, &dup))
+            try Self.check("MPI_Comm_set_errhandler", MPI_Comm_set_errhandler(dup, bwma_mpi_errors_return()))
+        }
+        reports = dup
     }
 
     private convenience init(initializing: Void) throws {
@@ -46,20 +59,20 @@ public final class Communicator: @unchecked Sendable {
         var r: Int32 = 0, s: Int32 = 0
         try Communicator.check("MPI_Comm_rank", MPI_Comm_rank(bwma_mpi_comm_world(), &r))
         try Communicator.check("MPI_Comm_size", MPI_Comm_size(bwma_mpi_comm_world(), &s))
-        self.init(rank: Int(r), size: Int(s), usesMPI: true, handle: bwma_mpi_comm_world())
+        try self.init(rank: Int(r), size: Int(s), usesMPI: true, handle: bwma_mpi_comm_world())
     }
 
     /// The ranks of this communicator with the same `color`, ordered by `key` (then by rank): `MPI_Comm_split`.
     /// Every rank must call it. Without MPI the result is again a world of one.
     public func split(color: Int, key: Int) throws -> Communicator {
-        guard usesMPI else { return Communicator(rank: 0, size: 1, usesMPI: false) }
+        guard usesMPI else { return try Communicator(rank: 0, size: 1, usesMPI: false) }
         var sub: MPI_Comm?
         try Self.check("MPI_Comm_split", MPI_Comm_split(comm, Int32(color), Int32(key), &sub))
         try Self.check("MPI_Comm_set_errhandler", MPI_Comm_set_errhandler(sub, bwma_mpi_errors_return()))
         var r: Int32 = 0, n: Int32 = 0
         try Self.check("MPI_Comm_rank", MPI_Comm_rank(sub, &r))
         try Self.check("MPI_Comm_size", MPI_Comm_size(sub, &n))
-        return Communicator(rank: Int(r), size: Int(n), usesMPI: true, handle: sub)
+        return try Communicator(rank: Int(r), size: Int(n), usesMPI: true, handle: sub)
     }
 
     /// The MPI handle of this communicator.
@@ -86,25 +99,41 @@ public final class Communicator: @unchecked Sendable {
     }
 
     // MARK: - Collectives
+    //
+    // Every collective takes a name for timeout messages. Without a timeout they are MPI's blocking calls; with one,
+    // the non-blocking form completed by `complete(_:_:)`, which polls until the deadline.
 
-    public func barrier() throws {
+    /// Runs one collective: `blocking` without a timeout, else `start` and a deadline-bounded wait.
+    func collective(_ what: String, _ call: String, blocking: () -> Int32,
+                    start: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws {
+        guard timeout > 0 else { return try Self.check(call, blocking()) }
+        var request: MPI_Request? = bwma_mpi_request_null()
+        try Self.check(call, start(&request))
+        try complete(&request, what)
+    }
+
+    public func barrier(_ what: String = "barrier") throws {
         guard usesMPI else { return }
-        try Self.check("MPI_Barrier", MPI_Barrier(comm))
+        try collective(what, "MPI_Barrier", blocking: { MPI_Barrier(comm) }, start: { MPI_Ibarrier(comm, $0) })
     }
 
     /// Broadcasts `count` floats from `root` into every rank's buffer.
-    public func broadcast(_ p: UnsafeMutablePointer<Float>, count: Int, root: Int = 0) throws {
+    public func broadcast(_ p: UnsafeMutablePointer<Float>, count: Int, root: Int = 0,
+                          _ what: String = "broadcast") throws {
         guard usesMPI, count > 0 else { return }
-        try Self.check("MPI_Bcast", MPI_Bcast(p, Int32(count), bwma_mpi_float(), Int32(root), comm))
+        let (n, f, r) = (Int32(count), bwma_mpi_float(), Int32(root))
+        try collective(what, "MPI_Bcast", blocking: { MPI_Bcast(p, n, f, r, comm) },
+                       start: { MPI_Ibcast(p, n, f, r, comm, $0) })
     }
 
     /// Broadcasts bytes from `root` (same length on every rank).
-    public func broadcast(bytes: inout [UInt8], root: Int = 0) throws {
+    public func broadcast(bytes: inout [UInt8], root: Int = 0, _ what: String = "broadcast") throws {
         guard usesMPI, !bytes.isEmpty else { return }
-        let n = bytes.count
-        try bytes.withUnsafeMutableBytes {
-            try Self.check("MPI_Bcast", MPI_Bcast($0.baseAddress, Int32(n), bwma_mpi_byte(), Int32(root),
-                                                  comm))
+        let (n, b, r) = (Int32(bytes.count), bwma_mpi_byte(), Int32(root))
+        try bytes.withUnsafeMutableBytes { raw in
+            let p = raw.baseAddress
+            try collective(what, "MPI_Bcast", blocking: { MPI_Bcast(p, n, b, r, comm) },
+                           start: { MPI_Ibcast(p, n, b, r, comm, $0) })
         }
     }
 
@@ -112,80 +141,57 @@ public final class Communicator: @unchecked Sendable {
 
     func op(_ r: Reduction) -> MPI_Op { r == .sum ? bwma_mpi_sum() : bwma_mpi_max() }
 
-    /// In-place allreduce of floats.
-    public func allreduce(_ p: UnsafeMutablePointer<Float>, count: Int, _ r: Reduction = .sum) throws {
+    /// In-place allreduce of `count` elements of `type` at `p`.
+    func allreduce(_ p: UnsafeMutableRawPointer, count: Int, _ type: MPI_Datatype?, _ r: Reduction,
+                   _ what: String) throws {
         guard usesMPI, count > 0 else { return }
-        try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_float(), op(r),
-                                                      comm))
+        let (n, o, inPlace) = (Int32(count), op(r), bwma_mpi_in_place())
+        try collective(what, "MPI_Allreduce", blocking: { MPI_Allreduce(inPlace, p, n, type, o, comm) },
+                       start: { MPI_Iallreduce(inPlace, p, n, type, o, comm, $0) })
+    }
+
+    /// In-place allreduce of floats.
+    public func allreduce(_ p: UnsafeMutablePointer<Float>, count: Int, _ r: Reduction = .sum,
+                          _ what: String = "allreduce") throws {
+        try allreduce(UnsafeMutableRawPointer(p), count: count, bwma_mpi_float(), r, what)
     }
 
     /// In-place allreduce of `count` doubles.
-    public func allreduce(_ p: UnsafeMutablePointer<Double>, count: Int, _ r: Reduction = .sum) throws {
-        guard usesMPI, count > 0 else { return }
-        try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_double(), op(r),
-                                                      comm))
+    public func allreduce(_ p: UnsafeMutablePointer<Double>, count: Int, _ r: Reduction = .sum,
+                          _ what: String = "allreduce") throws {
+        try allreduce(UnsafeMutableRawPointer(p), count: count, bwma_mpi_double(), r, what)
     }
 
     /// In-place allreduce of doubles.
-    public func allreduce(_ values: inout [Double], _ r: Reduction = .sum) throws {
+    public func allreduce(_ values: inout [Double], _ r: Reduction = .sum, _ what: String = "allreduce") throws {
         guard usesMPI, !values.isEmpty else { return }
         let n = values.count
         try values.withUnsafeMutableBufferPointer {
-            try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), $0.baseAddress, Int32(n),
-                                                          bwma_mpi_double(), op(r), comm))
+            try allreduce(UnsafeMutableRawPointer($0.baseAddress!), count: n, bwma_mpi_double(), r, what)
         }
     }
 
     /// In-place allreduce of integers.
-    public func allreduce(_ values: inout [Int64], _ r: Reduction = .sum) throws {
+    public func allreduce(_ values: inout [Int64], _ r: Reduction = .sum, _ what: String = "allreduce") throws {
         guard usesMPI, !values.isEmpty else { return }
         let n = values.count
         try values.withUnsafeMutableBufferPointer {
-            try Self.check("MPI_Allreduce", MPI_Allreduce(bwma_mpi_in_place(), $0.baseAddress, Int32(n),
-                                                          bwma_mpi_int64(), op(r), comm))
+            try allreduce(UnsafeMutableRawPointer($0.baseAddress!), count: n, bwma_mpi_int64(), r, what)
         }
     }
 
     /// Every rank's `values` (same count everywhere), concatenated in rank order, on `root` (empty elsewhere).
-    public func gather(_ values: [Double], root: Int = 0) throws -> [Double] {
+    public func gather(_ values: [Double], root: Int = 0, _ what: String = "gather") throws -> [Double] {
         guard usesMPI else { return values }
         var out = [Double](repeating: 0, count: rank == root ? values.count * size : 0)
+        let (n, d, r) = (Int32(values.count), bwma_mpi_double(), Int32(root))
         try values.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
-                try Self.check("MPI_Gather", MPI_Gather(src.baseAddress, Int32(values.count), bwma_mpi_double(),
-                                                        dst.baseAddress, Int32(values.count), bwma_mpi_double(),
-                                                        Int32(root), comm))
+                let (s, o) = (src.baseAddress, dst.baseAddress)
+                try collective(what, "MPI_Gather", blocking: { MPI_Gather(s, n, d, o, n, d, r, comm) },
+                               start: { MPI_Igather(s, n, d, o, n, d, r, comm, $0) })
             }
         }
         return out
-    }
-
-    // MARK: - Non-blocking
-
-    /// A pending non-blocking collective.
-    public final class Request {
-        var handle: MPI_Request?
-        init(_ h: MPI_Request?) { handle = h }
-
-        /// Waits for completion.
-        public func wait() throws {
-            try Communicator.check("MPI_Wait", MPI_Wait(&handle, bwma_mpi_status_ignore()))
-        }
-
-        /// Polls (and drives progress); true once complete.
-        public func test() throws -> Bool {
-            var done: Int32 = 0
-            try Communicator.check("MPI_Test", MPI_Test(&handle, &done, bwma_mpi_status_ignore()))
-            return done != 0
-        }
-    }
-
-    /// Starts an in-place sum of `count` floats; nil for a world of one (nothing to do).
-    public func iallreduceSum(_ p: UnsafeMutablePointer<Float>, count: Int) throws -> Request? {
-        guard usesMPI, count > 0 else { return nil }
-        var h: MPI_Request? = bwma_mpi_request_null()
-        try Self.check("MPI_Iallreduce", MPI_Iallreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_float(),
-                                                        bwma_mpi_sum(), comm, &h))
-        return Request(h)
     }
 }

@@ -19,6 +19,17 @@ public struct DistributedSampler: Sendable, Equatable {
 
     /// This rank's indices for `epoch`.
     public func indices(epoch: Int) -> [Int] {
+        let mine = indices(epoch: epoch, from: 0)
+        precondition(mine.count == perRank, "sampler produced \(mine.count) of \(perRank) indices")
+        return mine
+    }
+
+    /// This rank's share of what is left of `epoch` after its first `offset` samples (global positions in the
+    /// epoch's order): the rest of the order, padded (or truncated, `dropLast`) to a multiple of the world size and
+    /// dealt out like a whole epoch. A run that consumed `offset` = steps·batch·ranks samples with this world size
+    /// gets exactly its shards' remaining indices; with another world size (a resume on more or fewer ranks) the
+    /// remaining samples are re-sharded and every sample of the epoch is still seen once.
+    public func indices(epoch: Int, from offset: Int) -> [Int] {
         var all: [Int]
         if shuffle {
             var rng = RNG(seed: seed &+ UInt64(epoch), stream: 1000)
@@ -26,15 +37,16 @@ public struct DistributedSampler: Sendable, Equatable {
         } else {
             all = Array(0..<count)
         }
-        let total = perRank * worldSize
-        if total > all.count, !all.isEmpty {
+        let head = all
+        all.removeFirst(Swift.min(Swift.max(offset, 0), all.count))
+        let total = dropLast ? all.count / worldSize * worldSize
+                             : (all.count + worldSize - 1) / worldSize * worldSize
+        if total > all.count, !head.isEmpty {
             var i = 0
-            while all.count < total { all.append(all[i % count]); i += 1 }
+            while all.count < total { all.append(head[i % count]); i += 1 }
         } else if total < all.count {
             all.removeLast(all.count - total)
         }
-        let mine = Array(stride(from: rank, to: total, by: worldSize).map { all[$0] })
-        precondition(mine.count == perRank, "sampler produced \(mine.count) of \(perRank) indices")
-        return mine
+        return Array(stride(from: rank, to: total, by: worldSize).map { all[$0] })
     }
 }

@@ -7,9 +7,10 @@ import TensorEngine
 /// Parameters live in one arena in forward order, so a bucket of consecutive parameters is one contiguous range of
 /// the gradient arena. Backward reports, after each top-level layer, the lowest arena offset whose gradient is
 /// final (`ready(downTo:)`); every bucket entirely above it is launched as a non-blocking in-place allreduce, in
-/// bucket order — the same order on every rank. `finish()` reduces what is left with blocking allreduces (Open MPI's
-/// blocking collectives are tuned; its non-blocking ones run at about half their bandwidth here) and waits for the
-/// pending ones. With `overlap` off, every bucket is reduced at `finish()`.
+/// bucket order — the same order on every rank — and each report also drives every pending one (MPI_Testsome:
+/// Open MPI progresses non-blocking collectives only inside MPI calls). `finish()` waits for the pending ones and
+/// reduces what is left with the communicator's allreduce. With `overlap` off, every bucket is reduced at `finish()`.
+/// Every wait is bounded by the communicator's timeout (`distributed.timeout_s`).
 public final class GradientSync {
     public let communicator: Communicator
     public let overlap: Bool
@@ -17,17 +18,20 @@ public final class GradientSync {
     /// Arena offset ranges, first bucket (the last parameters) first.
     public let buckets: [Range<Int>]
     var launched = 0
-    var requests: [Communicator.Request] = []
+    let pending: Communicator.PendingCollectives
     /// Seconds spent in `finish()` waiting for communication in the last step.
     public private(set) var lastWaitSeconds = 0.0
 
+    /// - Parameters:
+    ///   - capBytes, firstCapBytes: bucket caps (`Bucketing.assign`).
     public init(store: ParameterStore, communicator: Communicator, capBytes: Int = Bucketing.defaultCapBytes,
-                overlap: Bool = true) {
+                firstCapBytes: Int? = Bucketing.defaultFirstCapBytes, overlap: Bool = true) {
         self.store = store
         self.communicator = communicator
         self.overlap = overlap
+        pending = communicator.pendingCollectives()
         let params = store.parameters
-        buckets = Bucketing.assign(sizes: params.map(\.count), capBytes: capBytes).map { r in
+        buckets = Bucketing.assign(sizes: params.map(\.count), capBytes: capBytes, firstCapBytes: firstCapBytes).map { r in
             params[r.lowerBound].offset..<(params[r.upperBound - 1].offset + params[r.upperBound - 1].count)
         }
     }
@@ -35,31 +39,33 @@ public final class GradientSync {
     /// Call before backward.
     public func beginStep() {
         launched = 0
-        requests.removeAll(keepingCapacity: true)
     }
 
     /// Gradients at arena offsets ≥ `offset` are final: launch the buckets they complete.
     public func ready(downTo offset: Int) throws {
         guard overlap, communicator.size > 1 else { return }
         while launched < buckets.count && buckets[launched].lowerBound >= offset { try launchNext() }
-        // Open MPI progresses non-blocking collectives only inside MPI calls: poll the oldest pending one.
-        if let first = requests.first { _ = try first.test() }
+        try pending.progress()
     }
 
     func launchNext() throws {
         let r = buckets[launched]
-        if let req = try communicator.iallreduceSum(store.grads! + r.lowerBound, count: r.count) { requests.append(req) }
+        try communicator.iallreduceSum(store.grads! + r.lowerBound, count: r.count, bucketName(launched), into: pending)
         launched += 1
+    }
+
+    func bucketName(_ i: Int) -> String {
+        "gradient allreduce, bucket \(i + 1) of \(buckets.count) (\(buckets[i].count * 4 / 1024) KiB)"
     }
 
     /// Reduces the remaining buckets and waits for the pending ones: afterwards every rank holds the sum.
     public func finish() throws {
         guard communicator.size > 1 else { return }
         let t0 = ProcessClock.now()
-        for r in requests { try r.wait() }
+        try pending.waitAll()
         while launched < buckets.count {
             let r = buckets[launched]
-            try communicator.allreduce(store.grads! + r.lowerBound, count: r.count)
+            try communicator.allreduce(store.grads! + r.lowerBound, count: r.count, .sum, bucketName(launched))
             launched += 1
         }
         lastWaitSeconds = ProcessClock.now() - t0

@@ -1,17 +1,20 @@
 import Distributed
 import TensorEngine
 
-/// Allreduce throughput through the Communicator (one blocking in-place MPI_Allreduce) and through GradientSync
-/// (the trainer's path at the end of backward: buckets of ≤ `bucketBytes` over the gradient arena), per message
-/// size.
+/// Allreduce throughput per message size through the Communicator (one in-place MPI_Allreduce), through
+/// GradientSync without overlap (buckets of ≤ `bucketBytes` reduced after backward) and through GradientSync's
+/// overlap path (every bucket launched as MPI_Iallreduce, then waited for: the trainer's default).
 public enum AllreduceBenchmark {
     public struct Row: Codable, Sendable {
         public var bytes: Int
         public var communicator_ms: Double
         public var gradient_sync_ms: Double
+        /// The non-blocking path (MPI_Iallreduce per bucket).
+        public var overlapped_ms: Double
         /// Bytes reduced per second of wall time (algorithm bandwidth), GB/s.
         public var communicator_gbps: Double
         public var gradient_sync_gbps: Double
+        public var overlapped_gbps: Double
         /// `gradient_sync_gbps / communicator_gbps`.
         public var sync_vs_communicator: Double
     }
@@ -27,7 +30,10 @@ public enum AllreduceBenchmark {
             store.finalize()
             let g = store.grads!
             for i in 0..<n { g[i] = Float(i % 7) }
-            let sync = GradientSync(store: store, communicator: comm, capBytes: bucketBytes, overlap: false)
+            let sync = GradientSync(store: store, communicator: comm, capBytes: bucketBytes, firstCapBytes: nil,
+                                    overlap: false)
+            let overlapped = GradientSync(store: store, communicator: comm, capBytes: bucketBytes, firstCapBytes: nil,
+                                          overlap: true)
             func time(_ body: () throws -> Void) throws -> Double {
                 try body()  // warm-up
                 try comm.barrier()
@@ -39,9 +45,13 @@ public enum AllreduceBenchmark {
             }
             let direct = try time { try comm.allreduce(g, count: n) }
             let bucketed = try time { sync.beginStep(); try sync.finish() }
+            let nonBlocking = try time {
+                overlapped.beginStep(); try overlapped.ready(downTo: 0); try overlapped.finish()
+            }
             let b = Double(n * 4)
             rows.append(Row(bytes: n * 4, communicator_ms: direct * 1000, gradient_sync_ms: bucketed * 1000,
-                            communicator_gbps: b / direct / 1e9, gradient_sync_gbps: b / bucketed / 1e9,
+                            overlapped_ms: nonBlocking * 1000, communicator_gbps: b / direct / 1e9,
+                            gradient_sync_gbps: b / bucketed / 1e9, overlapped_gbps: b / nonBlocking / 1e9,
                             sync_vs_communicator: direct / bucketed))
         }
         return rows

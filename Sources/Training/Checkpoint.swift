@@ -11,6 +11,9 @@ public struct TrainingProgress: Codable, Sendable, Equatable {
     /// The epoch in progress (0-based); `stepInEpoch` of its steps are done.
     public var epoch = 0
     public var stepInEpoch = 0
+    /// Samples of the epoch's order consumed by the whole job (steps·batch·ranks, summed over changes of the rank
+    /// count); nil in checkpoints written before it existed (then stepInEpoch·batch·ranks of the writing job).
+    public var epochSamples: Int?
     /// Optimiser steps done in the whole run (the LR schedule's position).
     public var globalStep = 0
     /// The epoch's partial sums over all ranks: loss·images, correct, images, rank 0's comm wait and loop seconds.
@@ -54,8 +57,10 @@ public struct Checkpoint: Sendable {
 
     /// Captures this rank's model and optimiser. `rankBuffers` is every rank's buffer arena, rank after rank (nil
     /// for one rank).
+    /// `batch` is the per-rank batch the job ran with (default `data.batch_size`; another after a resume on a
+    /// different number of ranks).
     public static func capture(model: Model, optimizer: Optimizer, config: RunConfig, progress: TrainingProgress,
-                               rankBuffers: [Float]?, ranks: Int) throws -> Checkpoint {
+                               rankBuffers: [Float]?, ranks: Int, batch: Int? = nil) throws -> Checkpoint {
         let store = model.store
         var f = SafeTensors.File()
         for p in store.parameters { f.tensors["params/\(p.name)"] = .init(p.value, count: p.count, shape: p.shape) }
@@ -67,7 +72,7 @@ public struct Checkpoint: Sendable {
             f.tensors["rank_buffers"] = .init(rb, shape: [ranks, store.bufferCount])
         }
         let sampler: [String: Any] = ["seed": config.seed, "epoch": progress.epoch, "step_in_epoch": progress.stepInEpoch,
-                                      "batch_size": config.data.batch_size, "ranks": ranks]
+                                      "batch_size": batch ?? config.data.batch_size, "ranks": ranks]
         f.metadata = [
             "format": format, "version": version,
             "config": try YAMLEncoder().encode(config),
@@ -196,7 +201,7 @@ public struct Checkpoint: Sendable {
 
     /// Copies parameters and buffers into `model` (this rank's buffers when the checkpoint has every rank's and the
     /// world size matches) and the optimiser's state into `optimizer`. Names and shapes must match exactly.
-    public func restore(model: Model, optimizer: Optimizer?, rank: Int = 0, ranks: Int = 1, path: String = "") throws {
+    public func restore(model: Model, optimizer: Optimizer?, rank: Int = 0, path: String = "") throws {
         let store = model.store
         func take(_ key: String, _ p: Parameter) throws {
             guard let t = file.tensors[key] else { throw LoadError(path: path, problem: "tensor '\(key)' missing (a different model?)") }
@@ -212,7 +217,9 @@ public struct Checkpoint: Sendable {
         }
         for p in store.parameters { try take("params/\(p.name)", p) }
         for b in store.buffers { try take("buffers/\(b.name)", b) }
-        if let rb = file.tensors["rank_buffers"], rb.shape == [ranks, store.bufferCount], rank > 0 {
+        // Every rank's own statistics where the writing job had this rank; rank 0's (`buffers/`) for new ranks.
+        if let rb = file.tensors["rank_buffers"], rb.shape.count == 2, rb.shape[1] == store.bufferCount, rank > 0,
+           rank < rb.shape[0] {
             rb.data.withUnsafeBytes { raw in
                 let src = raw.bindMemory(to: Float.self).baseAddress! + rank * store.bufferCount
                 store.bufferValues!.update(from: src, count: store.bufferCount)
@@ -232,19 +239,6 @@ public struct Checkpoint: Sendable {
         optimizer.restore(stepCount: steps)
     }
 
-    /// Refuses a job of `ranks` processes unless the checkpoint was written by as many: the sampler's shards, the
-    /// per-rank buffers and the step count per epoch all depend on the world size.
-    public func checkRanks(_ ranks: Int, path: String = "") throws {
-        guard let stored = Int(file.metadata["ranks"] ?? ""), stored >= 1 else {
-            throw LoadError(path: path, problem: "the metadata does not say how many ranks wrote it (ranks)")
-        }
-        guard stored == ranks else {
-            throw LoadError(path: path, problem: "written by a job of \(stored) rank(s), this job has \(ranks): resuming "
-                + "on a different number of ranks is not supported; resume with \(stored) rank(s)"
-                + (stored > 1 ? " (mpirun -np \(stored))" : " (without mpirun)"))
-        }
-    }
-
     /// Refuses to restore into a model of another input shape or class count than the checkpoint's (a resumed
     /// run whose data changed shape under the same config).
     public func checkShape(of model: Model, path: String = "") throws {
@@ -258,11 +252,13 @@ public struct Checkpoint: Sendable {
     // MARK: - Config identity
 
     /// A hash of what determines the trained weights: the resolved config without `schedule.epochs` (a resumed run
-    /// may be extended) and without `runtime` (threads, folders and logging do not change the numbers).
+    /// may be extended), `runtime` (threads, folders and logging do not change the numbers) and
+    /// `distributed.timeout_s`.
     public static func configHash(_ config: RunConfig) throws -> String {
         var c = config
         c.schedule.epochs = 0
         c.runtime = RunConfig.RuntimeConfig()
+        c.distributed.timeout_s = RunConfig.DistributedConfig().timeout_s
         return String(format: "%016llx", try ConfigConsensus.fingerprint(c))
     }
 }

@@ -77,6 +77,8 @@ extension RunConfig {
                     loss.label_smoothing, "a number in [0, 1)")
         try require(distributed.bucket_mb > 0 && distributed.bucket_mb <= 4096, "distributed.bucket_mb",
                     distributed.bucket_mb, "a number in (0, 4096]")
+        try require(distributed.first_bucket_mb > 0 && distributed.first_bucket_mb <= 4096, "distributed.first_bucket_mb",
+                    distributed.first_bucket_mb, "a number in (0, 4096]")
         try require(runtime.threads >= 1 && runtime.threads <= 256, "runtime.threads", runtime.threads,
                     "an integer in 1...256")
         try require(Backend(rawValue: runtime.backend) != nil, "runtime.backend", runtime.backend,
@@ -86,6 +88,10 @@ extension RunConfig {
         try require(runtime.checkpoint_every_steps >= 0, "runtime.checkpoint_every_steps", runtime.checkpoint_every_steps,
                     "an integer >= 0 (0 = once per epoch)")
         try require(runtime.log_every_steps >= 1, "runtime.log_every_steps", runtime.log_every_steps, "an integer >= 1")
+        try require(["global", "per_rank"].contains(runtime.resume_batch), "runtime.resume_batch", runtime.resume_batch,
+                    "one of global, per_rank")
+        try require(distributed.timeout_s >= 0 && distributed.timeout_s <= 86_400, "distributed.timeout_s",
+                    distributed.timeout_s, "a number of seconds in [0, 86400] (0 = no timeout)")
         try validateCIM()
     }
 

@@ -122,10 +122,15 @@ public struct RunConfig: Codable, Sendable, Equatable {
     public struct DistributedConfig: Codable, Sendable, Equatable {
         /// Gradient bucket cap in MiB.
         public var bucket_mb: Double = 25
+        /// Cap of the first bucket (the last layers' gradients, ready first) in MiB, PyTorch DDP's 1 MiB.
+        public var first_bucket_mb: Double = 1
         /// Start each bucket's allreduce while backward continues.
         public var overlap: Bool = true
         /// Synchronised batch norm: batch statistics (and the BWMA activation range) over the global batch.
         public var sync_bn: Bool = false
+        /// Collective timeout in seconds (0 = off): a collective or the step agreement that has not completed in this
+        /// time ends the job with a message naming the step, the collective and the ranks that did not arrive.
+        public var timeout_s: Double = 300
         public init() {}
     }
 
@@ -145,6 +150,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var checkpoint_every_steps: Int = 0
         /// Progress line / per-step metrics (metrics.jsonl, kind "step") every this many steps.
         public var log_every_steps: Int = 50
+        /// Resuming on another number of ranks: keep the `global` batch (per-rank batch × ranks of the checkpoint)
+        /// or the `per_rank` batch (docs/distributed.md).
+        public var resume_batch: String = "global"
         public init() {}
     }
 

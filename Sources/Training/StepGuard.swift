@@ -14,7 +14,7 @@ public struct StepGuard {
     /// This step's decision and the mean loss over the global batch (NaN when some rank's loss was not finite).
     public func check(loss: Double, images: Int, interrupted: Bool) throws -> (Decision, Double) {
         var v = [interrupted ? 1 : 0, loss.isFinite ? 0 : 1, loss * Double(images), Double(images)]
-        try communicator.allreduce(&v)
+        try communicator.allreduce(&v, .sum, "step agreement (stop flags, loss)")
         let mean = v[1] > 0 ? Double.nan : v[2] / Swift.max(v[3], 1)
         if v[1] > 0 { return (.nonFinite, mean) }
         if v[0] > 0 { return (.interrupted, mean) }

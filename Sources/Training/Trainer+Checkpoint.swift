@@ -4,8 +4,9 @@ import TensorEngine
 /// Checkpoints and resume: the trainer's persistence, kept apart from the loop itself.
 extension Trainer {
     /// Continues from `checkpoint` (loaded from `path` on every rank): parameters, buffers (this rank's when the
-    /// checkpoint holds every rank's), optimiser state and the position in the run. The configuration must match
-    /// the checkpoint's up to `schedule.epochs` and `runtime` (`Checkpoint.configHash`).
+    /// checkpoint holds every rank's), optimiser state and the position in the run, on this job's number of ranks
+    /// (`Checkpoint.resumeLayout`: the trainer must have been built with its `perRankBatch`). The configuration must
+    /// match the checkpoint's up to `schedule.epochs`, `runtime` and `distributed.timeout_s` (`Checkpoint.configHash`).
     public func resume(from checkpoint: Checkpoint, path: String) throws {
         let stored = checkpoint.file.metadata["config_hash"] ?? ""
         let mine = try Checkpoint.configHash(config)
@@ -13,11 +14,15 @@ extension Trainer {
             throw Checkpoint.LoadError(path: path, problem: "config hash mismatch (checkpoint \(stored), this run \(mine)): "
                 + "only schedule.epochs and runtime.* may change when resuming")
         }
-        try checkpoint.checkRanks(communicator.size, path: path)
+        let layout = try checkpoint.resumeLayout(ranks: communicator.size, mode: config.runtime.resume_batch, path: path)
+        guard layout.perRankBatch == batchSize else {
+            throw Checkpoint.LoadError(path: path, problem: "this trainer runs batch \(batchSize) per rank, the resume needs "
+                + "\(layout.perRankBatch) (build it with Checkpoint.resumeLayout's perRankBatch)")
+        }
         try checkpoint.checkShape(of: model, path: path)
-        try checkpoint.restore(model: model, optimizer: step.optimizer, rank: communicator.rank,
-                               ranks: communicator.size, path: path)
+        try checkpoint.restore(model: model, optimizer: step.optimizer, rank: communicator.rank, path: path)
         var p = try checkpoint.progress(path: path)
+        p.epochSamples = layout.epochOffset
         guard p.epoch < config.schedule.epochs || (p.epoch == config.schedule.epochs && p.stepInEpoch == 0) else {
             throw Checkpoint.LoadError(path: path, problem: "the checkpoint is at epoch \(p.epoch + 1) but schedule.epochs is \(config.schedule.epochs)")
         }
@@ -57,16 +62,16 @@ extension Trainer {
         }
         var p = progress
         var sums = [p.lossSum, p.correct, p.seen]
-        try communicator.allreduce(&sums)
+        try communicator.allreduce(&sums, .sum, "checkpoint partial sums")
         p.lossSum = sums[0]; p.correct = sums[1]; p.seen = sums[2]
         var rankBuffers: [Float]?
         if communicator.size > 1 && store.bufferCount > 0 {
             let mine = (0..<store.bufferCount).map { Double(store.bufferValues![$0]) }
-            rankBuffers = try communicator.gather(mine).map { Float($0) }
+            rankBuffers = try communicator.gather(mine, root: 0, "checkpoint: every rank's buffers").map { Float($0) }
         }
         guard let folder else { return nil }
         let c = try Checkpoint.capture(model: model, optimizer: step.optimizer, config: config, progress: p,
-                                       rankBuffers: rankBuffers, ranks: communicator.size)
+                                       rankBuffers: rankBuffers, ranks: communicator.size, batch: batchSize)
         let bytes = try c.encoded()
         let last = folder.checkpoints.appendingPathComponent("last.safetensors")
         try AtomicFile.write(bytes, to: last)

@@ -51,6 +51,9 @@ public final class Trainer {
     let step: TrainingStep
     let train: BatchLoader, test: BatchLoader
     let sampler: DistributedSampler
+    /// Samples per rank per step: `data.batch_size`, or another after a resume on a different number of ranks
+    /// (`Checkpoint.resumeLayout`).
+    public let batchSize: Int
     let log: (String) -> Void
     let folder: RunFolder?
     /// Where `run()` starts (a fresh run: the beginning; set by `resume(from:)`).
@@ -64,15 +67,19 @@ public final class Trainer {
     ///   - train, test: the splits; both are normalised with the training split's statistics.
     ///   - folder: where metrics go (rank 0); nil for none.
     ///   - communicator: the job's ranks (default: a world of one).
+    ///   - batchSize: samples per rank per step (default `data.batch_size`).
     public init(config: RunConfig, model: Model, train: LoadedSplit, test: LoadedSplit,
-                folder: RunFolder?, communicator: Communicator? = nil, log: @escaping (String) -> Void) throws {
+                folder: RunFolder?, communicator: Communicator? = nil, batchSize: Int? = nil,
+                log: @escaping (String) -> Void) throws {
         self.config = config
+        self.batchSize = batchSize ?? config.data.batch_size
         self.model = model
         let comm = try communicator ?? Communicator.world()
+        comm.timeout = config.distributed.timeout_s
         self.communicator = comm
         let d = config.data, skip = d.bad_samples == "skip"
         self.train = try BatchLoader(source: train.source, augmentation: config.augmentation(.train),
-                                     normalization: train.normalization, batchSize: d.batch_size, workers: d.workers,
+                                     normalization: train.normalization, batchSize: self.batchSize, workers: d.workers,
                                      depth: d.prefetch, seed: config.seed, skipBadSamples: skip)
         self.test = try BatchLoader(source: test.source, augmentation: config.augmentation(.test),
                                     normalization: train.normalization, batchSize: d.eval_batch_size,
@@ -80,7 +87,9 @@ public final class Trainer {
         let optimizer = try OptimizerFactory.make(config.optim, store: model.store)
         let sync = comm.size > 1
             ? GradientSync(store: model.store, communicator: comm,
-                           capBytes: Int(config.distributed.bucket_mb * 1_048_576), overlap: config.distributed.overlap)
+                           capBytes: Int(config.distributed.bucket_mb * 1_048_576),
+                           firstCapBytes: Int(config.distributed.first_bucket_mb * 1_048_576),
+                           overlap: config.distributed.overlap)
             : nil
         step = TrainingStep(model: model, optimizer: optimizer, labelSmoothing: Float(config.loss.label_smoothing),
                             sync: sync)
@@ -90,7 +99,7 @@ public final class Trainer {
         self.folder = comm.rank == 0 ? folder : nil
         self.log = comm.rank == 0 ? log : { _ in }
         guard stepsPerEpoch > 0 else {
-            throw ConfigError.invalid(key: "data.batch_size", value: "\(d.batch_size)",
+            throw ConfigError.invalid(key: "data.batch_size", value: "\(self.batchSize)",
                                       expected: "at most the \(sampler.perRank) training sample(s) per rank when "
                                         + "data.drop_last is true (otherwise no training step runs)")
         }
@@ -109,7 +118,7 @@ public final class Trainer {
     /// the ranks. A failing collective aborts the job (the layer interface does not throw).
     static func synchronizeStatistics(of model: Model, over comm: Communicator) {
         let reduce: (UnsafeMutablePointer<Double>, Int) -> Void = { p, n in
-            do { try comm.allreduce(p, count: n) } catch {
+            do { try comm.allreduce(p, count: n, .sum, "synchronised batch-norm / activation-range statistics") } catch {
                 FileHandle.standardError.write(Data("Error: rank \(comm.rank): \(error)\n".utf8))
                 comm.abort(1)
             }
@@ -122,8 +131,12 @@ public final class Trainer {
 
     /// Optimiser steps per epoch (the same on every rank).
     public var stepsPerEpoch: Int {
-        let n = sampler.perRank, b = config.data.batch_size
-        return config.data.drop_last ? n / b : (n + b - 1) / b
+        steps(samplesPerRank: sampler.perRank)
+    }
+
+    /// Steps that cover `n` samples per rank (a partial last batch is dropped with `data.drop_last`).
+    func steps(samplesPerRank n: Int) -> Int {
+        config.data.drop_last ? n / batchSize : (n + batchSize - 1) / batchSize
     }
 
     /// Makes every rank start from rank 0's parameters and batch-norm statistics.
@@ -154,10 +167,14 @@ public final class Trainer {
             var lossSum = resumed.lossSum, correct = resumed.correct, seen = resumed.seen, wait = resumed.wait
             let skippedBefore = train.skipped.count, warningsBefore = train.skipped.jpegWarnings
             let t0 = ProcessClock.now() - resumed.epochSeconds
-            // With drop_last the sampler's shard can still end in a partial batch: leave it out. A resumed epoch
-            // restarts at its next batch (augmentation draws depend only on seed, epoch and sample).
-            let order = sampler.indices(epoch: epoch).prefix(stepsPerEpoch * config.data.batch_size)
-            train.start(epoch: epoch, indices: Array(order), firstBatch: resumed.stepInEpoch)
+            // A resumed epoch continues after the samples the job had consumed (re-sharded if the number of ranks
+            // changed; augmentation draws depend only on seed, epoch and sample). With drop_last the shard can still
+            // end in a partial batch: leave it out.
+            let offset = resumed.epochSamples ?? 0
+            let shard = sampler.indices(epoch: epoch, from: offset)
+            let epochSteps = resumed.stepInEpoch + steps(samplesPerRank: shard.count)
+            train.start(epoch: epoch, indices: Array(shard.prefix(steps(samplesPerRank: shard.count) * batchSize)),
+                        firstBatch: 0)
             train.resetWaitTime()
             if let hw = aware { HardwareAwareInference.attach(to: model, config: hw) }
             var s = resumed.stepInEpoch
@@ -165,6 +182,7 @@ public final class Trainer {
                 let ts = ProcessClock.now()
                 let n = batch.count
                 if resample { HardwareAwareInference.setDraw(UInt64(t) + 1, in: model) }
+                communicator.phase = "step \(t + 1) (epoch \(epoch + 1))"
                 let r = try step.run(x: batch.x, labels: batch.labels, lr: Float(schedule.lr(at: t)))
                 lossSum += r.loss * Double(n)
                 correct += Double(r.correct)
@@ -184,6 +202,7 @@ public final class Trainer {
                 let here = { () -> TrainingProgress in
                     var p = TrainingProgress()
                     p.epoch = epoch; p.stepInEpoch = s + 1; p.globalStep = t
+                    p.epochSamples = offset + (s + 1 - resumed.stepInEpoch) * self.batchSize * self.communicator.size
                     p.lossSum = lossSum; p.correct = correct; p.seen = seen; p.wait = wait
                     p.epochSeconds = ProcessClock.now() - t0
                     p.trainImages = trainImages; p.trainSeconds = trainSeconds
@@ -196,7 +215,7 @@ public final class Trainer {
                     throw TrainingStop.interrupted(step: t, checkpoint: path ?? "", runFolder: folder?.url.path ?? "")
                 }
                 let every = config.runtime.checkpoint_every_steps
-                if every > 0 && t % every == 0 && s + 1 < stepsPerEpoch { _ = try saveCheckpoint(here(), best: false) }
+                if every > 0 && t % every == 0 && s + 1 < epochSteps { _ = try saveCheckpoint(here(), best: false) }
                 s += 1
             }
             progress.finishLine()
@@ -204,9 +223,10 @@ public final class Trainer {
             let epochSeconds = ProcessClock.now() - t0
             var totals = [lossSum, correct, seen, Double(train.skipped.count - skippedBefore),
                           Double(train.skipped.jpegWarnings - warningsBefore)]
-            try communicator.allreduce(&totals)
+            try communicator.allreduce(&totals, .sum, "epoch totals")
             trainImages += totals[2]
             trainSeconds += epochSeconds
+            communicator.phase = "evaluation after epoch \(epoch + 1)"
             let evaluation = try evaluate()
             testAccuracy = evaluation.accuracy
             let hardware = try cimReport(epoch: epoch + 1, softwareAccuracy: evaluation.accuracy)

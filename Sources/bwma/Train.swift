@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
         do { cfg = try ConfigLoader.load(path: config, overrides: overrides) } catch {
             throw CLIError("\(error)")
         }
-        let checkpoint = try resume.map { try loadResumeCheckpoint($0, cfg, ranks: comm.size) }
+        let checkpoint = try resume.map { try loadResumeCheckpoint($0, cfg) }
         InterruptFlag.install()
         try ConfigConsensus.check(cfg, comm)
         Runtime.configure(threads: cfg.runtime.threads, backend: cfg.runtime.backend, precision: cfg.runtime.precision)
@@ -84,12 +84,21 @@ struct Train: ParsableCommand {
                    + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
                    + "\(cfg.schedule.epochs) epoch(s), \(ranks)\(cfg.runtime.threads) thread(s), \(EngineContext.summary), OpenBLAS \(BLAS.coreName); "
                    + "run folder \(folder?.url.path ?? "")") }
+        let layout: Checkpoint.ResumeLayout?
+        do {
+            layout = try checkpoint.map { try $0.0.resumeLayout(ranks: comm.size, mode: cfg.runtime.resume_batch, path: $0.1) }
+        } catch { throw CLIError("\(error)") }
         let trainer = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder,
-                                  communicator: comm, log: { printError($0) })
+                                  communicator: comm, batchSize: layout?.perRankBatch, log: { printError($0) })
         if let (c, path) = checkpoint {
             do { try trainer.resume(from: c, path: path) } catch { throw CLIError("\(error)") }
             let p = trainer.start
             if comm.rank == 0 { printError("resuming from \(path): epoch \(p.epoch + 1), step \(p.stepInEpoch) of the epoch, \(p.globalStep) steps done") }
+            if let l = layout, l.storedRanks != comm.size, comm.rank == 0 {
+                printError("note: the checkpoint was written by \(l.storedRanks) rank(s) of batch \(l.storedBatch); this job has "
+                    + "\(comm.size) rank(s) of batch \(l.perRankBatch) (global batch \(l.perRankBatch * comm.size), "
+                    + "runtime.resume_batch: \(cfg.runtime.resume_batch)); the epoch's remaining samples are re-sharded")
+            }
         }
         let summary = try trainer.run()
         guard comm.rank == 0 else { return }
@@ -104,11 +113,10 @@ struct Train: ParsableCommand {
     }
 
     /// The run folder's last checkpoint, verified (layout, checksum, config hash).
-    func loadResumeCheckpoint(_ dir: String, _ cfg: RunConfig, ranks: Int) throws -> (Checkpoint, String) {
+    func loadResumeCheckpoint(_ dir: String, _ cfg: RunConfig) throws -> (Checkpoint, String) {
         let path = Checkpoint.resolve(dir)
         do {
             let c = try Checkpoint.load(path)
-            try c.checkRanks(ranks, path: path)
             guard c.file.metadata["config_hash"] == (try Checkpoint.configHash(cfg)) else {
                 throw Checkpoint.LoadError(path: path, problem: "config hash mismatch: --config/--set change keys other than "
                     + "schedule.epochs and runtime.* (checkpoint \(c.file.metadata["config_hash"] ?? "none"), now \(try Checkpoint.configHash(cfg)))")

@@ -32,7 +32,56 @@ final class DistributedSamplerTests: XCTestCase {
     }
 }
 
+extension DistributedSamplerTests {
+    /// From an offset of k steps of the same world size, each rank gets exactly the rest of its whole-epoch shard.
+    func testResumingWithTheSameWorldSizeContinuesEachShard() {
+        for (n, world, batch, dropLast) in [(100, 2, 8, false), (101, 3, 4, false), (101, 3, 4, true), (64, 1, 16, false)] {
+            for rank in 0..<world {
+                let s = DistributedSampler(count: n, rank: rank, worldSize: world, seed: 9, dropLast: dropLast)
+                let whole = s.indices(epoch: 2)
+                for k in 0...3 {
+                    XCTAssertEqual(s.indices(epoch: 2, from: k * batch * world), Array(whole.dropFirst(k * batch)),
+                                   "n \(n) world \(world) rank \(rank) after \(k) steps")
+                }
+            }
+        }
+    }
+
+    /// A job of 2 ranks x batch 8 stopped after 3 steps and resumed on 1 rank x 16 (or 4 ranks x 4): every sample
+    /// of the epoch is seen exactly once, and each resumed global batch is the uninterrupted job's next global
+    /// batch as a set.
+    func testResumingOnAnotherWorldSizeReshardsTheRest() {
+        let n = 96, seed: UInt64 = 4
+        func globalBatches(_ world: Int, _ batch: Int, from offset: Int) -> [Set<Int>] {
+            let shards = (0..<world).map {
+                DistributedSampler(count: n, rank: $0, worldSize: world, seed: seed).indices(epoch: 1, from: offset)
+            }
+            return (0..<(shards[0].count / batch)).map { k in Set(shards.flatMap { $0[(k * batch)..<((k + 1) * batch)] }) }
+        }
+        let uninterrupted = globalBatches(2, 8, from: 0)
+        for (world, batch) in [(1, 16), (4, 4), (2, 8)] {
+            let resumed = globalBatches(world, batch, from: 3 * 16)
+            XCTAssertEqual(resumed, Array(uninterrupted.dropFirst(3)), "resumed on \(world) rank(s)")
+            XCTAssertEqual(Set(uninterrupted.prefix(3).flatMap { $0 } + resumed.flatMap { $0 }), Set(0..<n))
+        }
+        // An uneven rest is padded from the epoch's head to a multiple of the new world size.
+        let rest = (0..<3).map { DistributedSampler(count: 10, rank: $0, worldSize: 3, seed: 1).indices(epoch: 0, from: 4) }
+        XCTAssert(rest.allSatisfy { $0.count == 2 })
+        XCTAssert(Set(rest.joined()).isSuperset(of: Set(DistributedSampler(count: 10, rank: 0, worldSize: 1, seed: 1)
+            .indices(epoch: 0).dropFirst(4))))
+        XCTAssertEqual(DistributedSampler(count: 10, rank: 0, worldSize: 2, seed: 1).indices(epoch: 0, from: 10), [])
+    }
+}
+
 final class BucketingTests: XCTestCase {
+    /// PyTorch DDP's small first bucket: the last parameters close a bucket at `firstCapBytes`, the rest at the cap.
+    func testASmallFirstBucket() {
+        let b = Bucketing.assign(sizes: [3, 4, 6, 2, 9, 1], capBytes: 40, firstCapBytes: 4)
+        XCTAssertEqual(b, [5..<6, 3..<5, 1..<3, 0..<1])
+        XCTAssertEqual(Bucketing.assign(sizes: [3, 4, 6, 2, 9, 1], capBytes: 40, firstCapBytes: nil),
+                       Bucketing.assign(sizes: [3, 4, 6, 2, 9, 1], capBytes: 40))
+    }
+
     func testBucketsFillInReverseOrderAndCloseAtTheCap() {
         // 4-byte elements; cap 40 bytes = 10 elements.
         let b = Bucketing.assign(sizes: [3, 4, 6, 2, 9, 1], capBytes: 40)

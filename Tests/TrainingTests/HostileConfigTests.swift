@@ -94,29 +94,39 @@ final class HostileConfigTests: XCTestCase {
 
     // MARK: - Checkpoints (cases 3 and 7)
 
-    func checkpoint(ranks: Int, inputShape: String = "1x28x28") throws -> Checkpoint {
+    func checkpoint(ranks: Int, inputShape: String = "1x28x28", progress: TrainingProgress = .init()) throws -> Checkpoint {
         var cfg = RunConfig()
         cfg.model.arch = "lenet5"
         let model = try ModelZoo.make("lenet5", inputShape: [1, 28, 28], numClasses: 10, seed: 0)
         let opt = try OptimizerFactory.make(cfg.optim, store: model.store)
-        var c = try Checkpoint.capture(model: model, optimizer: opt, config: cfg, progress: TrainingProgress(),
+        var c = try Checkpoint.capture(model: model, optimizer: opt, config: cfg, progress: progress,
                                        rankBuffers: nil, ranks: ranks)
         c.file.metadata["input_shape"] = inputShape
         return c
     }
 
-    func testResumingOnAnotherNumberOfRanksIsRefused() throws {
-        let c = try checkpoint(ranks: 1)
-        XCTAssertNoThrow(try c.checkRanks(1, path: "ck"))
-        XCTAssertThrowsError(try c.checkRanks(2, path: "ck")) { error in
-            XCTAssert("\(error)".contains("written by a job of 1 rank(s), this job has 2"), "\(error)")
+    /// A checkpoint of R ranks continues on R′ (docs/distributed.md): the global batch is kept where R′ divides it
+    /// (else a clear error offering `per_rank`), the per-rank batch with `per_rank`; the epoch position comes from
+    /// the progress (older checkpoints: steps·batch·ranks). Data of another shape is still refused.
+    func testResumeLayoutOnAnotherNumberOfRanks() throws {
+        var p = TrainingProgress()
+        p.stepInEpoch = 3
+        let c = try checkpoint(ranks: 2, progress: p)
+        let batch = RunConfig().data.batch_size
+        let same = try c.resumeLayout(ranks: 2, mode: "global", path: "ck")
+        XCTAssertEqual(same, .init(storedRanks: 2, storedBatch: batch, perRankBatch: batch, epochOffset: 3 * batch * 2))
+        XCTAssertEqual(try c.resumeLayout(ranks: 1, mode: "global", path: "ck").perRankBatch, 2 * batch)
+        XCTAssertEqual(try c.resumeLayout(ranks: 4, mode: "global", path: "ck").perRankBatch, batch / 2)
+        XCTAssertEqual(try c.resumeLayout(ranks: 3, mode: "per_rank", path: "ck").perRankBatch, batch)
+        XCTAssertThrowsError(try c.resumeLayout(ranks: 3, mode: "global", path: "ck")) { error in
+            XCTAssert("\(error)".contains("ck") && "\(error)".contains("cannot split that global batch evenly")
+                      && "\(error)".contains("runtime.resume_batch=per_rank"), "\(error)")
         }
+        p.epochSamples = 77
+        XCTAssertEqual(try (try checkpoint(ranks: 2, progress: p)).resumeLayout(ranks: 1, mode: "global").epochOffset, 77)
         let other = try ModelZoo.make("lenet5", inputShape: [3, 32, 32], numClasses: 10, seed: 0)
         XCTAssertThrowsError(try c.checkShape(of: other, path: "ck")) { error in
             XCTAssert("\(error)".contains("takes 1x28x28 inputs and 10 classes, the data now gives 3x32x32"), "\(error)")
-        }
-        XCTAssertThrowsError(try (try checkpoint(ranks: 2)).checkRanks(1, path: "ck")) { error in
-            XCTAssert("\(error)".contains("of 2 rank(s), this job has 1") && "\(error)".contains("mpirun -np 2"), "\(error)")
         }
     }
 

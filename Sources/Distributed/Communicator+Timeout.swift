@@ -1,0 +1,92 @@
+import CMPI
+import Foundation
+
+/// A collective that did not complete within `Communicator.timeout` (`distributed.timeout_s`): PyTorch's NCCL/gloo
+/// timeouts, for MPI. Thrown on every rank still running; the CLI prints it and ends the job (`MPI_Abort`), so a
+/// stopped, hung or dead rank cannot keep the others waiting forever. Checkpoints are written atomically and never
+/// from inside a collective, so the last one is intact.
+public struct CollectiveTimeout: Error, CustomStringConvertible {
+    public let rank: Int, size: Int
+    /// Where the job was and which collective stalled.
+    public let phase: String, collective: String
+    public let seconds: Double
+    /// Ranks that reported the same stall within the grace period, and those that did not.
+    public let waiting: [Int], missing: [Int]
+    /// Seconds this rank itself was not running while it waited (it was stopped or starved: then it is likely the
+    /// rank the others are missing, woken by the job's abort).
+    public let suspended: Double
+
+    public var description: String {
+        let who = missing.isEmpty
+            ? "every rank reported waiting (a collective mismatch between ranks?)"
+            : "rank(s) \(missing.map(String.init).joined(separator: ", ")) did not arrive (stopped, hung or dead)"
+        if suspended > 0 {
+            return "collective timeout: \(phase): \(collective): this rank was not running for "
+                + "\(Self.format(suspended)) s of its \(Self.format(seconds)) s wait (stopped or starved); ending the job"
+        }
+        return "collective timeout: \(phase): \(collective) did not complete in \(Self.format(seconds)) s "
+            + "(distributed.timeout_s); \(who); rank(s) \(waiting.map(String.init).joined(separator: ", ")) were "
+            + "waiting. Ending the job; the last checkpoint is intact."
+    }
+
+    static func format(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(format: "%.1f", s) }
+}
+
+extension Communicator {
+    /// Tag of the stall reports on `reports`.
+    static let stallTag: Int32 = 7301
+
+    /// Completes `request` (the collective `what`): MPI_Wait without a timeout; with one, polls MPI_Test (yielding
+    /// the core between polls, so a rank that waits does not starve the kernel's network processing) and throws
+    /// `CollectiveTimeout` once `timeout` seconds have passed.
+    func complete(_ request: inout MPI_Request?, _ what: String) throws {
+        guard timeout > 0 else {
+            return try Self.check("MPI_Wait (\(what))", MPI_Wait(&request, bwma_mpi_status_ignore()))
+        }
+        let start = Date()
+        var last = start, suspended = 0.0
+        var done: Int32 = 0
+        while true {
+            try Self.check("MPI_Test (\(what))", MPI_Test(&request, &done, bwma_mpi_status_ignore()))
+            if done != 0 { return }
+            let now = Date()
+            // A gap of seconds between two polls: this process itself was not running (SIGSTOP, a frozen VM).
+            if now.timeIntervalSince(last) > 1 { suspended += now.timeIntervalSince(last) }
+            last = now
+            let waited = now.timeIntervalSince(start)
+            if waited > timeout { throw stalled(what, waited: waited, suspended: suspended) }
+            sched_yield()
+        }
+    }
+
+    /// Tells every other rank that this one is stuck in `what`, listens for the same report from the others for a
+    /// grace period (every live rank is stuck too: the collective needs them all), and names who never reported.
+    func stalled(_ what: String, waited: Double, suspended: Double) -> CollectiveTimeout {
+        if suspended > 0 {  // this rank is the one the others missed: nothing to learn from them
+            return CollectiveTimeout(rank: rank, size: size, phase: phase, collective: what, seconds: waited,
+                                     waiting: [], missing: [], suspended: suspended)
+        }
+        let grace = Swift.min(5, Swift.max(1, timeout / 2))
+        var me = Int32(rank)
+        var sends: [MPI_Request?] = []
+        for r in 0..<size where r != rank {
+            var req: MPI_Request? = bwma_mpi_request_null()
+            if MPI_Isend(&me, 1, bwma_mpi_int(), Int32(r), Self.stallTag, reports, &req) == MPI_SUCCESS { sends.append(req) }
+        }
+        var heard: Set<Int> = [rank]
+        let until = Date().addingTimeInterval(grace)
+        while heard.count < size && Date() < until {
+            var flag: Int32 = 0
+            var status = MPI_Status()
+            guard MPI_Iprobe(bwma_mpi_any_source(), Self.stallTag, reports, &flag, &status) == MPI_SUCCESS else { break }
+            if flag == 0 { usleep(2_000); continue }
+            var who: Int32 = -1
+            MPI_Recv(&who, 1, bwma_mpi_int(), status.MPI_SOURCE, Self.stallTag, reports, bwma_mpi_status_ignore())
+            if (0..<Int32(size)).contains(who) { heard.insert(Int(who)) }
+        }
+        _ = sends  // left pending: the job ends next
+        return CollectiveTimeout(rank: rank, size: size, phase: phase, collective: what, seconds: waited,
+                                 waiting: heard.sorted(), missing: (0..<size).filter { !heard.contains($0) },
+                                 suspended: suspended)
+    }
+}
