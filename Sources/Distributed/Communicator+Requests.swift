@@ -1,39 +1,115 @@
 import CMPI
+import Foundation
 
 extension Communicator {
-    /// Non-blocking collectives in flight, in launch order (GradientSync's buckets): `progress()` drives all of them
-    /// (MPI_Testsome: Open MPI advances a non-blocking collective only inside MPI calls), `waitAll()` completes them
-    /// under the communicator's timeout.
-    public final class PendingCollectives {
+    /// Non-blocking collectives in flight, in launch order (GradientSync's buckets). Open MPI advances a
+    /// non-blocking collective only inside MPI calls, and one bucket's ring allreduce needs many such calls; so where
+    /// MPI granted MPI_THREAD_MULTIPLE a helper thread polls every pending request (MPI_Testsome) every 100 µs
+    /// while any is pending and sleeps otherwise — the role of PyTorch's communication threads. `progress()` polls
+    /// from the caller too; `waitAll()` completes them under the communicator's timeout.
+    public final class PendingCollectives: @unchecked Sendable {  // state guarded by `lock`
         let communicator: Communicator
         var handles: [MPI_Request?] = []
         var names: [String] = []
         var indices: [Int32] = []
+        let lock = NSCondition()
+        var stopped = false
+        var poller: Thread?
+        /// Seconds between the helper thread's polls.
+        static let interval: useconds_t = 100
 
-        init(_ communicator: Communicator) { self.communicator = communicator }
+        init(_ communicator: Communicator, background: Bool) {
+            self.communicator = communicator
+            guard background else { return }
+            let t = Thread { [weak self] in self?.poll() }
+            t.name = "bwma-mpi-progress"
+            poller = t
+            t.start()
+        }
 
-        public var count: Int { handles.count }
+        deinit { stop() }
 
-        /// Polls every request once; returns how many are still pending.
-        @discardableResult
-        public func progress() throws -> Int {
-            guard !handles.isEmpty else { return 0 }
+        /// Ends the helper thread (it holds no request of its own).
+        public func stop() {
+            lock.lock()
+            stopped = true
+            lock.broadcast()
+            lock.unlock()
+        }
+
+        public var count: Int { lock.lock(); defer { lock.unlock() }; return handles.count }
+
+        func poll() {
+            while true {
+                lock.lock()
+                while !stopped && !hasPending { lock.wait() }
+                if stopped { lock.unlock(); return }
+                _ = try? testSome()
+                lock.unlock()
+                usleep(Self.interval)
+            }
+        }
+
+        var hasPending: Bool { handles.contains { $0 != bwma_mpi_request_null() } }
+
+        /// MPI_Testsome over every request; the caller holds `lock`.
+        func testSome() throws {
+            guard !handles.isEmpty else { return }
             var done: Int32 = 0
             if indices.count < handles.count { indices = [Int32](repeating: 0, count: handles.count) }
             try Communicator.check("MPI_Testsome", MPI_Testsome(Int32(handles.count), &handles, &done, &indices,
                                                                 bwma_mpi_statuses_ignore()))
+        }
+
+        func add(_ h: MPI_Request?, _ name: String) {
+            lock.lock()
+            handles.append(h)
+            names.append(name)
+            lock.broadcast()
+            lock.unlock()
+        }
+
+        /// Polls every request once; returns how many are still pending.
+        @discardableResult
+        public func progress() throws -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            try testSome()
             return handles.filter { $0 != bwma_mpi_request_null() }.count
         }
 
-        /// Completes every request, oldest first, and forgets them.
+        /// Completes every request, oldest first, and forgets them. Bounded by the communicator's timeout.
         public func waitAll() throws {
-            for i in handles.indices { try communicator.complete(&handles[i], names[i]) }
-            handles.removeAll(keepingCapacity: true)
-            names.removeAll(keepingCapacity: true)
+            let start = Date()
+            var last = start, suspended = 0.0
+            while true {
+                lock.lock()
+                try? testSome()
+                let pending = handles.firstIndex { $0 != bwma_mpi_request_null() }
+                if pending == nil {
+                    handles.removeAll(keepingCapacity: true)
+                    names.removeAll(keepingCapacity: true)
+                    lock.unlock()
+                    return
+                }
+                let name = names[pending!]
+                lock.unlock()
+                let now = Date()
+                if now.timeIntervalSince(last) > 1 { suspended += now.timeIntervalSince(last) }
+                last = now
+                let waited = now.timeIntervalSince(start)
+                if communicator.timeout > 0 && waited > communicator.timeout {
+                    throw communicator.stalled(name, waited: waited, suspended: suspended)
+                }
+                sched_yield()
+            }
         }
     }
 
-    public func pendingCollectives() -> PendingCollectives { PendingCollectives(self) }
+    /// Non-blocking collectives on this communicator, driven by a helper thread where MPI allows it.
+    public func pendingCollectives() -> PendingCollectives {
+        PendingCollectives(self, background: usesMPI && Self.threadMultiple)
+    }
 
     /// Starts an in-place sum of `count` floats, added to `pending` (nothing to do for a world of one).
     public func iallreduceSum(_ p: UnsafeMutablePointer<Float>, count: Int, _ what: String,
@@ -42,7 +118,6 @@ extension Communicator {
         var h: MPI_Request? = bwma_mpi_request_null()
         try Self.check("MPI_Iallreduce", MPI_Iallreduce(bwma_mpi_in_place(), p, Int32(count), bwma_mpi_float(),
                                                         bwma_mpi_sum(), comm, &h))
-        pending.handles.append(h)
-        pending.names.append(what)
+        pending.add(h, what)
     }
 }

@@ -30,6 +30,8 @@ public final class Communicator: @unchecked Sendable {
     public var phase = "start-up"
 
     nonisolated(unsafe) private static var shared: Communicator?
+    /// Whether MPI granted MPI_THREAD_MULTIPLE (any thread may call MPI at any time).
+    nonisolated(unsafe) public private(set) static var threadMultiple = false
 
     /// The world communicator (initialises MPI on first use when launched by mpirun).
     public static func world() throws -> Communicator {
@@ -52,8 +54,12 @@ public final class Communicator: @unchecked Sendable {
     }
 
     private convenience init(initializing: Void) throws {
+        // MPI_THREAD_MULTIPLE lets a helper thread drive the gradient buckets' non-blocking allreduces while the
+        // main thread computes (`PendingCollectives`); where the library does not provide it, the main thread alone
+        // drives them.
         var provided: Int32 = 0
-        try Communicator.check("MPI_Init_thread", MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided))
+        try Communicator.check("MPI_Init_thread", MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided))
+        Self.threadMultiple = provided >= Int32(MPI_THREAD_MULTIPLE)
         try Communicator.check("MPI_Comm_set_errhandler",
                                MPI_Comm_set_errhandler(bwma_mpi_comm_world(), bwma_mpi_errors_return()))
         var r: Int32 = 0, s: Int32 = 0

@@ -36,6 +36,8 @@ public final class GradientSync {
         }
     }
 
+    deinit { pending.stop() }
+
     /// Call before backward.
     public func beginStep() {
         launched = 0

@@ -31,11 +31,15 @@ public enum StepBenchmark {
         public var ranks: Int
         /// Share of the step rank 0 spent waiting for the gradient allreduce.
         public var comm_wait_share: Double
+        /// Gradient buckets in launch order (bytes; empty for one process) and whether backward overlapped them.
+        public var bucket_bytes: [Int]
+        public var overlap: Bool
     }
 
     public static func run(model: Model, batch: Int, steps: Int, warmup: Int = 3, seed: UInt64 = 0,
                            quant: String = "fp32", abits: Int = 32, communicator: Communicator? = nil,
-                           bucketBytes: Int = Bucketing.defaultCapBytes, overlap: Bool = true) throws -> Result {
+                           bucketBytes: Int = Bucketing.defaultCapBytes,
+                           firstBucketBytes: Int? = Bucketing.defaultFirstCapBytes, overlap: Bool = true) throws -> Result {
         let comm = try communicator ?? Communicator.world()
         var rng = RNG(seed: seed, stream: 7)
         let x = Tensor(shape: [batch] + model.inputShape)
@@ -45,7 +49,8 @@ public enum StepBenchmark {
         for i in 0..<batch { labels[i] = Int32(rng.below(model.numClasses)) }
         let sgd = SGD(store: model.store, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
         let sync = comm.size > 1
-            ? GradientSync(store: model.store, communicator: comm, capBytes: bucketBytes, overlap: overlap) : nil
+            ? GradientSync(store: model.store, communicator: comm, capBytes: bucketBytes, firstCapBytes: firstBucketBytes,
+                           overlap: overlap) : nil
         let step = TrainingStep(model: model, optimizer: sgd, sync: sync)
         for _ in 0..<warmup { try step.run(x: x, labels: labels, lr: 0.01) }
         try comm.barrier()
@@ -66,6 +71,7 @@ public enum StepBenchmark {
                       ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName,
                       backend: EngineContext.backend.rawValue, precision: EngineContext.precision.rawValue,
                       isa: DNNL.isaName, engine: EngineContext.summary, step_ms: times,
-                      ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9))
+                      ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9),
+                      bucket_bytes: sync?.buckets.map { $0.count * 4 } ?? [], overlap: overlap)
     }
 }

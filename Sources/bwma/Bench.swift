@@ -81,11 +81,18 @@ struct Bench: ParsableCommand {
         var precision: Precision = .fp32
         @Flag(help: "Under mpirun: allreduce all gradients after backward instead of overlapping it.")
         var noOverlap = false
+        @Option(help: "Under mpirun: gradient bucket cap in MiB.")
+        var bucketMb = 25.0
+        @Option(help: "Under mpirun: cap of the first gradient bucket in MiB (PyTorch DDP's 1; 0 = the same as --bucket-mb).")
+        var firstBucketMb = 1.0
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
 
         func validate() throws {
             guard batch >= 1 else { throw ValidationError("--batch must be >= 1, got \(batch)") }
+            guard bucketMb > 0, firstBucketMb >= 0 else {
+                throw ValidationError("--bucket-mb must be > 0 and --first-bucket-mb >= 0")
+            }
             guard steps >= 1 else { throw ValidationError("--steps must be >= 1, got \(steps)") }
             guard warmup >= 0 else { throw ValidationError("--warmup must be >= 0, got \(warmup)") }
             guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
@@ -110,7 +117,9 @@ struct Bench: ParsableCommand {
             }
             let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes, quant: policy)
             let r = try StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant,
-                                          abits: abits, communicator: comm, overlap: !noOverlap)
+                                          abits: abits, communicator: comm, bucketBytes: Int(bucketMb * 1_048_576),
+                                          firstBucketBytes: firstBucketMb > 0 ? Int(firstBucketMb * 1_048_576) : nil,
+                                          overlap: !noOverlap)
             guard comm.rank == 0 else { return }
             if json {
                 let e = JSONEncoder()
