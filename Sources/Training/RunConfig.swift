@@ -120,8 +120,9 @@ public struct RunConfig: Codable, Sendable, Equatable {
 
     /// Data-parallel training over MPI (docs/distributed.md); ignored in a world of one.
     public struct DistributedConfig: Codable, Sendable, Equatable {
-        /// Gradient bucket cap in MiB.
-        public var bucket_mb: Double = 25
+        /// Gradient bucket cap in MiB (4: hides communication better than PyTorch DDP's 25 on CPU clusters'
+        /// 1–10 Gbit/s links, docs/distributed.md "Scaling").
+        public var bucket_mb: Double = 4
         /// Cap of the first bucket (the last layers' gradients, ready first) in MiB, PyTorch DDP's 1 MiB.
         public var first_bucket_mb: Double = 1
         /// Start each bucket's allreduce while backward continues.
