@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine", "TestSupport"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Models", "Data", "Quantization", "TensorEngine", "TestSupport", "Plots"],
+            name: "TrainingTests", dependencies: ["Training", "Models", "Data", "Distributed", "Quantization", "TensorEngine", "TestSupport", "Plots"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorEngine"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),

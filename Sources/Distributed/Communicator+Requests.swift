@@ -7,7 +7,7 @@ extension Communicator {
     /// MPI granted MPI_THREAD_MULTIPLE a helper thread polls every pending request (MPI_Testsome) every 100 µs
     /// while any is pending and sleeps otherwise — the role of PyTorch's communication threads. `progress()` polls
     /// from the caller too; `waitAll()` completes them under the communicator's timeout.
-    public final class PendingCollectives: @unchecked Sendable {  // state guarded by `lock`
+    public final class PendingCollectives: PendingSums, @unchecked Sendable {  // state guarded by `lock`
         let communicator: Communicator
         var handles: [MPI_Request?] = []
         var names: [String] = []
@@ -39,6 +39,10 @@ extension Communicator {
 
         public var count: Int { lock.lock(); defer { lock.unlock() }; return handles.count }
 
+        public func start(_ p: UnsafeMutablePointer<Float>, count: Int, _ what: String) throws {
+            try communicator.iallreduceSum(p, count: count, what, into: self)
+        }
+
         func poll() {
             while true {
                 lock.lock()
@@ -69,13 +73,11 @@ extension Communicator {
             lock.unlock()
         }
 
-        /// Polls every request once; returns how many are still pending.
-        @discardableResult
-        public func progress() throws -> Int {
+        /// Polls every request once.
+        public func progress() throws {
             lock.lock()
             defer { lock.unlock() }
             try testSome()
-            return handles.filter { $0 != bwma_mpi_request_null() }.count
         }
 
         /// Completes every request, oldest first, and forgets them. Bounded by the communicator's timeout.
@@ -110,6 +112,8 @@ extension Communicator {
     public func pendingCollectives() -> PendingCollectives {
         PendingCollectives(self, background: usesMPI && Self.threadMultiple)
     }
+
+    public func pendingSums() -> PendingSums { pendingCollectives() }
 
     /// Starts an in-place sum of `count` floats, added to `pending` (nothing to do for a world of one).
     public func iallreduceSum(_ p: UnsafeMutablePointer<Float>, count: Int, _ what: String,

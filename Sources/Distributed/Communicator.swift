@@ -14,7 +14,7 @@ public struct MPIError: Error, CustomStringConvertible {
 /// Started by `mpirun` (Open MPI sets `OMPI_COMM_WORLD_SIZE`; PMI-based launchers `PMI_SIZE`/`PMIX_RANK`) the
 /// communicator initialises MPI; started alone it is a world of one whose collectives are no-ops, and MPI is never
 /// touched. MPI errors are returned (`MPI_ERRORS_RETURN`) and thrown as `MPIError`, never ignored.
-public final class Communicator: @unchecked Sendable {
+public final class Communicator: Collectives, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     /// Whether MPI was initialised (false for a world of one started without a launcher).
@@ -143,7 +143,7 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
-    public enum Reduction { case sum, max }
+    public typealias Reduction = Distributed.Reduction
 
     func op(_ r: Reduction) -> MPI_Op { r == .sum ? bwma_mpi_sum() : bwma_mpi_max() }
 
@@ -166,15 +166,6 @@ public final class Communicator: @unchecked Sendable {
     public func allreduce(_ p: UnsafeMutablePointer<Double>, count: Int, _ r: Reduction = .sum,
                           _ what: String = "allreduce") throws {
         try allreduce(UnsafeMutableRawPointer(p), count: count, bwma_mpi_double(), r, what)
-    }
-
-    /// In-place allreduce of doubles.
-    public func allreduce(_ values: inout [Double], _ r: Reduction = .sum, _ what: String = "allreduce") throws {
-        guard usesMPI, !values.isEmpty else { return }
-        let n = values.count
-        try values.withUnsafeMutableBufferPointer {
-            try allreduce(UnsafeMutableRawPointer($0.baseAddress!), count: n, bwma_mpi_double(), r, what)
-        }
     }
 
     /// In-place allreduce of integers.

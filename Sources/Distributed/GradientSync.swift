@@ -12,24 +12,24 @@ import TensorEngine
 /// reduces what is left with the communicator's allreduce. With `overlap` off, every bucket is reduced at `finish()`.
 /// Every wait is bounded by the communicator's timeout (`distributed.timeout_s`).
 public final class GradientSync {
-    public let communicator: Communicator
+    public let communicator: Collectives
     public let overlap: Bool
     let store: ParameterStore
     /// Arena offset ranges, first bucket (the last parameters) first.
     public let buckets: [Range<Int>]
     var launched = 0
-    let pending: Communicator.PendingCollectives
+    let pending: PendingSums
     /// Seconds spent in `finish()` waiting for communication in the last step.
     public private(set) var lastWaitSeconds = 0.0
 
     /// - Parameters:
     ///   - capBytes, firstCapBytes: bucket caps (`Bucketing.assign`).
-    public init(store: ParameterStore, communicator: Communicator, capBytes: Int = Bucketing.defaultCapBytes,
+    public init(store: ParameterStore, communicator: Collectives, capBytes: Int = Bucketing.defaultCapBytes,
                 firstCapBytes: Int? = Bucketing.defaultFirstCapBytes, overlap: Bool = true) {
         self.store = store
         self.communicator = communicator
         self.overlap = overlap
-        pending = communicator.pendingCollectives()
+        pending = communicator.pendingSums()
         let params = store.parameters
         buckets = Bucketing.assign(sizes: params.map(\.count), capBytes: capBytes, firstCapBytes: firstCapBytes).map { r in
             params[r.lowerBound].offset..<(params[r.upperBound - 1].offset + params[r.upperBound - 1].count)
@@ -52,7 +52,7 @@ public final class GradientSync {
 
     func launchNext() throws {
         let r = buckets[launched]
-        try communicator.iallreduceSum(store.grads! + r.lowerBound, count: r.count, bucketName(launched), into: pending)
+        try pending.start(store.grads! + r.lowerBound, count: r.count, bucketName(launched))
         launched += 1
     }
 

@@ -7,9 +7,9 @@ import Distributed
 public struct StepGuard {
     public enum Decision: Equatable { case proceed, interrupted, nonFinite }
 
-    let communicator: Communicator
+    let communicator: Collectives
 
-    public init(communicator: Communicator) { self.communicator = communicator }
+    public init(communicator: Collectives) { self.communicator = communicator }
 
     /// This step's decision and the mean loss over the global batch (NaN when some rank's loss was not finite).
     public func check(loss: Double, images: Int, interrupted: Bool) throws -> (Decision, Double) {

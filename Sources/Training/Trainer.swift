@@ -93,7 +93,12 @@ public final class Trainer {
             : nil
         step = TrainingStep(model: model, optimizer: optimizer, labelSmoothing: Float(config.loss.label_smoothing),
                             sync: sync)
-        if comm.size > 1 && config.distributed.sync_bn { Self.synchronizeStatistics(of: model, over: comm) }
+        if comm.size > 1 && config.distributed.sync_bn {
+            Self.synchronizeStatistics(of: model, over: comm) { error in
+                FileHandle.standardError.write(Data("Error: rank \(comm.rank): \(error)\n".utf8))
+                comm.abort(1)
+            }
+        }
         sampler = DistributedSampler(count: train.source.count, rank: comm.rank, worldSize: comm.size, seed: config.seed,
                                      dropLast: config.data.drop_last)
         self.folder = comm.rank == 0 ? folder : nil
@@ -115,12 +120,13 @@ public final class Trainer {
     public static let maxTotalSteps = 1 << 40
 
     /// Synchronised batch norm: every batch-norm layer and BWMA activation quantizer sums its batch statistics over
-    /// the ranks. A failing collective aborts the job (the layer interface does not throw).
-    static func synchronizeStatistics(of model: Model, over comm: Communicator) {
+    /// the ranks. The layer interface does not throw, so a failing collective goes to `onFailure` (the trainer's
+    /// ends the job: `Communicator.abort`).
+    public static func synchronizeStatistics(of model: Model, over comm: Collectives,
+                                             onFailure: @escaping (Error) -> Void) {
         let reduce: (UnsafeMutablePointer<Double>, Int) -> Void = { p, n in
             do { try comm.allreduce(p, count: n, .sum, "synchronised batch-norm / activation-range statistics") } catch {
-                FileHandle.standardError.write(Data("Error: rank \(comm.rank): \(error)\n".utf8))
-                comm.abort(1)
+                onFailure(error)
             }
         }
         for layer in model.leaves {
