@@ -85,4 +85,13 @@ public enum DataLoading {
             }
         }
     }
+
+    /// The evaluation loader of a config's test split: the split's evaluation transform, normalised with the training
+    /// split's statistics (as in training), `data.eval_batch_size`, in order. The one place a test loader is built
+    /// (training, `bwma eval`, `bwma cim`).
+    public static func testLoader(_ cfg: RunConfig, test: LoadedSplit, normalization: Normalization) throws -> BatchLoader {
+        try BatchLoader(source: test.source, augmentation: cfg.augmentation(.test), normalization: normalization,
+                        batchSize: cfg.data.eval_batch_size, workers: cfg.data.workers, depth: 2, seed: cfg.seed,
+                        skipBadSamples: cfg.data.bad_samples == "skip")
+    }
 }

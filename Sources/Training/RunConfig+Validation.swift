@@ -39,16 +39,14 @@ extension RunConfig {
         try require(model.in_channels >= 0, "model.in_channels", model.in_channels, "an integer >= 0 (0 = from data)")
         try require(model.num_classes >= 0 && model.num_classes <= DataLimits.maxClasses, "model.num_classes",
                     model.num_classes, "an integer in 0...\(DataLimits.maxClasses) (0 = from data)")
-        try require(["sgd", "adam", "adamw"].contains(optim.name.lowercased()), "optim.name", optim.name,
-                    "one of sgd, adam, adamw")
+        _ = try OptimizerKind.named(optim.name, key: "optim.name")
         try require(optim.lr > 0 && optim.lr.isFinite, "optim.lr", optim.lr, "a positive number")
         try require(optim.momentum >= 0 && optim.momentum < 1, "optim.momentum", optim.momentum, "a number in [0, 1)")
         try require(optim.weight_decay >= 0 && optim.weight_decay.isFinite, "optim.weight_decay", optim.weight_decay, "a number >= 0")
         try require(optim.beta1 >= 0 && optim.beta1 < 1, "optim.beta1", optim.beta1, "a number in [0, 1)")
         try require(optim.beta2 >= 0 && optim.beta2 < 1, "optim.beta2", optim.beta2, "a number in [0, 1)")
         try require(optim.eps > 0 && optim.eps.isFinite, "optim.eps", optim.eps, "a finite positive number")
-        try require(["cosine", "step", "multistep", "constant"].contains(schedule.name.lowercased()), "schedule.name",
-                    schedule.name, "one of cosine, step, multistep, constant")
+        _ = try ScheduleKind.named(schedule.name, key: "schedule.name")
         try require((1...Self.maxEpochs).contains(schedule.epochs), "schedule.epochs", schedule.epochs,
                     "an integer >= 1 and <= \(Self.maxEpochs)")
         try require(schedule.warmup_epochs >= 0 && schedule.warmup_epochs <= Double(schedule.epochs),

@@ -81,9 +81,7 @@ public final class Trainer {
         self.train = try BatchLoader(source: train.source, augmentation: config.augmentation(.train),
                                      normalization: train.normalization, batchSize: self.batchSize, workers: d.workers,
                                      depth: d.prefetch, seed: config.seed, skipBadSamples: skip)
-        self.test = try BatchLoader(source: test.source, augmentation: config.augmentation(.test),
-                                    normalization: train.normalization, batchSize: d.eval_batch_size,
-                                    workers: d.workers, depth: 2, seed: config.seed, skipBadSamples: skip)
+        self.test = try DataLoading.testLoader(config, test: test, normalization: train.normalization)
         let optimizer = try OptimizerFactory.make(config.optim, store: model.store)
         let sync = comm.size > 1
             ? GradientSync(store: model.store, communicator: comm,

@@ -62,7 +62,7 @@ struct Bench: ParsableCommand {
         @Option(help: "Batch size.")
         var batch = 128
         @Option(help: "Quantization: fp32, bwn (BWN weights + uniform-ste activations) or bwma (BWMA weights and activations).")
-        var quant = "fp32"
+        var quant = BenchQuant.fp32
         @Option(help: "Activation bits (with a quantized --quant).")
         var abits = 4
         @Option(help: "Timed steps.")
@@ -97,9 +97,6 @@ struct Bench: ParsableCommand {
             guard warmup >= 0 else { throw ValidationError("--warmup must be >= 0, got \(warmup)") }
             guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
             guard (1...8).contains(abits) else { throw ValidationError("--abits must be in 1...8, got \(abits)") }
-            guard ["fp32", "bwn", "bwma"].contains(quant) else {
-                throw ValidationError("--quant must be fp32, bwn or bwma, got '\(quant)'")
-            }
             _ = try parseShape(input)
         }
 
@@ -109,14 +106,9 @@ struct Bench: ParsableCommand {
 
         func measure(_ comm: Communicator) throws {
             Runtime.configure(threads: threads, backend: backend.rawValue, precision: precision.rawValue)
-            let policy: QuantPolicy
-            switch quant {
-            case "bwn": policy = try QuantPolicy(weights: .bwn, activations: .uniformSTE, abits: abits)
-            case "bwma": policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: abits)
-            default: policy = .fp32
-            }
-            let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes, quant: policy)
-            let r = try StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant,
+            let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes,
+                                      quant: try quant.policy(abits: abits))
+            let r = try StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant.rawValue,
                                           abits: abits, communicator: comm, bucketBytes: Int(bucketMb * 1_048_576),
                                           firstBucketBytes: firstBucketMb > 0 ? Int(firstBucketMb * 1_048_576) : nil,
                                           overlap: !noOverlap)

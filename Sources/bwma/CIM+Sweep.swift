@@ -54,10 +54,10 @@ extension CIM {
                 let points = Sweep.points(devices: devs, activationBits: ks, adcBits: adcs)
                 let base = try hardware.config(device: .sram, abits: ks[0], adcBits: adcs[0])
                 let start = ProcessClock.now()
-                var setups: [Int: TrainedSetup] = [:]
+                var setups: [Int: TrainedEvaluation] = [:]
                 var shapes: [LayerShape]
                 if let checkpoint {
-                    let t = try TrainedSetup(checkpoint, abits: nil, limitTest: hardware.limitTest)
+                    let t = try trainedEvaluation(checkpoint, abits: nil, limitTest: hardware.limitTest)
                     shapes = Mapping.layerShapes(of: t.model)
                 } else {
                     shapes = try analyticShapes(model!, input: try parseShape(input), abits: ks[0])
@@ -70,7 +70,7 @@ extension CIM {
                     var row = Sweep.analytic(p, shapes: shapes, base: base)
                     if let checkpoint {
                         if setups[p.activationBits] == nil {
-                            setups[p.activationBits] = try TrainedSetup(checkpoint, abits: p.activationBits,
+                            setups[p.activationBits] = try trainedEvaluation(checkpoint, abits: p.activationBits,
                                                                         limitTest: hardware.limitTest)
                         }
                         row.accuracy = try setups[p.activationBits]!.hardwareAccuracy(Sweep.config(p, base: base))
@@ -79,19 +79,10 @@ extension CIM {
                 }
                 guard comm.rank == 0, let rows else { return }
                 let seconds = ProcessClock.now() - start
-                let url = URL(fileURLWithPath: out)
-                try Data(Sweep.csv(rows, base: base).utf8).write(to: url, options: .atomic)
-                let dir = url.deletingLastPathComponent()
-                let stem = url.deletingPathExtension().lastPathComponent
-                var plots: [String] = []
-                let knee = Sweep.knee(rows)
-                let subject = (model.map { "\($0), input \(input)" } ?? "trained model \(checkpoint ?? "")") + " · "
-                    + Sweep.sharedChip(base)
-                for (file, svg) in Sweep.plots(rows, knee: knee, subject: subject) {
-                    let p = dir.appendingPathComponent("\(stem)_\(file)")
-                    try Data(svg.utf8).write(to: p, options: .atomic)
-                    plots.append(p.path)
-                }
+                let written = try Sweep.write(rows, base: base, to: URL(fileURLWithPath: out),
+                                              subject: model.map { "\($0), input \(input)" }
+                                                ?? "trained model \(checkpoint ?? "")")
+                let (url, plots, knee) = (written.csv, written.plots, written.knee)
                 printError(String(format: "cim sweep: %d points on %d rank(s) in %.3f s -> %@ (+ %d plots)", rows.count,
                                   comm.size, seconds, url.path, plots.count))
                 if let knee {

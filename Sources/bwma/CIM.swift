@@ -16,10 +16,10 @@ struct CIM: ParsableCommand {
 
     /// Chip settings shared by both subcommands.
     struct Hardware: ParsableArguments {
-        @Option(help: "ADC architecture: sar or flash.")
-        var adc = "sar"
-        @Option(help: "Technology node in nm: 22, 32 or 45.")
-        var node = 22
+        @Option(help: "ADC architecture.")
+        var adc = ADCKind.sar
+        @Option(help: "Technology node in nm.")
+        var node = TechnologyNode.nm22
         @Option(help: "Subarray rows = columns.")
         var subarray = 128
         @Option(help: "Columns sharing one ADC.")
@@ -44,11 +44,7 @@ struct CIM: ParsableCommand {
         /// The validated chip config; errors name the flag.
         func config(device: DeviceKind, abits: Int, adcBits: Int) throws -> CIMConfig {
             var c = CIMConfig()
-            guard let a = ADCKind(rawValue: adc) else { throw ValidationError("--adc must be sar or flash, got '\(adc)'") }
-            guard let n = TechnologyNode(rawValue: node) else {
-                throw ValidationError("--node must be 22, 32 or 45, got \(node)")
-            }
-            c.device = device; c.adc = a; c.node = n; c.subarrayRows = subarray; c.subarrayColumns = subarray
+            c.device = device; c.adc = adc; c.node = node; c.subarrayRows = subarray; c.subarrayColumns = subarray
             c.columnsPerADC = colsPerAdc; c.adcRange = adcRange; c.activationBits = abits; c.adcBits = adcBits
             c.variation = variation; c.stuckAt0 = stuckAt0; c.stuckAt1 = stuckAt1; c.onOffRatio = onOffRatio
             c.seed = seed
@@ -80,8 +76,8 @@ struct CIM: ParsableCommand {
         var input: String?
         @Option(help: "Activation bits, 1...8.")
         var abits: Int
-        @Option(help: "Memory device: sram, rram or fefet.")
-        var device: String
+        @Option(help: "Memory device.")
+        var device: DeviceKind
         @Option(help: "ADC bits.")
         var adcBits = 5
         @OptionGroup var hardware: Hardware
@@ -97,9 +93,6 @@ struct CIM: ParsableCommand {
                 _ = try parseShape(input)
             }
             guard (1...8).contains(abits) else { throw ValidationError("--abits must be in 1...8, got \(abits)") }
-            guard DeviceKind(rawValue: device) != nil else {
-                throw ValidationError("--device must be sram, rram or fefet, got '\(device)'")
-            }
             try hardware.validateCommon()
             _ = try hardware.config(device: .sram, abits: abits, adcBits: adcBits)
         }
@@ -107,11 +100,11 @@ struct CIM: ParsableCommand {
         func run() throws {
             try withCommunicator { comm in
                 Runtime.configure(threads: hardware.threads)
-                let hw = try hardware.config(device: DeviceKind(rawValue: device)!, abits: abits, adcBits: adcBits)
+                let hw = try hardware.config(device: device, abits: abits, adcBits: adcBits)
                 var softwareAccuracy: Double?, hardwareAccuracy: Double?, swSeconds: Double?, hwSeconds: Double?
                 let shapes: [LayerShape]
                 if let checkpoint {
-                    let t = try TrainedSetup(checkpoint, abits: abits, limitTest: hardware.limitTest)
+                    let t = try trainedEvaluation(checkpoint, abits: abits, limitTest: hardware.limitTest)
                     shapes = Mapping.layerShapes(of: t.model)
                     let (a, b, ts, th) = try t.accuracies(hw, comm: comm)
                     (softwareAccuracy, hardwareAccuracy, swSeconds, hwSeconds) = (a, b, ts, th)
@@ -166,45 +159,9 @@ func analyticShapes(_ name: String, input: [Int], abits: Int) throws -> [LayerSh
     return Mapping.layerShapes(of: m)
 }
 
-/// A trained model with its test data, for hardware-aware accuracy.
-struct TrainedSetup {
-    let model: Model
-    let test: BatchLoader
-
-    /// - Parameters:
-    ///   - path: a checkpoint file or a run folder (its last checkpoint).
-    init(_ path: String, abits: Int?, limitTest: Int) throws {
-        do {
-            let t = try TrainedModel.load(path, activationBits: abits)
-            var cfg = t.config
-            if limitTest > 0 { cfg.data.limit_test = limitTest }
-            // The test split normalised with the training split's statistics, as in training.
-            let data = try DataLoading.load(cfg, configPath: t.path, log: printError)
-            try DataLoading.check(inputShape: t.model.inputShape, classes: t.model.numClasses, against: data, config: cfg,
-                                  source: t.path)
-            model = t.model
-            test = try BatchLoader(source: data.test.source, augmentation: cfg.augmentation(.test),
-                                   normalization: data.train.normalization, batchSize: cfg.data.eval_batch_size,
-                                   workers: cfg.data.workers, depth: 2, seed: cfg.seed,
-                                   skipBadSamples: cfg.data.bad_samples == "skip")
-        } catch let e as CLIError { throw e } catch { throw CLIError("--checkpoint: \(error)") }
-    }
-
-    func hardwareAccuracy(_ hw: CIMConfig) throws -> Double {
-        HardwareAwareInference.attach(to: model, config: hw)
-        defer { HardwareAwareInference.detach(from: model) }
-        return try Evaluator.evaluate(model, loader: test).accuracy
-    }
-
-    /// Software and hardware-aware accuracy; under mpirun each rank evaluates a slice and the counts are summed.
-    /// Also returns rank 0's wall time of each pass (software, hardware-aware) in seconds.
-    func accuracies(_ hw: CIMConfig, comm: Communicator) throws -> (Double, Double, Double, Double) {
-        let t0 = ProcessClock.now()
-        let sw = try Evaluator.evaluate(model, loader: test, over: comm)
-        let t1 = ProcessClock.now()
-        HardwareAwareInference.attach(to: model, config: hw)
-        defer { HardwareAwareInference.detach(from: model) }
-        let hwr = try Evaluator.evaluate(model, loader: test, over: comm)
-        return (sw.accuracy, hwr.accuracy, t1 - t0, ProcessClock.now() - t1)
+/// The trained model and test loader of `--checkpoint`, with errors naming the flag.
+func trainedEvaluation(_ path: String, abits: Int?, limitTest: Int) throws -> TrainedEvaluation {
+    do { return try TrainedEvaluation(path, activationBits: abits, limitTest: limitTest, log: printError) } catch {
+        throw CLIError("--checkpoint: \(error)")
     }
 }

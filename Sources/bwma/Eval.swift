@@ -36,10 +36,7 @@ struct Eval: ParsableCommand {
         } catch let e as ConfigError { throw CLIError("checkpoint " + e.located(in: path)) } catch { throw CLIError("\(error)") }
         let r: Evaluator.Result
         do {
-            let loader = try BatchLoader(source: data.test.source, augmentation: cfg.augmentation(.test),
-                                         normalization: data.train.normalization, batchSize: cfg.data.eval_batch_size,
-                                         workers: cfg.data.workers, depth: 2, seed: cfg.seed,
-                                         skipBadSamples: cfg.data.bad_samples == "skip")
+            let loader = try DataLoading.testLoader(cfg, test: data.test, normalization: data.train.normalization)
             var all: [Float] = [], labels: [Int32] = []
             let classes = model.numClasses
             r = try Evaluator.evaluate(model, loader: loader, observe: logits == nil ? nil : { l, y, n in
