@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "TensorEngine", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorEngine", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Quantization", "TensorEngine", "TestSupport"]),
         .testTarget(
             name: "TrainingTests", dependencies: ["Training", "Models", "Data", "Distributed", "Quantization", "TensorEngine", "TestSupport", "Plots"],
             resources: [.copy("Fixtures")]),

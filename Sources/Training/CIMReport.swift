@@ -100,25 +100,3 @@ extension Trainer {
         return report
     }
 }
-
-// MARK: - Loading a trained model
-
-/// Loads a trained model for the CIM commands: a checkpoint file, or a run folder (its last checkpoint).
-public enum TrainedModel {
-    public struct Loaded {
-        public var config: RunConfig
-        public var model: Model
-        /// The checkpoint file read.
-        public var path: String
-    }
-
-    /// - Parameters:
-    ///   - activationBits: rebuild with this many activation bits (post-training requantization); nil: the run's.
-    public static func load(_ path: String, activationBits: Int? = nil) throws -> Loaded {
-        let file = Checkpoint.resolve(path)
-        let c = try Checkpoint.load(file)
-        var cfg = try c.config(path: file)
-        if let k = activationBits { cfg.quant.abits = k }
-        return Loaded(config: cfg, model: try c.makeModel(config: cfg, path: file), path: file)
-    }
-}

@@ -44,3 +44,23 @@ public struct TrainedEvaluation {
         return (sw.accuracy, hwr.accuracy, t1 - t0, ProcessClock.now() - t1)
     }
 }
+
+/// Loads a trained model for the CIM commands: a checkpoint file, or a run folder (its last checkpoint).
+public enum TrainedModel {
+    public struct Loaded {
+        public var config: RunConfig
+        public var model: Model
+        /// The checkpoint file read.
+        public var path: String
+    }
+
+    /// - Parameters:
+    ///   - activationBits: rebuild with this many activation bits (post-training requantization); nil: the run's.
+    public static func load(_ path: String, activationBits: Int? = nil) throws -> Loaded {
+        let file = Checkpoint.resolve(path)
+        let c = try Checkpoint.load(file)
+        var cfg = try c.config(path: file)
+        if let k = activationBits { cfg.quant.abits = k }
+        return Loaded(config: cfg, model: try c.makeModel(config: cfg, path: file), path: file)
+    }
+}

@@ -181,6 +181,8 @@ public final class Trainer {
                         firstBatch: 0)
             train.resetWaitTime()
             if let hw = aware { HardwareAwareInference.attach(to: model, config: hw) }
+            var attached = aware != nil
+            defer { if attached { HardwareAwareInference.detach(from: model) } }  // a thrown stop detaches too
             var s = resumed.stepInEpoch
             while let batch = try train.next() {
                 let ts = ProcessClock.now()
@@ -223,7 +225,7 @@ public final class Trainer {
                 s += 1
             }
             progress.finishLine()
-            if aware != nil { HardwareAwareInference.detach(from: model) }
+            if attached { HardwareAwareInference.detach(from: model); attached = false }
             let epochSeconds = ProcessClock.now() - t0
             var totals = [lossSum, correct, seen, Double(train.skipped.count - skippedBefore),
                           Double(train.skipped.jpegWarnings - warningsBefore)]

@@ -18,8 +18,8 @@ final class CIMCLITests: XCTestCase {
     /// Runs a command (stdout and stderr to separate files) with the MPI environment these machines need.
     func run(_ exe: String, _ args: [String], timeout: TimeInterval = 180) throws -> (status: Int32, out: String, err: String) {
         let outURL = temp.appendingPathComponent("out-\(UUID())"), errURL = temp.appendingPathComponent("err-\(UUID())")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)

@@ -38,7 +38,7 @@ enum Chromium {
     @discardableResult
     static func run(_ exe: String, _ args: [String], timeout: TimeInterval = 120) -> (status: Int32, output: String) {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("bwma-chromium-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)

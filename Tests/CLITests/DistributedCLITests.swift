@@ -34,7 +34,7 @@ final class DistributedCLITests: XCTestCase {
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         env["OMPI_MCA_pml"] = "ob1"; env["OPENBLAS_NUM_THREADS"] = "1"
         p.environment = env
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let h = try FileHandle(forWritingTo: output)
         p.standardOutput = h; p.standardError = h
         try p.run()
@@ -147,7 +147,8 @@ final class DistributedCLITests: XCTestCase {
         let out = temp.appendingPathComponent("killed.txt")
         let (p, h) = try start(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", try binary, "train",
                                         "--config", try config("killed"), "--set", "data.limit_train=60000",
-                                        "--set", "schedule.epochs=5"], output: out)
+                                        "--set", "schedule.epochs=5", "--set", "runtime.log_every_steps=1"],
+                             output: out)
         // Wait until both ranks are running, then kill one of them.
         var ranks: [Int32] = []
         let deadline = Date().addingTimeInterval(60)
@@ -156,10 +157,12 @@ final class DistributedCLITests: XCTestCase {
             ranks = Self.children(of: p.processIdentifier)
         }
         XCTAssertEqual(ranks.count, 2, "ranks did not start")
-        // ... and training has begun (rank 0 prints its banner after loading the data and building the model).
+        // ... and training steps run (a step line in metrics.jsonl: every rank is inside the training loop).
+        let metrics = temp.appendingPathComponent("killed/metrics.jsonl")
         while Date() < deadline.addingTimeInterval(60) && p.isRunning
-            && !((try? String(contentsOf: out, encoding: .utf8)) ?? "").contains("bwma train:") { usleep(200_000) }
-        usleep(1_000_000)
+            && !((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").contains("\"kind\":\"step\"") {
+            usleep(20_000)
+        }
         if let victim = ranks.last { kill(victim, SIGKILL) }
         let killedAt = Date()
         while p.isRunning && Date().timeIntervalSince(killedAt) < 60 { usleep(100_000) }
