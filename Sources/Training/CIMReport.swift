@@ -9,22 +9,8 @@ import TensorEngine
 extension RunConfig {
     /// The simulator settings of the `cim` section, for `activationBits`-bit inputs.
     public func cimConfig(activationBits: Int) throws -> CIMConfig {
-        func pick<T>(_ v: T?, _ key: String, _ value: Any, _ expected: String) throws -> T {
-            guard let v else { throw ConfigError.invalid(key: "cim.\(key)", value: "\(value)", expected: expected) }
-            return v
-        }
-        var c = CIMConfig()
-        c.device = try pick(DeviceKind(rawValue: cim.device), "device", cim.device,
-                            "one of \(DeviceKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        c.node = try pick(TechnologyNode(rawValue: cim.node), "node", cim.node,
-                          "one of \(TechnologyNode.allCases.map { "\($0.rawValue)" }.joined(separator: ", "))")
-        c.adc = try pick(ADCKind(rawValue: cim.adc), "adc", cim.adc,
-                         "one of \(ADCKind.allCases.map(\.rawValue).joined(separator: ", "))")
-        c.subarrayRows = cim.subarray; c.subarrayColumns = cim.subarray
-        c.adcBits = cim.adc_bits; c.columnsPerADC = cim.cols_per_adc; c.adcRange = cim.adc_range
+        var c = cim.chip
         c.activationBits = activationBits
-        c.variation = cim.variation; c.stuckAt0 = cim.stuck_at_0; c.stuckAt1 = cim.stuck_at_1
-        c.onOffRatio = cim.on_off_ratio; c.seed = cim.seed
         do { try c.validate() } catch CIMError.invalid(let key, let value, let expected) {
             throw ConfigError.invalid(key: "cim.\(key == "subarray_columns" ? "subarray" : key)", value: value,
                                       expected: expected)

@@ -1,3 +1,5 @@
+import CIMSimulator
+
 /// The resolved configuration of a training run. Key names are the YAML keys (see docs/configuration.md) and are a
 /// stable interface: configs and `--set a.b=c` overrides name them.
 public struct RunConfig: Codable, Sendable, Equatable {
@@ -157,36 +159,23 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public init() {}
     }
 
-    /// The simulated compute-in-memory chip (docs/cim.md): what rank 0 reports at the end of training.
-    public struct CIMRunConfig: Codable, Sendable, Equatable {
+    /// The simulated compute-in-memory chip (docs/cim.md): what rank 0 reports at the end of training. The chip
+    /// itself is CIMSimulator's one configuration type, `CIMConfig`; its keys sit flat in the `cim:` section beside
+    /// these run-level ones (RunConfig+CIM.swift maps them).
+    public struct CIMRunConfig: Sendable, Equatable {
         /// `end` (after the last epoch) or `none`.
         public var report: String = "end"
         /// Also report every N epochs (0 = only at the end).
         public var every_epochs: Int = 0
         /// Run hardware-aware inference on the test set (otherwise the analytic cost only).
         public var accuracy: Bool = true
-        /// `sram`, `rram` or `fefet`.
-        public var device: String = "sram"
-        /// Technology node in nm: 22, 32 or 45.
-        public var node: Int = 22
-        /// Subarray rows and columns.
-        public var subarray: Int = 128
-        /// `sar` or `flash`; bits; columns sharing one ADC; full scale as a fraction of the rows.
-        public var adc: String = "sar"
-        public var adc_bits: Int = 5
-        public var cols_per_adc: Int = 8
-        public var adc_range: Double = 1
-        /// Log-normal conductance variation σ, stuck-at fault rates, G_on/G_off (0 = the device's), draw seed.
-        public var variation: Double = 0
-        public var stuck_at_0: Double = 0
-        public var stuck_at_1: Double = 0
-        public var on_off_ratio: Double = 0
-        public var seed: UInt64 = 0
         /// CIM-aware training: binarized layers compute their training forward through this crossbar model
         /// (straight-through gradient over the ADC and the device effects; docs/cim.md §7).
         public var aware_training: Bool = false
         /// With `aware_training` and `variation` > 0: draw new conductance variation every step (else one chip).
         public var resample_variation: Bool = true
+        /// The chip: device, node, subarray, ADC, non-idealities (`cim.device`, `cim.adc_bits`, …).
+        public var chip = CIMConfig()
         public init() {}
     }
 }

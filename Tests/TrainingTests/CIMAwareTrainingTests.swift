@@ -31,7 +31,7 @@ final class CIMAwareTrainingTests: XCTestCase {
         cfg.optim.lr = 0.05
         cfg.quant.weights = "bwma"; cfg.quant.activations = "bwma"; cfg.quant.abits = 4
         cfg.cim.aware_training = aware
-        cfg.cim.adc_bits = adcBits
+        cfg.cim.chip.adcBits = adcBits
         cfg.cim.every_epochs = everyEpochs
         cfg.runtime.runs_dir = runs.path
         try cfg.validate()

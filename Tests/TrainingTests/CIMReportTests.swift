@@ -20,7 +20,7 @@ final class CIMReportTests: XCTestCase {
         cfg.schedule.epochs = 2
         cfg.optim.lr = 0.05
         cfg.quant.weights = "bwma"; cfg.quant.activations = "bwma"; cfg.quant.abits = 3
-        cfg.cim.adc_bits = 8  // lossless for 128 rows: hardware-aware ≈ software
+        cfg.cim.chip.adcBits = 8  // lossless for 128 rows: hardware-aware ≈ software
         cfg.cim.every_epochs = 1
         cfg.runtime.save_parameters = true
         let runs = FileManager.default.temporaryDirectory.appendingPathComponent("bwma-cim-\(UUID())")
@@ -50,16 +50,24 @@ final class CIMReportTests: XCTestCase {
         XCTAssert(table.contains("| conv2 |") && table.contains("**chip**"), table)
     }
 
+    /// The `cim:` section's chip keys are `CIMConfig`'s (one type), validated once with messages naming the key.
     func testCIMKeysAreValidated() throws {
-        var cfg = RunConfig()
-        cfg.cim.device = "pcm"
-        XCTAssertThrowsError(try cfg.validate()) { XCTAssert("\($0)".contains("cim.device")) }
-        cfg = RunConfig()
-        cfg.cim.cols_per_adc = 3
-        XCTAssertThrowsError(try cfg.validate()) { XCTAssert("\($0)".contains("cim.cols_per_adc")) }
-        cfg = RunConfig()
-        cfg.cim.subarray = 4
-        XCTAssertThrowsError(try cfg.validate()) { XCTAssert("\($0)".contains("cim.subarray")) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cim-keys-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("c.yaml").path
+        try "name: c\n".write(toFile: file, atomically: true, encoding: .utf8)
+        for (set, needle) in [("cim.device=pcm", "cim.device: 'pcm' is not valid; expected one of sram, rram, fefet"),
+                              ("cim.node=14", "cim.node: '14' is not valid; expected one of 22, 32, 45"),
+                              ("cim.adc=pipeline", "cim.adc"), ("cim.cols_per_adc=3", "cim.cols_per_adc"),
+                              ("cim.subarray=4", "cim.subarray")] {
+            XCTAssertThrowsError(try ConfigLoader.load(path: file, overrides: [set])) {
+                XCTAssert("\($0)".contains(needle), "\(set): \($0)")
+            }
+        }
+        let cfg = try ConfigLoader.load(path: file, overrides: ["cim.device=rram", "cim.subarray=256", "cim.adc_bits=6"])
+        XCTAssertEqual(cfg.cim.chip.device, .rram)
+        XCTAssertEqual([cfg.cim.chip.subarrayRows, cfg.cim.chip.subarrayColumns, cfg.cim.chip.adcBits], [256, 256, 6])
         XCTAssertNoThrow(try RunConfig().validate())
         let c = try RunConfig().cimConfig(activationBits: 3)
         XCTAssertEqual([c.subarrayRows, c.adcBits, c.columnsPerADC, c.activationBits], [128, 5, 8, 3])
