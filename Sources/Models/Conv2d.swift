@@ -15,13 +15,10 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     /// [N, Cin, H, W]
     /// Replaceable by an owner that shares gradient buffers between layers (see `BlockGradientBuffers`).
     var dx = Tensor(shape: [0])
-    /// The forward input, kept for backward.
-    var input: Tensor?
-    /// The operands the kernel saw (quantized input and weights, or the originals).
-    var kernelInput: Tensor?
-    var kernelWeight: UnsafePointer<Float>?
+    /// The quantized operands of the last forward (kept for backward) and their gradient rules.
+    var operands: QuantizedOperands
     var geometry: ConvGeometry?
-    public let quantization: LayerQuantization?
+    public var quantization: LayerQuantization? { operands.quantization }
     public var datapath: LayerDatapath?
     /// oneDNN primitives for the last batch size and geometry (when the engine uses oneDNN).
     var dnnl: DNNLConvolution?
@@ -48,9 +45,9 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let fanIn = inChannels * kernel * kernel
         weight = store.parameter("\(name).weight", shape: [outChannels, inChannels, kernel, kernel], fanIn: fanIn)
         self.bias = bias ? store.parameter("\(name).bias", shape: [outChannels], fanIn: fanIn) : nil
-        quantization = quant.flatMap {
+        operands = QuantizedOperands(quant.flatMap {
             LayerQuantization($0, weightCount: outChannels * inChannels * kernel * kernel, store: store, name: name)
-        }
+        })
     }
 
     func geometry(for s: [Int]) -> ConvGeometry {
@@ -86,8 +83,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let n = x.shape[0]
         let geo = currentGeometry(x)
         y.ensure(shape: [n, outChannels, geo.outH, geo.outW])
-        var xin = quantization?.input(x, training: training) ?? x
-        let w = quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value)
+        var (xin, w) = operands.prepare(x, weight: weight, outChannels: outChannels, training: training)
         let biasValues = bias.map { UnsafePointer($0.value) }
         inputLayout = x.layout
         if datapath == nil, EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
@@ -112,21 +108,18 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             }
         }
         y.layout = path.outputLayout
-        input = training ? x : nil
-        kernelInput = training ? xin : nil
-        kernelWeight = w
+        operands.keep(input: x, kernelInput: xin, weights: w, training: training)
         return y
     }
 
     /// dy is laid out like the forward's output, dx like its input.
     public func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input, let xin = kernelInput, let w = kernelWeight, let geo = geometry else {
-            preconditionFailure("Conv2d.backward without a training forward")
-        }
+        let (x, xin, w) = operands.saved("Conv2d")
+        guard let geo = geometry else { preconditionFailure("Conv2d.backward without a forward") }
         let n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
         dx.layout = inputLayout
-        let dW = quantization?.weightGradientTarget(weight) ?? weight.grad
+        let dW = operands.weightGradientTarget(weight)
         if path == .integer || path == .dnnl,
            let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout), c.supportsBackward {
             if path == .integer { c.prepareBackward(x: xin.data, weight: w) }
@@ -148,8 +141,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
                                              positions: geo.height * geo.width)
             }
         }
-        quantization?.finishWeightGradient(weight)
-        if needsInputGradient { quantization?.inputGradient(dx, input: x) }
+        operands.finish(weight: weight, dx: needsInputGradient ? dx : nil, input: x)
         return dx
     }
 }

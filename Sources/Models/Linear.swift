@@ -14,10 +14,9 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
     let dx = Tensor(shape: [0])
     /// A channels-last 4-D input is read in NCHW order.
     let adapter = PlanarAdapter()
-    var input: Tensor?
-    var kernelInput: Tensor?
-    var kernelWeight: UnsafePointer<Float>?
-    public let quantization: LayerQuantization?
+    /// The quantized operands of the last forward (kept for backward) and their gradient rules.
+    var operands: QuantizedOperands
+    public var quantization: LayerQuantization? { operands.quantization }
     public var datapath: LayerDatapath?
     public var name: String { String(weight.name.dropLast(".weight".count)) }
 
@@ -27,7 +26,9 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
         self.outFeatures = outFeatures
         weight = store.parameter("\(name).weight", shape: [outFeatures, inFeatures], fanIn: inFeatures)
         self.bias = bias ? store.parameter("\(name).bias", shape: [outFeatures], fanIn: inFeatures) : nil
-        quantization = quant.flatMap { LayerQuantization($0, weightCount: outFeatures * inFeatures, store: store, name: name) }
+        operands = QuantizedOperands(quant.flatMap {
+            LayerQuantization($0, weightCount: outFeatures * inFeatures, store: store, name: name)
+        })
     }
 
     public var ownParameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) + (quantization?.parameters ?? []) }
@@ -48,8 +49,7 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
         let n = x.shape[0]
         precondition(x.count == n * inFeatures, "Linear(\(inFeatures)) got \(x.shape)")
         y.ensure(shape: [n, outFeatures])
-        let xin = quantization?.input(x, training: training) ?? x
-        let w = quantization?.weights(weight, outChannels: outFeatures) ?? UnsafePointer(weight.value)
+        let (xin, w) = operands.prepare(x, weight: weight, outChannels: outFeatures, training: training)
         if let datapath {
             datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outFeatures,
                                               rows: inFeatures, geometry: nil, bias: bias.map { UnsafePointer($0.value) },
@@ -58,24 +58,19 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
             LinearKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                                  inFeatures: inFeatures, outFeatures: outFeatures)
         }
-        input = training ? x : nil
-        kernelInput = training ? xin : nil
-        kernelWeight = w
+        operands.keep(input: x, kernelInput: xin, weights: w, training: training)
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input, let xin = kernelInput, let w = kernelWeight else {
-            preconditionFailure("Linear.backward without a training forward")
-        }
+        let (x, xin, w) = operands.saved("Linear")
         let n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
-        let dW = quantization?.weightGradientTarget(weight) ?? weight.grad
+        let dW = operands.weightGradientTarget(weight)
         LinearKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad,
                               dy: dy.data, x: xin.data, weight: w, batch: n, inFeatures: inFeatures,
                               outFeatures: outFeatures)
-        quantization?.finishWeightGradient(weight)
-        if needsInputGradient { quantization?.inputGradient(dx, input: x) }
+        operands.finish(weight: weight, dx: needsInputGradient ? dx : nil, input: x)
         if needsInputGradient { return adapter.gradient(dx) }
         return dx
     }

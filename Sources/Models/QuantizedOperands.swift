@@ -1,0 +1,49 @@
+import Quantization
+import TensorEngine
+
+/// The quantize → kernel → straight-through chain every weighted layer runs (Conv2d, Linear), in one place: the
+/// operands the kernel uses in forward (the k-bit input and α·B + β, or the originals), kept for backward, and the
+/// gradient rules around the kernel's backward (dW through the binarizer's straight-through rule into the latent
+/// weights, dx through the input quantizer's rule).
+struct QuantizedOperands {
+    let quantization: LayerQuantization?
+    /// The forward input, and the input and weights the kernel saw (training forwards only).
+    private(set) var input: Tensor?, kernelInput: Tensor?, kernelWeight: UnsafePointer<Float>?
+
+    init(_ quantization: LayerQuantization?) { self.quantization = quantization }
+
+    /// The kernel's operands for this forward: the input and weights quantized when the layer is.
+    func prepare(_ x: Tensor, weight: Parameter, outChannels: Int, training: Bool)
+        -> (input: Tensor, weights: UnsafePointer<Float>) {
+        (quantization?.input(x, training: training) ?? x,
+         quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value))
+    }
+
+    /// Keeps what backward needs (nothing in evaluation). `kernelInput` is the tensor the kernel read.
+    mutating func keep(input x: Tensor, kernelInput xin: Tensor, weights w: UnsafePointer<Float>, training: Bool) {
+        input = training ? x : nil
+        kernelInput = training ? xin : nil
+        kernelWeight = w
+    }
+
+    /// Backward's operands: the forward input, the kernel's input and weights.
+    func saved(_ layer: String) -> (x: Tensor, xin: Tensor, w: UnsafePointer<Float>) {
+        guard let x = input, let xin = kernelInput, let w = kernelWeight else {
+            preconditionFailure("\(layer).backward without a training forward")
+        }
+        return (x, xin, w)
+    }
+
+    /// Where the kernel should accumulate the weight gradient: the latent weights' gradient, or (binarized) a
+    /// zeroed buffer for dL/d(α·B + β).
+    func weightGradientTarget(_ weight: Parameter) -> UnsafeMutablePointer<Float> {
+        quantization?.weightGradientTarget(weight) ?? weight.grad
+    }
+
+    /// After the kernel's backward: the straight-through rules into the latent weights' gradient and, when the
+    /// input gradient was computed (`dx`), into dL/d(input) in place.
+    func finish(weight: Parameter, dx: Tensor?, input x: Tensor) {
+        quantization?.finishWeightGradient(weight)
+        if let dx { quantization?.inputGradient(dx, input: x) }
+    }
+}
