@@ -15,7 +15,7 @@ extension Communicator {
         let lock = NSCondition()
         var stopped = false
         var poller: Thread?
-        /// Seconds between the helper thread's polls.
+        /// Microseconds between the helper thread's polls.
         static let interval: useconds_t = 100
 
         init(_ communicator: Communicator, background: Bool) {
@@ -80,22 +80,26 @@ extension Communicator {
             try testSome()
         }
 
+        /// Polls once; nil (and every request forgotten) when all are complete, else the oldest pending one's name.
+        /// MPI errors are thrown.
+        func pollPending() throws -> String? {
+            lock.lock()
+            defer { lock.unlock() }
+            try testSome()
+            guard let i = handles.firstIndex(where: { $0 != bwma_mpi_request_null() }) else {
+                handles.removeAll(keepingCapacity: true)
+                names.removeAll(keepingCapacity: true)
+                return nil
+            }
+            return names[i]
+        }
+
         /// Completes every request, oldest first, and forgets them. Bounded by the communicator's timeout.
         public func waitAll() throws {
             let start = Date()
             var last = start, suspended = 0.0
             while true {
-                lock.lock()
-                try? testSome()
-                let pending = handles.firstIndex { $0 != bwma_mpi_request_null() }
-                if pending == nil {
-                    handles.removeAll(keepingCapacity: true)
-                    names.removeAll(keepingCapacity: true)
-                    lock.unlock()
-                    return
-                }
-                let name = names[pending!]
-                lock.unlock()
+                guard let name = try pollPending() else { return }
                 let now = Date()
                 if now.timeIntervalSince(last) > 1 { suspended += now.timeIntervalSince(last) }
                 last = now
