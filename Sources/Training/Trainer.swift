@@ -127,10 +127,7 @@ public final class Trainer {
                 onFailure(error)
             }
         }
-        for layer in model.leaves {
-            if let bn = layer as? BatchNorm2d { bn.statisticsReducer = reduce }
-            (layer as? QuantizableLayer)?.quantization?.inputQuantizer?.synchronizeStatistics(with: reduce)
-        }
+        model.synchronizeStatistics(with: reduce)
     }
 
     /// Optimiser steps per epoch (the same on every rank).
