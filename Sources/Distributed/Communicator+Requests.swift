@@ -96,19 +96,7 @@ extension Communicator {
 
         /// Completes every request, oldest first, and forgets them. Bounded by the communicator's timeout.
         public func waitAll() throws {
-            let start = Date()
-            var last = start, suspended = 0.0
-            while true {
-                guard let name = try pollPending() else { return }
-                let now = Date()
-                if now.timeIntervalSince(last) > 1 { suspended += now.timeIntervalSince(last) }
-                last = now
-                let waited = now.timeIntervalSince(start)
-                if communicator.timeout > 0 && waited > communicator.timeout {
-                    throw communicator.stalled(name, waited: waited, suspended: suspended)
-                }
-                sched_yield()
-            }
+            try communicator.poll { try pollPending() }
         }
     }
 

@@ -36,25 +36,31 @@ extension Communicator {
     /// Tag of the stall reports on `reports`.
     static let stallTag: Int32 = 7301
 
-    /// Completes `request` (the collective `what`): MPI_Wait without a timeout; with one, polls MPI_Test (yielding
-    /// the core between polls, so a rank that waits does not starve the kernel's network processing) and throws
-    /// `CollectiveTimeout` once `timeout` seconds have passed.
+    /// Completes `request` (the collective `what`): MPI_Wait without a timeout; with one, `poll`s MPI_Test.
     func complete(_ request: inout MPI_Request?, _ what: String) throws {
         guard timeout > 0 else {
             return try Self.check("MPI_Wait (\(what))", MPI_Wait(&request, bwma_mpi_status_ignore()))
         }
+        try poll {
+            var done: Int32 = 0
+            try Self.check("MPI_Test (\(what))", MPI_Test(&request, &done, bwma_mpi_status_ignore()))
+            return done != 0 ? nil : what
+        }
+    }
+
+    /// Calls `pending` (nil once everything is complete, else the name of what is still pending) until it returns
+    /// nil, yielding the core between calls so a waiting rank does not starve the kernel's network processing;
+    /// throws `CollectiveTimeout` once `timeout` seconds have passed (never with 0).
+    func poll(_ pending: () throws -> String?) throws {
         let start = Date()
         var last = start, suspended = 0.0
-        var done: Int32 = 0
-        while true {
-            try Self.check("MPI_Test (\(what))", MPI_Test(&request, &done, bwma_mpi_status_ignore()))
-            if done != 0 { return }
+        while let what = try pending() {
             let now = Date()
             // A gap of seconds between two polls: this process itself was not running (SIGSTOP, a frozen VM).
             if now.timeIntervalSince(last) > 1 { suspended += now.timeIntervalSince(last) }
             last = now
             let waited = now.timeIntervalSince(start)
-            if waited > timeout { throw stalled(what, waited: waited, suspended: suspended) }
+            if timeout > 0 && waited > timeout { throw stalled(what, waited: waited, suspended: suspended) }
             sched_yield()
         }
     }

@@ -173,9 +173,9 @@ public final class Trainer {
             // end in a partial batch: leave it out.
             let offset = resumed.epochSamples ?? 0
             let shard = sampler.indices(epoch: epoch, from: offset)
-            let epochSteps = resumed.stepInEpoch + steps(samplesPerRank: shard.count)
-            train.start(epoch: epoch, indices: Array(shard.prefix(steps(samplesPerRank: shard.count) * batchSize)),
-                        firstBatch: 0)
+            let shardSteps = steps(samplesPerRank: shard.count)
+            let epochSteps = resumed.stepInEpoch + shardSteps
+            train.start(epoch: epoch, indices: Array(shard.prefix(shardSteps * batchSize)), firstBatch: 0)
             train.resetWaitTime()
             if let hw = aware { HardwareAwareInference.attach(to: model, config: hw) }
             var attached = aware != nil

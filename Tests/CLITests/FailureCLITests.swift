@@ -36,6 +36,24 @@ extension DistributedCLITests {
         XCTAssertEqual(left, [], "temporary files must be removed")
     }
 
+    /// Writes each case's bytes to LABEL.safetensors and checks that `bwma eval` and `bwma export` refuse it: a
+    /// non-zero exit, a message holding `naming(path)` and the case's problem, and no export written. Returns the
+    /// files, for checks of their own.
+    func assertEvalAndExportRefuse(_ cases: [(String, Data, String)], naming: (String) -> String) throws
+        -> [(label: String, path: String, data: Data)] {
+        try cases.map { label, data, problem in
+            let path = temp.appendingPathComponent("\(label).safetensors").path
+            try data.write(to: URL(fileURLWithPath: path))
+            for cmd in [["eval", "--checkpoint", path], ["export", "--checkpoint", path, "--out", "\(path).out"]] {
+                let (s, o) = try run(try binary, cmd)
+                XCTAssertNotEqual(s, 0, "\(label): \(o)")
+                XCTAssert(o.contains(naming(path)) && o.contains(problem), "\(label): \(o)")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: "\(path).out"))
+            return (label, path, data)
+        }
+    }
+
     /// Truncated, foreign, corrupted and mismatched checkpoints: one error naming the file and the problem,
     /// non-zero exit, and the file itself untouched.
     func testBadCheckpointsAreRejected() throws {
@@ -48,16 +66,8 @@ extension DistributedCLITests {
             ("foreign", Data("GIF89a not a checkpoint at all".utf8), "not a safetensors file"),
             ("corrupted", flipped, "checksum mismatch"),
         ]
-        for (label, data, problem) in cases {
-            let path = temp.appendingPathComponent("\(label).safetensors").path
-            try data.write(to: URL(fileURLWithPath: path))
-            for cmd in [["eval", "--checkpoint", path], ["export", "--checkpoint", path, "--out", "\(path).out"]] {
-                let (s, o) = try run(try binary, cmd)
-                XCTAssertNotEqual(s, 0, "\(label): \(o)")
-                XCTAssert(o.contains("checkpoint \(path): ") && o.contains(problem), "\(label): \(o)")
-            }
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), data, "\(label) was modified")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: "\(path).out"))
+        for file in try assertEvalAndExportRefuse(cases, naming: { "checkpoint \($0): " }) {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file.path)), file.data, "\(file.label) was modified")
         }
         // Resuming with a change that alters the numbers: config hash mismatch, nothing written.
         let dir = temp.appendingPathComponent("bad").path

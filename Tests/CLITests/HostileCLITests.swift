@@ -57,16 +57,7 @@ extension DistributedCLITests {
         header["__metadata__"] = meta
         let cases = [("offsets", try file(crafted), "truncated: tensor '\(name)'"),
                      ("huge", try file(header), "metadata input_shape 1x100000x100000")]
-        for (label, data, problem) in cases {
-            let path = temp.appendingPathComponent("\(label).safetensors").path
-            try data.write(to: URL(fileURLWithPath: path))
-            for cmd in [["eval", "--checkpoint", path], ["export", "--checkpoint", path, "--out", "\(path).out"]] {
-                let (s, o) = try run(try binary, cmd)
-                XCTAssertNotEqual(s, 0, "\(label): \(o)")
-                XCTAssert(o.contains(path) && o.contains(problem), "\(label): \(o)")
-            }
-            XCTAssertFalse(FileManager.default.fileExists(atPath: "\(path).out"))
-        }
+        _ = try assertEvalAndExportRefuse(cases, naming: { $0 })
         // A metadata change without the matching checksum is refused as such.
         var tampered = try XCTUnwrap(header["__metadata__"] as? [String: String])
         tampered["ranks"] = "3"

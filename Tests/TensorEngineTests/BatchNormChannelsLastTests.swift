@@ -35,26 +35,19 @@ final class BatchNormChannelsLastTests: XCTestCase {
                 var y = [Float](repeating: 0, count: x.count), dx = y
                 var mean = [Float](repeating: 0, count: c), inv = mean, dg = mean, db = mean
                 var rm = [Float](repeating: 0.5, count: c), rv = [Float](repeating: 2, count: c)
+                BatchNormKernel.forwardTraining(
+                    y: &y, mean: &mean, invStd: &inv, x: xin, gamma: gamma, beta: beta, runningMean: &rm,
+                    runningVar: &rv, batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, relu: relu,
+                    channelsLast: channelsLast)
+                y.withUnsafeBufferPointer { yp in
+                    BatchNormKernel.backwardTraining(
+                        dx: &dx, dGamma: &dg, dBeta: &db, dy: dyin, x: xin, gamma: gamma, mean: mean, invStd: inv,
+                        batch: n, channels: c, spatial: p, reluOutput: relu ? yp.baseAddress : nil,
+                        channelsLast: channelsLast)
+                }
                 if channelsLast {
-                    BatchNormKernel.forwardTrainingChannelsLast(
-                        y: &y, mean: &mean, invStd: &inv, x: xin, gamma: gamma, beta: beta, runningMean: &rm,
-                        runningVar: &rv, batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, relu: relu)
-                    y.withUnsafeBufferPointer { yp in
-                        BatchNormKernel.backwardTrainingChannelsLast(
-                            dx: &dx, dGamma: &dg, dBeta: &db, dy: dyin, x: xin, gamma: gamma, mean: mean, invStd: inv,
-                            batch: n, channels: c, spatial: p, reluOutput: relu ? yp.baseAddress : nil)
-                    }
                     y = transpose(y, n, c, p, toChannelsLast: false)
                     dx = transpose(dx, n, c, p, toChannelsLast: false)
-                } else {
-                    BatchNormKernel.forwardTraining(
-                        y: &y, mean: &mean, invStd: &inv, x: xin, gamma: gamma, beta: beta, runningMean: &rm,
-                        runningVar: &rv, batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, relu: relu)
-                    y.withUnsafeBufferPointer { yp in
-                        BatchNormKernel.backwardTraining(
-                            dx: &dx, dGamma: &dg, dBeta: &db, dy: dyin, x: xin, gamma: gamma, mean: mean, invStd: inv,
-                            batch: n, channels: c, spatial: p, reluOutput: relu ? yp.baseAddress : nil)
-                    }
                 }
                 results.append((y, mean, inv, rm, rv, dx, dg, db))
             }
