@@ -10,8 +10,17 @@ public struct CIMConfig: Sendable, Equatable, Codable {
     public var subarrayColumns: Int = 128
     /// ADC resolution and architecture; columns sharing one ADC through a multiplexer.
     public var adcBits: Int = 5
-    public var adc: ADCKind = .sar
+    public var adc: ADCKind = .mlsa
     public var columnsPerADC: Int = 8
+    /// Layer-by-layer (one copy of every layer, layers run one after another) or pipelined (layers run
+    /// concurrently, fast layers duplicated; the slowest layer sets the time per image).
+    public var mode: ExecutionMode = .layerByLayer
+    /// Map the layers kept in FP32 (first and last) too, with `fp32WeightBits`-bit weights over ⌈bits / cell
+    /// bits⌉ columns per weight and 8-bit inputs, so the chip prices the whole network.
+    public var mapFP32Layers: Bool = true
+    public var fp32WeightBits: Int = 8
+    /// Copies of one layer at most in pipeline mode.
+    public var maxCopies: Int = 4
     /// Full scale of the ADC as a fraction of the subarray's rows (the largest partial sum of one bit-plane):
     /// 1 covers every possible sum; smaller values trade clipping for a finer step.
     public var adcRange: Double = 1
@@ -28,8 +37,9 @@ public struct CIMConfig: Sendable, Equatable, Codable {
     public var onOffRatio: Double = 0
     /// Seed of the variation and fault draws.
     public var seed: UInt64 = 0
-    /// Fraction of input bits that are 1 and of cells that are on, for the analytic energy (0.5: no data).
-    public var inputActivity: Double = 0.5
+    /// Fraction of input bits that are 1, for the analytic energy. 0.25: post-ReLU activations, half of them zero
+    /// and the others' bits 1 half of the time. (Half the binary cells are on: BWMA's balanced split.)
+    public var inputActivity: Double = 0.25
 
     public init() {}
 
@@ -37,7 +47,7 @@ public struct CIMConfig: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case device, node, subarrayRows, subarrayColumns, adcBits, adc, columnsPerADC = "columns_per_adc", adcRange
         case activationBits, clockHz, variation, stuckAt0 = "stuck_at_0", stuckAt1 = "stuck_at_1", onOffRatio, seed
-        case inputActivity
+        case inputActivity, mode, mapFP32Layers = "map_fp32_layers", fp32WeightBits = "fp32_weight_bits", maxCopies
     }
 
     /// The device model of `device`.
@@ -67,6 +77,8 @@ public struct CIMConfig: Sendable, Equatable, Codable {
         try require(onOffRatio == 0 || onOffRatio > 1, "on_off_ratio", onOffRatio,
                     "0 (the device's value) or a ratio > 1 (.inf for an ideal off cell)")
         try require(inputActivity >= 0 && inputActivity <= 1, "input_activity", inputActivity, "a number in [0, 1]")
+        try require((1...16).contains(fp32WeightBits), "fp32_weight_bits", fp32WeightBits, "an integer in 1...16")
+        try require((1...64).contains(maxCopies), "max_copies", maxCopies, "an integer in 1...64")
     }
 }
 
@@ -83,16 +95,22 @@ public enum DeviceKind: String, Sendable, CaseIterable, Codable {
     }
 }
 
-/// ADC architectures.
+/// ADC architectures: multi-level sense amplifier (DNN+NeuroSim's default), successive approximation, flash.
 public enum ADCKind: String, Sendable, CaseIterable, Codable {
-    case sar, flash
+    case mlsa, sar, flash
 
     public var model: any ADCModel {
         switch self {
+        case .mlsa: return MultilevelSenseAmp()
         case .sar: return SARADC()
         case .flash: return FlashADC()
         }
     }
+}
+
+/// How the layers share the chip's time (docs/cim.md §Execution modes).
+public enum ExecutionMode: String, Sendable, CaseIterable, Codable {
+    case layerByLayer = "layer-by-layer", pipeline
 }
 
 /// A user-caused problem with CIM settings or inputs, naming the key or flag.

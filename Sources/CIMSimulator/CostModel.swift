@@ -1,149 +1,123 @@
 import Foundation
 
-/// Energy per image (pJ) by component.
-public struct EnergyBreakdown: Sendable, Equatable, Codable {
-    public var array = 0.0, wordline = 0.0, adc = 0.0, shift_add = 0.0, accumulation = 0.0, buffer = 0.0,
-               interconnect = 0.0
-    public var total: Double { array + wordline + adc + shift_add + accumulation + buffer + interconnect }
-
-    public init() {}
-
-    static func + (a: Self, b: Self) -> Self {
-        var r = a
-        r.array += b.array; r.wordline += b.wordline; r.adc += b.adc; r.shift_add += b.shift_add
-        r.accumulation += b.accumulation; r.buffer += b.buffer; r.interconnect += b.interconnect
-        return r
-    }
-}
-
-/// Area (mm²) by component.
-public struct AreaBreakdown: Sendable, Equatable, Codable {
-    public var array = 0.0, wordline_drivers = 0.0, adc = 0.0, shift_add = 0.0, accumulation = 0.0, buffer = 0.0
-    public var total: Double { array + wordline_drivers + adc + shift_add + accumulation + buffer }
-
-    public init() {}
-
-    static func + (a: Self, b: Self) -> Self {
-        var r = a
-        r.array += b.array; r.wordline_drivers += b.wordline_drivers; r.adc += b.adc; r.shift_add += b.shift_add
-        r.accumulation += b.accumulation; r.buffer += b.buffer
-        return r
-    }
-}
-
-/// One layer's mapping and cost per image.
-public struct LayerCost: Sendable, Equatable, Codable {
-    public var shape: LayerShape
-    public var mapping: LayerMapping
-    public var energy_pj: EnergyBreakdown
-    public var area_mm2: AreaBreakdown
-    public var latency_ns: Double
-    /// Operations per image: 2 × MACs.
-    public var ops: Double
-    public var adcs: Int
-}
-
-/// The chip: every mapped layer (weight-stationary, each layer on its own subarrays), layer-by-layer processing.
-/// Totals are sums over `layers`; layers kept in FP32 are listed in `digital_layers` and not costed.
-public struct ChipReport: Sendable, Equatable, Codable {
-    public var config: CIMConfig
-    public var layers: [LayerCost]
-    public var digital_layers: [LayerShape]
-    public var energy_pj: EnergyBreakdown
-    public var area_mm2: AreaBreakdown
-    public var latency_ns: Double
-    public var ops: Double
-    /// ops / energy: ops per pJ is 10¹² ops per joule, i.e. TOPS/W.
-    public var tops_per_w: Double
-    public var tops_per_mm2: Double
-    public var images_per_s: Double
-    public var subarrays: Int
-    /// Multiply-accumulates per image left to the digital (FP32) layers.
-    public var digital_macs: Int
-}
-
-/// The analytic cost model (docs/cim.md §Cost model). Pure functions of the layer shapes and the config.
+/// The analytic cost model (docs/cim.md §Cost model): pure functions of the layer shapes and the config.
+///
+/// Per input vector a layer works through its stages one after another: the tile's buffer delivers the vector,
+/// the bits cross the H-tree, k bit-planes are read (each: one clock for the subarray read, one for the
+/// shift-add, bus cycles for the bit-plane's new inputs), the adder tree and the output stage run, the outputs
+/// are written back. Energy counts every event of every vector; area counts the allocated subarrays with their
+/// periphery, the tiles' adder trees and buffers, and the H-tree.
 public enum CostModel {
-    /// Cost of one binarized layer with `config.activationBits`-bit inputs.
-    public static func layer(_ s: LayerShape, _ c: CIMConfig) -> LayerCost {
-        precondition(s.binarized, "only binarized layers are mapped")
-        let R = c.subarrayRows, C = c.subarrayColumns, k = Double(c.activationBits)
-        let map = LayerMapping(s, rows: R, columns: C)
-        let device = c.deviceModel, adc = c.adc.model, lib = DigitalLibrary(node: c.node)
-        let P = Double(s.positions), K = Double(s.rows), N = Double(s.outChannels)
-        let Tr = Double(map.rowTiles)
-        let columnsRead = N + 1  // weight columns + the reference column
-        let adcsPerSubarray = C / c.columnsPerADC
-        let adcCount = map.subarrays * adcsPerSubarray
-        let shiftAdd = ShiftAdd(adcBits: c.adcBits, activationBits: c.activationBits)
-        let acc = Accumulation(adcBits: c.adcBits, activationBits: c.activationBits, rowTiles: map.rowTiles)
-        let cycles = P * k  // bit-serial: one read of every subarray per input bit-plane
-        let conversions = cycles * Tr * columnsRead
-        let inputBitsFed = P * K * k * Double(map.columnTiles)
-        let outputBits = P * N * 16
+    /// Buffer accesses per input vector (global buffer read, tile buffer write and read, global buffer write of
+    /// the outputs) and the register cycles of one.
+    static let bufferAccesses = 4, bufferAccessCycles = 2
 
-        var a = AreaBreakdown()
-        let um2 = 1e-6
-        a.array = Double(map.subarrays * R * C) * device.cellArea(node: c.node) * um2
-        a.wordline_drivers = Double(map.subarrays * R) * lib.wordlineDriverArea * um2
-        a.adc = Double(adcCount) * adc.area(bits: c.adcBits, node: c.node) * um2
-        a.shift_add = Double(adcCount) * shiftAdd.area(lib) * um2
-        a.accumulation = Double(map.columnTiles * C) * acc.area(lib) * um2
-        a.buffer = Buffers(inputBits: s.rows * c.activationBits, outputBits: s.outChannels * 16).area(lib) * um2
-
-        var e = EnergyBreakdown()
-        let act = c.inputActivity
-        let eOn = device.readEnergy(on: true, node: c.node), eOff = device.readEnergy(on: false, node: c.node)
-        // Active rows × (weight cells, `act` of them on, + the all-on reference cell).
-        e.array = cycles * K * act * (N * (act * eOn + (1 - act) * eOff) + eOn)
-        e.wordline = cycles * K * act * Double(map.columnTiles * C) * lib.wordlineEnergyPerCell
-        e.adc = conversions * adc.energy(bits: c.adcBits, node: c.node)
-        e.shift_add = conversions * shiftAdd.energy(lib)
-        e.accumulation = P * N * acc.energy(lib)
-        e.buffer = (inputBitsFed + outputBits) * lib.bufferEnergyPerBit
-        e.interconnect = Interconnect().energy(bits: inputBitsFed + outputBits, layerAreaUm2: a.total / um2, lib)
-
-        let clk = 1e9 / c.clockHz
-        let cycleNs = Swift.max(device.readPulseNs, clk)
-            + Double(c.columnsPerADC) * adc.latency(bits: c.adcBits, clockHz: c.clockHz) + clk
-        let latency = cycles * cycleNs + P * Double(acc.cycles) * clk
-            + Interconnect().cycles(bits: inputBitsFed) * clk
-        return LayerCost(shape: s, mapping: map, energy_pj: e, area_mm2: a, latency_ns: latency,
-                         ops: 2 * Double(s.macs), adcs: adcCount)
-    }
-
-    /// The chip report: each binarized layer mapped and costed; totals summed over them.
+    /// The chip report of `shapes` under `c` (mode, mapping of FP32 layers and all circuit settings from `c`).
     public static func chip(_ shapes: [LayerShape], _ c: CIMConfig) -> ChipReport {
-        let layers = shapes.filter(\.binarized).map { layer($0, c) }
-        let digital = shapes.filter { !$0.binarized }
+        let mapped = shapes.filter { $0.binarized || c.mapFP32Layers }
+        let digital = shapes.filter { !($0.binarized || c.mapFP32Layers) }
+        let inputBits = mapped.map { $0.binarized ? c.activationBits : 8 }
+        let weightColumns = mapped.map { $0.binarized ? 1 : c.fp32WeightBits }
+        var plan = Floorplan(mapped, inputBits: inputBits, weightColumns: weightColumns, config: c)
+        let sub = SubarrayCircuit(c)
+        let clk = sub.clockPeriod
+        if c.mode == .pipeline {
+            let once = zip(mapped, plan.layers).map { vectorTime($0, $1, c, Interconnect(tiles: plan.tiles), clk) * Double($0.positions) }
+            plan.duplicate(times: once, maxCopies: c.maxCopies)
+        }
+        let ic = Interconnect(tiles: plan.tiles)
+
+        // Area: per layer without the H-tree, then the H-tree shared out by area.
+        var areas = zip(mapped, plan.layers).map { s, m in layerArea(s, m, plan, sub) }
+        let core = areas.reduce(0) { $0 + $1.total }
+        let wires = ic.area(coreArea: core * 1e6, node: c.node) * 1e-6
+        for i in areas.indices { areas[i].interconnect = core > 0 ? wires * areas[i].total / core : 0 }
+        let chipSideMm = (core + wires).squareRoot()
+        let peSideMm = plan.tiles > 0 ? (core / Double(plan.tiles)).squareRoot() / Double(plan.kernelTilePEs).squareRoot() : 0
+
+        var layers: [LayerCost] = []
+        for (i, (s, m)) in zip(mapped, plan.layers).enumerated() {
+            let e = layerEnergy(s, m, c, sub, ic, chipSideMm: chipSideMm, peSideMm: peSideMm)
+            let vectors = Double((s.positions + m.copies - 1) / m.copies)
+            layers.append(LayerCost(shape: s, mapping: m, energy_pj: e, area_mm2: areas[i],
+                                    latency_ns: vectors * vectorTime(s, m, c, ic, clk), ops: 2 * Double(s.macs),
+                                    adcs: m.subarrays * sub.adcs))
+        }
+        let sum = layers.reduce(0) { $0 + $1.latency_ns }
+        let slowest = layers.max { $0.latency_ns < $1.latency_ns }
+        let latency = c.mode == .pipeline ? slowest?.latency_ns ?? 0 : sum
+        // Leakage: the powered area (not the unassigned space) over the image's time, shared out by area.
+        let lib = DigitalLibrary(node: c.node)
+        for i in layers.indices {
+            let powered = layers[i].area_mm2.total - layers[i].area_mm2.unassigned
+            layers[i].energy_pj.leakage = lib.leakagePerMm2 * powered * latency * 1e-3
+        }
         let e = layers.reduce(EnergyBreakdown()) { $0 + $1.energy_pj }
         let a = layers.reduce(AreaBreakdown()) { $0 + $1.area_mm2 }
-        let latency = layers.reduce(0) { $0 + $1.latency_ns }
         let ops = layers.reduce(0) { $0 + $1.ops }
         let ips = latency > 0 ? 1e9 / latency : 0
         return ChipReport(config: c, layers: layers, digital_layers: digital, energy_pj: e, area_mm2: a,
-                          latency_ns: latency, ops: ops, tops_per_w: e.total > 0 ? ops / e.total : 0,
+                          latency_ns: latency, sum_layer_latency_ns: sum, bottleneck_layer: slowest?.shape.name ?? "",
+                          clock_ns: clk, ops: ops, tops_per_w: e.total > 0 ? ops / e.total : 0,
                           tops_per_mm2: a.total > 0 ? ops * ips / 1e12 / a.total : 0, images_per_s: ips,
-                          subarrays: layers.reduce(0) { $0 + $1.mapping.subarrays },
+                          subarrays: plan.subarrays, tiles: plan.tiles, pe_size: plan.peSize,
                           digital_macs: digital.reduce(0) { $0 + $1.macs })
     }
 
-    /// A per-layer table (Markdown).
-    public static func table(_ r: ChipReport) -> String {
-        var s = "| layer | rows x cols | positions | subarrays | utilisation | energy pJ | ADC pJ | area mm² | latency ns |\n"
-        s += "|---|---|---|---|---|---|---|---|---|\n"
-        for l in r.layers {
-            s += String(format: "| %@ | %d x %d | %d | %d (%dx%d) | %.1f %% | %.4g | %.4g | %.4g | %.4g |\n",
-                        l.shape.name, l.shape.rows, l.shape.outChannels, l.shape.positions, l.mapping.subarrays,
-                        l.mapping.rowTiles, l.mapping.columnTiles, 100 * l.mapping.utilization, l.energy_pj.total,
-                        l.energy_pj.adc, l.area_mm2.total, l.latency_ns)
-        }
-        s += String(format: "| **chip** | | | %d | | %.4g | %.4g | %.4g | %.4g |\n", r.subarrays, r.energy_pj.total,
-                     r.energy_pj.adc, r.area_mm2.total, r.latency_ns)
-        for d in r.digital_layers {
-            s += "| \(d.name) (FP32, digital, not costed) | \(d.rows) x \(d.outChannels) | \(d.positions) "
-                + "| – | – | – | – | – | – |\n"
-        }
-        return s
+    /// Time of one input vector of one copy (ns).
+    static func vectorTime(_ s: LayerShape, _ m: LayerMapping, _ c: CIMConfig, _ ic: Interconnect, _ clk: Double)
+        -> Double {
+        let acc = Accumulation(adcBits: c.adcBits, inputBits: m.inputBits,
+                               partialSums: m.kernelPositions * m.rowTiles * m.columnsPerWeight)
+        let fixed = bufferAccesses * bufferAccessCycles + ic.hops + acc.cycles
+        let perBit = 2 + ic.cycles(bits: s.inChannels)
+        return Double(fixed + m.inputBits * perBit) * clk
+    }
+
+    /// A layer's area (mm²) without the H-tree: its subarrays with their periphery, its tiles' adder trees and
+    /// buffers.
+    static func layerArea(_ s: LayerShape, _ m: LayerMapping, _ plan: Floorplan, _ sub: SubarrayCircuit)
+        -> AreaBreakdown {
+        let one = sub.area(inputBits: m.inputBits), n = Double(m.subarrays), um2 = 1e-6
+        var a = AreaBreakdown()
+        a.array = n * one.array * um2; a.adc = n * one.adc * um2; a.shift_add = n * one.shiftAdd * um2
+        a.other = n * one.other * um2; a.unassigned = n * one.unassigned * um2
+        let tiles = m.tiles * m.copies
+        let tilePEs = m.scheme == .kernelSplit ? plan.kernelTilePEs : Floorplan.conventionalTilePEs
+        // One adder (with its register) per output column of each PE column of the tile.
+        let adders = Double(tilePEs).squareRoot().rounded(.up) * Double(plan.peSize * sub.config.subarrayColumns)
+        let width = Double(sub.config.adcBits + m.inputBits + 6)
+        a.accumulation = Double(tiles) * adders * width * (sub.lib.adderAreaPerBit + sub.lib.registerAreaPerBit) * um2
+        a.buffer = Buffers(bits: s.inHeight * s.inWidth * s.inChannels * m.inputBits).area(sub.lib) * um2
+        return a
+    }
+
+    /// A layer's dynamic energy per image (pJ).
+    static func layerEnergy(_ s: LayerShape, _ m: LayerMapping, _ c: CIMConfig, _ sub: SubarrayCircuit,
+                            _ ic: Interconnect, chipSideMm: Double, peSideMm: Double) -> EnergyBreakdown {
+        let lib = sub.lib
+        let V = Double(s.positions), k = Double(m.inputBits), N = Double(s.outChannels)
+        let groups = Double(m.kernelPositions * m.rowTiles), groupRows = Double(s.rows) / groups
+        let conversions = V * k * groups * Double(m.columnsRead)
+        let read = sub.columnRead(groupRows: groupRows)
+        let acc = Accumulation(adcBits: c.adcBits, inputBits: m.inputBits,
+                               partialSums: m.kernelPositions * m.rowTiles * m.columnsPerWeight)
+        var e = EnergyBreakdown()
+        e.array = conversions * read.array
+        e.adc = conversions * read.adc
+        e.wordline = V * k * Double(s.rows) * c.inputActivity * Double(m.columnTiles) * sub.wordlineEnergy
+        e.shift_add = conversions * ShiftAdd(adcBits: c.adcBits, inputBits: m.inputBits).energy(lib)
+        e.accumulation = V * N * acc.energy(lib)
+        if !m.referenceColumn { e.accumulation += V * k * Double(s.rows) * lib.addEnergyPerBit }  // popcounts
+        e.other = conversions * read.mux + V * k * groups * Double(m.columnTiles) * sub.rowControlEnergy
+        let inputBits = Double(s.inHeight * s.inWidth * s.inChannels) * k
+        let outputBits = V * N * Double(c.activationBits)
+        e.buffer = (inputBits + outputBits) * lib.bufferEnergyPerBit
+        // Each PE sends its row groups' sum per output column (b + k + ⌈log₂ row groups⌉ bits) to the tile's tree.
+        let peWidth = Double(c.adcBits + m.inputBits) + Double(m.rowTiles).log2Ceil
+        let partialSums = V * Double(m.kernelPositions) * N * Double(m.columnsPerWeight) * peWidth
+        e.interconnect = ic.energy(bits: inputBits, distanceMm: chipSideMm, lib)
+            + ic.energy(bits: partialSums, distanceMm: peSideMm, lib)
+        return e
     }
 }

@@ -11,11 +11,16 @@ public struct CrossbarArray {
     public var conductance: [Float]
     /// No device effect: every entry is exactly 0 or 1.
     public let isIdeal: Bool
+    /// The reference column is a digital popcount: exact, not converted.
+    public let digitalReference: Bool
 
     /// - Parameters:
     ///   - on: [Cout, rows], true where B = +1.
     ///   - stream: the RNG stream (one per layer) of the variation and fault draws.
-    public init(on: [Bool], outChannels: Int, rows: Int, config c: CIMConfig, stream: UInt64) {
+    ///   - digitalReference: the reference sums come from a digital popcount (no spare column on the chip): the
+    ///     reference column is exact, without device effects or ADC.
+    public init(on: [Bool], outChannels: Int, rows: Int, config c: CIMConfig, stream: UInt64,
+                digitalReference: Bool = false) {
         precondition(on.count == outChannels * rows)
         self.rows = rows
         columns = outChannels + 1
@@ -23,10 +28,12 @@ public struct CrossbarArray {
         let gOff: Float = ratio.isInfinite ? 0 : Float(1 / ratio)
         let faults = c.stuckAt0 + c.stuckAt1 > 0, sigma = Float(c.variation)
         isIdeal = gOff == 0 && !faults && sigma == 0
+        self.digitalReference = digitalReference
         var g = [Float](repeating: 0, count: columns * rows)
         var rng = RNG(seed: c.seed, stream: stream)
         for col in 0..<columns {
             for r in 0..<rows {
+                if digitalReference && col == outChannels { g[col * rows + r] = 1; continue }
                 var state = col == outChannels ? true : on[col * rows + r]
                 if faults {
                     let u = Double(rng.uniform())
@@ -69,6 +76,16 @@ public struct CrossbarArray {
     ///   - scratch: `scratchCount(positions:bits:tileRows:)` floats.
     public func accumulate(codes: UnsafePointer<Float>, positions P: Int, bits: Int, tileRows: Int, adc: ADCQuantizer,
                            into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let groups = stride(from: 0, to: rows, by: tileRows).map { Swift.min(tileRows, rows - $0) }
+        accumulate(codes: codes, positions: P, bits: bits, groups: groups, adc: adc, into: acc, scratch: scratch)
+    }
+
+    /// As above with row groups of the given sizes (consecutive rows, Σ = rows): each group is one subarray's rows
+    /// (the kernel-split mapping's Cin channels of one kernel position, `LayerMapping.rowGroups`).
+    public func accumulate(codes: UnsafePointer<Float>, positions P: Int, bits: Int, groups: [Int], adc: ADCQuantizer,
+                           into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        precondition(groups.reduce(0, +) == rows && groups.allSatisfy { $0 > 0 }, "row groups must cover the rows")
+        let tileRows = groups.max() ?? 1
         let radix = packingRadix(tileRows: tileRows, bits: bits)
         let operands = radix == nil ? bits : (bits + 1) / 2
         let gemmWidth = operands * P, weightColumns = columns - 1
@@ -79,8 +96,7 @@ public struct CrossbarArray {
         conductance.withUnsafeBufferPointer { gb in
             let g = gb.baseAddress!, ref = g + weightColumns * rows, refSums = sums + weightColumns * gemmWidth
             var r0 = 0
-            while r0 < rows {
-                let rr = Swift.min(tileRows, rows - r0)
+            for rr in groups {
                 // Bit-planes side by side: planes[r, m·P + p] = bit m of codes[r0 + r, p] (or the packed pair).
                 for r in 0..<rr {
                     Self.bitPlanes(codes + (r0 + r) * P, P, bits, radix: radix, into: planes + r * gemmWidth)
@@ -92,7 +108,8 @@ public struct CrossbarArray {
                 for r in 0..<rr { Self.axpy(refSums, ref[r0 + r], planes + r * gemmWidth, gemmWidth) }
                 for c in 0..<columns {
                     Self.convertAndShiftAdd(sums + c * gemmWidth, operands: operands, P, bits, radix: radix,
-                                            adc: skipADC ? nil : adc, into: acc + c * P)
+                                            adc: skipADC || (digitalReference && c == weightColumns) ? nil : adc,
+                                            into: acc + c * P)
                 }
                 r0 += rr
             }

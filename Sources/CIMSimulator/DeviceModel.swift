@@ -1,81 +1,103 @@
-/// A memory cell technology used as one binary weight of a crossbar column: its layout area, its read conditions
-/// and the energy one read of one cell costs. A new device is one new conforming type (and a `DeviceKind` case).
-/// Every value is cited in docs/cim.md §Devices.
+/// A memory cell technology used as one binary weight of a crossbar column: its layout, its read conditions and
+/// what one column read costs. A new device is one new conforming type (and a `DeviceKind` case). Every value is
+/// cited in docs/cim.md §Devices.
 public protocol DeviceModel: Sendable {
     var kind: DeviceKind { get }
-    /// Cell area in F² (F: the node's feature size).
-    var cellAreaF2: Double { get }
+    /// Cell height (along a column, the row pitch) and width (along a row, the column pitch) in F.
+    var cellHeightF: Double { get }
+    var cellWidthF: Double { get }
     /// G_on / G_off (infinity: the off cell does not conduct).
     var onOffRatio: Double { get }
-    /// Read voltage (V) and the duration of one read (ns).
-    var readVoltage: Double { get }
-    var readPulseNs: Double { get }
-    /// Energy (pJ) of reading one cell with input bit 1, for an on and for an off cell.
-    func readEnergy(on: Bool, node: TechnologyNode) -> Double
+    /// Bit-line capacitance per cell on the column (fF at 22 nm; wire over the row pitch plus the access device's
+    /// junction).
+    var bitlineCapPerCell22: Double { get }
+    /// True when writing needs voltages above V_dd: thick-oxide level shifters and write drivers on every row and
+    /// column, at a pitch of their own (docs/cim.md §Subarray).
+    var highVoltageWrite: Bool { get }
+    /// Energy (pJ) of one read of one column with `rows` cells, a fraction `active` of them driven (input bit 1)
+    /// and half the cells on, sensed for `senseTime` ns.
+    func columnReadEnergy(rows: Double, active: Double, senseTime: Double, node: TechnologyNode) -> Double
 }
 
 extension DeviceModel {
+    /// Cell area in F².
+    public var cellAreaF2: Double { cellHeightF * cellWidthF }
+
     /// Cell area in µm².
     public func cellArea(node: TechnologyNode) -> Double {
-        let f = Double(node.rawValue) * 1e-3
+        let f = node.featureMicrons
         return cellAreaF2 * f * f
+    }
+
+    /// Bit-line capacitance of a column of `rows` cells (fF), scaled with F.
+    public func bitlineCap(rows: Double, node: TechnologyNode) -> Double {
+        rows * bitlineCapPerCell22 * Double(node.rawValue) / 22
     }
 }
 
-/// An 8T SRAM cell with a decoupled read port (the CIM cell of DNN+NeuroSim): 160 F² (V2.1's 8F x 20F; V1.3's
-/// suggested size above 22 nm); a digital cell,
-/// so the off state does not conduct. A read discharges the read bitline's share of one cell, C·Vdd².
+/// The 8T SRAM cell of DNN+NeuroSim with a decoupled read port: 10F × 28F = 280 F² (the cell NeuroSim V1.4 lays
+/// out at 22 nm: its reported array area is 280 F² per cell, ../shared/reference/neurosim-v1.4). A digital cell:
+/// the off state does not conduct. A read precharges the read bit line and lets the driven on-cells discharge it:
+/// at most C_BL·V_dd² per column read, no static current.
 public struct SRAMCell: DeviceModel {
     public var kind: DeviceKind { .sram }
-    public var cellAreaF2: Double { 160 }
+    public var cellHeightF: Double { 10 }
+    public var cellWidthF: Double { 28 }
     public var onOffRatio: Double { .infinity }
-    public var readPulseNs: Double { 1 }
-    public var readVoltage: Double { TechnologyNode.nm22.vdd }
-    /// Read-bitline capacitance per cell at 45 nm (fF): wire over 8F plus the read transistor's drain (assumption).
-    static let bitlineCapPerCell45 = 0.17
+    /// 0.2 fF: wire over the 10F row pitch (≈ 0.05 fF) and the read transistor's drain junction (≈ 0.15 fF).
+    public var bitlineCapPerCell22: Double { 0.2 }
+    public var highVoltageWrite: Bool { false }
 
     public init() {}
 
-    public func readEnergy(on: Bool, node: TechnologyNode) -> Double {
-        guard on else { return 0 }
-        let c = Self.bitlineCapPerCell45 * Double(node.rawValue) / 45 * 1e-15
-        return c * node.vdd * node.vdd * 1e12
+    public func columnReadEnergy(rows: Double, active: Double, senseTime: Double, node: TechnologyNode) -> Double {
+        bitlineCap(rows: rows, node: node) * node.vdd * node.vdd * 1e-3
     }
 }
 
-/// A resistive cell read through an access transistor (1T1R or 1FeFET): E = V²/R · t_read.
+/// A resistive cell read through an access device (1T1R RRAM, 1FeFET): the bit line is clamped at the read
+/// voltage and every driven cell conducts V_r/R while the sense amplifier samples; plus charging the bit line.
 public protocol ResistiveCell: DeviceModel {
-    /// On-state resistance (Ω).
+    /// On-state resistance (Ω) and read voltage (V).
     var onResistance: Double { get }
+    var readVoltage: Double { get }
 }
 
 extension ResistiveCell {
-    public func readEnergy(on: Bool, node: TechnologyNode) -> Double {
-        let r = on ? onResistance : onResistance * onOffRatio
-        return readVoltage * readVoltage / r * readPulseNs * 1e-9 * 1e12
+    public var highVoltageWrite: Bool { true }
+
+    public func columnReadEnergy(rows: Double, active: Double, senseTime: Double, node: TechnologyNode) -> Double {
+        let v = readVoltage
+        let conductance = 0.5 / onResistance + (onOffRatio.isInfinite ? 0 : 0.5 / (onResistance * onOffRatio))
+        let cells = rows * active * conductance * v * v * senseTime * 1e-9 * 1e12
+        return cells + bitlineCap(rows: rows, node: node) * v * v * 1e-3
     }
 }
 
-/// 1T1R RRAM, DNN+NeuroSim V2.1 defaults: 4F x 4F, R_on = 100 kΩ, on/off 10, 0.5 V for 10 ns.
+/// 1T1R RRAM with DNN+NeuroSim's defaults: R_on = 100 kΩ, on/off 10, 0.5 V read; cell 4F × 12F = 48 F² (the
+/// 1T1R cell NeuroSim V1.4 lays out at 22 nm: 5.83x smaller than its SRAM cell in the reference's array areas).
 public struct RRAMCell: ResistiveCell {
     public var kind: DeviceKind { .rram }
-    public var cellAreaF2: Double { 16 }
+    public var cellHeightF: Double { 4 }
+    public var cellWidthF: Double { 12 }
     public var onOffRatio: Double { 10 }
     public var onResistance: Double { 100e3 }
     public var readVoltage: Double { 0.5 }
-    public var readPulseNs: Double { 10 }
+    /// 0.1 fF: a shorter row pitch (4F) than SRAM's and a smaller junction.
+    public var bitlineCapPerCell22: Double { 0.1 }
     public init() {}
 }
 
-/// 1FeFET cell: ≈ 30 F² (5.3x denser than 6T SRAM, Reis et al. 2021, against the 160 F² SRAM cell); read like the
-/// resistive cells with NeuroSim's defaults (0.5 V, 10 ns, 100 kΩ on); on/off 100 (assumption within the reported
-/// 10²–10⁴ range).
+/// 1FeFET cell: ≈ 53 F² (4F × 13.2F: 5.3x denser than the SRAM cell, Reis et al., IEEE JxCDC 2021); read like the
+/// resistive cells with NeuroSim's defaults (0.5 V, 100 kΩ on); on/off 100 (an assumption inside the reported
+/// 10²–10⁴ range); written with ±4 V gate pulses, so it needs the same high-voltage periphery as RRAM.
 public struct FeFETCell: ResistiveCell {
     public var kind: DeviceKind { .fefet }
-    public var cellAreaF2: Double { 30 }
+    public var cellHeightF: Double { 4 }
+    public var cellWidthF: Double { 13.2 }
     public var onOffRatio: Double { 100 }
     public var onResistance: Double { 100e3 }
     public var readVoltage: Double { 0.5 }
-    public var readPulseNs: Double { 10 }
+    public var bitlineCapPerCell22: Double { 0.1 }
     public init() {}
 }

@@ -27,21 +27,45 @@ public final class CrossbarDatapath: LayerDatapath {
     /// Which chip of the config's seed the device effects come from: 0 is the chip of inference and reports;
     /// CIM-aware training with `resample_variation` sets the step number, so every step sees fresh variation.
     public var draw: UInt64 = 0
+    private var rowLayout: RowLayout?
 
     public init(config: CIMConfig, layerIndex: Int) {
         self.config = config
         self.layerIndex = layerIndex
     }
 
+    /// How the layer's rows sit on the subarrays (the cost model's `LayerMapping`): `order[r]` is the im2col row
+    /// placed at crossbar row r, `groups` the rows each subarray sums, `digitalReference` whether the reference
+    /// sum is a popcount (no spare column).
+    struct RowLayout: Equatable {
+        var order: [Int], groups: [Int], digitalReference: Bool
+    }
+
+    func layout(_ op: DatapathOperands) -> RowLayout {
+        let R = config.subarrayRows, C = config.subarrayColumns
+        let cin = op.geometry?.channels ?? op.rows, kernel = op.geometry?.kernelH ?? 1
+        let square = op.geometry.map { $0.kernelH == $0.kernelW } ?? true
+        let scheme = square ? LayerMapping.scheme(kind: op.geometry == nil ? "fc" : "conv", kernel: kernel,
+                                                  inChannels: cin, rows: R) : .conventional
+        let groups = scheme == .kernelSplit
+            ? LayerMapping.rowGroups(inChannels: cin, kernel: kernel, scheme: scheme, rows: R)
+            : LayerMapping.rowGroups(inChannels: op.rows, kernel: 1, scheme: .conventional, rows: R)
+        return RowLayout(order: groups.flatMap { $0 }, groups: groups.map(\.count),
+                         digitalReference: op.outChannels % C == 0)
+    }
+
     /// The crossbar for these operands, reusing the last one while the weights are unchanged.
-    func crossbar(_ op: DatapathOperands, signs: UnsafePointer<Int8>) -> CrossbarArray {
+    func crossbar(_ op: DatapathOperands, signs: UnsafePointer<Int8>, layout: RowLayout) -> CrossbarArray {
         let K = op.rows, M = op.outChannels
         let w = UnsafeBufferPointer(start: op.weights, count: K * M)
         if let a = array, arrayDraw == draw, arrayWeights.elementsEqual(w) { return a }
-        // The cells hold B as the binarizer decided it (the layer's integer view), not a comparison of floats.
-        let on = (0..<(K * M)).map { signs[$0] > 0 }
+        // The cells hold B as the binarizer decided it (the layer's integer view), not a comparison of floats;
+        // crossbar row r holds im2col row order[r].
+        var on = [Bool](repeating: false, count: K * M)
+        for c in 0..<M { for r in 0..<K { on[c * K + r] = signs[c * K + layout.order[r]] > 0 } }
         let a = CrossbarArray(on: on, outChannels: M, rows: K, config: config,
-                              stream: 0xC1_0000 + UInt64(layerIndex) &+ draw &* 0x1_0000_0000)
+                              stream: 0xC1_0000 + UInt64(layerIndex) &+ draw &* 0x1_0000_0000,
+                              digitalReference: layout.digitalReference)
         array = a
         arrayWeights = Array(w)
         arrayDraw = draw
@@ -53,8 +77,11 @@ public final class CrossbarDatapath: LayerDatapath {
             preconditionFailure("\(op.name): the CIM datapath needs binary weights and k-bit inputs")
         }
         let M = op.outChannels, K = op.rows, bits = aq.bits
-        let xb = crossbar(op, signs: signs)
-        let adc = ADCQuantizer(bits: config.adcBits, rows: config.subarrayRows, range: config.adcRange)
+        if rowLayout == nil || rowLayout!.order.count != K { rowLayout = layout(op) }
+        let lay = rowLayout!, order = lay.order, tileRows = lay.groups.max() ?? K
+        let xb = crossbar(op, signs: signs, layout: lay)
+        // Full scale on the rows a subarray actually sums (a kernel-split group of Cin < R rows uses all levels).
+        let adc = ADCQuantizer(bits: config.adcBits, rows: tileRows, range: config.adcRange)
         let step = aq.quantizationStep
         let scaleB = (0..<M).map { c -> (Float, Float) in
             let g = q.groups.count == M ? q.groups[c] : q.groups[0]
@@ -91,16 +118,16 @@ public final class CrossbarDatapath: LayerDatapath {
                 let col = UnsafeMutablePointer<Float>.allocate(capacity: K * cols)
                 let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * cols)
                 let scratch = UnsafeMutablePointer<Float>.allocate(
-                    capacity: xb.scratchCount(positions: cols, bits: bits, tileRows: config.subarrayRows))
+                    capacity: xb.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
                 defer { codes.deallocate(); image.deallocate(); col.deallocate(); acc.deallocate(); scratch.deallocate() }
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {
                         Self.codes(x.data + (i0 + g) * perImage, perImage, codeScale, into: codes)
                         Im2col.forward(geo, x: codes, col: image, ld: P)
-                        for r in 0..<K { (col + r * width + g * P).update(from: image + r * P, count: P) }
+                        for r in 0..<K { (col + r * width + g * P).update(from: image + order[r] * P, count: P) }
                     }
-                    xb.accumulate(codes: col, positions: width, bits: bits, tileRows: config.subarrayRows, adc: adc,
+                    xb.accumulate(codes: col, positions: width, bits: bits, groups: lay.groups, adc: adc,
                                   into: acc, scratch: scratch)
                     for g in 0..<count { finish(acc, width, g * P, P, y + (i0 + g) * M * P, P, 1) }
                 }
@@ -111,11 +138,11 @@ public final class CrossbarDatapath: LayerDatapath {
             let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
             let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * n)
             let scratch = UnsafeMutablePointer<Float>.allocate(
-                capacity: xb.scratchCount(positions: n, bits: bits, tileRows: config.subarrayRows))
+                capacity: xb.scratchCount(positions: n, bits: bits, tileRows: tileRows))
             defer { flat.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
             Self.codes(x.data, K * n, codeScale, into: flat)
-            for i in 0..<n { for r in 0..<K { codes[r * n + i] = flat[i * K + r] } }
-            xb.accumulate(codes: codes, positions: n, bits: bits, tileRows: config.subarrayRows, adc: adc, into: acc,
+            for i in 0..<n { for r in 0..<K { codes[r * n + i] = flat[i * K + order[r]] } }
+            xb.accumulate(codes: codes, positions: n, bits: bits, groups: lay.groups, adc: adc, into: acc,
                           scratch: scratch)
             finish(acc, n, 0, n, y, 1, M)
         }

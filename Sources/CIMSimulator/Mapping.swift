@@ -28,25 +28,6 @@ public struct LayerShape: Sendable, Equatable, Codable {
     }
 }
 
-/// How a layer is tiled onto subarrays: row tiles × column tiles, one cell per binary weight, plus one reference
-/// column of "on" cells per row tile (it measures Σ of the input bits: the ±1 recovery and the β term, docs/cim.md).
-public struct LayerMapping: Sendable, Equatable, Codable {
-    public var rowTiles: Int, columnTiles: Int
-    /// Cells holding weights and reference cells.
-    public var weightCells: Int, referenceCells: Int
-    /// Used cells / cells of the allocated subarrays.
-    public var utilization: Double
-    public var subarrays: Int { rowTiles * columnTiles }
-
-    public init(_ s: LayerShape, rows R: Int, columns C: Int) {
-        rowTiles = (s.rows + R - 1) / R
-        columnTiles = (s.outChannels + 1 + C - 1) / C
-        weightCells = s.rows * s.outChannels
-        referenceCells = s.rows
-        utilization = Double(weightCells + referenceCells) / Double(rowTiles * columnTiles * R * C)
-    }
-}
-
 /// Extracts the layer shapes of a model.
 public enum Mapping {
     /// The convolution and linear layers of `model` in forward order, with their input sizes: runs one forward

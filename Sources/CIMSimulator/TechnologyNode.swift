@@ -27,4 +27,13 @@ public enum TechnologyNode: Int, Sendable, CaseIterable, Codable {
 
     /// Multiplier for an area quoted at 45 nm.
     public var areaScale: Double { (Double(rawValue) / Self.referenceFeature) * (Double(rawValue) / Self.referenceFeature) }
+
+    /// Multiplier for a switching energy quoted at node `n`.
+    public func energyScale(from n: TechnologyNode) -> Double { energyScale / n.energyScale }
+
+    /// Multiplier for an area quoted at node `n`.
+    public func areaScale(from n: TechnologyNode) -> Double { areaScale / n.areaScale }
+
+    /// F in µm.
+    public var featureMicrons: Double { Double(rawValue) * 1e-3 }
 }

@@ -16,22 +16,28 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Builds models by name: `smallcnn`, `lenet5`, `resnet20/32/44/56` (any 6n+2 depth as `resnetN`), `resnet18`,
-/// `vgg-small`.
+/// `vgg-small`, `vgg8` (DNN+NeuroSim's VGG8).
 public enum ModelZoo {
     public static let names = ["smallcnn", "lenet5", "resnet20", "resnet32", "resnet44", "resnet56", "resnet18",
-                               "vgg-small"]
+                               "vgg-small", "vgg8"]
 
     /// - Parameters:
     ///   - inputShape: per-sample [C, H, W].
     ///   - quant: which layers are binarized / take k-bit inputs (default: none).
+    ///   - width: width multiplier of the CIFAR ResNets (1 elsewhere).
     public static func make(_ arch: String, inputShape: [Int], numClasses: Int, seed: UInt64 = 0,
-                            quant: QuantPolicy = .fp32) throws -> Model {
+                            quant: QuantPolicy = .fp32, width: Int = 1) throws -> Model {
         guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
             throw ModelError.badInput("input shape must be C x H x W with positive sizes, got \(inputShape)")
         }
         guard numClasses >= 2 else { throw ModelError.badInput("num_classes must be at least 2, got \(numClasses)") }
         let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
         let name = arch.lowercased()
+        guard (1...64).contains(width) else { throw ModelError.badInput("width multiplier must be in 1...64, got \(width)") }
+        let isCIFARResNet = name.hasPrefix("resnet") && name != "resnet18"
+        guard width == 1 || isCIFARResNet else {
+            throw ModelError.badInput("a width multiplier applies to the CIFAR ResNets (resnet20, 32, ...), not \(arch)")
+        }
         let build: (ParameterStore) -> [Layer]
         switch name {
         case "smallcnn", "small-cnn":
@@ -46,12 +52,17 @@ public enum ModelZoo {
         case "vgg-small", "vggsmall", "vgg_small":
             guard h >= 8, w >= 8 else { throw ModelError.badInput("vgg-small needs inputs of at least 8x8") }
             build = { VGGSmall.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses, quant: quant) }
+        case "vgg8":
+            guard h >= 8, w >= 8 else { throw ModelError.badInput("vgg8 needs inputs of at least 8x8") }
+            build = { VGGSmall.layers($0, inChannels: c, height: h, width: w, numClasses: numClasses, hidden: 1024,
+                                      quant: quant) }
         default:
             guard name.hasPrefix("resnet"), let depth = Int(name.dropFirst(6)), depth >= 8, (depth - 2) % 6 == 0 else {
                 throw ModelError.unknownArch(arch)
             }
             guard h >= 4, w >= 4 else { throw ModelError.badInput("\(arch) needs inputs of at least 4x4") }
-            build = { ResNetCIFAR.layers($0, depth: depth, inChannels: c, numClasses: numClasses, quant: quant) }
+            build = { ResNetCIFAR.layers($0, depth: depth, inChannels: c, numClasses: numClasses, widthMultiplier: width,
+                                         quant: quant) }
         }
         return Model(arch: name, inputShape: inputShape, numClasses: numClasses, seed: seed, build: build)
     }

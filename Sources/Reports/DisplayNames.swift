@@ -37,7 +37,7 @@ public enum DisplayNames {
         "\(Palette.deviceName(device)) \(node) nm, \(adcBits)-bit ADC"
     }
 
-    /// "SRAM, 22 nm, 128×128 subarrays, 5-bit SAR ADC per 8 columns".
+    /// "SRAM, 22 nm, 128×128 subarrays, 5-bit MLSA ADC per 8 columns".
     public static func chip(device: String, node: Int, rows: Int, columns: Int, adcBits: Int, adc: String,
                             columnsPerADC: Int) -> String {
         "\(Palette.deviceName(device)), \(node) nm, \(rows)×\(columns) subarrays, \(adcBits)-bit \(adc.uppercased()) ADC "
@@ -55,6 +55,9 @@ public enum DisplayNames {
         case "accumulation": return "accumulation"
         case "buffer": return "buffers"
         case "interconnect": return "interconnect"
+        case "other": return "decoders, drivers, muxes"
+        case "unassigned": return "unassigned floorplan"
+        case "leakage": return "leakage"
         default: return key.replacingOccurrences(of: "_", with: " ")
         }
     }

@@ -47,8 +47,8 @@ public struct RunRecord {
         public var config: ChipConfig
         public var layers: [Layer]
         public var digital_layers: [Shape]
-        public var energy_pj: [String: Double]
-        public var area_mm2: [String: Double]
+        public var energy_pj: Breakdown
+        public var area_mm2: Breakdown
         public var latency_ns: Double
         public var ops: Double
         public var tops_per_w: Double
@@ -73,8 +73,8 @@ public struct RunRecord {
     public struct Layer: Decodable {
         public var shape: Shape
         public var mapping: Mapping
-        public var energy_pj: [String: Double]
-        public var area_mm2: [String: Double]
+        public var energy_pj: Breakdown
+        public var area_mm2: Breakdown
         public var latency_ns: Double
         public var ops: Double
         public var adcs: Int
@@ -93,6 +93,21 @@ public struct RunRecord {
     public struct Mapping: Decodable {
         public var row_tiles: Int, column_tiles: Int
         public var utilization: Double
+        /// Allocated subarrays (with pipeline copies) and the mapping scheme; absent in reports before both.
+        public var subarrays: Int?
+        public var scheme: String?
+    }
+
+    /// A cost breakdown (block → value) as the report's JSON has it, without its `total` (the sum of the blocks).
+    public struct Breakdown: Decodable {
+        public var parts: [String: Double]
+        public init(from decoder: Decoder) throws {
+            parts = try [String: Double](from: decoder)
+            parts.removeValue(forKey: "total")
+        }
+        public var values: Dictionary<String, Double>.Values { parts.values }
+        public subscript(key: String) -> Double? { parts[key] }
+        public func map<T>(_ f: ((key: String, value: Double)) throws -> T) rethrows -> [T] { try parts.map(f) }
     }
 
     public var folder: URL

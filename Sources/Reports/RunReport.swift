@@ -133,7 +133,8 @@ public enum RunReport {
             let e = l.energy_pj.values.reduce(0, +)
             t.add([.text(l.shape.name), .text(l.shape.kind), .number("\(l.shape.rows) × \(l.shape.out_channels)"),
                    .number("\(l.shape.positions)"),
-                   .number("\(l.mapping.row_tiles * l.mapping.column_tiles) (\(l.mapping.row_tiles)×\(l.mapping.column_tiles))"),
+                   .number("\(l.mapping.subarrays ?? l.mapping.row_tiles * l.mapping.column_tiles) "
+                           + "(\(l.mapping.scheme.map { $0 + " " } ?? "")\(l.mapping.row_tiles)×\(l.mapping.column_tiles))"),
                    .number(String(format: "%.1f %%", 100 * l.mapping.utilization)), .number(Quantity.energyPJ.format(e, in: eu)),
                    .number(String(format: "%.1f %%", 100 * e / max(energy, 1e-30)), share: e / max(energy, 1e-30)),
                    .number(Quantity.energyPJ.format(l.energy_pj["adc"], in: eu)),

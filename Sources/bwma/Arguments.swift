@@ -6,6 +6,7 @@ import Quantization
 // names the flag and the choices in its error, so no option's allowed values are written twice.
 extension DeviceKind: ExpressibleByArgument {}
 extension ADCKind: ExpressibleByArgument {}
+extension ExecutionMode: ExpressibleByArgument {}
 extension TechnologyNode: ExpressibleByArgument {}
 
 /// `bwma bench step --quant`: which binarizer and activation quantizer the benchmarked model uses.

@@ -21,6 +21,7 @@ extension CIM {
         var input = "3x32x32"
         @Option(help: "A run folder (config.yaml + parameters.f32): adds hardware-aware accuracy per point.")
         var checkpoint: String?
+        @OptionGroup var network: NetworkSource
         @Option(help: "Activation bits: a range 1-8 or a list.")
         var abits = "1-8"
         @Option(help: "Devices, comma separated.")
@@ -34,7 +35,10 @@ extension CIM {
         var json = false
 
         func validate() throws {
-            guard model != nil || checkpoint != nil else { throw ValidationError("give --model NAME or --checkpoint PATH") }
+            guard [checkpoint != nil, model != nil, network.network != nil].filter({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --model NAME, --checkpoint PATH or --network FILE")
+            }
+            try network.validate(model: model)
             if model != nil { _ = try parseShape(input) }
             do {
                 _ = try Sweep.parseInts(abits, flag: "--abits", range: 1...8)
@@ -59,8 +63,10 @@ extension CIM {
                 if let checkpoint {
                     let t = try trainedEvaluation(checkpoint, abits: nil, limitTest: hardware.limitTest)
                     shapes = Mapping.layerShapes(of: t.model)
+                } else if let model {
+                    shapes = try analyticShapes(model, input: try parseShape(input), abits: ks[0], width: network.width)
                 } else {
-                    shapes = try analyticShapes(model!, input: try parseShape(input), abits: ks[0])
+                    shapes = try network.shapes()
                 }
                 guard shapes.contains(where: \.binarized) else {
                     throw CLIError("the model has no binarized layer with k-bit inputs: nothing to map")
@@ -81,6 +87,7 @@ extension CIM {
                 let seconds = ProcessClock.now() - start
                 let written = try Sweep.write(rows, base: base, to: URL(fileURLWithPath: out),
                                               subject: model.map { "\($0), input \(input)" }
+                                                ?? network.network.map { "network \($0)" }
                                                 ?? "trained model \(checkpoint ?? "")")
                 let (url, plots, knee) = (written.csv, written.plots, written.knee)
                 printError(String(format: "cim sweep: %d points on %d rank(s) in %.3f s -> %@ (+ %d plots)", rows.count,

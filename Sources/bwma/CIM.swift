@@ -16,8 +16,13 @@ struct CIM: ParsableCommand {
 
     /// Chip settings shared by both subcommands.
     struct Hardware: ParsableArguments {
-        @Option(help: "ADC architecture.")
-        var adc = ADCKind.sar
+        @Option(help: "ADC architecture: mlsa (multi-level sense amplifier, NeuroSim's default), sar, flash.")
+        var adc = ADCKind.mlsa
+        @Option(help: "Execution mode: layer-by-layer (no duplication) or pipeline (fast layers duplicated).")
+        var mode = ExecutionMode.layerByLayer
+        @Option(name: .customLong("map-fp32-layers"),
+                help: "Map the FP32 first/last layers too, with 8-bit weights over 8 columns (true/false).")
+        var mapFP32Layers = true
         @Option(help: "Technology node in nm.")
         var node = TechnologyNode.nm22
         @Option(help: "Subarray rows = columns.")
@@ -47,7 +52,7 @@ struct CIM: ParsableCommand {
             c.device = device; c.adc = adc; c.node = node; c.subarrayRows = subarray; c.subarrayColumns = subarray
             c.columnsPerADC = colsPerAdc; c.adcRange = adcRange; c.activationBits = abits; c.adcBits = adcBits
             c.variation = variation; c.stuckAt0 = stuckAt0; c.stuckAt1 = stuckAt1; c.onOffRatio = onOffRatio
-            c.seed = seed
+            c.seed = seed; c.mode = mode; c.mapFP32Layers = mapFP32Layers
             do { try c.validate() } catch CIMError.invalid(let key, let value, let expected) {
                 let flag = ["subarray_columns": "subarray", "adc_bits": "adc-bits", "cols_per_adc": "cols-per-adc",
                             "adc_range": "adc-range", "stuck_at_0": "stuck-at-0", "stuck_at_1": "stuck-at-1",
@@ -74,6 +79,7 @@ struct CIM: ParsableCommand {
         var model: String?
         @Option(help: "Per-sample input shape CxHxW (with --model).")
         var input: String?
+        @OptionGroup var network: NetworkSource
         @Option(help: "Activation bits, 1...8.")
         var abits: Int
         @Option(help: "Memory device.")
@@ -85,9 +91,11 @@ struct CIM: ParsableCommand {
         var json = false
 
         func validate() throws {
-            guard (checkpoint == nil) != (model == nil) else {
-                throw ValidationError("give exactly one of --checkpoint PATH or --model NAME (with --input CxHxW)")
+            guard [checkpoint != nil, model != nil, network.network != nil].filter({ $0 }).count == 1 else {
+                throw ValidationError("give exactly one of --checkpoint PATH, --model NAME (with --input CxHxW) or "
+                                      + "--network FILE")
             }
+            try network.validate(model: model)
             if model != nil {
                 guard let input else { throw ValidationError("--model needs --input CxHxW (e.g. 3x32x32)") }
                 _ = try parseShape(input)
@@ -108,8 +116,10 @@ struct CIM: ParsableCommand {
                     shapes = Mapping.layerShapes(of: t.model)
                     let (a, b, ts, th) = try t.accuracies(hw, comm: comm)
                     (softwareAccuracy, hardwareAccuracy, swSeconds, hwSeconds) = (a, b, ts, th)
+                } else if let model {
+                    shapes = try analyticShapes(model, input: try parseShape(input!), abits: abits, width: network.width)
                 } else {
-                    shapes = try analyticShapes(model!, input: try parseShape(input!), abits: abits)
+                    shapes = try network.shapes()
                 }
                 guard shapes.contains(where: \.binarized) else {
                     throw CLIError("the model has no binarized layer with k-bit inputs: nothing to map")
@@ -133,6 +143,7 @@ struct CIM: ParsableCommand {
                                  as: UTF8.self))
                 } else {
                     printError(CostModel.table(chip))
+                    printError(CostModel.breakdownTable(chip))
                 }
                 printError(String(format: "%@ W1A%d, %d-bit %@ ADC, %d nm: %.4g pJ/image (ADC %.1f %%), %.4g mm², "
                                   + "%.4g µs/image, %.1f images/s, %.2f TOPS/W, %.3f TOPS/mm²%@",
@@ -150,10 +161,10 @@ struct CIM: ParsableCommand {
 }
 
 /// The layer shapes of a zoo model with BWMA W1A`abits` (first and last layer FP32, the default policy).
-func analyticShapes(_ name: String, input: [Int], abits: Int) throws -> [LayerShape] {
+func analyticShapes(_ name: String, input: [Int], abits: Int, width: Int = 1) throws -> [LayerShape] {
     let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: abits)
     let m: Model
-    do { m = try ModelZoo.make(name, inputShape: input, numClasses: 10, quant: policy) } catch {
+    do { m = try ModelZoo.make(name, inputShape: input, numClasses: 10, quant: policy, width: width) } catch {
         throw CLIError("--model: \(error)")
     }
     return Mapping.layerShapes(of: m)
@@ -163,5 +174,22 @@ func analyticShapes(_ name: String, input: [Int], abits: Int) throws -> [LayerSh
 func trainedEvaluation(_ path: String, abits: Int?, limitTest: Int) throws -> TrainedEvaluation {
     do { return try TrainedEvaluation(path, activationBits: abits, limitTest: limitTest, log: printError) } catch {
         throw CLIError("--checkpoint: \(error)")
+    }
+}
+
+/// `--network FILE` (a DNN+NeuroSim network CSV) and `--width N` (the CIFAR ResNets' width multiplier, with --model).
+struct NetworkSource: ParsableArguments {
+    @Option(help: "A network description in DNN+NeuroSim's CSV format; every layer binary with k-bit inputs.")
+    var network: String?
+    @Option(help: "Width multiplier of the CIFAR ResNets (with --model resnetN).")
+    var width = 1
+
+    func validate(model: String?) throws {
+        guard width >= 1 && width <= 64 else { throw ValidationError("--width must be in 1...64, got \(width)") }
+        guard width == 1 || model != nil else { throw ValidationError("--width applies to --model (a CIFAR ResNet)") }
+    }
+
+    func shapes() throws -> [LayerShape] {
+        do { return try NetworkDescription.load(network!) } catch { throw CLIError("--network: \(error)") }
     }
 }
