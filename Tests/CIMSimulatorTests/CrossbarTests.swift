@@ -177,6 +177,69 @@ final class CrossbarTests: XCTestCase {
         checkIdealLayer(conv, input: relu([3, 20, 6, 5], seed: 3), rows: 180, outChannels: 7, positions: 30)
     }
 
+    /// Cin = 64 on 128-row subarrays: the kernel-split mapping (one subarray sums one kernel position's channels).
+    /// The datapath permutes the cells and the im2col rows alike, so the ideal chip still equals the software conv.
+    func testKernelSplitConvEqualsTheSoftwareQuantizedConv() throws {
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let store = ParameterStore()
+        let conv = Conv2d(store, "k", inChannels: 64, outChannels: 5, kernel: 3, padding: 1, bias: true,
+                          quant: policy.spec(for: "k", role: .middle))
+        store.finalize()
+        var rng = RNG(seed: 12)
+        conv.initialize(rng: &rng)
+        checkIdealLayer(conv, input: relu([2, 64, 5, 4], seed: 13), rows: 576, outChannels: 5, positions: 20)
+    }
+
+    /// Row groups of any sizes (kernel-split groups) against the scalar reference summing the same groups, with a
+    /// lossy ADC on ideal cells: exact. Grouping matters: the same cells in 128-row tiles give other sums.
+    func testRowGroupsMatchTheReferenceAndChangeTheLossySums() {
+        var c = CIMConfig()
+        c.adcBits = 3
+        let rows = 258, out = 4, P = 9, bits = 3
+        let (_, a) = randomArray(rows: rows, out: out, config: c, seed: 21)
+        var rng = RNG(seed: 22)
+        let codes = (0..<(rows * P)).map { _ in rng.below(1 << bits) }
+        let groups = [64, 64, 30, 100]
+        let adc = ADCQuantizer(bits: c.adcBits, rows: 100, range: 1)
+        var acc = [Float](repeating: .nan, count: a.columns * P)
+        var scratch = [Float](repeating: 0, count: a.scratchCount(positions: P, bits: bits, tileRows: 100))
+        a.accumulate(codes: codes.map(Float.init), positions: P, bits: bits, groups: groups, adc: adc, into: &acc,
+                     scratch: &scratch)
+        var want = [Float](repeating: 0, count: a.columns * P)
+        for col in 0..<a.columns {
+            for p in 0..<P {
+                var r0 = 0
+                for g in groups {
+                    for j in 0..<bits {
+                        var sum = 0.0
+                        for r in r0..<(r0 + g) where (codes[r * P + p] >> j) & 1 == 1 {
+                            sum += Double(a.conductance[col * rows + r])
+                        }
+                        want[col * P + p] += Float(1 << j) * adc(Float(sum))
+                    }
+                    r0 += g
+                }
+            }
+        }
+        XCTAssertEqual(acc, want)
+        XCTAssertNotEqual(run(a, codes: codes, P: P, bits: bits, tile: 128, adc: adc), want)
+    }
+
+    /// With no spare column the reference sum is a digital popcount: exact even with variation and a lossy ADC.
+    func testDigitalReferenceIsExact() {
+        var c = CIMConfig()
+        c.adcBits = 3; c.variation = 0.3; c.device = .rram
+        let rows = 70, out = 3, P = 5, bits = 2
+        var rng = RNG(seed: 31)
+        let on = (0..<(rows * out)).map { _ in rng.uniform() < 0.5 }
+        let a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 1, digitalReference: true)
+        let codes = (0..<(rows * P)).map { _ in rng.below(1 << bits) }
+        let acc = run(a, codes: codes, P: P, bits: bits, tile: 32, adc: ADCQuantizer(bits: 3, rows: 32, range: 1))
+        for p in 0..<P {
+            XCTAssertEqual(acc[out * P + p], Float((0..<rows).map { codes[$0 * P + p] }.reduce(0, +)))
+        }
+    }
+
     func testIdealLinearEqualsTheSoftwareQuantizedLinear() throws {
         let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 3, perChannel: false)
         let store = ParameterStore()
