@@ -240,8 +240,8 @@ def read_results(out):
         with open(p) as f:
             s = json.load(f)
         recs.append({"row": row, "abits": abits, "seed": seed, "accuracy": round(100 * s["test_accuracy"], 4),
-                     "epochs": s["epochs"], "images_per_s": round(s["images_per_s"], 1), "wall_s": round(s["wall_s"], 1),
-                     "run": name})
+                     "epochs": s["epochs"], "images_per_s": round(s["images_per_s"], 1),
+                     "wall_s": round(s["wall_s"], 1), "run": name})
     return recs
 
 
@@ -283,8 +283,9 @@ def markdown_table(recs, ours=OURS):
     rows = sorted({row for row, _ in by}, key=lambda n: (order.get(n, len(order)), n))
     widths = sorted({a for _, a in by if a != FP_ABITS})
     fp_rows = [row for row in rows if (row, FP_ABITS) in by]
-    out = ["Test accuracy (%) after the last epoch: mean ± sample standard deviation over seeds. Paired: BWMA − row on the same seed, in points, with the 95 % Student-t interval "
-           "mean ± t₀.₉₇₅,ₙ₋₁·s/√n; a claim only where the interval excludes 0.", ""]
+    out = ["Test accuracy (%) after the last epoch: mean ± sample standard deviation over seeds. Paired: BWMA − row "
+           "on the same seed, in points, with the 95 % Student-t interval mean ± t₀.₉₇₅,ₙ₋₁·s/√n; a claim only where "
+           "the interval excludes 0.", ""]
 
     def section(title, members, a):
         out.append(f"## {title}")
@@ -364,7 +365,8 @@ def cmd_plan(args):
     if runs:
         per_epoch = (total - len(runs) * STARTUP_S) / args.epochs / args.parallel
         fit = int((args.budget_h * 3600 - len(runs) * STARTUP_S / args.parallel) // per_epoch)
-        print(f"epochs that fit in {args.budget_h:g} h with these runs: {fit} ({fmt_s(per_epoch)} per epoch of all runs)")
+        print(f"epochs that fit in {args.budget_h:g} h with these runs: {fit} "
+              f"({fmt_s(per_epoch)} per epoch of all runs)")
 
 
 def cmd_run(args):
@@ -374,7 +376,8 @@ def cmd_run(args):
         sys.exit(f"no bwma binary at {args.bwma}: swift build -c release --product bwma (or --bwma PATH)")
     for sub in ("configs", "logs", "runs"):
         os.makedirs(os.path.join(args.out, sub), exist_ok=True)
-    settings = {k: getattr(args, k) for k in ("epochs", "limit_train", "limit_test", "precision", "threads", "data_path")}
+    settings = {k: getattr(args, k)
+                for k in ("epochs", "limit_train", "limit_test", "precision", "threads", "data_path")}
     sp = os.path.join(args.out, "settings.json")
     if os.path.exists(sp):
         with open(sp) as f:
