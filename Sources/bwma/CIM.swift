@@ -186,7 +186,10 @@ struct NetworkSource: ParsableArguments {
 
     func validate(model: String?) throws {
         guard width >= 1 && width <= 64 else { throw ValidationError("--width must be in 1...64, got \(width)") }
-        guard width == 1 || model != nil else { throw ValidationError("--width applies to --model (a CIFAR ResNet)") }
+        let cifarResNet = model.map { $0.lowercased().hasPrefix("resnet") && $0.lowercased() != "resnet18" } ?? false
+        guard width == 1 || cifarResNet else {
+            throw ValidationError("--width applies to --model with a CIFAR ResNet (resnet20, resnet32, ...)")
+        }
     }
 
     func shapes() throws -> [LayerShape] {

@@ -48,9 +48,11 @@ final class CIMCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.err)
         let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
         let chip = obj["chip"] as! [String: Any]
-        XCTAssertEqual((chip["layers"] as! [Any]).count, 18)
-        XCTAssertEqual((chip["digital_layers"] as! [Any]).count, 2)
+        XCTAssertEqual((chip["layers"] as! [Any]).count, 20, "the FP32 first and last layers are mapped by default")
+        XCTAssertEqual((chip["digital_layers"] as! [Any]).count, 0)
         XCTAssertGreaterThan((chip["energy_pj"] as! [String: Any])["adc"] as! Double, 0)
+        XCTAssertGreaterThan((chip["energy_pj"] as! [String: Any])["total"] as! Double, 0)
+        XCTAssertGreaterThan((chip["area_mm2"] as! [String: Any])["total"] as! Double, 0)
         XCTAssertGreaterThan(chip["tops_per_w"] as! Double, 0)
         let config = chip["config"] as! [String: Any]
         XCTAssertEqual(config["device"] as? String, "rram")
@@ -60,6 +62,31 @@ final class CIMCLITests: XCTestCase {
         XCTAssertNil(obj["hardware_accuracy"] as? Double, "analytic: no accuracy")
         XCTAssert(r.err.contains("TOPS/W"), "the human summary goes to stderr")
         XCTAssertEqual(r.out.split(separator: "\n").count, 1, "exactly one JSON object on stdout")
+    }
+
+    /// A NeuroSim network description, the modes and the FP32-layer switch from the command line.
+    func testNetworkReportModesAndDigitalLayers() throws {
+        let net = temp.appendingPathComponent("net.csv")
+        try "ifm_h,ifm_w,ifm_c,kernel_h,kernel_w,ofm_c,pool_after,stride\n16,16,3,3,3,64,0,1\n16,16,64,3,3,64,0,2\n1,1,64,1,1,10,0,1\n"
+            .write(to: net, atomically: true, encoding: .utf8)
+        func chip(_ extra: [String]) throws -> [String: Any] {
+            let r = try run(try binary, ["cim", "report", "--abits", "4", "--device", "sram", "--json"] + extra)
+            XCTAssertEqual(r.status, 0, r.err)
+            return (try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any])["chip"] as! [String: Any]
+        }
+        let lbl = try chip(["--network", net.path])
+        XCTAssertEqual((lbl["layers"] as! [[String: Any]]).map { ($0["mapping"] as! [String: Any])["scheme"] as! String },
+                       ["conventional", "kernel-split", "conventional"])
+        let pipe = try chip(["--network", net.path, "--mode", "pipeline"])
+        XCTAssertLessThan(pipe["latency_ns"] as! Double, lbl["latency_ns"] as! Double)
+        XCTAssertEqual((pipe["config"] as! [String: Any])["mode"] as? String, "pipeline")
+        let digital = try chip(["--model", "resnet20", "--input", "1x28x28", "--map-fp32-layers", "false"])
+        XCTAssertEqual((digital["layers"] as! [Any]).count, 18)
+        XCTAssertEqual((digital["digital_layers"] as! [Any]).count, 2)
+        let wide = try chip(["--model", "resnet20", "--input", "3x32x32", "--width", "4"])
+        XCTAssertEqual(((wide["layers"] as! [[String: Any]]).last!["shape"] as! [String: Any])["in_channels"] as? Int, 256)
+        let text = try run(try binary, ["cim", "report", "--network", net.path, "--abits", "4", "--device", "rram"])
+        XCTAssert(text.err.contains("unassigned floorplan") && text.err.contains("| **total** |"), text.err)
     }
 
     func testBadFlagsNameTheFlag() throws {
@@ -75,6 +102,12 @@ final class CIMCLITests: XCTestCase {
             (["cim", "sweep", "--model", "resnet20", "--abits", "0-3", "--out", "x.csv"], "--abits"),
             (["cim", "sweep", "--model", "resnet20", "--devices", "sram,pcm", "--out", "x.csv"], "--devices"),
             (["cim", "report", "--checkpoint", "/nonexistent", "--abits", "4", "--device", "sram"], "/nonexistent"),
+            (["cim", "report", "--network", "/nonexistent.csv", "--abits", "4", "--device", "sram"], "--network"),
+            (base + ["--device", "sram", "--width", "2", "--network", "x.csv"], "exactly one"),
+            (base + ["--device", "sram", "--mode", "parallel"], "--mode"),
+            (base + ["--device", "sram", "--adc", "delta-sigma"], "--adc"),
+            (["cim", "report", "--model", "vgg8", "--input", "3x32x32", "--width", "2", "--abits", "4", "--device", "sram"],
+             "--width"),
         ] {
             let r = try run(bin, args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
@@ -87,7 +120,8 @@ final class CIMCLITests: XCTestCase {
         let cfg = temp.appendingPathComponent("c.yaml")
         try "name: x\nmodel: {arch: lenet5}\ndata: {path: \(temp.path)}\n".write(to: cfg, atomically: true, encoding: .utf8)
         for (set, needle) in [("cim.device=pcm", "cim.device"), ("cim.adc_bits=0", "cim.adc_bits"),
-                              ("cim.report=always", "cim.report"), ("cim.node=14", "cim.node")] {
+                              ("cim.report=always", "cim.report"), ("cim.node=14", "cim.node"),
+                              ("cim.mode=parallel", "cim.mode"), ("cim.map_fp32_layers=maybe", "cim.map_fp32_layers")] {
             let r = try run(try binary, ["train", "--config", cfg.path, "--set", set])
             XCTAssertNotEqual(r.status, 0)
             XCTAssert(r.err.contains(needle), "\(set): \(r.err)")

@@ -45,7 +45,8 @@ final class CIMReportTests: XCTestCase {
         XCTAssertEqual(hw, summary.test_accuracy, accuracy: 0.01, "ideal ADC: the same predictions up to rounding")
         XCTAssertEqual(report["crossbar_layers"] as? [String], ["conv2", "fc1"])
         let chip = report["chip"] as! [String: Any]
-        XCTAssertEqual((chip["layers"] as! [Any]).count, 2)
+        XCTAssertEqual((chip["layers"] as! [Any]).count, 4, "the FP32 first and last layers are priced too (8-bit)")
+        XCTAssertEqual(((chip["config"] as! [String: Any])["mode"] as? String), "layer-by-layer")
         let table = try String(contentsOf: folder.url.appendingPathComponent("cim/layers.md"), encoding: .utf8)
         XCTAssert(table.contains("| conv2 |") && table.contains("**chip**"), table)
     }
