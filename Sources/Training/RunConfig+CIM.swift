@@ -3,14 +3,14 @@ import CIMSimulator
 /// The `cim:` section of a config: the run-level keys and, flat beside them, the chip's (`CIMConfig`) under their
 /// YAML names — `device`, `node`, `subarray` (rows = columns), `adc`, `adc_bits`, `cols_per_adc`, `adc_range`,
 /// `variation`, `stuck_at_0`, `stuck_at_1`, `on_off_ratio`, `seed`, `mode` (layer-by-layer or pipeline),
-/// `map_fp32_layers`. The activation bits come from `quant.abits`
+/// `map_fp32_layers`, `max_copies`. The activation bits come from `quant.abits`
 /// (`RunConfig.cimConfig`). Names that are not a device, ADC or node are decoding errors naming the key and the
 /// choices.
 extension RunConfig.CIMRunConfig: Codable {
     enum CodingKeys: String, CodingKey {
         case report, every_epochs, accuracy, aware_training, resample_variation
         case device, node, subarray, adc, adc_bits, cols_per_adc, adc_range, variation, stuck_at_0, stuck_at_1
-        case on_off_ratio, seed, mode, map_fp32_layers
+        case on_off_ratio, seed, mode, map_fp32_layers, max_copies
     }
 
     public init(from decoder: Decoder) throws {
@@ -45,6 +45,7 @@ extension RunConfig.CIMRunConfig: Codable {
         chip.seed = try c.decode(UInt64.self, forKey: .seed)
         chip.mode = try choice(.mode, ExecutionMode.self)
         chip.mapFP32Layers = try c.decode(Bool.self, forKey: .map_fp32_layers)
+        chip.maxCopies = try c.decode(Int.self, forKey: .max_copies)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -66,6 +67,7 @@ extension RunConfig.CIMRunConfig: Codable {
         try c.encode(chip.seed, forKey: .seed)
         try c.encode(chip.mode.rawValue, forKey: .mode)
         try c.encode(chip.mapFP32Layers, forKey: .map_fp32_layers)
+        try c.encode(chip.maxCopies, forKey: .max_copies)
         try c.encode(aware_training, forKey: .aware_training)
         try c.encode(resample_variation, forKey: .resample_variation)
     }

@@ -23,6 +23,8 @@ struct CIM: ParsableCommand {
         @Option(name: .customLong("map-fp32-layers"),
                 help: "Map the FP32 first/last layers too, with 8-bit weights over 8 columns (true/false).")
         var mapFP32Layers = true
+        @Option(help: "Pipeline mode: copies of one layer at most.")
+        var maxCopies = 4
         @Option(help: "Technology node in nm.")
         var node = TechnologyNode.nm22
         @Option(help: "Subarray rows = columns.")
@@ -52,11 +54,11 @@ struct CIM: ParsableCommand {
             c.device = device; c.adc = adc; c.node = node; c.subarrayRows = subarray; c.subarrayColumns = subarray
             c.columnsPerADC = colsPerAdc; c.adcRange = adcRange; c.activationBits = abits; c.adcBits = adcBits
             c.variation = variation; c.stuckAt0 = stuckAt0; c.stuckAt1 = stuckAt1; c.onOffRatio = onOffRatio
-            c.seed = seed; c.mode = mode; c.mapFP32Layers = mapFP32Layers
+            c.seed = seed; c.mode = mode; c.mapFP32Layers = mapFP32Layers; c.maxCopies = maxCopies
             do { try c.validate() } catch CIMError.invalid(let key, let value, let expected) {
                 let flag = ["subarray_columns": "subarray", "adc_bits": "adc-bits", "cols_per_adc": "cols-per-adc",
                             "adc_range": "adc-range", "stuck_at_0": "stuck-at-0", "stuck_at_1": "stuck-at-1",
-                            "on_off_ratio": "on-off-ratio"][key] ?? key
+                            "on_off_ratio": "on-off-ratio", "max_copies": "max-copies"][key] ?? key
                 throw ValidationError("--\(flag): got \(value), expected \(expected)")
             }
             return c

@@ -27,6 +27,23 @@ final class CostModelTests: XCTestCase {
         XCTAssertEqual([d.inHeight, d.outHeight, d.stride], [28, 14, 2], "strided convolution")
     }
 
+    /// `vgg8` is DNN+NeuroSim's VGG8 (NetWork_VGG8.csv) and `--width 4` ResNet-20 the ×4 network of the calibration
+    /// set: the same layer rows as the network descriptions.
+    func testZooModelsMatchNeuroSimsNetworks() throws {
+        let vgg = try Self.shapes("vgg8", input: [3, 32, 32])
+        let rows = vgg.map { [$0.inHeight, $0.inChannels, $0.kernel, $0.outChannels] }
+        XCTAssertEqual(rows, [[32, 3, 3, 128], [32, 128, 3, 128], [16, 128, 3, 256], [16, 256, 3, 256],
+                              [8, 256, 3, 512], [8, 512, 3, 512], [1, 8192, 1, 1024], [1, 1024, 1, 10]])
+        XCTAssertEqual(vgg.map(\.binarized), [false, true, true, true, true, true, true, false])
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let wide = Mapping.layerShapes(of: try ModelZoo.make("resnet20", inputShape: [3, 32, 32], numClasses: 10,
+                                                             quant: policy, width: 4))
+        let csv = try NeuroSimCalibrationTests.network()
+        XCTAssertEqual(wide.map { [$0.inChannels, $0.outChannels, $0.kernel, $0.stride, $0.positions] },
+                       csv.map { [$0.inChannels, $0.outChannels, $0.kernel, $0.stride, $0.positions] })
+        XCTAssertThrowsError(try ModelZoo.make("vgg8", inputShape: [3, 32, 32], numClasses: 10, width: 2))
+    }
+
     func testKernelSplitAndConventionalRowGroups() {
         // Cin = 64 on 128 rows: one PE per kernel position, each summing the 64 channels of its position.
         let g = LayerMapping.rowGroups(inChannels: 64, kernel: 3, scheme: .kernelSplit, rows: 128)

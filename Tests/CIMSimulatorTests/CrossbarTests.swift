@@ -166,28 +166,27 @@ final class CrossbarTests: XCTestCase {
         XCTAssertNotEqual(hw, [Float](repeating: 0, count: hw.count))
     }
 
-    func testIdealConvEqualsTheSoftwareQuantizedConv() throws {
+    /// A 3x3 W1A4 convolution with bias, initialised from `seed`, checked by `checkIdealLayer` on a ReLU input.
+    func checkIdealConv(inChannels cin: Int, outChannels cout: Int, height h: Int, width w: Int, seed: UInt64) throws {
         let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
         let store = ParameterStore()
-        let conv = Conv2d(store, "c", inChannels: 20, outChannels: 7, kernel: 3, padding: 1, bias: true,
+        let conv = Conv2d(store, "c", inChannels: cin, outChannels: cout, kernel: 3, padding: 1, bias: true,
                           quant: policy.spec(for: "c", role: .middle))
         store.finalize()
-        var rng = RNG(seed: 2)
+        var rng = RNG(seed: seed)
         conv.initialize(rng: &rng)
-        checkIdealLayer(conv, input: relu([3, 20, 6, 5], seed: 3), rows: 180, outChannels: 7, positions: 30)
+        checkIdealLayer(conv, input: relu([2, cin, h, w], seed: seed + 1), rows: 9 * cin, outChannels: cout,
+                        positions: h * w)
+    }
+
+    func testIdealConvEqualsTheSoftwareQuantizedConv() throws {
+        try checkIdealConv(inChannels: 20, outChannels: 7, height: 6, width: 5, seed: 2)
     }
 
     /// Cin = 64 on 128-row subarrays: the kernel-split mapping (one subarray sums one kernel position's channels).
     /// The datapath permutes the cells and the im2col rows alike, so the ideal chip still equals the software conv.
     func testKernelSplitConvEqualsTheSoftwareQuantizedConv() throws {
-        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
-        let store = ParameterStore()
-        let conv = Conv2d(store, "k", inChannels: 64, outChannels: 5, kernel: 3, padding: 1, bias: true,
-                          quant: policy.spec(for: "k", role: .middle))
-        store.finalize()
-        var rng = RNG(seed: 12)
-        conv.initialize(rng: &rng)
-        checkIdealLayer(conv, input: relu([2, 64, 5, 4], seed: 13), rows: 576, outChannels: 5, positions: 20)
+        try checkIdealConv(inChannels: 64, outChannels: 5, height: 5, width: 4, seed: 12)
     }
 
     /// Row groups of any sizes (kernel-split groups) against the scalar reference summing the same groups, with a
