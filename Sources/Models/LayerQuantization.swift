@@ -34,7 +34,10 @@ public final class LayerQuantization {
     public init?(_ spec: QuantPolicy.LayerSpec, weightCount: Int, store: ParameterStore, name: String) {
         guard spec.isQuantized else { return nil }
         binarizer = spec.weights
-        inputQuantizer = spec.activationBits.flatMap { spec.activationKind.make(bits: $0, store: store, name: name) }
+        inputQuantizer = spec.activationBits.flatMap {
+            spec.activationKind.make(bits: $0, store: store, name: name, bwmaAmplitude: spec.bwmaAmplitude,
+                                     bwmaLearnedClip: spec.bwmaLearnedClip)
+        }
         let n = spec.weights == nil ? 0 : weightCount
         wq = Tensor(shape: [n]); dWq = Tensor(shape: [n]); scratch = Tensor(shape: [n])
         signs = IntegerBuffer(count: n)

@@ -36,15 +36,19 @@ public enum ActivationQuantizerKind: String, Sendable, CaseIterable {
     case uniformSTE = "uniform-ste"
     case pact, lsq, bwma
 
-    /// Builds the quantizer for the layer `name` (nil for fp32), registering its parameters and buffers in `store`.
-    public func make(bits: Int, store: ParameterStore, name: String) -> ActivationQuantizer? {
+    /// Builds the quantizer for the layer `name` (nil for fp32), registering its parameters and buffers in `store`;
+    /// `bwmaAmplitude` is the BWMA soft staircase's a, `bwmaLearnedClip` replaces its range rule by a parameter.
+    public func make(bits: Int, store: ParameterStore, name: String,
+                     bwmaAmplitude: Float = BWMAActivationQuantizer.defaultAmplitude,
+                     bwmaLearnedClip: Bool = false) -> ActivationQuantizer? {
         precondition((1...8).contains(bits), "activation bits must be in 1...8")
         switch self {
         case .fp32: return nil
         case .uniformSTE: return UniformSTEQuantizer(bits: bits)
         case .pact: return PACTQuantizer(bits: bits, store: store, name: name)
         case .lsq: return LSQQuantizer(bits: bits, store: store, name: name)
-        case .bwma: return BWMAActivationQuantizer(bits: bits, store: store, name: name)
+        case .bwma: return BWMAActivationQuantizer(bits: bits, store: store, name: name, amplitude: bwmaAmplitude,
+                                                   learnedClip: bwmaLearnedClip)
         }
     }
 }

@@ -14,6 +14,10 @@ public struct QuantPolicy: Sendable, Equatable {
         public var weights: WeightBinarizer?
         public var activationBits: Int?
         public var activationKind: ActivationQuantizerKind
+        /// The BWMA soft staircase's amplitude a.
+        public var bwmaAmplitude: Float = BWMAActivationQuantizer.defaultAmplitude
+        /// The BWMA range learned instead of κ_k·rms.
+        public var bwmaLearnedClip = false
         public var isQuantized: Bool { weights != nil || activationBits != nil }
     }
 
@@ -23,6 +27,8 @@ public struct QuantPolicy: Sendable, Equatable {
     public var perChannel: Bool
     public var steClip: Float
     public var gradientThroughScale: Bool
+    public var bwmaAmplitude: Float
+    public var bwmaLearnedClip: Bool
     public var quantizeFirst: Bool
     public var quantizeLast: Bool
     public var overrides: [Override]
@@ -44,9 +50,11 @@ public struct QuantPolicy: Sendable, Equatable {
 
     public init(weights: WeightBinarizer.Kind?, activations: ActivationQuantizerKind, abits: Int,
                 perChannel: Bool = true, steClip: Float = 3, gradientThroughScale: Bool = false,
+                bwmaAmplitude: Float = BWMAActivationQuantizer.defaultAmplitude, bwmaLearnedClip: Bool = false,
                 quantizeFirst: Bool = false, quantizeLast: Bool = false, overrides: [String] = []) throws {
         self.weights = weights; self.activations = activations; self.abits = abits; self.perChannel = perChannel
-        self.steClip = steClip; self.gradientThroughScale = gradientThroughScale
+        self.steClip = steClip; self.gradientThroughScale = gradientThroughScale; self.bwmaAmplitude = bwmaAmplitude
+        self.bwmaLearnedClip = bwmaLearnedClip
         self.quantizeFirst = quantizeFirst; self.quantizeLast = quantizeLast
         self.overrides = try overrides.map(Self.parse)
     }
@@ -55,6 +63,7 @@ public struct QuantPolicy: Sendable, Equatable {
     private init(weights: WeightBinarizer.Kind?, activations: ActivationQuantizerKind, abits: Int) {
         self.weights = weights; self.activations = activations; self.abits = abits
         perChannel = true; steClip = 3; gradientThroughScale = false; quantizeFirst = false; quantizeLast = false
+        bwmaAmplitude = BWMAActivationQuantizer.defaultAmplitude; bwmaLearnedClip = false
         overrides = []
     }
 
@@ -97,6 +106,7 @@ public struct QuantPolicy: Sendable, Equatable {
             ? WeightBinarizer(kind: kind, perChannel: perChannel, steClip: steClip,
                               gradientThroughScale: gradientThroughScale) : nil
         return LayerSpec(weights: binarizer, activationBits: bits,
-                         activationKind: activations == .fp32 ? .bwma : activations)
+                         activationKind: activations == .fp32 ? .bwma : activations, bwmaAmplitude: bwmaAmplitude,
+                         bwmaLearnedClip: bwmaLearnedClip)
     }
 }

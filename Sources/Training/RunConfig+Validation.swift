@@ -65,6 +65,10 @@ extension RunConfig {
                     "one of \(activationKinds.joined(separator: ", "))")
         try require((1...8).contains(quant.abits), "quant.abits", quant.abits, "an integer in 1...8")
         try require(quant.ste_clip >= 0 && quant.ste_clip.isFinite, "quant.ste_clip", quant.ste_clip, "a number >= 0 (0 = no clipping)")
+        try require(quant.bwma_amplitude >= 0 && quant.bwma_amplitude <= 1, "quant.bwma_amplitude", quant.bwma_amplitude,
+                    "a number in [0, 1] (0: straight-through, 0.5: default)")
+        try require(["rms", "learned"].contains(quant.bwma_range), "quant.bwma_range", quant.bwma_range,
+                    "rms (the κ_k·rms rule) or learned")
         try require(["fp32", "quantized"].contains(quant.first_layer), "quant.first_layer", quant.first_layer,
                     "fp32 or quantized")
         try require(["fp32", "quantized"].contains(quant.last_layer), "quant.last_layer", quant.last_layer,

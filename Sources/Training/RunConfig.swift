@@ -107,6 +107,10 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var ste_clip: Double = 3
         /// Also propagate gradients through α and β.
         public var scale_gradient: Bool = false
+        /// Amplitude a of the BWMA soft staircase's gradient 1 − a·cos(2πx/Δ), in [0, 1] (0: straight-through).
+        public var bwma_amplitude: Double = 0.5
+        /// BWMA range: `rms` (c = κ_k·rms, the rule) or `learned` (a parameter, initialised by the rule).
+        public var bwma_range: String = "rms"
         /// `fp32` or `quantized` for the network's first layer and its last (classifier).
         public var first_layer: String = "fp32"
         public var last_layer: String = "fp32"

@@ -48,9 +48,9 @@ final class ActivationQuantizerTests: XCTestCase {
     }
 
     func testBWMABackwardIsTheDerivativeOfTheSoftStaircase() {
-        for bits in [1, 2, 4, 8] {
+        for (bits, a) in [(1, 0.5), (2, 0.5), (4, 0.5), (8, 0.5), (4, 0.0), (4, 1.0), (2, 0.25)] {
             let store = ParameterStore()
-            let q = BWMAActivationQuantizer(bits: bits, store: store, name: "b")
+            let q = BWMAActivationQuantizer(bits: bits, store: store, name: "b", amplitude: Float(a))
             store.finalize()
             let x = inputs(300, seed: 40 + UInt64(bits))
             _ = run(q, x)
@@ -64,11 +64,46 @@ final class ActivationQuantizerTests: XCTestCase {
             for i in 0..<x.count {
                 let xi = Double(x[i])
                 if xi <= eps || abs(xi - c) <= eps { continue }  // the kinks at 0 and c
-                let fd = (Self.soft(xi + eps, c: c, levels: levels, a: 0.5)
-                          - Self.soft(xi - eps, c: c, levels: levels, a: 0.5)) / (2 * eps)
-                XCTAssertEqual(Double(dx[i]), fd, accuracy: 3e-3, "k=\(bits) x=\(xi)")
+                let fd = (Self.soft(xi + eps, c: c, levels: levels, a: a)
+                          - Self.soft(xi - eps, c: c, levels: levels, a: a)) / (2 * eps)
+                XCTAssertEqual(Double(dx[i]), fd, accuracy: 3e-3, "k=\(bits) a=\(a) x=\(xi)")
+                if a == 0 { XCTAssertEqual(dx[i], xi > 0 && xi < c ? 1 : 0, "a = 0: the straight-through gradient") }
             }
         }
+    }
+
+    /// `quant.bwma_range: learned`: c starts at the rule's κ_k·rms of the first batch, is then the parameter's value
+    /// (in training and evaluation alike), and its gradient is the staircase's derivative in c, summed by hand here.
+    func testBWMALearnedClipStartsAtTheRuleAndHasTheStaircaseGradient() {
+        let bits = 3, l = 7
+        let store = ParameterStore()
+        let q = BWMAActivationQuantizer(bits: bits, store: store, name: "b", learnedClip: true)
+        store.finalize()
+        XCTAssertEqual(q.parameters.count, 1)
+        let x = inputs(64, seed: 91)
+        _ = run(q, x)
+        let rms = (x.map { Double($0 * $0) }.reduce(0, +) / Double(x.count)).squareRoot()
+        let c0 = Double(q.learnedClip!.value[0])
+        XCTAssertEqual(c0, Double(BWMAActivationQuantizer.kappa[bits - 1]) * rms, accuracy: 1e-5 * c0, "initialised by the rule")
+        q.learnedClip!.value[0] = Float(c0 * 0.8)  // a learned value now rules, in evaluation too
+        _ = run(q, x, training: false)
+        XCTAssertEqual(Double(q.clip), c0 * 0.8, accuracy: 1e-6)
+        _ = run(q, x)
+        XCTAssertEqual(Double(q.clip), c0 * 0.8, accuracy: 1e-6, "training keeps the learned value")
+        var dy = [Float](repeating: 0, count: x.count), dx = dy
+        var rng = RNG(seed: 92)
+        for i in dy.indices { dy[i] = rng.normal() }
+        q.learnedClip!.grad[0] = 0
+        x.withUnsafeBufferPointer { q.backward(dx: &dx, dy: dy, x: $0.baseAddress!, count: x.count, perSample: x.count) }
+        let c = Double(q.clip), delta = c / Double(l)
+        var want = 0.0
+        for i in x.indices {
+            let v = Double(x[i])
+            if v >= c { want += Double(dy[i]) } else if v > 0 { want += Double(dy[i]) * ((v / delta).rounded() - v / delta) / Double(l) }
+        }
+        want /= (Double(x.count) * Double(l)).squareRoot()
+        XCTAssertEqual(Double(q.learnedClip!.grad[0]), want, accuracy: 1e-4 * max(1, abs(want)))
+        XCTAssertTrue(BWMAActivationQuantizer(bits: 3, store: ParameterStore(), name: "r").parameters.isEmpty, "the rule")
     }
 
     func testBWMARangeFollowsTheDataAndRunningStatisticInEval() {

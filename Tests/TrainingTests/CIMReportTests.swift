@@ -61,11 +61,18 @@ final class CIMReportTests: XCTestCase {
         for (set, needle) in [("cim.device=pcm", "cim.device: 'pcm' is not valid; expected one of sram, rram, fefet"),
                               ("cim.node=14", "cim.node: '14' is not valid; expected one of 22, 32, 45"),
                               ("cim.adc=pipeline", "cim.adc"), ("cim.cols_per_adc=3", "cim.cols_per_adc"),
-                              ("cim.subarray=4", "cim.subarray")] {
+                              ("cim.subarray=4", "cim.subarray"), ("cim.mode=parallel", "cim.mode"),
+                              ("cim.max_copies=0", "cim.max_copies"), ("quant.bwma_amplitude=1.5", "quant.bwma_amplitude"),
+                              ("quant.bwma_range=minmax", "quant.bwma_range")] {
             XCTAssertThrowsError(try ConfigLoader.load(path: file, overrides: [set])) {
                 XCTAssert("\($0)".contains(needle), "\(set): \($0)")
             }
         }
+        let modes = try ConfigLoader.load(path: file, overrides: ["cim.mode=pipeline", "cim.map_fp32_layers=false",
+                                                                 "quant.bwma_range=learned", "quant.bwma_amplitude=0"])
+        XCTAssertEqual(modes.cim.chip.mode, .pipeline); XCTAssertFalse(modes.cim.chip.mapFP32Layers)
+        let policy = try modes.quantPolicy()
+        XCTAssertTrue(policy.bwmaLearnedClip); XCTAssertEqual(policy.bwmaAmplitude, 0)
         let cfg = try ConfigLoader.load(path: file, overrides: ["cim.device=rram", "cim.subarray=256", "cim.adc_bits=6"])
         XCTAssertEqual(cfg.cim.chip.device, .rram)
         XCTAssertEqual([cfg.cim.chip.subarrayRows, cfg.cim.chip.subarrayColumns, cfg.cim.chip.adcBits], [256, 256, 6])
