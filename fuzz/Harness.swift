@@ -5,7 +5,9 @@
 //   safetensors  SafeTensors.decode, then Checkpoint.load of the input as a checkpoint file
 //   jpeg         JPEGDecoder (the CJPEG shim): header, then a full decode when at most 1024x1024
 //   config       ConfigLoader.load: YAML text before the first NUL byte, `--set` overrides (one per line) after it
+//   network      NetworkDescription.load of the input as a NeuroSim network CSV, then the chip cost in both modes
 // Built and run by fuzz/run.sh; any crash, sanitizer report or hang is a bug. Every thrown error is fine.
+import CIMSimulator
 import Data
 import Foundation
 import Training
@@ -64,8 +66,17 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let p = asFile(UnsafeBufferPointer(rebasing: bytes[..<split]), "c.yaml")
         _ = text
         _ = try? ConfigLoader.load(path: p, overrides: overrides)
+    case "network":
+        if let shapes = try? NetworkDescription.load(asFile(bytes, "net.csv")) {
+            var c = CIMConfig()
+            for mode in ExecutionMode.allCases {
+                c.mode = mode
+                let r = CostModel.chip(shapes, c)
+                if !(r.energy_pj.total.isFinite && r.area_mm2.total.isFinite) { fatalError("non-finite cost") }
+            }
+        }
     default:
-        fatalError("set BWMA_FUZZ_TARGET to idx, cifar, packed, safetensors, jpeg or config")
+        fatalError("set BWMA_FUZZ_TARGET to idx, cifar, packed, safetensors, jpeg, config or network")
     }
     return 0
 }

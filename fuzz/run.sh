@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
-targets="${TARGETS:-idx cifar packed safetensors jpeg config}"
+targets="${TARGETS:-idx cifar packed safetensors jpeg config network}"
 source launch/env.sh
 scratch=.build/fuzz
 mkdir -p "$scratch/artifacts"

@@ -22,7 +22,9 @@ public enum CostModel {
         let sub = SubarrayCircuit(c)
         let clk = sub.clockPeriod
         if c.mode == .pipeline {
-            let once = zip(mapped, plan.layers).map { vectorTime($0, $1, c, Interconnect(tiles: plan.tiles), clk) * Double($0.positions) }
+            let once = zip(mapped, plan.layers).map { s, m in
+                vectorTime(s, m, c, Interconnect(tiles: plan.tiles), clk) * Double(s.positions)
+            }
             plan.duplicate(times: once, maxCopies: c.maxCopies)
         }
         let ic = Interconnect(tiles: plan.tiles)
@@ -33,7 +35,8 @@ public enum CostModel {
         let wires = ic.area(coreArea: core * 1e6, node: c.node) * 1e-6
         for i in areas.indices { areas[i].interconnect = core > 0 ? wires * areas[i].total / core : 0 }
         let chipSideMm = (core + wires).squareRoot()
-        let peSideMm = plan.tiles > 0 ? (core / Double(plan.tiles)).squareRoot() / Double(plan.kernelTilePEs).squareRoot() : 0
+        let tileSideMm = plan.tiles > 0 ? (core / Double(plan.tiles)).squareRoot() : 0
+        let peSideMm = tileSideMm / Double(plan.kernelTilePEs).squareRoot()
 
         var layers: [LayerCost] = []
         for (i, (s, m)) in zip(mapped, plan.layers).enumerated() {

@@ -97,7 +97,8 @@ public struct Floorplan: Sendable {
             if scheme == .kernelSplit {
                 tiles = 1; perTile = kernelPEs * p * p
             } else {
-                tiles = ((rt + 2 * p - 1) / (2 * p)) * ((ct + 2 * p - 1) / (2 * p)); perTile = Self.conventionalTilePEs * p * p
+                tiles = ((rt + 2 * p - 1) / (2 * p)) * ((ct + 2 * p - 1) / (2 * p))
+                perTile = Self.conventionalTilePEs * p * p
             }
             let spare = columns % C != 0
             return LayerMapping(scheme: scheme, kernelPositions: positions, rowTiles: rt, columnTiles: ct,

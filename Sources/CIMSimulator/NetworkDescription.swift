@@ -25,8 +25,11 @@ public enum NetworkDescription {
             }
             guard let v = values as? [Int] else { throw fail("integers only") }
             let (h, w, cin, kh, kw, cout, stride) = (v[0], v[1], v[2], v[3], v[4], v[5], v[7])
-            guard [h, w, cin, kh, kw, cout, stride].allSatisfy({ $0 >= 1 && $0 <= 1 << 20 }) else {
+            guard [h, w, cin, kh, kw, cout, stride].allSatisfy({ $0 >= 1 }) else {
                 throw fail("sizes, channels and stride >= 1")
+            }
+            guard h <= 1 << 16, w <= 1 << 16, cin <= 1 << 20, cout <= 1 << 20, kh <= 64, stride <= 64 else {
+                throw fail("at most 65536 x 65536 inputs, 2^20 channels, 64 x 64 kernels and stride 64")
             }
             guard kh == kw else { throw fail("a square kernel (kernel_h = kernel_w)") }
             let pad = cells.count == 9 ? v[8] : kh / 2
@@ -34,6 +37,9 @@ public enum NetworkDescription {
                 throw fail("padding in 0..<kernel with the kernel fitting the padded input")
             }
             let oh = (h + 2 * pad - kh) / stride + 1, ow = (w + 2 * pad - kw) / stride + 1
+            guard Double(oh) * Double(ow) * Double(cin * kh * kw) * Double(cout) <= 1e15 else {
+                throw fail("a layer of at most 10^15 multiply-accumulates")
+            }
             let fc = h == 1 && w == 1 && kh == 1
             shapes.append(LayerShape(name: "layer\(shapes.count + 1)", kind: fc ? "fc" : "conv", inChannels: cin,
                                      outChannels: cout, kernel: kh, stride: stride, inHeight: h, inWidth: w,

@@ -17,7 +17,8 @@ final class NeuroSimCalibrationTests: XCTestCase {
     /// The `default` and `lbl` rows of calibration.csv.
     static func references() throws -> [Reference] {
         let text = try String(contentsOf: folder.appendingPathComponent("calibration.csv"), encoding: .utf8)
-        let lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let lines = text.split(whereSeparator: \.isNewline)
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let header = lines[0]
         func col(_ name: String) -> Int { header.firstIndex(of: name)! }
         return lines.dropFirst().compactMap { r in
