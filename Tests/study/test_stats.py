@@ -173,14 +173,18 @@ class TableTests(unittest.TestCase):
 
 class PlanTests(unittest.TestCase):
     def test_grid(self):
-        # 8 main rows: FP32 once per seed, the 7 quantized rows at A = 2 and 4; 2 expressible ablations at A = 4.
+        # 8 main rows: FP32 once per seed, the 7 quantized rows at A = 2 and 4; 5 ablations at A = 4 (bwma-opt,
+        # per layer, amplitude 0 and 1, learned clip).
         rows = list(accuracy_study.ROW_INFO)
         runs = accuracy_study.plan_runs(rows, [2, 4], [0, 1, 2])
-        self.assertEqual(len(runs), 3 * (1 + 7 * 2 + 2))
+        self.assertEqual(len(runs), 3 * (1 + 7 * 2 + 5))
         self.assertIn(("fp32", 32, 0), runs)
         self.assertIn(("abl-per-layer", 4, 2), runs)
         self.assertNotIn(("abl-per-layer", 2, 2), runs)
-        self.assertFalse(any(r[0] == "abl-amp0" for r in runs))  # not expressible yet
+        self.assertIn(("abl-amp0", 4, 1), runs)
+        self.assertNotIn(("abl-learned-clip", 2, 0), runs)
+        cfg = accuracy_study.config_for("abl-learned-clip", 4, 0, _Args())
+        self.assertEqual((cfg["quant"]["bwma_range"], cfg["quant"]["activations"]), ("learned", "bwma"))
         cfg = accuracy_study.config_for("bwn-pact", 2, 1, _Args())
         self.assertEqual(cfg["quant"], {"first_layer": "fp32", "last_layer": "fp32", "weights": "bwn",
                                         "per_channel": False, "activations": "pact", "abits": 2})
