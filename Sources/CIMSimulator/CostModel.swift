@@ -14,8 +14,8 @@ public enum CostModel {
 
     /// The chip report of `shapes` under `c` (mode, mapping of FP32 layers and all circuit settings from `c`).
     public static func chip(_ shapes: [LayerShape], _ c: CIMConfig) -> ChipReport {
-        let mapped = shapes.filter { $0.binarized || c.mapFP32Layers }
-        let digital = shapes.filter { !($0.binarized || c.mapFP32Layers) }
+        let onChip = { (s: LayerShape) in s.binarized || c.mapFP32Layers }
+        let mapped = shapes.filter(onChip), digital = shapes.filter { !onChip($0) }
         let inputBits = mapped.map { $0.binarized ? c.activationBits : 8 }
         let weightColumns = mapped.map { $0.binarized ? 1 : c.fp32WeightBits }
         var plan = Floorplan(mapped, inputBits: inputBits, weightColumns: weightColumns, config: c)
@@ -50,10 +50,9 @@ public enum CostModel {
         let slowest = layers.max { $0.latency_ns < $1.latency_ns }
         let latency = c.mode == .pipeline ? slowest?.latency_ns ?? 0 : sum
         // Leakage: the powered area (not the unassigned space) over the image's time, shared out by area.
-        let lib = DigitalLibrary(node: c.node)
         for i in layers.indices {
             let powered = layers[i].area_mm2.total - layers[i].area_mm2.unassigned
-            layers[i].energy_pj.leakage = lib.leakagePerMm2 * powered * latency * 1e-3
+            layers[i].energy_pj.leakage = sub.lib.leakagePerMm2 * powered * latency * 1e-3
         }
         let e = layers.reduce(EnergyBreakdown()) { $0 + $1.energy_pj }
         let a = layers.reduce(AreaBreakdown()) { $0 + $1.area_mm2 }
@@ -70,8 +69,7 @@ public enum CostModel {
     /// Time of one input vector of one copy (ns).
     static func vectorTime(_ s: LayerShape, _ m: LayerMapping, _ c: CIMConfig, _ ic: Interconnect, _ clk: Double)
         -> Double {
-        let acc = Accumulation(adcBits: c.adcBits, inputBits: m.inputBits,
-                               partialSums: m.kernelPositions * m.rowTiles * m.columnsPerWeight)
+        let acc = Accumulation(adcBits: c.adcBits, inputBits: m.inputBits, partialSums: m.partialSums)
         let fixed = bufferAccesses * bufferAccessCycles + ic.hops + acc.cycles
         let perBit = 2 + ic.cycles(bits: s.inChannels)
         return Double(fixed + m.inputBits * perBit) * clk
@@ -86,9 +84,8 @@ public enum CostModel {
         a.array = n * one.array * um2; a.adc = n * one.adc * um2; a.shift_add = n * one.shiftAdd * um2
         a.other = n * one.other * um2; a.unassigned = n * one.unassigned * um2
         let tiles = m.tiles * m.copies
-        let tilePEs = m.scheme == .kernelSplit ? plan.kernelTilePEs : Floorplan.conventionalTilePEs
         // One adder (with its register) per output column of each PE column of the tile.
-        let adders = Double(tilePEs).squareRoot().rounded(.up) * Double(plan.peSize * sub.config.subarrayColumns)
+        let adders = Double(plan.pesPerTile(m.scheme)).squareRoot().rounded(.up) * Double(plan.peSize * sub.config.subarrayColumns)
         let width = Double(sub.config.adcBits + m.inputBits + 6)
         a.accumulation = Double(tiles) * adders * width * (sub.lib.adderAreaPerBit + sub.lib.registerAreaPerBit) * um2
         a.buffer = Buffers(bits: s.inHeight * s.inWidth * s.inChannels * m.inputBits).area(sub.lib) * um2
@@ -100,11 +97,10 @@ public enum CostModel {
                             _ ic: Interconnect, chipSideMm: Double, peSideMm: Double) -> EnergyBreakdown {
         let lib = sub.lib
         let V = Double(s.positions), k = Double(m.inputBits), N = Double(s.outChannels)
-        let groups = Double(m.kernelPositions * m.rowTiles), groupRows = Double(s.rows) / groups
+        let groups = Double(m.rowGroups), groupRows = Double(s.rows) / groups
         let conversions = V * k * groups * Double(m.columnsRead)
         let read = sub.columnRead(groupRows: groupRows)
-        let acc = Accumulation(adcBits: c.adcBits, inputBits: m.inputBits,
-                               partialSums: m.kernelPositions * m.rowTiles * m.columnsPerWeight)
+        let acc = Accumulation(adcBits: c.adcBits, inputBits: m.inputBits, partialSums: m.partialSums)
         var e = EnergyBreakdown()
         e.array = conversions * read.array
         e.adc = conversions * read.adc

@@ -1,87 +1,70 @@
 import Foundation
 
-/// Energy per image (pJ) by circuit block. JSON: every block and `total`.
-public struct EnergyBreakdown: Sendable, Equatable, Codable {
+/// A cost split by circuit block: the blocks are named fields (`fields`), everything else — the total, the sum of
+/// two breakdowns, the JSON with every block and `total` — follows from that list.
+public protocol CostBreakdown: Sendable, Equatable, Codable {
+    init()
+    static var fields: [(name: String, path: WritableKeyPath<Self, Double>)] { get }
+}
+
+struct BreakdownKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension CostBreakdown {
+    public var total: Double { Self.fields.reduce(0) { $0 + self[keyPath: $1.path] } }
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: BreakdownKey.self)
+        for f in Self.fields { self[keyPath: f.path] = try c.decode(Double.self, forKey: BreakdownKey(stringValue: f.name)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: BreakdownKey.self)
+        for f in Self.fields { try c.encode(self[keyPath: f.path], forKey: BreakdownKey(stringValue: f.name)) }
+        try c.encode(total, forKey: BreakdownKey(stringValue: "total"))
+    }
+
+    static func + (a: Self, b: Self) -> Self {
+        var r = a
+        for f in fields { r[keyPath: f.path] += b[keyPath: f.path] }
+        return r
+    }
+}
+
+/// Energy per image (pJ) by circuit block.
+public struct EnergyBreakdown: CostBreakdown {
     /// Cells and bit lines; word lines; ADCs; shift-add behind the ADCs; adder trees, popcounts and the output
     /// stage; activation buffers; H-tree and in-tile partial-sum wires; decoders, row control and multiplexers;
     /// leakage over the image's time.
     public var array = 0.0, wordline = 0.0, adc = 0.0, shift_add = 0.0, accumulation = 0.0, buffer = 0.0,
                interconnect = 0.0, other = 0.0, leakage = 0.0
-    public var total: Double { array + wordline + adc + shift_add + accumulation + buffer + interconnect + other + leakage }
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
-        case array, wordline, adc, shift_add, accumulation, buffer, interconnect, other, leakage, total
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        array = try c.decode(Double.self, forKey: .array); wordline = try c.decode(Double.self, forKey: .wordline)
-        adc = try c.decode(Double.self, forKey: .adc); shift_add = try c.decode(Double.self, forKey: .shift_add)
-        accumulation = try c.decode(Double.self, forKey: .accumulation); buffer = try c.decode(Double.self, forKey: .buffer)
-        interconnect = try c.decode(Double.self, forKey: .interconnect); other = try c.decode(Double.self, forKey: .other)
-        leakage = try c.decode(Double.self, forKey: .leakage)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        for (k, v) in [(CodingKeys.array, array), (.wordline, wordline), (.adc, adc), (.shift_add, shift_add),
-                       (.accumulation, accumulation), (.buffer, buffer), (.interconnect, interconnect), (.other, other),
-                       (.leakage, leakage), (.total, total)] { try c.encode(v, forKey: k) }
-    }
-
-    static func + (a: Self, b: Self) -> Self {
-        var r = a
-        r.array += b.array; r.wordline += b.wordline; r.adc += b.adc; r.shift_add += b.shift_add
-        r.accumulation += b.accumulation; r.buffer += b.buffer; r.interconnect += b.interconnect; r.other += b.other
-        r.leakage += b.leakage
-        return r
+    public static var fields: [(name: String, path: WritableKeyPath<Self, Double>)] {
+        [("array", \.array), ("wordline", \.wordline), ("adc", \.adc), ("shift_add", \.shift_add),
+         ("accumulation", \.accumulation), ("buffer", \.buffer), ("interconnect", \.interconnect), ("other", \.other),
+         ("leakage", \.leakage)]
     }
 }
 
-/// Area (mm²) by circuit block. JSON: every block and `total`.
-public struct AreaBreakdown: Sendable, Equatable, Codable {
+/// Area (mm²) by circuit block.
+public struct AreaBreakdown: CostBreakdown {
     /// Cell arrays; ADCs; shift-adds; tile adder trees; activation buffers; H-tree wiring; decoders, drivers,
     /// multiplexers and level shifters; floorplan space left between pitch-mismatched blocks.
     public var array = 0.0, adc = 0.0, shift_add = 0.0, accumulation = 0.0, buffer = 0.0, interconnect = 0.0,
                other = 0.0, unassigned = 0.0
-    public var total: Double { array + adc + shift_add + accumulation + buffer + interconnect + other + unassigned }
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
-        case array, adc, shift_add, accumulation, buffer, interconnect, other, unassigned, total
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        array = try c.decode(Double.self, forKey: .array); adc = try c.decode(Double.self, forKey: .adc)
-        shift_add = try c.decode(Double.self, forKey: .shift_add)
-        accumulation = try c.decode(Double.self, forKey: .accumulation); buffer = try c.decode(Double.self, forKey: .buffer)
-        interconnect = try c.decode(Double.self, forKey: .interconnect); other = try c.decode(Double.self, forKey: .other)
-        unassigned = try c.decode(Double.self, forKey: .unassigned)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        for (k, v) in [(CodingKeys.array, array), (.adc, adc), (.shift_add, shift_add), (.accumulation, accumulation),
-                       (.buffer, buffer), (.interconnect, interconnect), (.other, other), (.unassigned, unassigned),
-                       (.total, total)] { try c.encode(v, forKey: k) }
-    }
-
-    static func + (a: Self, b: Self) -> Self {
-        var r = a
-        r.array += b.array; r.adc += b.adc; r.shift_add += b.shift_add; r.accumulation += b.accumulation
-        r.buffer += b.buffer; r.interconnect += b.interconnect; r.other += b.other; r.unassigned += b.unassigned
-        return r
-    }
-
-    static func * (a: Self, s: Double) -> Self {
-        var r = a
-        r.array *= s; r.adc *= s; r.shift_add *= s; r.accumulation *= s; r.buffer *= s; r.interconnect *= s
-        r.other *= s; r.unassigned *= s
-        return r
+    public static var fields: [(name: String, path: WritableKeyPath<Self, Double>)] {
+        [("array", \.array), ("adc", \.adc), ("shift_add", \.shift_add), ("accumulation", \.accumulation),
+         ("buffer", \.buffer), ("interconnect", \.interconnect), ("other", \.other), ("unassigned", \.unassigned)]
     }
 }
 

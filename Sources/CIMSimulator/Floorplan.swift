@@ -22,6 +22,7 @@ public struct LayerMapping: Sendable, Equatable, Codable {
     public var kernelPositions: Int
     /// Subarrays along the rows (row groups) and along the columns, per kernel position.
     public var rowTiles: Int, columnTiles: Int
+    /// Adjacent columns per weight (⌈weight bits / cell bits⌉).
     public var columnsPerWeight: Int
     /// Bits of the inputs fed bit-serially (the activation bits; 8 for a mapped FP32 layer).
     public var inputBits: Int
@@ -32,8 +33,14 @@ public struct LayerMapping: Sendable, Equatable, Codable {
     /// Weight cells / cells of one copy's allocated subarrays.
     public var utilization: Double
 
-    /// Subarrays that compute for one input vector (one copy).
-    public var activeSubarrays: Int { kernelPositions * rowTiles * columnTiles }
+    /// Row groups summed per input vector: kernel positions × row blocks.
+    public var rowGroups: Int { kernelPositions * rowTiles }
+    /// Partial sums added into one output: every row group's, for every column of a multi-bit weight.
+    public var partialSums: Int { rowGroups * columnsPerWeight }
+
+    /// True when `columns` weight columns leave a spare column in their last block of `C` (the reference column
+    /// goes there; otherwise the reference sum is a popcount).
+    public static func hasSpareColumn(weightColumns columns: Int, blockColumns C: Int) -> Bool { columns % C != 0 }
     /// Weight columns, plus the reference column where there is one, in every row group.
     public var columnsRead: Int
 
@@ -87,20 +94,16 @@ public struct Floorplan: Sendable {
         }
         peSize = p
         kernelTilePEs = kernelPEs
+        layers = []
         layers = zip(shapes.indices, zip(shapes, schemes)).map { i, pair in
             let (s, scheme) = pair
             let cpw = weightColumns[i], columns = s.outChannels * cpw
             let positions = scheme == .kernelSplit ? s.kernel * s.kernel : 1
             let groupRows = scheme == .kernelSplit ? s.inChannels : s.rows
             let rt = (groupRows + R - 1) / R, ct = (columns + C - 1) / C
-            let tiles: Int, perTile: Int
-            if scheme == .kernelSplit {
-                tiles = 1; perTile = kernelPEs * p * p
-            } else {
-                tiles = ((rt + 2 * p - 1) / (2 * p)) * ((ct + 2 * p - 1) / (2 * p))
-                perTile = Self.conventionalTilePEs * p * p
-            }
-            let spare = columns % C != 0
+            let tiles = scheme == .kernelSplit ? 1 : ((rt + 2 * p - 1) / (2 * p)) * ((ct + 2 * p - 1) / (2 * p))
+            let perTile = pesPerTile(scheme) * p * p
+            let spare = LayerMapping.hasSpareColumn(weightColumns: columns, blockColumns: C)
             return LayerMapping(scheme: scheme, kernelPositions: positions, rowTiles: rt, columnTiles: ct,
                                 columnsPerWeight: cpw, inputBits: inputBits[i], referenceColumn: spare,
                                 tiles: tiles, copies: 1, subarrays: tiles * perTile,
@@ -109,10 +112,13 @@ public struct Floorplan: Sendable {
         }
     }
 
-    /// Subarrays of one tile of `m`'s scheme.
-    public func subarraysPerTile(_ m: LayerMapping) -> Int {
-        (m.scheme == .kernelSplit ? kernelTilePEs : Self.conventionalTilePEs) * peSize * peSize
+    /// PEs of one tile of `scheme`.
+    public func pesPerTile(_ scheme: LayerMapping.Scheme) -> Int {
+        scheme == .kernelSplit ? kernelTilePEs : Self.conventionalTilePEs
     }
+
+    /// Subarrays of one tile of `m`'s scheme.
+    public func subarraysPerTile(_ m: LayerMapping) -> Int { pesPerTile(m.scheme) * peSize * peSize }
 
     /// Pipeline mode: a layer whose time per image `times[i]` (one copy) is at least 2ᵐ times below the slowest
     /// layer's gets 2ᵐ copies, at most `maxCopies` (copies split the layer's input vectors between them).

@@ -51,7 +51,7 @@ public final class CrossbarDatapath: LayerDatapath {
             ? LayerMapping.rowGroups(inChannels: cin, kernel: kernel, scheme: scheme, rows: R)
             : LayerMapping.rowGroups(inChannels: op.rows, kernel: 1, scheme: .conventional, rows: R)
         return RowLayout(order: groups.flatMap { $0 }, groups: groups.map(\.count),
-                         digitalReference: op.outChannels % C == 0)
+                         digitalReference: !LayerMapping.hasSpareColumn(weightColumns: op.outChannels, blockColumns: C))
     }
 
     /// The crossbar for these operands, reusing the last one while the weights are unchanged.
