@@ -41,7 +41,10 @@ public final class CrossbarDatapath: LayerDatapath {
         var order: [Int], groups: [Int], digitalReference: Bool
     }
 
-    func layout(_ op: DatapathOperands) -> RowLayout {
+    func layout(_ op: DatapathOperands) -> RowLayout { Self.layout(op, config: config, columns: op.outChannels) }
+
+    /// The row layout of a layer whose weights take `columns` crossbar columns.
+    static func layout(_ op: DatapathOperands, config: CIMConfig, columns: Int) -> RowLayout {
         let R = config.subarrayRows, C = config.subarrayColumns
         let cin = op.geometry?.channels ?? op.rows, kernel = op.geometry?.kernelH ?? 1
         let square = op.geometry.map { $0.kernelH == $0.kernelW } ?? true
@@ -50,8 +53,7 @@ public final class CrossbarDatapath: LayerDatapath {
         let groups = scheme == .kernelSplit
             ? LayerMapping.rowGroups(inChannels: cin, kernel: kernel, scheme: scheme, rows: R)
             : LayerMapping.rowGroups(inChannels: op.rows, kernel: 1, scheme: .conventional, rows: R)
-        return RowLayout(order: groups.flatMap { $0 }, groups: groups.map(\.count),
-                         digitalReference: op.outChannels % C == 0)
+        return RowLayout(order: groups.flatMap { $0 }, groups: groups.map(\.count), digitalReference: columns % C == 0)
     }
 
     /// The crossbar for these operands, reusing the last one while the weights are unchanged.
@@ -172,16 +174,20 @@ public final class CrossbarDatapath: LayerDatapath {
     }
 }
 
-/// Puts a model on the simulated chip: attaches a `CrossbarDatapath` to every binarized layer with k-bit inputs
-/// (the FP32 layers keep the software kernel), and removes them again.
+/// Puts a model on the simulated chip: attaches a `CrossbarDatapath` to every binarized layer with k-bit inputs and,
+/// with `map_fp32_layers`, a `MultiBitCrossbarDatapath` to the others (else they keep the software kernel); and
+/// removes them again.
 public enum HardwareAwareInference {
     /// Returns the names of the layers now running through the crossbar.
     @discardableResult
     public static func attach(to model: Model, config: CIMConfig) -> [String] {
         var names: [String] = []
         for (i, layer) in model.leaves.compactMap({ $0 as? QuantizableLayer }).enumerated() {
-            guard let q = layer.quantization, q.binarizer != nil, q.inputQuantizer != nil else { continue }
-            layer.datapath = CrossbarDatapath(config: config, layerIndex: i)
+            if let q = layer.quantization, q.binarizer != nil, q.inputQuantizer != nil {
+                layer.datapath = CrossbarDatapath(config: config, layerIndex: i)
+            } else if config.mapFP32Layers {
+                layer.datapath = MultiBitCrossbarDatapath(config: config, layerIndex: i)
+            } else { continue }
             names.append(layer.name)
         }
         return names
