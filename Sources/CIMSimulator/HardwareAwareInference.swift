@@ -17,7 +17,7 @@ import TensorEngine
 /// With ideal cells and a lossless ADC the integers A are exact, so y equals the software result up to the Float
 /// rounding of step 4 (docs/cim.md states what is bit-exact). Device effects come from `CIMConfig`; the draws are
 /// seeded by the config's seed and the layer's index, so a chip is the same across batches and runs.
-public final class CrossbarDatapath: LayerDatapath {
+public final class CrossbarDatapath: ChipDatapath {
     public let config: CIMConfig
     public let layerIndex: Int
     /// The array of the last forward (rebuilt when the binarized weights or `draw` change).
@@ -41,7 +41,10 @@ public final class CrossbarDatapath: LayerDatapath {
         var order: [Int], groups: [Int], digitalReference: Bool
     }
 
-    func layout(_ op: DatapathOperands) -> RowLayout {
+    func layout(_ op: DatapathOperands) -> RowLayout { Self.layout(op, config: config, columns: op.outChannels) }
+
+    /// The row layout of a layer whose weights take `columns` crossbar columns.
+    static func layout(_ op: DatapathOperands, config: CIMConfig, columns: Int) -> RowLayout {
         let R = config.subarrayRows, C = config.subarrayColumns
         let cin = op.geometry?.channels ?? op.rows, kernel = op.geometry?.kernelH ?? 1
         let square = op.geometry.map { $0.kernelH == $0.kernelW } ?? true
@@ -51,7 +54,7 @@ public final class CrossbarDatapath: LayerDatapath {
             ? LayerMapping.rowGroups(inChannels: cin, kernel: kernel, scheme: scheme, rows: R)
             : LayerMapping.rowGroups(inChannels: op.rows, kernel: 1, scheme: .conventional, rows: R)
         return RowLayout(order: groups.flatMap { $0 }, groups: groups.map(\.count),
-                         digitalReference: !LayerMapping.hasSpareColumn(weightColumns: op.outChannels, blockColumns: C))
+                         digitalReference: !LayerMapping.hasSpareColumn(weightColumns: columns, blockColumns: C))
     }
 
     /// The crossbar for these operands, reusing the last one while the weights are unchanged.
@@ -172,16 +175,26 @@ public final class CrossbarDatapath: LayerDatapath {
     }
 }
 
-/// Puts a model on the simulated chip: attaches a `CrossbarDatapath` to every binarized layer with k-bit inputs
-/// (the FP32 layers keep the software kernel), and removes them again.
+/// A layer's datapath on the simulated chip; `draw` selects which chip of the config's seed its device effects
+/// come from (0: the chip of inference and reports).
+public protocol ChipDatapath: LayerDatapath {
+    var draw: UInt64 { get set }
+}
+
+/// Puts a model on the simulated chip: attaches a `CrossbarDatapath` to every binarized layer with k-bit inputs and,
+/// with `map_fp32_layers`, a `MultiBitCrossbarDatapath` to the others (else they keep the software kernel); and
+/// removes them again.
 public enum HardwareAwareInference {
     /// Returns the names of the layers now running through the crossbar.
     @discardableResult
     public static func attach(to model: Model, config: CIMConfig) -> [String] {
         var names: [String] = []
         for (i, layer) in model.leaves.compactMap({ $0 as? QuantizableLayer }).enumerated() {
-            guard let q = layer.quantization, q.binarizer != nil, q.inputQuantizer != nil else { continue }
-            layer.datapath = CrossbarDatapath(config: config, layerIndex: i)
+            if let q = layer.quantization, q.binarizer != nil, q.inputQuantizer != nil {
+                layer.datapath = CrossbarDatapath(config: config, layerIndex: i)
+            } else if config.mapFP32Layers {
+                layer.datapath = MultiBitCrossbarDatapath(config: config, layerIndex: i)
+            } else { continue }
             names.append(layer.name)
         }
         return names
@@ -189,7 +202,7 @@ public enum HardwareAwareInference {
 
     /// Selects chip `draw` (see `CrossbarDatapath.draw`) in every attached datapath.
     public static func setDraw(_ draw: UInt64, in model: Model) {
-        for layer in model.leaves.compactMap({ $0 as? QuantizableLayer }) { (layer.datapath as? CrossbarDatapath)?.draw = draw }
+        for layer in model.leaves.compactMap({ $0 as? QuantizableLayer }) { (layer.datapath as? ChipDatapath)?.draw = draw }
     }
 
     public static func detach(from model: Model) {

@@ -357,7 +357,8 @@ final class CrossbarTests: XCTestCase {
 
     /// The bit-exact mode, network level: with ideal cells and a lossless ADC the crossbar network produces bit for
     /// bit the logits of the integer software implementation of the quantized network (every layer's integer MACs
-    /// are exact and the digital step is the same Float expression), through 18 binarized layers of ResNet-20.
+    /// are exact and the digital step is the same Float expression), through 18 binarized layers of ResNet-20. The
+    /// FP32 layers stay in software here; mapped, they are the 8-bit integer layer (MultiBitDatapathTests).
     func testIdealChipEqualsTheIntegerQuantizedNetworkBitForBit() throws {
         let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
         let model = try ModelZoo.make("resnet20", inputShape: [1, 12, 12], numClasses: 10, seed: 5, quant: policy)
@@ -367,6 +368,7 @@ final class CrossbarTests: XCTestCase {
         _ = model.forward(x, training: true)
         var ideal = CIMConfig()
         ideal.adcBits = 8
+        ideal.mapFP32Layers = false
         XCTAssertEqual(HardwareAwareInference.attach(to: model, config: ideal).count, 18)
         let hw = model.forward(x, training: false).array
         let layers = model.leaves.compactMap { $0 as? QuantizableLayer }.filter { $0.datapath != nil }
@@ -393,6 +395,7 @@ final class CrossbarTests: XCTestCase {
         let sw = model.forward(x, training: false).array
         var ideal = CIMConfig()
         ideal.adcBits = 8
+        ideal.mapFP32Layers = false
         let names = HardwareAwareInference.attach(to: model, config: ideal)
         XCTAssertEqual(names, ["conv2", "fc1"], "first and last layer stay FP32")
         let hw = model.forward(x, training: false).array
@@ -403,6 +406,16 @@ final class CrossbarTests: XCTestCase {
             for i in s.indices { XCTAssertEqual(h[i], s[i], accuracy: 1e-3 * max(1, abs(s[i]))) }
             XCTAssertEqual(argmax(h), argmax(s), "image \(n)")
         }
+        // The first and last layers mapped too (8-bit weights and inputs): the same predictions, not the same logits.
+        ideal.mapFP32Layers = true
+        XCTAssertEqual(HardwareAwareInference.attach(to: model, config: ideal), ["conv1", "conv2", "fc1", "fc2"])
+        let hm = model.forward(x, training: false).array
+        HardwareAwareInference.detach(from: model)
+        XCTAssertGreaterThan(zip(hm, sw).map { abs($0 - $1) }.max()!, 0)
+        let agree = (0..<16).filter { n in
+            argmax(hm[(n * 10)..<((n + 1) * 10)]) == argmax(sw[(n * 10)..<((n + 1) * 10)])
+        }.count
+        XCTAssertGreaterThanOrEqual(agree, 15)
         var noisy = ideal
         noisy.adcBits = 3; noisy.variation = 0.3; noisy.device = .rram
         HardwareAwareInference.attach(to: model, config: noisy)

@@ -177,13 +177,15 @@ extension CIMCLITests {
         let trained = try JSONSerialization.jsonObject(with: Data(t.out.utf8)) as! [String: Any]
         let folder = temp.appendingPathComponent("q").path
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/cim"), "cim.report: none")
+        // The binarized layers on the chip, the FP32 ones in software: a lossless ADC gives the software accuracy.
         let r = try run(bin, ["cim", "report", "--checkpoint", folder, "--abits", "4", "--device", "sram", "--adc-bits", "8",
-                              "--limit-test", "200", "--json"])
+                              "--map-fp32-layers", "false", "--limit-test", "200", "--json"])
         XCTAssertEqual(r.status, 0, r.err)
         let obj = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
         let sw = try XCTUnwrap(obj["software_accuracy"] as? Double)
         XCTAssertEqual(sw, trained["test_accuracy"] as! Double, accuracy: 1e-12, "the run folder reloads the trained model")
         XCTAssertEqual(try XCTUnwrap(obj["hardware_accuracy"] as? Double), sw, accuracy: 0.011, "lossless ADC")
+        XCTAssertEqual(((obj["chip"] as? [String: Any])?["layers"] as? [Any])?.count, 2, "conv2 and fc1 mapped")
         let lossy = try run(bin, ["cim", "report", "--checkpoint", folder, "--abits", "4", "--device", "rram",
                                   "--adc-bits", "3", "--variation", "0.3", "--limit-test", "200", "--json"])
         XCTAssertEqual(lossy.status, 0, lossy.err)

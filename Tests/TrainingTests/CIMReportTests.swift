@@ -42,8 +42,9 @@ final class CIMReportTests: XCTestCase {
         XCTAssertEqual(report["epoch"] as? Int, 2)
         XCTAssertEqual(report["software_accuracy"] as? Double, summary.test_accuracy)
         let hw = try XCTUnwrap(report["hardware_accuracy"] as? Double)
-        XCTAssertEqual(hw, summary.test_accuracy, accuracy: 0.01, "ideal ADC: the same predictions up to rounding")
-        XCTAssertEqual(report["crossbar_layers"] as? [String], ["conv2", "fc1"])
+        XCTAssertEqual(hw, summary.test_accuracy, accuracy: 0.01,
+                       "ideal ADC: the same predictions up to rounding and the 8-bit first and last layers")
+        XCTAssertEqual(report["crossbar_layers"] as? [String], ["conv1", "conv2", "fc1", "fc2"])
         let chip = report["chip"] as! [String: Any]
         XCTAssertEqual((chip["layers"] as! [Any]).count, 4, "the FP32 first and last layers are priced too (8-bit)")
         XCTAssertEqual(((chip["config"] as! [String: Any])["mode"] as? String), "layer-by-layer")

@@ -1,0 +1,114 @@
+import Foundation
+import Models
+import TensorEngine
+
+/// The CIM datapath of a layer the network keeps in FP32 (the first and the last by default) when the chip maps it
+/// (`cim.map_fp32_layers`, docs/cim.md §1): the same subarrays, ADC and device effects as the binary layers, with
+/// multi-bit weights and inputs.
+///
+/// - **Weights:** per output channel, s_c = max|W_c| / (2ʷ⁻¹ − 1) and W_q = round(W/s_c) ∈ [−(2ʷ⁻¹ − 1), 2ʷ⁻¹ − 1];
+///   the cells hold the offset code U = W_q + 2ʷ⁻¹ ∈ [1, 2ʷ − 1] over w adjacent columns (bit j of U in column j),
+///   w = `fp32WeightBits` — NeuroSim's synapse mapping with one-bit cells.
+/// - **Inputs:** per image, asymmetric 8-bit codes u = clamp(round(x/s_x) + z, 0, 255) with s_x = (max − min)/255
+///   over the image's input (min ≤ 0 ≤ max) and zero point z = round(−min/s_x); padding is x = 0, code z.
+/// - **Crossbar:** bit-plane by bit-plane, row group by row group, every column's partial sum through the ADC, as for
+///   the binary layers (`CrossbarArray.accumulate`); the shift-add gives A_j = Σ bit_j(U)·u per weight-bit column and
+///   the reference sum A_ref = Σ u.
+/// - **Digital:** the off-cell calibration of the binary datapath, then Σ U·u = Σ_j 2ʲ·A_j,
+///   Σ W_q·(u − z) = Σ U·u − 2ʷ⁻¹·A_ref − z·Σ W_q, and y = s_c·s_x·Σ W_q·(u − z) + bias.
+///
+/// With ideal cells and a lossless ADC the integers are exact, so y is the 8-bit integer layer (tested against it);
+/// the 8-bit rounding of weights and inputs is what remains against the FP32 layer.
+public final class MultiBitCrossbarDatapath: ChipDatapath {
+    public let config: CIMConfig
+    public let layerIndex: Int
+    /// Which chip of the config's seed the device effects come from (as `CrossbarDatapath.draw`).
+    public var draw: UInt64 = 0
+    private var array: CrossbarArray?
+    private var arrayWeights: [Float] = []
+    private var arrayDraw: UInt64 = 0
+    private var layout: CrossbarDatapath.RowLayout?
+    /// Per output channel: the weight scale and Σ W_q.
+    private var scales: [Float] = [], weightSums: [Float] = []
+
+    public init(config: CIMConfig, layerIndex: Int) {
+        self.config = config
+        self.layerIndex = layerIndex
+    }
+
+    var weightBits: Int { config.fp32WeightBits }
+
+    /// Quantizes the weights and builds the crossbar (reused while the weights are unchanged).
+    func crossbar(_ op: DatapathOperands, layout lay: CrossbarDatapath.RowLayout) -> CrossbarArray {
+        let K = op.rows, M = op.outChannels, wb = weightBits, half = 1 << (wb - 1)
+        let w = UnsafeBufferPointer(start: op.weights, count: K * M)
+        if let a = array, arrayDraw == draw, arrayWeights.elementsEqual(w) { return a }
+        var on = [Bool](repeating: false, count: M * wb * K)
+        scales = []; weightSums = []
+        for c in 0..<M {
+            let row = w[(c * K)..<((c + 1) * K)]
+            let m = row.map { abs($0) }.max() ?? 0
+            let s = m > 0 ? m / Float(half - 1) : 1
+            var sum = 0
+            for r in 0..<K {
+                let q = Int(Swift.min(Swift.max((w[c * K + lay.order[r]] / s).rounded(), -Float(half - 1)), Float(half - 1)))
+                sum += q
+                let u = q + half
+                for j in 0..<wb where (u >> j) & 1 == 1 { on[(c * wb + j) * K + r] = true }
+            }
+            scales.append(s); weightSums.append(Float(sum))
+        }
+        let a = CrossbarArray(on: on, outChannels: M * wb, rows: K, config: config,
+                              stream: 0xC2_0000 + UInt64(layerIndex) &+ draw &* 0x1_0000_0000,
+                              digitalReference: lay.digitalReference)
+        array = a
+        arrayWeights = Array(w)
+        arrayDraw = draw
+        return a
+    }
+
+    public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
+        let K = op.rows, M = op.outChannels, wb = weightBits, half = Float(1 << (wb - 1)), bits = 8
+        if layout == nil || layout!.order.count != K {
+            layout = CrossbarDatapath.layout(op, config: config, columns: M * wb)
+        }
+        let lay = layout!, tileRows = lay.groups.max() ?? K
+        let xb = crossbar(op, layout: lay)
+        let adc = ADCQuantizer(bits: config.adcBits, rows: tileRows, range: config.adcRange)
+        let ratio = config.effectiveOnOffRatio
+        let leak: Float = ratio.isInfinite ? 0 : Float(1 / ratio), gain: Float = 1 / (1 - leak)
+        let x = op.input, n = x.shape[0], perImage = x.count / Swift.max(n, 1)
+        let P = op.geometry?.outPixels ?? 1
+        let columns = M * wb
+        let raw = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+        let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+        let acc = UnsafeMutablePointer<Float>.allocate(capacity: (columns + 1) * P)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: P, bits: bits, tileRows: tileRows))
+        defer { raw.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
+        for i in 0..<n {
+            let xi = x.data + i * perImage
+            // This image's 8-bit input grid (the range always includes 0, the padding value).
+            var lo: Float = 0, hi: Float = 0
+            for t in 0..<perImage { lo = Swift.min(lo, xi[t]); hi = Swift.max(hi, xi[t]) }
+            let sx = hi > lo ? (hi - lo) / 255 : 1, z = (-lo / sx).rounded()
+            if let g = op.geometry { Im2col.forward(g, x: xi, col: raw, ld: P) } else { raw.update(from: xi, count: K) }
+            for r in 0..<K {
+                let src = raw + lay.order[r] * P, dst = codes + r * P
+                for p in 0..<P { dst[p] = Swift.min(Swift.max((src[p] / sx).rounded() + z, 0), 255) }
+            }
+            xb.accumulate(codes: codes, positions: P, bits: bits, groups: lay.groups, adc: adc, into: acc,
+                          scratch: scratch)
+            let ref = acc + columns * P
+            for c in 0..<M {
+                let scale = scales[c] * sx, bias = op.bias?[c] ?? 0
+                for p in 0..<P {
+                    var uSum: Float = 0
+                    for j in 0..<wb { uSum += Float(1 << j) * (acc[(c * wb + j) * P + p] - leak * ref[p]) * gain }
+                    let dot = uSum - half * ref[p] - z * weightSums[c]
+                    let o = op.geometry == nil ? i * M + c : (i * M + c) * P + p
+                    y[o] = scale * dot + bias
+                }
+            }
+        }
+    }
+}

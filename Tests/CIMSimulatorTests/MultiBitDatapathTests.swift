@@ -1,0 +1,91 @@
+import CIMSimulator
+import Foundation
+import Models
+import Quantization
+import TensorEngine
+import XCTest
+
+/// The 8-bit crossbar datapath of the FP32 layers (`map_fp32_layers`) against a brute-force 8-bit integer layer,
+/// and against the FP32 layer itself.
+final class MultiBitDatapathTests: XCTestCase {
+    /// A signed input (a normalised image has negative values).
+    func signed(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = RNG(seed: seed)
+        let x = Tensor(shape: shape)
+        for i in 0..<x.count { x.data[i] = rng.normal() }
+        return x
+    }
+
+    /// y = s_c·s_x·Σ W_q·(u − z) + bias with the quantization rules of `MultiBitCrossbarDatapath`, in Double.
+    func reference(conv: Conv2d, x: Tensor) -> [Double] {
+        let g = ConvGeometry(channels: conv.inChannels, height: x.shape[2], width: x.shape[3], kernel: conv.kernel,
+                             stride: conv.stride, padding: conv.padding)
+        let K = g.columnRows, M = conv.outChannels, P = g.outPixels, n = x.shape[0], per = x.count / n
+        let w = conv.weight.value
+        var out = [Double](repeating: 0, count: n * M * P)
+        let col = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+        defer { col.deallocate() }
+        for i in 0..<n {
+            let xi = x.data + i * per
+            var lo: Float = 0, hi: Float = 0
+            for t in 0..<per { lo = min(lo, xi[t]); hi = max(hi, xi[t]) }
+            let sx = (hi - lo) / 255, z = (-lo / sx).rounded()
+            Im2col.forward(g, x: xi, col: col, ld: P)
+            for c in 0..<M {
+                let m = (0..<K).map { abs(w[c * K + $0]) }.max()!
+                let s = m / 127
+                for p in 0..<P {
+                    var dot = 0.0
+                    for r in 0..<K {
+                        let q = Double(min(max((w[c * K + r] / s).rounded(), -127), 127))
+                        let u = Double(min(max((col[r * P + p] / sx).rounded() + z, 0), 255))
+                        dot += q * (u - Double(z))
+                    }
+                    out[(i * M + c) * P + p] = Double(s) * Double(sx) * dot + Double(conv.bias!.value[c])
+                }
+            }
+        }
+        return out
+    }
+
+    func testIdealChipIsTheEightBitIntegerLayerAndCloseToFP32() throws {
+        let store = ParameterStore()
+        let conv = Conv2d(store, "conv1", inChannels: 3, outChannels: 5, kernel: 3, padding: 1, bias: true)
+        store.finalize()
+        var rng = RNG(seed: 5)
+        conv.initialize(rng: &rng)
+        for c in 0..<5 { conv.bias!.value[c] = 0.1 * Float(c) }
+        let x = signed([2, 3, 6, 5], seed: 6)
+        let fp32 = conv.forward(x, training: false).array
+        var c = CIMConfig()
+        c.adcBits = 8  // 255 levels >= 27 rows: lossless
+        conv.datapath = MultiBitCrossbarDatapath(config: c, layerIndex: 0)
+        let hw = conv.forward(x, training: false).array
+        conv.datapath = nil
+        let want = reference(conv: conv, x: x)
+        let scale = want.map(abs).max()!
+        for i in hw.indices { XCTAssertEqual(Double(hw[i]), want[i], accuracy: 1e-5 * scale, "8-bit integer layer, \(i)") }
+        var err = 0.0
+        for i in hw.indices { err = max(err, abs(Double(hw[i] - fp32[i]))) }
+        XCTAssertLessThan(err, 0.03 * scale, "8-bit weights and inputs stay close to the FP32 layer")
+        XCTAssertGreaterThan(err, 0, "but are not the FP32 layer")
+        // A lossy ADC changes the result; without map_fp32_layers the layer stays in software.
+        c.adcBits = 3
+        conv.datapath = MultiBitCrossbarDatapath(config: c, layerIndex: 0)
+        XCTAssertNotEqual(conv.forward(x, training: false).array, hw)
+        conv.datapath = nil
+    }
+
+    func testAttachPutsTheFP32LayersOnTheChipWhenTheyAreMapped() throws {
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let model = try ModelZoo.make("smallcnn", inputShape: [1, 12, 12], numClasses: 10, quant: policy)
+        var c = CIMConfig()
+        let all = HardwareAwareInference.attach(to: model, config: c)
+        HardwareAwareInference.detach(from: model)
+        c.mapFP32Layers = false
+        let binary = HardwareAwareInference.attach(to: model, config: c)
+        HardwareAwareInference.detach(from: model)
+        XCTAssertEqual(all.count, binary.count + 2, "the first and last layers too: \(all) vs \(binary)")
+        XCTAssertEqual(Set(all).subtracting(binary).count, 2)
+    }
+}
