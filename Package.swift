@@ -47,18 +47,38 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Plots", .product(name: "Yams", package: "Yams")]),
         // Floor 4: the compute-in-memory simulator (mapping, cost model, hardware-aware inference, sweeps).
         .target(name: "CIMSimulator", dependencies: ["TensorEngine", "Quantization", "Models", "Plots"]),
-        // Floor 5: optimisers, schedules, the training loop, benchmarks.
+        // Floor 3: optimisers and learning-rate schedules over a parameter store.
+        .target(name: "Optim", dependencies: ["TensorEngine"]),
+        // Floor 5: the run configuration (YAML, validation, the loaders and optimiser it describes) and run folders.
+        .target(
+            name: "RunConfiguration",
+            dependencies: [
+                "TensorEngine", "Quantization", "Data", "Distributed", "CIMSimulator", "Optim",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        // Floor 6: the training loop, checkpoints, evaluation, exports, the run's CIM report.
         .target(
             name: "Training",
             dependencies: [
-                "TensorEngine", "Quantization", "Data", "Models", "Distributed", "CIMSimulator", "Plots", "Reports",
-                .product(name: "Yams", package: "Yams"),
+                "TensorEngine", "Quantization", "Data", "Models", "Distributed", "CIMSimulator", "Optim",
+                "RunConfiguration", "Reports", .product(name: "Yams", package: "Yams"),
             ]),
-        // Floor 6: the command line.
+        // Floor 7: sweeps of whole trainings (MPI groups) and their reports.
+        .target(
+            name: "Sweeps",
+            dependencies: [
+                "TensorEngine", "Data", "Models", "Distributed", "CIMSimulator", "RunConfiguration", "Training",
+                "Reports", .product(name: "Yams", package: "Yams"),
+            ]),
+        // Floor 7: `bwma bench` — training-step, allreduce and data-pipeline benchmarks.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["TensorEngine", "Data", "Models", "Distributed", "Optim", "Training"]),
+        // Floor 8: the command line.
         .executableTarget(
             name: "bwma",
             dependencies: [
-                "Training", "Models", "Quantization", "Data", "Distributed", "TensorEngine", "CIMSimulator",
+                "Training", "RunConfiguration", "Sweeps", "Benchmarks", "Optim", "Models", "Quantization", "Data", "Distributed", "TensorEngine", "CIMSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -71,7 +91,11 @@ let package = Package(
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Quantization", "TensorEngine", "TestSupport"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Models", "Data", "Distributed", "Quantization", "TensorEngine", "TestSupport", "Plots"],
+            name: "TrainingTests",
+            dependencies: [
+                "Training", "RunConfiguration", "Optim", "Sweeps", "Models", "Data", "Distributed", "Quantization",
+                "TensorEngine", "TestSupport", "Plots",
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TensorEngine"]),
         .testTarget(name: "PlotsTests", dependencies: ["Plots"]),

@@ -10,6 +10,7 @@
 import CIMSimulator
 import Data
 import Foundation
+import RunConfiguration
 import Training
 
 let target = ProcessInfo.processInfo.environment["BWMA_FUZZ_TARGET"] ?? ""

@@ -21,7 +21,8 @@ rel="$scratch/spm/release"
 
 # 2. The harness, linked with every module object Training needs.
 objs=()
-for m in TensorEngine Quantization Data Models Distributed Plots Reports CIMSimulator Training Yams CYaml CJPEG; do
+for m in TensorEngine Quantization Data Models Distributed Plots Reports CIMSimulator Optim RunConfiguration Training \
+         Yams CYaml CJPEG; do
     while IFS= read -r o; do objs+=("$o"); done < <(find "$rel/$m.build" -name '*.o' | sort)
 done
 maps=()

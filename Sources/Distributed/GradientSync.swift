@@ -52,7 +52,7 @@ public final class GradientSync {
 
     func launchNext() throws {
         let r = buckets[launched]
-        try pending.start(store.grads! + r.lowerBound, count: r.count, bucketName(launched))
+        try pending.start(store.grads + r.lowerBound, count: r.count, bucketName(launched))
         launched += 1
     }
 
@@ -67,7 +67,7 @@ public final class GradientSync {
         try pending.waitAll()
         while launched < buckets.count {
             let r = buckets[launched]
-            try communicator.allreduce(store.grads! + r.lowerBound, count: r.count, .sum, bucketName(launched))
+            try communicator.allreduce(store.grads + r.lowerBound, count: r.count, .sum, bucketName(launched))
             launched += 1
         }
         lastWaitSeconds = ProcessClock.now() - t0

@@ -13,23 +13,33 @@ public final class ParameterStore: @unchecked Sendable {
     /// Total buffer element count.
     public private(set) var bufferCount = 0
 
-    /// [parameterCount] values of all trainable parameters.
-    public private(set) var values: UnsafeMutablePointer<Float>?
-    /// [parameterCount] gradients, same layout as `values`.
-    public private(set) var grads: UnsafeMutablePointer<Float>?
-    /// [bufferCount] buffer values.
-    public private(set) var bufferValues: UnsafeMutablePointer<Float>?
+    /// The three arenas, allocated by `finalize()`.
+    private var arenas: (values: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>,
+                         buffers: UnsafeMutablePointer<Float>)?
 
     public init() {}
 
     deinit {
-        values?.deallocate()
-        grads?.deallocate()
-        bufferValues?.deallocate()
+        arenas?.values.deallocate()
+        arenas?.grads.deallocate()
+        arenas?.buffers.deallocate()
     }
 
     /// Whether `finalize()` has run.
-    public var isFinalized: Bool { values != nil }
+    public var isFinalized: Bool { arenas != nil }
+
+    /// [parameterCount] values of all trainable parameters (after `finalize()`).
+    public var values: UnsafeMutablePointer<Float> { finalized.values }
+    /// [parameterCount] gradients, same layout as `values` (after `finalize()`).
+    public var grads: UnsafeMutablePointer<Float> { finalized.grads }
+    /// [bufferCount] buffer values (after `finalize()`).
+    public var bufferValues: UnsafeMutablePointer<Float> { finalized.buffers }
+
+    private var finalized: (values: UnsafeMutablePointer<Float>, grads: UnsafeMutablePointer<Float>,
+                            buffers: UnsafeMutablePointer<Float>) {
+        guard let arenas else { preconditionFailure("the parameter store is used before finalize()") }
+        return arenas
+    }
 
     /// Registers a trainable tensor. `fanIn` is recorded for initialisers.
     public func parameter(_ name: String, shape: [Int], fanIn: Int = 1) -> Parameter {
@@ -52,26 +62,26 @@ public final class ParameterStore: @unchecked Sendable {
     /// Allocates the arenas (zero-filled). Called once, after every layer has registered.
     public func finalize() {
         precondition(!isFinalized, "finalize() called twice")
-        values = .allocate(capacity: Swift.max(parameterCount, 1))
-        grads = .allocate(capacity: Swift.max(parameterCount, 1))
-        bufferValues = .allocate(capacity: Swift.max(bufferCount, 1))
-        values!.initialize(repeating: 0, count: Swift.max(parameterCount, 1))
-        grads!.initialize(repeating: 0, count: Swift.max(parameterCount, 1))
-        bufferValues!.initialize(repeating: 0, count: Swift.max(bufferCount, 1))
+        func zeroed(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(n, 1))
+            p.initialize(repeating: 0, count: Swift.max(n, 1))
+            return p
+        }
+        arenas = (zeroed(parameterCount), zeroed(parameterCount), zeroed(bufferCount))
     }
 
     func valuePointer(_ p: Parameter) -> UnsafeMutablePointer<Float> {
-        (p.trainable ? values! : bufferValues!) + p.offset
+        (p.trainable ? values : bufferValues) + p.offset
     }
 
     func gradPointer(_ p: Parameter) -> UnsafeMutablePointer<Float> {
         precondition(p.trainable, "buffer '\(p.name)' has no gradient")
-        return grads! + p.offset
+        return grads + p.offset
     }
 
     /// Zeroes every gradient (once per step; backward kernels accumulate).
     public func zeroGrad() {
-        memset(grads!, 0, parameterCount * MemoryLayout<Float>.stride)
+        memset(grads, 0, parameterCount * MemoryLayout<Float>.stride)
     }
 
     /// Looks a parameter or buffer up by name.

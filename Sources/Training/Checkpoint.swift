@@ -1,6 +1,8 @@
 import Data
 import Foundation
 import Models
+import Optim
+import RunConfiguration
 import TensorEngine
 import Yams
 
@@ -222,7 +224,7 @@ public struct Checkpoint: Sendable {
            rank < rb.shape[0] {
             rb.data.withUnsafeBytes { raw in
                 let src = raw.bindMemory(to: Float.self).baseAddress! + rank * store.bufferCount
-                store.bufferValues!.update(from: src, count: store.bufferCount)
+                store.bufferValues.update(from: src, count: store.bufferCount)
             }
         }
         guard let optimizer else { return }

@@ -2,6 +2,7 @@ import Data
 import Foundation
 import Models
 import Quantization
+import RunConfiguration
 import TensorEngine
 
 /// The deployable weights of a trained model as a safetensors file (docs/export.md), for `bwma export`:

@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import RunConfiguration
 
 /// The safetensors file layout (https://github.com/huggingface/safetensors): an 8-byte little-endian header length
 /// N, N bytes of JSON `{"<name>": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,

@@ -2,6 +2,7 @@ import CIMSimulator
 import Data
 import Distributed
 import Models
+import RunConfiguration
 import TensorEngine
 
 /// A trained model with its test data, for `bwma cim`: software and hardware-aware accuracy of a checkpoint.

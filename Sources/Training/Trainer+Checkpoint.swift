@@ -1,4 +1,5 @@
 import Foundation
+import RunConfiguration
 import TensorEngine
 
 /// Checkpoints and resume: the trainer's persistence, kept apart from the loop itself.
@@ -56,7 +57,7 @@ extension Trainer {
     func saveCheckpoint(_ progress: TrainingProgress, best: Bool) throws -> String? {
         let store = model.store
         var finite = true
-        for i in 0..<store.parameterCount where !store.values![i].isFinite { finite = false; break }
+        for i in 0..<store.parameterCount where !store.values[i].isFinite { finite = false; break }
         guard finite else {  // the weights are the same on every rank: every rank stops here
             throw TrainingStop.nonFinite(step: progress.globalStep, epoch: progress.epoch + 1, lastCheckpoint: lastCheckpoint)
         }
@@ -66,7 +67,7 @@ extension Trainer {
         p.lossSum = sums[0]; p.correct = sums[1]; p.seen = sums[2]
         var rankBuffers: [Float]?
         if communicator.size > 1 && store.bufferCount > 0 {
-            let mine = (0..<store.bufferCount).map { Double(store.bufferValues![$0]) }
+            let mine = (0..<store.bufferCount).map { Double(store.bufferValues[$0]) }
             rankBuffers = try communicator.gather(mine, root: 0, "checkpoint: every rank's buffers").map { Float($0) }
         }
         guard let folder else { return nil }

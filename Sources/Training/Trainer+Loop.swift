@@ -2,6 +2,8 @@ import CIMSimulator
 import Data
 import Foundation
 import Models
+import Optim
+import RunConfiguration
 import TensorEngine
 
 /// The training loop: `run()` is a loop over epochs of named steps (`trainEpoch` → `trainStep`…, `finishEpoch`,
@@ -170,9 +172,9 @@ extension Trainer {
                               parameters: model.parameterCount, peak_rss_mb: ProcessStats.peakRSSMB)
         try folder?.write("summary.json", try JSONEncoder.sorted.encode(summary))
         if config.runtime.save_parameters {
-            let p = UnsafeBufferPointer(start: model.store.values!, count: model.store.parameterCount)
+            let p = UnsafeBufferPointer(start: model.store.values, count: model.store.parameterCount)
             try folder?.write("parameters.f32", Data(buffer: p))
-            let b = UnsafeBufferPointer(start: model.store.bufferValues!, count: model.store.bufferCount)
+            let b = UnsafeBufferPointer(start: model.store.bufferValues, count: model.store.bufferCount)
             try folder?.write("buffers.f32", Data(buffer: b))
         }
         try writeReport()

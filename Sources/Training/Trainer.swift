@@ -3,6 +3,7 @@ import Data
 import Distributed
 import Foundation
 import Models
+import RunConfiguration
 import TensorEngine
 
 /// The data-parallel training loop. Every rank runs it on its shard (`DistributedSampler`); gradients are averaged
@@ -142,14 +143,14 @@ public final class Trainer {
 
     /// Makes every rank start from rank 0's parameters and batch-norm statistics.
     func broadcastState() throws {
-        try communicator.broadcast(model.store.values!, count: model.store.parameterCount)
-        try communicator.broadcast(model.store.bufferValues!, count: model.store.bufferCount)
+        try communicator.broadcast(model.store.values, count: model.store.parameterCount)
+        try communicator.broadcast(model.store.bufferValues, count: model.store.bufferCount)
     }
 
     /// Test accuracy and loss of rank 0's model: each rank evaluates a contiguous slice of the test set with rank
     /// 0's batch-norm statistics, and the counts are summed.
-    func evaluate() throws -> Evaluator.Result {
-        try communicator.broadcast(model.store.bufferValues!, count: model.store.bufferCount)
+    public func evaluate() throws -> Evaluator.Result {
+        try communicator.broadcast(model.store.bufferValues, count: model.store.bufferCount)
         return try Evaluator.evaluate(model, loader: test, over: communicator)
     }
 }

@@ -1,5 +1,6 @@
 import Distributed
 import Models
+import Optim
 import TensorEngine
 
 /// One optimisation step's worth of state: the model, its optimiser, the loss buffers. Shared by the trainer and

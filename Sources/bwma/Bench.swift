@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import Benchmarks
 import Distributed
+import Foundation
 import Models
 import Quantization
 import TensorEngine

@@ -2,6 +2,7 @@ import ArgumentParser
 import Data
 import Foundation
 import Models
+import RunConfiguration
 import Training
 
 struct Eval: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RunConfiguration
 import Training
 
 struct Export: ParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import RunConfiguration
+import Sweeps
 import Training
 
 struct SweepCommand: ParsableCommand {

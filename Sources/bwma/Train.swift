@@ -3,6 +3,7 @@ import Data
 import Distributed
 import Foundation
 import Models
+import RunConfiguration
 import TensorEngine
 import Training
 import Yams

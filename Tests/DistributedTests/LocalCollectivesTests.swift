@@ -17,7 +17,7 @@ final class LocalCollectivesTests: XCTestCase {
                     for (k, n) in [300, 5000, 70, 20000, 9].enumerated() { _ = store.parameter("p\(k)", shape: [n]) }
                     store.finalize()
                     let count = store.parameterCount
-                    for i in 0..<count { store.grads![i] = Self.gradient(comm.rank, i) }
+                    for i in 0..<count { store.grads[i] = Self.gradient(comm.rank, i) }
                     let sync = GradientSync(store: store, communicator: comm, capBytes: 16_384, firstCapBytes: 1_024,
                                             overlap: overlap)
                     XCTAssertEqual(sync.buckets.count, 3)  // [p3, p4] (first cap 1 KiB), [p1, p2], [p0]
@@ -28,9 +28,9 @@ final class LocalCollectivesTests: XCTestCase {
                     for i in 0..<count {
                         var expected: Float = 0
                         for r in 0..<size { expected += Self.gradient(r, i) }
-                        if store.grads![i] != expected {
+                        if store.grads[i] != expected {
                             XCTFail("\(size) ranks, overlap \(overlap), rank \(comm.rank): element \(i) is "
-                                    + "\(store.grads![i]), expected \(expected)")
+                                    + "\(store.grads[i]), expected \(expected)")
                             return
                         }
                     }

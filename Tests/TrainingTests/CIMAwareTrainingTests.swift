@@ -1,6 +1,7 @@
 import Data
 import Foundation
 import Models
+import RunConfiguration
 import TensorEngine
 import Training
 import XCTest
@@ -42,7 +43,7 @@ final class CIMAwareTrainingTests: XCTestCase {
                                       quant: try cfg.quantPolicy())
         let folder = try RunFolder(root: runs.path, name: name)
         _ = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder, log: { _ in }).run()
-        let params = Array(UnsafeBufferPointer(start: model.store.values!, count: model.store.parameterCount))
+        let params = Array(UnsafeBufferPointer(start: model.store.values, count: model.store.parameterCount))
         let metrics = try String(contentsOf: folder.url.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
         let line = try XCTUnwrap(metrics.split(separator: "\n").last { $0.contains("\"kind\":\"epoch\"") })
         return (params, try XCTUnwrap(try JSONSerialization.jsonObject(with: Foundation.Data(line.utf8)) as? [String: Any]))

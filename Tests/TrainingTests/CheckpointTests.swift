@@ -1,7 +1,8 @@
 import Foundation
-import Plots
 import Models
+import Plots
 import Quantization
+import RunConfiguration
 import TensorEngine
 import Training
 import XCTest
@@ -63,9 +64,9 @@ final class CheckpointTests: XCTestCase {
         var cfg = RunConfig()
         cfg.optim.name = "adam"
         let a = try bwmaModel(seed: 1), opt = try OptimizerFactory.make(cfg.optim, store: a.store)
-        for i in 0..<a.store.parameterCount { a.store.grads![i] = Float(i % 7) - 3 }
+        for i in 0..<a.store.parameterCount { a.store.grads[i] = Float(i % 7) - 3 }
         opt.step(lr: 0.01); opt.step(lr: 0.01)
-        for i in 0..<a.store.bufferCount { a.store.bufferValues![i] = Float(i) + 0.5 }
+        for i in 0..<a.store.bufferCount { a.store.bufferValues[i] = Float(i) + 0.5 }
         var p = TrainingProgress()
         p.epoch = 2; p.stepInEpoch = 5; p.globalStep = 41; p.lossSum = 1.25
         let url = dir.appendingPathComponent("c.safetensors")

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Quantization
+import RunConfiguration
 import TensorEngine
 import Training
 import XCTest

@@ -41,7 +41,7 @@ final class GradientParityTests: XCTestCase {
         let model = try ModelZoo.make("resnet20", inputShape: [1, 28, 28], numClasses: 10)
         let params = try floats("params.f32"), reference = try floats("grad64.f32")
         XCTAssertEqual(params.count, model.parameterCount)
-        for i in 0..<params.count { model.store.values![i] = params[i] }
+        for i in 0..<params.count { model.store.values[i] = params[i] }
         var labels = try fixture("labels.i32").withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
         let x = Tensor(shape: [batch, 1, 28, 28], values: try floats("x.f32"))
 

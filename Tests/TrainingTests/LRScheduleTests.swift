@@ -1,3 +1,4 @@
+import Optim
 import Training
 import XCTest
 

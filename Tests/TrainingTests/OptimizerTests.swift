@@ -1,3 +1,4 @@
+import Optim
 import TensorEngine
 import Training
 import XCTest

@@ -1,3 +1,4 @@
+import Sweeps
 import Training
 import XCTest
 

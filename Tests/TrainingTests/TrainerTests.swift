@@ -1,6 +1,7 @@
 import Data
 import Foundation
 import Models
+import RunConfiguration
 import TensorEngine
 import Training
 import XCTest

@@ -1,7 +1,8 @@
 import Data
 import Models
-import TestSupport
+import Optim
 import TensorEngine
+import TestSupport
 import Training
 import XCTest
 
@@ -33,7 +34,7 @@ final class TrainingStepTests: XCTestCase {
             Parallel.threads = threads
             let (step, x, labels) = try makeStep(seed: 4)
             for _ in 0..<4 { try labels.withUnsafeBufferPointer { _ = try step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
-            return Array(UnsafeBufferPointer(start: step.model.store.values!, count: step.model.store.parameterCount))
+            return Array(UnsafeBufferPointer(start: step.model.store.values, count: step.model.store.parameterCount))
         }
         let a = try params(threads: 1), b = try params(threads: 1), c = try params(threads: 2)
         XCTAssertEqual(a, b, "same seed and threads must give bit-identical parameters")

@@ -1,4 +1,5 @@
 import Foundation
+import RunConfiguration
 
 /// The points of a sweep over config keys and how they are spread over MPI ranks.
 ///

@@ -72,3 +72,27 @@ extension RunConfig.CIMRunConfig: Codable {
         try c.encode(resample_variation, forKey: .resample_variation)
     }
 }
+
+extension RunConfig {
+    /// The simulator settings of the `cim` section, for `activationBits`-bit inputs.
+    public func cimConfig(activationBits: Int) throws -> CIMConfig {
+        var c = cim.chip
+        c.activationBits = activationBits
+        do { try c.validate() } catch CIMError.invalid(let key, let value, let expected) {
+            throw ConfigError.invalid(key: "cim.\(key == "subarray_columns" ? "subarray" : key)", value: value,
+                                      expected: expected)
+        }
+        return c
+    }
+
+    func validateCIM() throws {
+        guard ["end", "none"].contains(cim.report) else {
+            throw ConfigError.invalid(key: "cim.report", value: cim.report, expected: "end or none")
+        }
+        guard cim.every_epochs >= 0 else {
+            throw ConfigError.invalid(key: "cim.every_epochs", value: "\(cim.every_epochs)",
+                                      expected: "an integer >= 0 (0 = only at the end)")
+        }
+        _ = try cimConfig(activationBits: quant.abits)
+    }
+}

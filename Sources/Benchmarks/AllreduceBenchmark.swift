@@ -28,7 +28,7 @@ public enum AllreduceBenchmark {
             let store = ParameterStore()
             for i in 0..<4 { _ = store.parameter("p\(i)", shape: [n / 4 + (i < n % 4 ? 1 : 0)]) }
             store.finalize()
-            let g = store.grads!
+            let g = store.grads
             for i in 0..<n { g[i] = Float(i % 7) }
             let sync = GradientSync(store: store, communicator: comm, capBytes: bucketBytes, firstCapBytes: nil,
                                     overlap: false)

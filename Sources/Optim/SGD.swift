@@ -27,7 +27,7 @@ public final class SGD: Optimizer {
 
     public func step(lr: Float) {
         let n = store.parameterCount
-        let p = store.values!, g = store.grads!, b = buffer
+        let p = store.values, g = store.grads, b = buffer
         let mu = momentum, wd = weightDecay, damp = 1 - dampening, first = stepCount == 0
         if mu == 0 {
             for i in 0..<n { p[i] -= lr * (g[i] + wd * p[i]) }

@@ -3,6 +3,8 @@ import Data
 import Distributed
 import Foundation
 import Models
+import RunConfiguration
+import Training
 import Yams
 
 /// `bwma sweep`: whole trainings over a grid of config values, each evaluated on the simulated CIM chip.

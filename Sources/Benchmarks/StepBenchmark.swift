@@ -1,6 +1,8 @@
 import Distributed
 import Models
+import Optim
 import TensorEngine
+import Training
 
 /// Times full training steps (forward, loss, backward, SGD update) on synthetic data.
 public enum StepBenchmark {

@@ -34,7 +34,7 @@ public final class Adam: Optimizer {
     public func step(lr: Float) {
         stepCount += 1
         let n = store.parameterCount
-        let p = store.values!, g = store.grads!
+        let p = store.values, g = store.grads
         let b1 = beta1, b2 = beta2, wd = weightDecay
         let c1 = 1 - Float(pow(Double(b1), Double(stepCount)))
         let c2 = 1 - Float(pow(Double(b2), Double(stepCount)))

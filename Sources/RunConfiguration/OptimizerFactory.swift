@@ -1,3 +1,4 @@
+import Optim
 import TensorEngine
 
 /// The optimisers `optim.name` can name (the one list: validation and the factory both read it).
