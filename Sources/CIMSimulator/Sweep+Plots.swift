@@ -16,29 +16,12 @@ extension Sweep {
     ///   - knee: the knee to mark (`knee(rows)`); nil: computed here.
     ///   - subject: the plots' second title line: model, dataset and chip (e.g. "ResNet-20 on Fashion-MNIST · 22 nm, …").
     public static func plots(_ rows: [Row], knee: Knee? = nil, subject: String = "") -> [(file: String, svg: String)] {
+        let costs = plottedCosts
         let knee = knee ?? Sweep.knee(rows)
-        let adcWidths = Array(Set(rows.map(\.point.adcBits))).sorted()
         let devices = rows.reduce(into: [DeviceKind]()) { if !$0.contains($1.point.device) { $0.append($1.point.device) } }
-        let styles: [(SVGPlot.LineStyle, SVGPlot.Marker)] = [(.solid, .circle), (.dashed, .square), (.dotted, .triangle)]
-
-        /// One series per device (× ADC width when several), points in order of activation bits.
         func series(x: (Row) -> Double, y: (Row) -> Double?, labelled: Bool) -> [SVGPlot.Series] {
-            var out: [SVGPlot.Series] = []
-            for d in devices {
-                for (j, a) in adcWidths.enumerated() {
-                    let rs = rows.filter { $0.point.device == d && $0.point.adcBits == a && y($0) != nil }
-                        .sorted { $0.point.activationBits < $1.point.activationBits }
-                    guard !rs.isEmpty else { continue }
-                    let name = Palette.deviceName(d.rawValue) + (adcWidths.count > 1 ? ", \(a)-bit ADC" : "")
-                    let (line, marker) = styles[j % styles.count]
-                    out.append(SVGPlot.Series(name: name, points: rs.map { (x($0), y($0)!) },
-                                              labels: labelled ? rs.map { "A\($0.point.activationBits)" } : [],
-                                              color: Palette.device(d.rawValue), line: line, marker: marker, sortByX: false))
-                }
-            }
-            return out
+            deviceSeries(rows, devices: devices, x: x, y: y, labelled: labelled)
         }
-
         let accuracy: (Row) -> Double? = { $0.accuracy }
         let kneeRow = knee.flatMap { k in
             rows.filter { $0.point.activationBits == k.activationBits && $0.accuracy != nil }
@@ -48,11 +31,6 @@ extension Sweep {
             "knee: A\(k.activationBits)" + (devices.count > 1 ? kneeRow.map { " " + Palette.deviceName($0.point.device.rawValue) } ?? "" : "")
         }
         let bits = SVGPlot.Axis("activation bits")
-        let costs: [(file: String, title: String, axis: SVGPlot.Axis, value: (Row) -> Double)] = [
-            ("energy", "Energy per image", SVGPlot.Axis("energy per image", quantity: .energyPJ, scale: .auto), { $0.energy_pj }),
-            ("area", "Chip area", SVGPlot.Axis("chip area", quantity: .areaMM2, scale: .auto), { $0.area_mm2 }),
-            ("latency", "Latency per image", SVGPlot.Axis("latency per image", quantity: .timeNS, scale: .auto), { $0.latency_ns }),
-        ]
         var out: [(String, String)] = []
         for c in costs {
             var p = SVGPlot(title: "\(c.title) vs activation bits", subtitle: subject, x: bits, y: c.axis,
@@ -72,6 +50,37 @@ extension Sweep {
                 p.paretoFront = true
                 if let r = kneeRow, let name = kneeName { p.knee = SVGPlot.Mark(x: c.value(r), y: r.accuracy!, label: name) }
                 out.append(("accuracy_vs_\(c.file).svg", p.render()))
+            }
+        }
+        return out
+    }
+
+    /// The costs plotted against the width and against accuracy: file stem, title, axis, value.
+    static var plottedCosts: [(file: String, title: String, axis: SVGPlot.Axis, value: (Row) -> Double)] {
+        [
+            ("energy", "Energy per image", SVGPlot.Axis("energy per image", quantity: .energyPJ, scale: .auto), { $0.energy_pj }),
+            ("area", "Chip area", SVGPlot.Axis("chip area", quantity: .areaMM2, scale: .auto), { $0.area_mm2 }),
+            ("latency", "Latency per image", SVGPlot.Axis("latency per image", quantity: .timeNS, scale: .auto), { $0.latency_ns }),
+        ]
+    }
+
+    /// One series per device (× ADC width when several: line style and marker tell them apart), points in order of
+    /// activation bits.
+    static func deviceSeries(_ rows: [Row], devices: [DeviceKind], x: (Row) -> Double, y: (Row) -> Double?,
+                             labelled: Bool) -> [SVGPlot.Series] {
+        let adcWidths = Array(Set(rows.map(\.point.adcBits))).sorted()
+        let styles: [(SVGPlot.LineStyle, SVGPlot.Marker)] = [(.solid, .circle), (.dashed, .square), (.dotted, .triangle)]
+        var out: [SVGPlot.Series] = []
+        for d in devices {
+            for (j, a) in adcWidths.enumerated() {
+                let rs = rows.filter { $0.point.device == d && $0.point.adcBits == a && y($0) != nil }
+                    .sorted { $0.point.activationBits < $1.point.activationBits }
+                guard !rs.isEmpty else { continue }
+                let name = Palette.deviceName(d.rawValue) + (adcWidths.count > 1 ? ", \(a)-bit ADC" : "")
+                let (line, marker) = styles[j % styles.count]
+                out.append(SVGPlot.Series(name: name, points: rs.map { (x($0), y($0)!) },
+                                          labels: labelled ? rs.map { "A\($0.point.activationBits)" } : [],
+                                          color: Palette.device(d.rawValue), line: line, marker: marker, sortByX: false))
             }
         }
         return out

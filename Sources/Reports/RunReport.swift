@@ -123,6 +123,14 @@ public enum RunReport {
                      items: c.chip.area_mm2.map { (DisplayNames.block($0.key), $0.value) }, color: device).render(width: 560),
         ])
         page.raw("<h2>Layer by layer</h2>\n")
+        page.raw(layerTable(c))
+        page.endSection()
+    }
+
+    /// The chip's layers: shape, mapping, energy (with its share and the ADC's), area, latency; the chip's totals;
+    /// the layers kept digital.
+    static func layerTable(_ c: RunRecord.CIM) -> String {
+        let energy = c.chip.energy_pj.values.reduce(0, +), area = c.chip.area_mm2.values.reduce(0, +)
         var t = HTMLTable(id: "layers", headers: ["layer", "kind", "rows × columns", "positions", "subarrays", "utilisation",
                                                   "energy / image", "share", "of which ADC", "area", "latency"], textColumns: [0, 1])
         let layerEnergy = c.chip.layers.map { $0.energy_pj.values.reduce(0, +) }
@@ -151,8 +159,7 @@ public enum RunReport {
                    .number("\(d.positions)"), .text("–"), .text("–"), .text("not costed"), .text(""), .text(""), .text(""), .text("")],
                   cls: "muted")
         }
-        page.raw(t.render())
-        page.endSection()
+        return t.render()
     }
 
     /// Software vs hardware-aware accuracy as two bars on a 0–100 % scale.

@@ -1,15 +1,27 @@
-import TensorEngine
 import Data
 import Quantization
+import TensorEngine
 
 extension RunConfig {
-    /// Range and choice checks that the YAML types cannot express; the first failure is thrown, naming its key.
+    /// Range and choice checks that the YAML types cannot express, section by section; the first failure is
+    /// thrown, naming its key.
     public func validate() throws {
-        func require(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
-            if !ok { throw ConfigError.invalid(key: key, value: "\(value)", expected: expected) }
-        }
         try require(Self.isValidRunName(name), "name", name,
                     "a folder name: not empty, not '.' or '..', no '/', '\\' or control characters")
+        try validateData()
+        try validateModelAndOptimizer()
+        try validateSchedule()
+        try validateQuantization()
+        try validateRuntime()
+        try validateCIM()
+    }
+
+    /// Throws `ConfigError.invalid` naming `key` unless `ok`.
+    func require(_ ok: Bool, _ key: String, _ value: Any, _ expected: String) throws {
+        if !ok { throw ConfigError.invalid(key: key, value: "\(value)", expected: expected) }
+    }
+
+    func validateData() throws {
         let datasets = DataSpec.Kind.allCases.map(\.rawValue)
         try require(datasets.contains(data.dataset), "data.dataset", data.dataset,
                     "one of \(datasets.joined(separator: ", "))")
@@ -36,6 +48,9 @@ extension RunConfig {
                     "an integer >= 1 and <= \(Self.maxBatchSize)")
         try require(data.limit_train >= 0, "data.limit_train", data.limit_train, "an integer >= 0 (0 = all)")
         try require(data.limit_test >= 0, "data.limit_test", data.limit_test, "an integer >= 0 (0 = all)")
+    }
+
+    func validateModelAndOptimizer() throws {
         try require(model.in_channels >= 0, "model.in_channels", model.in_channels, "an integer >= 0 (0 = from data)")
         try require(model.num_classes >= 0 && model.num_classes <= DataLimits.maxClasses, "model.num_classes",
                     model.num_classes, "an integer in 0...\(DataLimits.maxClasses) (0 = from data)")
@@ -46,6 +61,9 @@ extension RunConfig {
         try require(optim.beta1 >= 0 && optim.beta1 < 1, "optim.beta1", optim.beta1, "a number in [0, 1)")
         try require(optim.beta2 >= 0 && optim.beta2 < 1, "optim.beta2", optim.beta2, "a number in [0, 1)")
         try require(optim.eps > 0 && optim.eps.isFinite, "optim.eps", optim.eps, "a finite positive number")
+    }
+
+    func validateSchedule() throws {
         _ = try ScheduleKind.named(schedule.name, key: "schedule.name")
         try require((1...Self.maxEpochs).contains(schedule.epochs), "schedule.epochs", schedule.epochs,
                     "an integer >= 1 and <= \(Self.maxEpochs)")
@@ -57,6 +75,9 @@ extension RunConfig {
                     "a number in [0, optim.lr]")
         try require(schedule.milestones == schedule.milestones.sorted() && schedule.milestones.allSatisfy { $0 > 0 && $0 <= Self.maxEpochs },
                     "schedule.milestones", schedule.milestones, "increasing positive epoch numbers")
+    }
+
+    func validateQuantization() throws {
         let weightKinds = ["fp32"] + WeightBinarizer.Kind.allCases.map(\.rawValue)
         let activationKinds = ActivationQuantizerKind.allCases.map(\.rawValue)
         try require(weightKinds.contains(quant.weights), "quant.weights", quant.weights,
@@ -75,6 +96,10 @@ extension RunConfig {
                     "fp32 or quantized")
         do { _ = try quantPolicy() } catch { throw ConfigError.invalid(key: "quant.layers", value: "\(quant.layers)",
                                                                        expected: "\(error)") }
+    }
+
+    /// The loss, distributed and runtime sections.
+    func validateRuntime() throws {
         try require(loss.label_smoothing >= 0 && loss.label_smoothing < 1, "loss.label_smoothing",
                     loss.label_smoothing, "a number in [0, 1)")
         try require(distributed.bucket_mb > 0 && distributed.bucket_mb <= 4096, "distributed.bucket_mb",
@@ -94,7 +119,6 @@ extension RunConfig {
                     "one of global, per_rank")
         try require(distributed.timeout_s >= 0 && distributed.timeout_s <= 86_400, "distributed.timeout_s",
                     distributed.timeout_s, "a number of seconds in [0, 86400] (0 = no timeout)")
-        try validateCIM()
     }
 
     /// Largest `data.batch_size` / `eval_batch_size` (per rank); the batch tensor is also bounded by

@@ -22,51 +22,75 @@ public enum YAMLLimits {
     public static func problem(_ text: String) -> String? {
         let bytes = Array(text.utf8)
         guard bytes.count <= maxBytes else { return "\(bytes.count) bytes of YAML; at most \(maxBytes) are read" }
+        var scan = Scan(bytes: bytes)
+        scan.run()
+        if scan.opens > maxOpenBrackets { return "\(scan.opens) opening brackets; at most \(maxOpenBrackets)" }
+        if scan.maxFlow > maxDepth { return "brackets nested \(scan.maxFlow) deep; at most \(maxDepth)" }
+        if scan.maxBlock > maxDepth { return "blocks nested \(scan.maxBlock) deep; at most \(maxDepth)" }
+        if scan.anchors > maxAnchors { return "\(scan.anchors) anchors (&name); at most \(maxAnchors)" }
+        if scan.aliases > maxAliases { return "\(scan.aliases) aliases (*name); at most \(maxAliases)" }
+        return nil
+    }
+
+    /// One pass over the bytes: bracket and block depth, anchors, aliases (not a YAML parser: it only has to bound
+    /// what the parser will meet).
+    struct Scan {
+        let bytes: [UInt8]
         var flow = 0, maxFlow = 0, opens = 0, anchors = 0, aliases = 0, maxBlock = 0
         var quote: UInt8? = nil, comment = false
         var atLineStart = true, indentStack: [Int] = [], column = 0
-        var i = 0
+
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+
         func tokenStart(_ i: Int) -> Bool {
             i == 0 || isSpace(bytes[i - 1]) || [UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","),
                                                  UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "?")].contains(bytes[i - 1])
         }
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "[") || b == UInt8(ascii: "{") { opens += 1 }
-            if b == UInt8(ascii: "&") && tokenStart(i) { anchors += 1 }
-            if b == 0x0A {
-                comment = false; atLineStart = true; column = 0; i += 1
-                continue
-            }
-            if atLineStart && quote == nil && flow == 0 && !comment {
-                // Block structure: the indentation stack, plus one level per leading "- " or "? " indicator.
-                var j = i, col = column
-                while j < bytes.count && bytes[j] == 0x20 { j += 1; col += 1 }
-                if j < bytes.count && bytes[j] != 0x0A && bytes[j] != UInt8(ascii: "#") {
-                    while let top = indentStack.last, top >= col { indentStack.removeLast() }
-                    indentStack.append(col)
-                    var depth = indentStack.count
-                    while j + 1 < bytes.count && (bytes[j] == UInt8(ascii: "-") || bytes[j] == UInt8(ascii: "?"))
-                            && isSpace(bytes[j + 1]) {
-                        j += 1
-                        while j < bytes.count && bytes[j] == 0x20 { j += 1 }
-                        depth += 1
-                    }
-                    maxBlock = Swift.max(maxBlock, depth)
+
+        mutating func run() {
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                if b == UInt8(ascii: "[") || b == UInt8(ascii: "{") { opens += 1 }
+                if b == UInt8(ascii: "&") && tokenStart(i) { anchors += 1 }
+                if b == 0x0A {
+                    comment = false; atLineStart = true; column = 0; i += 1
+                    continue
                 }
+                if atLineStart && quote == nil && flow == 0 && !comment { blockLine(at: i) }
+                atLineStart = false
+                column += 1
+                i = comment ? i + 1 : step(at: i)
             }
-            atLineStart = false
-            column += 1
-            if comment { i += 1; continue }
+        }
+
+        /// Block structure at a line's start: the indentation stack, plus one level per leading "- " or "? ".
+        mutating func blockLine(at i: Int) {
+            var j = i, col = column
+            while j < bytes.count && bytes[j] == 0x20 { j += 1; col += 1 }
+            guard j < bytes.count && bytes[j] != 0x0A && bytes[j] != UInt8(ascii: "#") else { return }
+            while let top = indentStack.last, top >= col { indentStack.removeLast() }
+            indentStack.append(col)
+            var depth = indentStack.count
+            while j + 1 < bytes.count && (bytes[j] == UInt8(ascii: "-") || bytes[j] == UInt8(ascii: "?"))
+                    && isSpace(bytes[j + 1]) {
+                j += 1
+                while j < bytes.count && bytes[j] == 0x20 { j += 1 }
+                depth += 1
+            }
+            maxBlock = Swift.max(maxBlock, depth)
+        }
+
+        /// Byte `i` outside a comment: quotes, comments, brackets, aliases. Returns the next index.
+        mutating func step(at i: Int) -> Int {
+            let b = bytes[i]
             if let q = quote {
-                if q == UInt8(ascii: "\"") && b == UInt8(ascii: "\\") { i += 2; continue }
+                if q == UInt8(ascii: "\"") && b == UInt8(ascii: "\\") { return i + 2 }
                 if b == q {
-                    if q == UInt8(ascii: "'") && i + 1 < bytes.count && bytes[i + 1] == q { i += 2; continue }
+                    if q == UInt8(ascii: "'") && i + 1 < bytes.count && bytes[i + 1] == q { return i + 2 }
                     quote = nil
                 }
-                i += 1
-                continue
+                return i + 1
             }
             switch b {
             case UInt8(ascii: "#") where i == 0 || isSpace(bytes[i - 1]): comment = true
@@ -78,14 +102,8 @@ public enum YAMLLimits {
             case UInt8(ascii: "*") where tokenStart(i) && i + 1 < bytes.count && !isSpace(bytes[i + 1]): aliases += 1
             default: break
             }
-            i += 1
+            return i + 1
         }
-        if opens > maxOpenBrackets { return "\(opens) opening brackets; at most \(maxOpenBrackets)" }
-        if maxFlow > maxDepth { return "brackets nested \(maxFlow) deep; at most \(maxDepth)" }
-        if maxBlock > maxDepth { return "blocks nested \(maxBlock) deep; at most \(maxDepth)" }
-        if anchors > maxAnchors { return "\(anchors) anchors (&name); at most \(maxAnchors)" }
-        if aliases > maxAliases { return "\(aliases) aliases (*name); at most \(maxAliases)" }
-        return nil
     }
 
     /// Composes `text` after the scan, then counts the tree (aliases expanded) within `maxNodes`.

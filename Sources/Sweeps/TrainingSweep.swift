@@ -49,84 +49,113 @@ public enum TrainingSweep {
                            world: Communicator, log: @escaping (String) -> Void) throws -> Outcome {
         let base = try ConfigLoader.load(path: path, overrides: overrides)
         let root = "\(base.runtime.runs_dir)/\(base.name)"
-        let evals = evaluation?.count ?? 1
-        func evalOverrides(_ j: Int) -> [String] { evaluation?.overrides(j) ?? [] }
-        // Every combination must be a valid config before anything trains (the error names the key).
-        var configs: [RunConfig] = [], hardware: [[RunConfig]] = []
-        for i in 0..<grid.count {
-            var c = try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i))
-            c.name = grid.label(i)
-            c.runtime.runs_dir = root
-            c.cim.report = "none"  // the sweep evaluates each point on every hardware setting itself
-            configs.append(c)
-            hardware.append(try (0..<evals).map {
-                try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i) + evalOverrides($0))
-            })
-        }
+        let points = try Points(path: path, overrides: overrides, grid: grid, evaluation: evaluation, root: root)
         let groups = SweepPlan.groups(points: grid.count, ranks: world.size)
         let group = SweepPlan.group(ofRank: world.rank, ranks: world.size, groups: groups)
         let comm = try world.split(color: group, key: world.rank)
         if world.rank == 0 {
-            log("bwma sweep: \(grid.count) training point(s) x \(evals) hardware setting(s) on \(world.size) rank(s) in "
-                + "\(groups) group(s); results in \(root)/")
+            log("bwma sweep: \(grid.count) training point(s) x \(points.evals) hardware setting(s) on \(world.size) "
+                + "rank(s) in \(groups) group(s); results in \(root)/")
         }
-        let fields = 12
-        var table = [Double](repeating: 0, count: grid.count * evals * fields)
+        var table = [Double](repeating: 0, count: grid.count * points.evals * fields)
         for i in SweepPlan.points(ofGroup: group, groups: groups, points: grid.count) {
-            let cfg = configs[i], label = grid.label(i)
-            let say: (String) -> Void = { log("[\(label)] \($0)") }
-            let data = try DataLoading.load(cfg, configPath: path, log: comm.rank == 0 ? say : { _ in })
-            let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : data.train.source.numClasses
-            try DataLoading.check(inputShape: data.inputShape, classes: classes, against: data, config: cfg, source: path,
-                                  ranks: comm.size)
-            let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape, numClasses: classes,
-                                          seed: cfg.seed, quant: try cfg.quantPolicy())
-            let folder = comm.rank == 0 ? try RunFolder(root: root, name: label) : nil
-            try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
-            let trainer = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder,
-                                      communicator: comm, log: say)
-            let summary = try trainer.run()
-            let shapes = Mapping.layerShapes(of: model)
-            for j in 0..<evals {
-                let hwCfg = hardware[i][j]
-                let hw = try hwCfg.cimConfig(activationBits: cfg.quant.abits)
-                let chip = CostModel.chip(shapes, hw)
-                var hwAccuracy = Double.nan
-                if hwCfg.cim.accuracy && shapes.contains(where: \.binarized) {
-                    HardwareAwareInference.attach(to: model, config: hw)
-                    defer { HardwareAwareInference.detach(from: model) }
-                    hwAccuracy = try trainer.evaluate().accuracy
-                }
-                if comm.rank == 0 {
-                    say(String(format: "%@: software %.4f, hardware-aware %.4f, %.4g pJ/image, %.4g mm²",
-                               hw.device.rawValue, summary.test_accuracy, hwAccuracy, chip.energy_pj.total, chip.area_mm2.total))
-                    let at = (i * evals + j) * fields
-                    let v: [Double] = [1, Double(comm.size), summary.test_accuracy, hwAccuracy,
-                                       Double(DeviceKind.allCases.firstIndex(of: hw.device)!), Double(hw.adcBits),
-                                       chip.energy_pj.total, chip.area_mm2.total, chip.latency_ns, chip.tops_per_w,
-                                       summary.images_per_s, summary.wall_s]
-                    for (k, x) in v.enumerated() { table[at + k] = x }
-                }
-            }
+            let values = try trainAndEvaluate(i, points, configPath: path, root: root, comm: comm,
+                                              log: { log("[\(grid.label(i))] \($0)") })
+            if comm.rank == 0 { table.replaceSubrange((i * points.evals * fields)..<((i + 1) * points.evals * fields),
+                                                      with: values) }
         }
         // Each (point, setting) is filled by exactly one rank; the sum gathers them everywhere.
         try world.allreduce(&table)
+        let rows = try self.rows(table, points)
+        let knee = Sweep.knee(rows.map(cimRow))
+        if world.rank == 0 { try write(rows, knee: knee, config: base, to: root, grid: grid, evaluation: evaluation) }
+        return Outcome(rows: rows, knee: knee, folder: root)
+    }
+
+    /// Every point's training config and, per hardware setting, its evaluation config — all loaded and validated
+    /// before anything trains (the error names the key).
+    struct Points {
+        let grid: SweepPlan, evaluation: SweepPlan?
+        var configs: [RunConfig] = [], hardware: [[RunConfig]] = []
+        var evals: Int { evaluation?.count ?? 1 }
+
+        init(path: String, overrides: [String], grid: SweepPlan, evaluation: SweepPlan?, root: String) throws {
+            self.grid = grid
+            self.evaluation = evaluation
+            for i in 0..<grid.count {
+                var c = try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i))
+                c.name = grid.label(i)
+                c.runtime.runs_dir = root
+                c.cim.report = "none"  // the sweep evaluates each point on every hardware setting itself
+                configs.append(c)
+                hardware.append(try (0..<evals).map { j in
+                    try ConfigLoader.load(path: path, overrides: overrides + grid.overrides(i) + settings(j))
+                })
+            }
+        }
+
+        /// The `--eval-grid` overrides of hardware setting `j`.
+        func settings(_ j: Int) -> [String] { evaluation?.overrides(j) ?? [] }
+    }
+
+    /// Numbers per (point, setting) in the gathered table.
+    static let fields = 12
+
+    /// Trains point `i` on the group `comm`, then evaluates it under every hardware setting; returns its
+    /// `evals × fields` table entries (filled on the group's rank 0).
+    static func trainAndEvaluate(_ i: Int, _ points: Points, configPath path: String, root: String, comm: Communicator,
+                                 log say: @escaping (String) -> Void) throws -> [Double] {
+        let cfg = points.configs[i], label = points.grid.label(i)
+        let data = try DataLoading.load(cfg, configPath: path, log: comm.rank == 0 ? say : { _ in })
+        let classes = cfg.model.num_classes > 0 ? cfg.model.num_classes : data.train.source.numClasses
+        try DataLoading.check(inputShape: data.inputShape, classes: classes, against: data, config: cfg, source: path,
+                              ranks: comm.size)
+        let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape, numClasses: classes,
+                                      seed: cfg.seed, quant: try cfg.quantPolicy())
+        let folder = comm.rank == 0 ? try RunFolder(root: root, name: label) : nil
+        try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
+        let trainer = try Trainer(config: cfg, model: model, train: data.train, test: data.test, folder: folder,
+                                  communicator: comm, log: say)
+        let summary = try trainer.run()
+        let shapes = Mapping.layerShapes(of: model)
+        var values: [Double] = []
+        for hwCfg in points.hardware[i] {
+            let hw = try hwCfg.cimConfig(activationBits: cfg.quant.abits)
+            let chip = CostModel.chip(shapes, hw)
+            var hwAccuracy = Double.nan
+            if hwCfg.cim.accuracy && shapes.contains(where: \.binarized) {
+                HardwareAwareInference.attach(to: model, config: hw)
+                defer { HardwareAwareInference.detach(from: model) }
+                hwAccuracy = try trainer.evaluate().accuracy
+            }
+            if comm.rank == 0 {
+                say(String(format: "%@: software %.4f, hardware-aware %.4f, %.4g pJ/image, %.4g mm²",
+                           hw.device.rawValue, summary.test_accuracy, hwAccuracy, chip.energy_pj.total, chip.area_mm2.total))
+            }
+            values += [1, Double(comm.size), summary.test_accuracy, hwAccuracy,
+                       Double(DeviceKind.allCases.firstIndex(of: hw.device)!), Double(hw.adcBits),
+                       chip.energy_pj.total, chip.area_mm2.total, chip.latency_ns, chip.tops_per_w,
+                       summary.images_per_s, summary.wall_s]
+        }
+        return values
+    }
+
+    /// The gathered table as rows (point-major, settings within a point).
+    static func rows(_ table: [Double], _ points: Points) throws -> [Row] {
         var rows: [Row] = []
+        let grid = points.grid, evals = points.evals
         for i in 0..<grid.count {
             for j in 0..<evals {
                 let v = Array(table[((i * evals + j) * fields)..<((i * evals + j + 1) * fields)])
                 guard v[0] == 1 else { throw SweepError("point \(grid.label(i)) produced no result") }
-                let settings = grid.overrides(i) + evalOverrides(j)
-                rows.append(Row(point: i, label: grid.label(i), settings: settings, ranks: Int(v[1]),
-                                software_accuracy: v[2], hardware_accuracy: v[3].isNaN ? nil : v[3],
-                                device: DeviceKind.allCases[Int(v[4])].rawValue, abits: configs[i].quant.abits,
+                rows.append(Row(point: i, label: grid.label(i), settings: grid.overrides(i) + points.settings(j),
+                                ranks: Int(v[1]), software_accuracy: v[2], hardware_accuracy: v[3].isNaN ? nil : v[3],
+                                device: DeviceKind.allCases[Int(v[4])].rawValue, abits: points.configs[i].quant.abits,
                                 adc_bits: Int(v[5]), energy_pj: v[6], area_mm2: v[7], latency_ns: v[8], tops_per_w: v[9],
                                 chip_images_per_s: v[8] > 0 ? 1e9 / v[8] : 0, train_images_per_s: v[10], train_wall_s: v[11]))
             }
         }
-        let knee = Sweep.knee(rows.map(cimRow))
-        if world.rank == 0 { try write(rows, knee: knee, config: base, to: root, grid: grid, evaluation: evaluation) }
-        return Outcome(rows: rows, knee: knee, folder: root)
+        return rows
     }
 
     /// The row as the CIM sweep's row type (for its knee rule and plots).

@@ -51,7 +51,7 @@ struct Train: ParsableCommand {
         try ConfigConsensus.check(cfg, comm)
         Runtime.configure(threads: cfg.runtime.threads, backend: cfg.runtime.backend, precision: cfg.runtime.precision)
         let data = try DataLoading.load(cfg, configPath: config, log: comm.rank == 0 ? printError : { _ in })
-        let train = data.train.source, test = data.test.source
+        let train = data.train.source
         let inC = cfg.model.in_channels > 0 ? cfg.model.in_channels : train.channels
         guard inC == train.channels else {
             throw CLIError("\(config): model.in_channels is \(inC) but \(cfg.data.dataset) has \(train.channels) channel(s)")
@@ -63,28 +63,9 @@ struct Train: ParsableCommand {
         } catch let e as ConfigError { throw CLIError(e.located(in: config)) }
         let model = try ModelZoo.make(cfg.model.arch, inputShape: data.inputShape,
                                       numClasses: classes, seed: cfg.seed, quant: try cfg.quantPolicy())
-        let folder: RunFolder?
-        do {
-            folder = comm.rank != 0 ? nil
-                : try resume.map { try RunFolder(url: URL(fileURLWithPath: $0)) } ?? RunFolder(root: cfg.runtime.runs_dir, name: cfg.name)
-            if let f = folder, resume == nil, !f.existingCheckpoints.isEmpty {
-                guard overwrite else {
-                    throw CLIError("run folder \(f.url.path) already holds checkpoints of an earlier run "
-                        + "(\(f.existingCheckpoints.joined(separator: ", "))); continue it with `bwma train --resume "
-                        + "\(f.url.path)`, choose another name (--set name=...), or pass --overwrite to replace it")
-                }
-                try f.clearPreviousRun()
-            }
-        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        let folder = try runFolder(cfg, comm)
         try folder?.write("config.yaml", Data(try YAMLEncoder().encode(cfg).utf8))
-        let ranks = comm.size > 1 ? "\(comm.size) ranks x " : ""
-        let acts = cfg.quant.activations == "fp32" ? "fp32" : "\(cfg.quant.activations) \(cfg.quant.abits)-bit"
-        let q = cfg.quant.weights == "fp32" && cfg.quant.activations == "fp32"
-            ? "fp32" : "weights \(cfg.quant.weights)\(cfg.quant.per_channel ? " per channel" : ""), activations \(acts)"
-        if comm.rank == 0 { printError("bwma train: \(cfg.model.arch) [\(q)] (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
-                   + "\(train.count) train / \(test.count) test images, batch \(cfg.data.batch_size), "
-                   + "\(cfg.schedule.epochs) epoch(s), \(ranks)\(cfg.runtime.threads) thread(s), \(EngineContext.summary), OpenBLAS \(BLAS.coreName); "
-                   + "run folder \(folder?.url.path ?? "")") }
+        if comm.rank == 0 { printError(banner(cfg, model: model, data: data, ranks: comm.size, folder: folder)) }
         let layout: Checkpoint.ResumeLayout?
         do {
             layout = try checkpoint.map { try $0.0.resumeLayout(ranks: comm.size, mode: cfg.runtime.resume_batch, path: $0.1) }
@@ -111,6 +92,36 @@ struct Train: ParsableCommand {
             print(String(format: "test accuracy %.4f after %d epoch(s) (%.0f images/s, %.0f s)", summary.test_accuracy,
                          summary.epochs, summary.images_per_s, summary.wall_s))
         }
+    }
+
+    /// Rank 0's run folder: the resumed one, or `runs_dir/name` — refusing to overwrite an earlier run's
+    /// checkpoints without `--overwrite`.
+    func runFolder(_ cfg: RunConfig, _ comm: Communicator) throws -> RunFolder? {
+        guard comm.rank == 0 else { return nil }
+        do {
+            let folder = try resume.map { try RunFolder(url: URL(fileURLWithPath: $0)) }
+                ?? RunFolder(root: cfg.runtime.runs_dir, name: cfg.name)
+            if resume == nil, !folder.existingCheckpoints.isEmpty {
+                guard overwrite else {
+                    throw CLIError("run folder \(folder.url.path) already holds checkpoints of an earlier run "
+                        + "(\(folder.existingCheckpoints.joined(separator: ", "))); continue it with `bwma train --resume "
+                        + "\(folder.url.path)`, choose another name (--set name=...), or pass --overwrite to replace it")
+                }
+                try folder.clearPreviousRun()
+            }
+            return folder
+        } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+    }
+
+    /// The first log line: network, quantization, data, batch, epochs, ranks, threads, engine, run folder.
+    func banner(_ cfg: RunConfig, model: Model, data: DataLoading.Splits, ranks: Int, folder: RunFolder?) -> String {
+        let acts = cfg.quant.activations == "fp32" ? "fp32" : "\(cfg.quant.activations) \(cfg.quant.abits)-bit"
+        let q = cfg.quant.weights == "fp32" && cfg.quant.activations == "fp32"
+            ? "fp32" : "weights \(cfg.quant.weights)\(cfg.quant.per_channel ? " per channel" : ""), activations \(acts)"
+        return "bwma train: \(cfg.model.arch) [\(q)] (\(model.parameterCount) parameters) on \(cfg.data.dataset): "
+            + "\(data.train.source.count) train / \(data.test.source.count) test images, batch \(cfg.data.batch_size), "
+            + "\(cfg.schedule.epochs) epoch(s), \(ranks > 1 ? "\(ranks) ranks x " : "")\(cfg.runtime.threads) thread(s), "
+            + "\(EngineContext.summary), OpenBLAS \(BLAS.coreName); run folder \(folder?.url.path ?? "")"
     }
 
     /// The run folder's last checkpoint, verified (layout, checksum, config hash).
