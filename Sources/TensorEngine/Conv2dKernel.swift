@@ -12,7 +12,7 @@ public enum Conv2dKernel {
     public static func forward(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, batch: Int, outChannels: Int, geometry g: ConvGeometry,
-        workspace: Workspace = .shared
+        workspace: Workspace = EngineContext.workspace
     ) {
         if ShiftedConvKernel.applies(g) {
             return ShiftedConvKernel.forward(y: y, x: x, weight: weight, bias: bias, batch: batch,
@@ -47,7 +47,7 @@ public enum Conv2dKernel {
     public static func backward(
         dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        batch: Int, outChannels: Int, geometry g: ConvGeometry, workspace: Workspace = .shared
+        batch: Int, outChannels: Int, geometry g: ConvGeometry, workspace: Workspace = EngineContext.workspace
     ) {
         if ShiftedConvKernel.applies(g) {
             return ShiftedConvKernel.backward(dx: dx, dWeight: dWeight, dBias: dBias, dy: dy, x: x, weight: weight,

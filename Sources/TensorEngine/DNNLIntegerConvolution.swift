@@ -47,9 +47,9 @@ public final class DNNLIntegerConvolution {
     public func forward(codes: UnsafePointer<UInt8>, signs: UnsafePointer<Int8>, scale: [Float], offset: [Float],
                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
         let P = geometry.outPixels
-        let sums = Workspace.shared.buffer(.integerSums, bytes: batch * outChannels * P * 4)
+        let sums = EngineContext.workspace.buffer(.integerSums, bytes: batch * outChannels * P * 4)
             .bindMemory(to: Int32.self, capacity: batch * outChannels * P)
-        let window = Workspace.shared.buffer(.windowSums, bytes: batch * P * 4)
+        let window = EngineContext.workspace.buffer(.windowSums, bytes: batch * P * 4)
             .bindMemory(to: Int32.self, capacity: batch * P)
         forward(codes: codes, signs: signs, sums: sums)
         IntegerConvKernels.windowSums(codes: codes, batch: batch, geometry: geometry, into: window)

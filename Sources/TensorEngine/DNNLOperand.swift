@@ -55,7 +55,7 @@ final class DNNLOperand {
     /// Points a transient inner buffer at its workspace slot (no other operand uses the slot meanwhile: layers run
     /// one after another).
     private func attachScratch() {
-        if let scratch, let inner { inner.bind(Workspace.shared.buffer(scratch, bytes: inner.desc.byteCount)) }
+        if let scratch, let inner { inner.bind(EngineContext.workspace.buffer(scratch, bytes: inner.desc.byteCount)) }
     }
 
     /// Output, after the primitive ran: converts (or adds) the primitive's result into the caller's buffer.

@@ -20,8 +20,22 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
 /// The engine's run-time context: the one place that holds process-wide engine settings (threads, backend,
 /// precision). Set once at start-up, before any model runs (`configure`); read by the layers when they build their
 /// kernels.
+///
+/// Everything process-wide that the engine keeps lives here: the settings (written by `configure`, or `threads` by
+/// tests that compare thread counts) and the kernels' scratch memory (`workspace`). Other process-wide state is
+/// MPI's own (`Communicator.world`, one MPI_Init per process) and the diagnostic `Tensor.allocationCount`.
 public enum EngineContext {
     nonisolated(unsafe) private static var resolved = (backend: Backend.reference, precision: Precision.fp32)
+    nonisolated(unsafe) private static var workers = 1
+
+    /// Worker threads of the engine's own loops (`Parallel.chunks`), ≥ 1.
+    public static var threads: Int {
+        get { workers }
+        set { workers = Swift.max(1, newValue) }
+    }
+
+    /// Grow-only scratch memory of the built-in kernels (one slot per purpose and worker).
+    public static let workspace = Workspace()
 
     /// The backend in effect (`.onednn` or `.reference`, never `.auto`).
     public static var backend: Backend { resolved.backend }
@@ -34,7 +48,7 @@ public enum EngineContext {
     /// precision or backend this CPU does not run), each said once.
     @discardableResult
     public static func configure(threads: Int, backend: Backend = .auto, precision: Precision = .fp32) -> [String] {
-        Parallel.threads = threads
+        self.threads = threads
         var notes: [String] = []
         var b = backend
         if b != .reference {

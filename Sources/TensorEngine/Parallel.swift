@@ -5,19 +5,14 @@ import Dispatch
 /// Under MPI every rank runs with one thread (the launch scripts also pin OpenBLAS to one thread); a single process
 /// may use all cores. Each chunk gets its index so kernels can give every worker its own scratch buffers.
 public enum Parallel {
-    nonisolated(unsafe) private static var _threads = 1
-
-    /// Worker count for the engine's own loops (>= 1). Set once at start-up, before training.
-    public static var threads: Int {
-        get { _threads }
-        set { _threads = Swift.max(1, newValue) }
-    }
+    /// Worker count for the engine's own loops (>= 1): `EngineContext.threads`, set once at start-up.
+    public static var threads: Int { EngineContext.threads }
 
     /// Runs `body(worker, range)` over `0..<n` split into at most `threads` contiguous chunks; returns when all are
     /// done. With one thread (or n < 2) it runs inline.
     @inline(__always)
     public static func chunks(_ n: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
-        let t = Swift.min(_threads, n)
+        let t = Swift.min(EngineContext.threads, n)
         if t <= 1 {
             if n > 0 { body(0, 0..<n) }
             return

@@ -67,7 +67,7 @@ public enum ShiftedConvKernel {
     public static func forward(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, batch: Int, outChannels: Int, geometry g: ConvGeometry,
-        workspace: Workspace = .shared
+        workspace: Workspace = EngineContext.workspace
     ) {
         let l = Layout(g), cin = g.channels, H = g.height, W = g.width, P = H * W
         let packed = workspace.buffer(.packedWeight, worker: 0, count: l.taps * outChannels * cin)
@@ -97,7 +97,7 @@ public enum ShiftedConvKernel {
     public static func backward(
         dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>?,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        batch: Int, outChannels: Int, geometry g: ConvGeometry, workspace: Workspace = .shared
+        batch: Int, outChannels: Int, geometry g: ConvGeometry, workspace: Workspace = EngineContext.workspace
     ) {
         let l = Layout(g), cin = g.channels, H = g.height, W = g.width, P = H * W, pw = g.padW, ph = g.padH
         let wCount = l.taps * outChannels * cin

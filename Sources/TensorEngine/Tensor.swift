@@ -5,8 +5,11 @@ import Foundation
 /// them read it); `shape` stays [N, C, H, W] either way.
 ///
 /// The storage is allocated with a capacity; `ensure(shape:)` re-labels it for any shape that fits and reallocates
-/// only when a larger one arrives, which is how layers reuse their buffers from step to step. Kernels take `data` (an `UnsafeMutablePointer<Float>`) and sizes; the class never
-/// bounds-checks element access in release builds.
+/// only when a larger one arrives, which is how layers reuse their buffers from step to step. A storage that was
+/// outgrown is kept until the tensor itself goes (`retired`), so a pointer taken before the growth (a cached operand,
+/// a view) reads stale values, never freed memory; `storageGeneration` tells a holder that it must re-read `data`.
+/// Kernels take `data` (an `UnsafeMutablePointer<Float>`) and sizes; the class never bounds-checks element access in
+/// release builds.
 public final class Tensor: @unchecked Sendable {
     /// The logical shape; `count` is its product.
     public private(set) var shape: [Int]
@@ -16,6 +19,10 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var capacity: Int
     /// The storage: `capacity` floats, 64-byte aligned.
     public private(set) var data: UnsafeMutablePointer<Float>
+    /// Storages outgrown by `ensure(shape:)`, freed with the tensor.
+    private var retired: [UnsafeMutablePointer<Float>] = []
+    /// How many times `data` has moved (0 for the first storage).
+    public var storageGeneration: Int { retired.count }
     /// How an image tensor's elements are ordered in `data`. Producers set it on every forward (buffers are reused).
     public var layout = Layout.nchw
 
@@ -44,7 +51,10 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { free(data) }
+    deinit {
+        free(data)
+        for p in retired { free(p) }
+    }
 
     nonisolated(unsafe) private static var allocations = 0
     private static let allocationLock = NSLock()
@@ -71,7 +81,7 @@ public final class Tensor: @unchecked Sendable {
     public func ensure(shape newShape: [Int]) -> Bool {
         let n = newShape.reduce(1, *)
         if n > capacity {
-            free(data)
+            retired.append(data)
             data = Tensor.allocate(n)
             data.initialize(repeating: 0, count: n)
             capacity = n

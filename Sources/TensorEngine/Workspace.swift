@@ -15,9 +15,6 @@ public final class Workspace: @unchecked Sendable {
         case integerSums, windowSums
     }
 
-    /// The process-wide workspace used by the built-in layers.
-    public static let shared = Workspace()
-
     private var buffers: [[Tensor?]] = []
     private let lock = NSLock()
 

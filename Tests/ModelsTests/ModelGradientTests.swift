@@ -74,7 +74,7 @@ final class ModelGradientTests: XCTestCase {
     /// The full network: ∂CE/∂θ for a few weights of every parameter tensor of a small ResNet.
     func testResNet8CrossEntropyGradient() throws {
         for threads in [1, 2] {
-            Parallel.threads = threads
+            EngineContext.threads = threads
             let m = try ModelZoo.make("resnet8", inputShape: [2, 8, 8], numClasses: 5, seed: 1)
             var rng = RNG(seed: 2)
             let x = Tensor(shape: [6, 2, 8, 8])

@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 final class Conv2dKernelTests: XCTestCase {
-    override func tearDown() { Parallel.threads = 1 }
+    override func tearDown() { EngineContext.threads = 1 }
 
     struct Case {
         var n = 2, cin = 3, h = 7, w = 6, cout = 4, k = 3, s = 1, p = 1
@@ -81,7 +81,7 @@ final class Conv2dKernelTests: XCTestCase {
 
     func testForwardMatchesDirectConvolution() {
         for threads in [1, 2] {
-            Parallel.threads = threads
+            EngineContext.threads = threads
             for (i, c) in Self.cases.enumerated() {
                 let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: UInt64(i))
                 let w = GradientCheck.random(c.cout * c.cin * c.k * c.k, seed: UInt64(100 + i))
@@ -100,7 +100,7 @@ final class Conv2dKernelTests: XCTestCase {
 
     func testBackwardMatchesFiniteDifferences() {
         for threads in [1, 2] {
-            Parallel.threads = threads
+            EngineContext.threads = threads
             for (i, c) in Self.cases.enumerated() {
                 let g = geometry(c)
                 var x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: UInt64(i))

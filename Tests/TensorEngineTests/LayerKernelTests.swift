@@ -4,7 +4,7 @@ import XCTest
 
 /// Forward against direct references and backward against central differences for the non-convolution kernels.
 final class LayerKernelTests: XCTestCase {
-    override func tearDown() { Parallel.threads = 1 }
+    override func tearDown() { EngineContext.threads = 1 }
 
     // MARK: - Linear
 
@@ -91,7 +91,7 @@ final class LayerKernelTests: XCTestCase {
 
     func testBatchNormWithFusedReLUMatchesBatchNormThenReLU() {
         for threads in [1, 2] {
-            Parallel.threads = threads
+            EngineContext.threads = threads
             let n = 2, c = 3, hw = 21
             var x = GradientCheck.random(n * c * hw, seed: 15, scale: 1.5)
             let gamma = GradientCheck.random(c, seed: 16), beta = GradientCheck.random(c, seed: 17)
@@ -139,7 +139,7 @@ final class LayerKernelTests: XCTestCase {
 
     func testBatchNormTrainingBackwardMatchesFiniteDifferences() {
         for threads in [1, 2] {
-            Parallel.threads = threads
+            EngineContext.threads = threads
             let n = 3, c = 3, hw = 20  // hw > 16 exercises the vector body and the scalar tail
             var x = GradientCheck.random(n * c * hw, seed: 11, scale: 2).map { $0 + 1 }
             var gamma = GradientCheck.random(c, seed: 12), beta = GradientCheck.random(c, seed: 13)
@@ -209,7 +209,7 @@ final class LayerKernelTests: XCTestCase {
 
     func testReluAndHardtanhForwardAndBackward() {
         for threads in [1, 2] {
-            Parallel.threads = threads
+            EngineContext.threads = threads
             let n = 37  // vector body + tail
             var x = awayFromKinks(n, seed: 31, kinks: [0, -1, 1])
             let dy = GradientCheck.random(n, seed: 32)

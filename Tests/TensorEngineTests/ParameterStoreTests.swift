@@ -30,6 +30,21 @@ final class ParameterStoreTests: XCTestCase {
         XCTAssertEqual(t.count, 25)
     }
 
+    /// A pointer taken before the storage grew still reads what it read (the old storage lives as long as the
+    /// tensor), and the generation tells its holder that `data` moved.
+    func testOutgrownStorageStaysValidUntilTheTensorGoes() {
+        let t = Tensor(shape: [4])
+        for i in 0..<4 { t.data[i] = Float(i + 1) }
+        let old = t.data
+        XCTAssertEqual(t.storageGeneration, 0)
+        XCTAssertTrue(t.ensure(shape: [64]))
+        XCTAssertNotEqual(t.data, old)
+        XCTAssertEqual(t.storageGeneration, 1)
+        XCTAssertEqual((0..<4).map { old[$0] }, [1, 2, 3, 4])
+        XCTAssertFalse(t.ensure(shape: [8]))
+        XCTAssertEqual(t.storageGeneration, 1, "re-labelling does not move the storage")
+    }
+
     func testSlowKernelWarningOnlyForNonAVX512Cores() {
         // On this machine OpenBLAS must be on an AVX-512 kernel when the CPU has AVX-512 (the launch scripts set
         // OPENBLAS_CORETYPE); the check itself must fire exactly when the core is not an AVX-512 one.

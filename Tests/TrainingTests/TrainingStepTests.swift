@@ -31,7 +31,7 @@ final class TrainingStepTests: XCTestCase {
 
     func testTrainingIsReproducibleAndThreadCountOnlyChangesRounding() throws {
         func params(threads: Int) throws -> [Float] {
-            Parallel.threads = threads
+            EngineContext.threads = threads
             let (step, x, labels) = try makeStep(seed: 4)
             for _ in 0..<4 { try labels.withUnsafeBufferPointer { _ = try step.run(x: x, labels: $0.baseAddress!, lr: 0.05) } }
             return Array(UnsafeBufferPointer(start: step.model.store.values, count: step.model.store.parameterCount))
