@@ -21,9 +21,8 @@ public final class CrossbarDatapath: ChipDatapath {
     public let config: CIMConfig
     public let layerIndex: Int
     /// The array of the last forward (rebuilt when the binarized weights or `draw` change).
-    public private(set) var array: CrossbarArray?
-    private var arrayWeights: [Float] = []
-    private var arrayDraw: UInt64 = 0
+    public var array: CrossbarArray? { cache.array }
+    private var cache = CrossbarCache()
     /// Which chip of the config's seed the device effects come from: 0 is the chip of inference and reports;
     /// CIM-aware training with `resample_variation` sets the step number, so every step sees fresh variation.
     public var draw: UInt64 = 0
@@ -60,19 +59,15 @@ public final class CrossbarDatapath: ChipDatapath {
     /// The crossbar for these operands, reusing the last one while the weights are unchanged.
     func crossbar(_ op: DatapathOperands, signs: UnsafePointer<Int8>, layout: RowLayout) -> CrossbarArray {
         let K = op.rows, M = op.outChannels
-        let w = UnsafeBufferPointer(start: op.weights, count: K * M)
-        if let a = array, arrayDraw == draw, arrayWeights.elementsEqual(w) { return a }
-        // The cells hold B as the binarizer decided it (the layer's integer view), not a comparison of floats;
-        // crossbar row r holds im2col row order[r].
-        var on = [Bool](repeating: false, count: K * M)
-        for c in 0..<M { for r in 0..<K { on[c * K + r] = signs[c * K + layout.order[r]] > 0 } }
-        let a = CrossbarArray(on: on, outChannels: M, rows: K, config: config,
-                              stream: 0xC1_0000 + UInt64(layerIndex) &+ draw &* 0x1_0000_0000,
-                              digitalReference: layout.digitalReference)
-        array = a
-        arrayWeights = Array(w)
-        arrayDraw = draw
-        return a
+        return cache.array(weights: UnsafeBufferPointer(start: op.weights, count: K * M), draw: draw) {
+            // The cells hold B as the binarizer decided it (the layer's integer view), not a comparison of floats;
+            // crossbar row r holds im2col row order[r].
+            var on = [Bool](repeating: false, count: K * M)
+            for c in 0..<M { for r in 0..<K { on[c * K + r] = signs[c * K + layout.order[r]] > 0 } }
+            return CrossbarArray(on: on, outChannels: M, rows: K, config: config,
+                                 stream: CrossbarCache.stream(0xC1_0000, layer: layerIndex, draw: draw),
+                                 digitalReference: layout.digitalReference)
+        }
     }
 
     public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
@@ -207,5 +202,27 @@ public enum HardwareAwareInference {
 
     public static func detach(from model: Model) {
         for layer in model.leaves.compactMap({ $0 as? QuantizableLayer }) { layer.datapath = nil }
+    }
+}
+
+/// A layer's crossbar, kept while its weights and the chip draw stay the same (built again when either changes).
+struct CrossbarCache {
+    private(set) var array: CrossbarArray?
+    private var weights: [Float] = []
+    private var draw: UInt64 = 0
+
+    mutating func array(weights w: UnsafeBufferPointer<Float>, draw d: UInt64,
+                        build: () -> CrossbarArray) -> CrossbarArray {
+        if let a = array, draw == d, weights.elementsEqual(w) { return a }
+        let a = build()
+        array = a
+        weights = Array(w)
+        draw = d
+        return a
+    }
+
+    /// The RNG stream of a layer's device effects on chip `draw` (`base` tells datapath kinds apart).
+    static func stream(_ base: UInt64, layer: Int, draw: UInt64) -> UInt64 {
+        base + UInt64(layer) &+ draw &* 0x1_0000_0000
     }
 }

@@ -24,9 +24,7 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
     public let layerIndex: Int
     /// Which chip of the config's seed the device effects come from (as `CrossbarDatapath.draw`).
     public var draw: UInt64 = 0
-    private var array: CrossbarArray?
-    private var arrayWeights: [Float] = []
-    private var arrayDraw: UInt64 = 0
+    private var cache = CrossbarCache()
     private var layout: CrossbarDatapath.RowLayout?
     /// Per output channel: the weight scale and Σ W_q.
     private var scales: [Float] = [], weightSums: [Float] = []
@@ -42,29 +40,26 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
     func crossbar(_ op: DatapathOperands, layout lay: CrossbarDatapath.RowLayout) -> CrossbarArray {
         let K = op.rows, M = op.outChannels, wb = weightBits, half = 1 << (wb - 1)
         let w = UnsafeBufferPointer(start: op.weights, count: K * M)
-        if let a = array, arrayDraw == draw, arrayWeights.elementsEqual(w) { return a }
-        var on = [Bool](repeating: false, count: M * wb * K)
-        scales = []; weightSums = []
-        for c in 0..<M {
-            let row = w[(c * K)..<((c + 1) * K)]
-            let m = row.map { abs($0) }.max() ?? 0
-            let s = m > 0 ? m / Float(half - 1) : 1
-            var sum = 0
-            for r in 0..<K {
-                let q = Int(Swift.min(Swift.max((w[c * K + lay.order[r]] / s).rounded(), -Float(half - 1)), Float(half - 1)))
-                sum += q
-                let u = q + half
-                for j in 0..<wb where (u >> j) & 1 == 1 { on[(c * wb + j) * K + r] = true }
+        return cache.array(weights: w, draw: draw) {
+            var on = [Bool](repeating: false, count: M * wb * K)
+            scales = []; weightSums = []
+            for c in 0..<M {
+                let row = w[(c * K)..<((c + 1) * K)]
+                let m = row.map { abs($0) }.max() ?? 0
+                let s = m > 0 ? m / Float(half - 1) : 1
+                var sum = 0
+                for r in 0..<K {
+                    let q = Int(Swift.min(Swift.max((w[c * K + lay.order[r]] / s).rounded(), -Float(half - 1)), Float(half - 1)))
+                    sum += q
+                    let u = q + half
+                    for j in 0..<wb where (u >> j) & 1 == 1 { on[(c * wb + j) * K + r] = true }
+                }
+                scales.append(s); weightSums.append(Float(sum))
             }
-            scales.append(s); weightSums.append(Float(sum))
+            return CrossbarArray(on: on, outChannels: M * wb, rows: K, config: config,
+                                 stream: CrossbarCache.stream(0xC2_0000, layer: layerIndex, draw: draw),
+                                 digitalReference: lay.digitalReference)
         }
-        let a = CrossbarArray(on: on, outChannels: M * wb, rows: K, config: config,
-                              stream: 0xC2_0000 + UInt64(layerIndex) &+ draw &* 0x1_0000_0000,
-                              digitalReference: lay.digitalReference)
-        array = a
-        arrayWeights = Array(w)
-        arrayDraw = draw
-        return a
     }
 
     public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
