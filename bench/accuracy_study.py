@@ -24,7 +24,8 @@ starts over). Independent single-rank runs, two at a time, use both cores as wel
 Rows that the engine cannot express yet (a quant key is missing) are listed by `plan` and skipped by `run`; their
 intended keys are in ROWS below.
 
-Full study (see `plan` for the time):
+Full study (see `plan` for the time: 2 h 51 min estimated on this 2-core machine; 5 epochs on the first 30,000
+training images, every run tested on all 10,000 test images — `--limit-train 0` trains on all 60,000, 5 h 30 min):
     swift build -c release --product bwma && bench/accuracy_study.py run --parallel 2
 Smoke test of the plumbing (seconds):
     bench/accuracy_study.py run --rows bwma,bwn-ste --abits 4 --seeds 0 --epochs 1 --limit-train 256 \\
@@ -107,6 +108,10 @@ TRAIN_IPS = {
 EVAL_S_PER_EPOCH = 5.0     # the 10,000 test images, evaluated after every epoch
 STARTUP_S = 2.0            # process start, decoding the data set
 TRAIN_IMAGES, TEST_IMAGES = 60000, 10000
+# The study trains on the first 30,000 training images (half of Fashion-MNIST's, all ten classes about equally): 60
+# runs of 5 epochs on all 60,000 would take 5 h 30 min of this 2-core machine, twice the issue's budget of about
+# 3 h, and the issue asks for at least 5 epochs. Every run still tests on all 10,000 test images.
+STUDY_TRAIN_IMAGES = 30000
 
 
 def run_name(row, abits, seed):
@@ -442,7 +447,8 @@ def main(argv=None):
         s.add_argument("--seeds", default="0,1,2")
         s.add_argument("--no-ablations", action="store_true")
         s.add_argument("--epochs", type=int, default=5)
-        s.add_argument("--limit-train", type=int, default=0, help="first N training images (data.limit_train; 0 = all)")
+        s.add_argument("--limit-train", type=int, default=STUDY_TRAIN_IMAGES,
+                       help=f"first N training images (data.limit_train; 0 = all 60,000; default {STUDY_TRAIN_IMAGES})")
         s.add_argument("--limit-test", type=int, default=0, help="first N test images (data.limit_test; 0 = all)")
         s.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="runtime.precision")
         s.add_argument("--threads", type=int, default=1, help="runtime.threads of each run")
