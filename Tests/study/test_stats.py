@@ -101,6 +101,7 @@ bwn-ste,4,2,90.5,5,465,700,bwn-ste-a4-s2
 fp32,32,0,89.0,5,503,650,fp32-s0
 fp32,32,1,89.3,5,503,650,fp32-s1
 fp32,32,2,89.7,5,503,650,fp32-s2
+fp32-plateau,32,0,90.25,15,503,1950,fp32-plateau-s0
 bwma,2,0,90.0,5,465,700,bwma-a2-s0
 bwma,2,1,90.2,5,465,700,bwma-a2-s1
 bwma,2,2,89.8,5,465,700,bwma-a2-s2
@@ -149,8 +150,12 @@ class TableTests(unittest.TestCase):
         # 0.001111 + 0.017778 = 0.046667; s² = 0.023333, s = 0.152753; s/√3 = 0.088192; half 4.303 · 0.088192 =
         # 0.379489 -> [1.787178, 2.546156] -> [+1.79, +2.55], BWMA higher.
         self.assertIn("| fp32 | 3 | +2.17 | [+1.79, +2.55] | BWMA higher |", a4)
-        # The ablation is not in the main table.
+        # The ablation and the plateau run are not in the main table.
         self.assertNotIn("abl-bwma-opt", a4)
+        self.assertNotIn("fp32-plateau", a4)
+        # Plateau check: 90.25 after 15 epochs vs 89.0 on seed 0 -> +1.25 points to go.
+        self.assertIn("Plateau check: FP32 with 3x the epochs, seed 0: 90.25 %; the FP32 row on the same seed: "
+                      "89.00 % (+1.25 points to go).", out)
 
         a2 = self.section(out, "A = 2 bits")
         # BWMA A = 2: 90.0, 90.2, 89.8 -> 90.00 ± 0.20; bwn-ste 88.0 x 3 -> 88.00 ± 0.00.
@@ -174,10 +179,14 @@ class TableTests(unittest.TestCase):
 class PlanTests(unittest.TestCase):
     def test_grid(self):
         # 8 main rows: FP32 once per seed, the 7 quantized rows at A = 2 and 4; 5 ablations at A = 4 (bwma-opt,
-        # per layer, amplitude 0 and 1, learned clip).
+        # per layer, amplitude 0 and 1, learned clip); the plateau check once, on the first seed, 3x the epochs.
         rows = list(accuracy_study.ROW_INFO)
         runs = accuracy_study.plan_runs(rows, [2, 4], [0, 1, 2])
-        self.assertEqual(len(runs), 3 * (1 + 7 * 2 + 5))
+        self.assertEqual(len(runs), 3 * (1 + 7 * 2 + 5) + 1)
+        self.assertIn(("fp32-plateau", 32, 0), runs)
+        self.assertNotIn(("fp32-plateau", 32, 1), runs)
+        self.assertEqual(accuracy_study.config_for("fp32-plateau", 32, 0, _Args())["schedule"]["epochs"], 15)
+        self.assertEqual(accuracy_study.config_for("fp32", 32, 0, _Args())["schedule"]["epochs"], 5)
         self.assertIn(("fp32", 32, 0), runs)
         self.assertIn(("abl-per-layer", 4, 2), runs)
         self.assertNotIn(("abl-per-layer", 2, 2), runs)
