@@ -93,6 +93,11 @@ public struct CrossbarArray {
         let planes = scratch, sums = scratch + Swift.min(rows, tileRows) * gemmWidth
         acc.initialize(repeating: 0, count: columns * P)
         let skipADC = isIdeal && adc.isLossless(rows: tileRows)
+        let largestSum = ((1 << bits) - 1) * tileRows
+        if skipADC && largestSum < 1 << 24 {
+            accumulateExact(codes: codes, positions: P, groups: groups, into: acc)
+            return
+        }
         conductance.withUnsafeBufferPointer { gb in
             let g = gb.baseAddress!, ref = g + weightColumns * rows, refSums = sums + weightColumns * gemmWidth
             var r0 = 0
@@ -118,6 +123,25 @@ public struct CrossbarArray {
 }
 
 extension CrossbarArray {
+    /// Ideal cells and a lossless ADC: every bit-plane sum passes the ADC unchanged, so the shift-add of the planes'
+    /// sums, Σⱼ 2ʲ·Σᵢ bitⱼ(qᵢ)·gᵢ, is Σᵢ qᵢ·gᵢ — one GEMM of the codes per row group instead of one per bit-plane.
+    /// Every partial sum is an integer below 2²⁴ (the caller checks (2ᵇ − 1)·rows), so Float holds it exactly and
+    /// the result equals the bit-serial path's bit for bit.
+    func accumulateExact(codes: UnsafePointer<Float>, positions P: Int, groups: [Int],
+                         into acc: UnsafeMutablePointer<Float>) {
+        let weightColumns = columns - 1
+        conductance.withUnsafeBufferPointer { gb in
+            let g = gb.baseAddress!, ref = g + weightColumns * rows, refAcc = acc + weightColumns * P
+            var r0 = 0
+            for rr in groups {
+                BLAS.sgemm(transA: false, transB: false, m: weightColumns, n: P, k: rr, a: g + r0, lda: rows,
+                           b: codes + r0 * P, ldb: P, beta: 1, c: acc, ldc: P)
+                for r in r0..<(r0 + rr) { Self.axpy(refAcc, ref[r], codes + r * P, P) }
+                r0 += rr
+            }
+        }
+    }
+
     /// y[0..<n] += a·x[0..<n] (16 lanes).
     @inline(__always)
     static func axpy(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ x: UnsafePointer<Float>, _ n: Int) {
