@@ -75,33 +75,38 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         let x = op.input, n = x.shape[0], perImage = x.count / Swift.max(n, 1)
         let P = op.geometry?.outPixels ?? 1
         let columns = M * wb
-        let raw = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
-        let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
-        let acc = UnsafeMutablePointer<Float>.allocate(capacity: (columns + 1) * P)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: xb.scratchCount(positions: P, bits: bits, tileRows: tileRows))
-        defer { raw.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
-        for i in 0..<n {
-            let xi = x.data + i * perImage
-            // This image's 8-bit input grid (the range always includes 0, the padding value).
-            var lo: Float = 0, hi: Float = 0
-            for t in 0..<perImage { lo = Swift.min(lo, xi[t]); hi = Swift.max(hi, xi[t]) }
-            let sx = hi > lo ? (hi - lo) / 255 : 1, z = (-lo / sx).rounded()
-            if let g = op.geometry { Im2col.forward(g, x: xi, col: raw, ld: P) } else { raw.update(from: xi, count: K) }
-            for r in 0..<K {
-                let src = raw + lay.order[r] * P, dst = codes + r * P
-                for p in 0..<P { dst[p] = Swift.min(Swift.max((src[p] / sx).rounded() + z, 0), 255) }
-            }
-            xb.accumulate(codes: codes, positions: P, bits: bits, groups: lay.groups, adc: adc, into: acc,
-                          scratch: scratch)
-            let ref = acc + columns * P
-            for c in 0..<M {
-                let scale = scales[c] * sx, bias = op.bias?[c] ?? 0
-                for p in 0..<P {
-                    var uSum: Float = 0
-                    for j in 0..<wb { uSum += Float(1 << j) * (acc[(c * wb + j) * P + p] - leak * ref[p]) * gain }
-                    let dot = uSum - half * ref[p] - z * weightSums[c]
-                    let o = op.geometry == nil ? i * M + c : (i * M + c) * P + p
-                    y[o] = scale * dot + bias
+        let scaleOf = scales, sumOf = weightSums
+        // Images in parallel (each worker its own buffers; the crossbar is read-only, outputs disjoint).
+        Parallel.chunks(n) { _, range in
+            let raw = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+            let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+            let acc = UnsafeMutablePointer<Float>.allocate(capacity: (columns + 1) * P)
+            let scratch = UnsafeMutablePointer<Float>.allocate(
+                capacity: xb.scratchCount(positions: P, bits: bits, tileRows: tileRows))
+            defer { raw.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
+            for i in range {
+                let xi = x.data + i * perImage
+                // This image's 8-bit input grid (the range always includes 0, the padding value).
+                var lo: Float = 0, hi: Float = 0
+                for t in 0..<perImage { lo = Swift.min(lo, xi[t]); hi = Swift.max(hi, xi[t]) }
+                let sx = hi > lo ? (hi - lo) / 255 : 1, z = (-lo / sx).rounded()
+                if let g = op.geometry { Im2col.forward(g, x: xi, col: raw, ld: P) } else { raw.update(from: xi, count: K) }
+                for r in 0..<K {
+                    let src = raw + lay.order[r] * P, dst = codes + r * P
+                    for p in 0..<P { dst[p] = Swift.min(Swift.max((src[p] / sx).rounded() + z, 0), 255) }
+                }
+                xb.accumulate(codes: codes, positions: P, bits: bits, groups: lay.groups, adc: adc, into: acc,
+                              scratch: scratch)
+                let ref = acc + columns * P
+                for c in 0..<M {
+                    let scale = scaleOf[c] * sx, bias = op.bias?[c] ?? 0
+                    for p in 0..<P {
+                        var uSum: Float = 0
+                        for j in 0..<wb { uSum += Float(1 << j) * (acc[(c * wb + j) * P + p] - leak * ref[p]) * gain }
+                        let dot = uSum - half * ref[p] - z * sumOf[c]
+                        let o = op.geometry == nil ? i * M + c : (i * M + c) * P + p
+                        y[o] = scale * dot + bias
+                    }
                 }
             }
         }

@@ -61,6 +61,9 @@ final class MultiBitDatapathTests: XCTestCase {
         c.adcBits = 8  // 255 levels >= 27 rows: lossless
         conv.datapath = MultiBitCrossbarDatapath(config: c, layerIndex: 0)
         let hw = conv.forward(x, training: false).array
+        EngineContext.threads = 2  // images in parallel: the same numbers
+        XCTAssertEqual(conv.forward(x, training: false).array, hw)
+        EngineContext.threads = 1
         conv.datapath = nil
         let want = reference(conv: conv, x: x)
         let scale = want.map(abs).max()!
