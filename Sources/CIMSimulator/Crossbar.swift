@@ -263,3 +263,19 @@ extension CrossbarArray {
         }
     }
 }
+
+/// One worker's buffers for a datapath pass: two input buffers (raw values, codes), the accumulators and the
+/// crossbar's scratch; freed by `deallocate()`.
+struct DatapathBuffers {
+    let raw: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Float>
+    let acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+
+    init(inputs: Int, accumulators: Int, scratch: Int) {
+        raw = .allocate(capacity: inputs)
+        codes = .allocate(capacity: inputs)
+        acc = .allocate(capacity: accumulators)
+        self.scratch = .allocate(capacity: scratch)
+    }
+
+    func deallocate() { raw.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
+}

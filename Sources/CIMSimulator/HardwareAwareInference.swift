@@ -132,17 +132,14 @@ public final class CrossbarDatapath: ChipDatapath {
             }
         } else {
             // A linear layer: the batch's input vectors are the columns of one [in, N] code matrix.
-            let flat = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
-            let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * n)
-            let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * n)
-            let scratch = UnsafeMutablePointer<Float>.allocate(
-                capacity: xb.scratchCount(positions: n, bits: bits, tileRows: tileRows))
-            defer { flat.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
-            Self.codes(x.data, K * n, codeScale, into: flat)
-            for i in 0..<n { for r in 0..<K { codes[r * n + i] = flat[i * K + order[r]] } }
-            xb.accumulate(codes: codes, positions: n, bits: bits, groups: lay.groups, adc: adc, into: acc,
-                          scratch: scratch)
-            finish(acc, n, 0, n, y, 1, M)
+            let b = DatapathBuffers(inputs: K * n, accumulators: (M + 1) * n,
+                                    scratch: xb.scratchCount(positions: n, bits: bits, tileRows: tileRows))
+            defer { b.deallocate() }
+            Self.codes(x.data, K * n, codeScale, into: b.raw)
+            for i in 0..<n { for r in 0..<K { b.codes[r * n + i] = b.raw[i * K + order[r]] } }
+            xb.accumulate(codes: b.codes, positions: n, bits: bits, groups: lay.groups, adc: adc, into: b.acc,
+                          scratch: b.scratch)
+            finish(b.acc, n, 0, n, y, 1, M)
         }
     }
 

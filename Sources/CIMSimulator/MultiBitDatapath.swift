@@ -78,12 +78,10 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         let scaleOf = scales, sumOf = weightSums
         // Images in parallel (each worker its own buffers; the crossbar is read-only, outputs disjoint).
         Parallel.chunks(n) { _, range in
-            let raw = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
-            let codes = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
-            let acc = UnsafeMutablePointer<Float>.allocate(capacity: (columns + 1) * P)
-            let scratch = UnsafeMutablePointer<Float>.allocate(
-                capacity: xb.scratchCount(positions: P, bits: bits, tileRows: tileRows))
-            defer { raw.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
+            let b = DatapathBuffers(inputs: K * P, accumulators: (columns + 1) * P,
+                                    scratch: xb.scratchCount(positions: P, bits: bits, tileRows: tileRows))
+            defer { b.deallocate() }
+            let raw = b.raw, codes = b.codes, acc = b.acc
             for i in range {
                 let xi = x.data + i * perImage
                 // This image's 8-bit input grid (the range always includes 0, the padding value).
@@ -96,7 +94,7 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
                     for p in 0..<P { dst[p] = Swift.min(Swift.max((src[p] / sx).rounded() + z, 0), 255) }
                 }
                 xb.accumulate(codes: codes, positions: P, bits: bits, groups: lay.groups, adc: adc, into: acc,
-                              scratch: scratch)
+                              scratch: b.scratch)
                 let ref = acc + columns * P
                 for c in 0..<M {
                     let scale = scaleOf[c] * sx, bias = op.bias?[c] ?? 0
