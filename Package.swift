@@ -15,7 +15,10 @@ let package = Package(
         .executable(name: "bwma", targets: ["bwma"]),
         .library(name: "TensorEngine", targets: ["TensorEngine"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Optim", targets: ["Optim"]),
+        .library(name: "RunConfiguration", targets: ["RunConfiguration"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Sweeps", targets: ["Sweeps"]),
         .library(name: "CIMSimulator", targets: ["CIMSimulator"]),
     ],
     dependencies: [
