@@ -7,26 +7,47 @@ import Yams
 /// The schema is the default `RunConfig` itself, encoded to a YAML node: a key is known iff the defaults have it, and
 /// a value must have the default's kind (mapping, sequence or scalar).
 public enum ConfigLoader {
-    /// A config problem, already phrased with file and key.
+    /// A config that cannot be loaded: where (`source`: the file, or `--set key=value`), the key to blame when there
+    /// is one, and what is wrong; `config` keeps the validation error (`ConfigError`) when that is the cause, so a
+    /// caller can still tell which key and value failed. The message is "source: key: problem".
     public struct LoadError: Error, CustomStringConvertible {
-        public let description: String
+        public let source: String
+        public let key: String?
+        public let problem: String
+        public let config: ConfigError?
+
+        public init(_ source: String, key: String? = nil, _ problem: String, config: ConfigError? = nil) {
+            self.source = source; self.key = key; self.problem = problem; self.config = config
+        }
+
+        public var description: String { ([source] + (key.map { [$0] } ?? [])).joined(separator: ": ") + ": " + problem }
+
+        /// A validation failure of the config read from `source`.
+        static func validation(_ error: Error, in source: String) -> LoadError {
+            switch error as? ConfigError {
+            case .invalid(let key, let value, let expected)?:
+                return LoadError(source, key: key, "'\(value)' is not valid; expected \(expected)", config: error as? ConfigError)
+            case .data?: return LoadError(source, "\(error)", config: error as? ConfigError)
+            case nil: return LoadError(source, "\(error)")
+            }
+        }
     }
 
     public static func load(path: String, overrides: [String]) throws -> RunConfig {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw LoadError(description: "\(path): config file not found")
+            throw LoadError(path, "config file not found")
         }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw LoadError(description: "\(path): cannot read (\(error.localizedDescription))")
+            throw LoadError(path, "cannot read (\(error.localizedDescription))")
         }
         var node: Node
         do {
             node = try YAMLLimits.compose(text, source: path) ?? Node.mapping([:])
         } catch let e as LoadError { throw e } catch {
-            throw LoadError(description: "\(path): not valid YAML: \(error)")
+            throw LoadError(path, "not valid YAML: \(error)")
         }
-        guard node.mapping != nil else { throw LoadError(description: "\(path): the top level must be a mapping of keys") }
+        guard node.mapping != nil else { throw LoadError(path, "the top level must be a mapping of keys") }
         let schema = try Yams.compose(yaml: try YAMLEncoder().encode(RunConfig()))!
         for o in overrides { try apply(override: o, to: &node, schema: schema) }
         try check(node, against: schema, path: [], file: path)
@@ -36,13 +57,13 @@ public enum ConfigLoader {
             let merged = merge(node, over: schema)
             config = try YAMLDecoder().decode(RunConfig.self, from: try Yams.serialize(node: merged))
         } catch let DecodingError.keyNotFound(key, ctx) {
-            throw LoadError(description: "\(path): \(keyPath(ctx.codingPath + [key])): missing")
+            throw LoadError(path, key: keyPath(ctx.codingPath + [key]), "missing")
         } catch let DecodingError.typeMismatch(type, ctx), let DecodingError.valueNotFound(type, ctx) {
-            throw LoadError(description: "\(path): \(keyPath(ctx.codingPath)): expected \(describe(type))")
+            throw LoadError(path, key: keyPath(ctx.codingPath), "expected \(describe(type))")
         } catch let DecodingError.dataCorrupted(ctx) {
-            throw LoadError(description: "\(path): \(keyPath(ctx.codingPath)): \(ctx.debugDescription)")
+            throw LoadError(path, key: keyPath(ctx.codingPath), ctx.debugDescription)
         }
-        do { try config.validate() } catch { throw LoadError(description: "\(path): \(error)") }
+        do { try config.validate() } catch { throw LoadError.validation(error, in: path) }
         return config
     }
 
@@ -56,13 +77,13 @@ public enum ConfigLoader {
     /// `a.b=c`: sets key path a.b to the YAML scalar c (so `true`, `0.1`, `[1, 2]` keep their types).
     static func apply(override: String, to node: inout Node, schema: Node) throws {
         guard let eq = override.firstIndex(of: "="), eq != override.startIndex else {
-            throw LoadError(description: "--set \(override): expected key.path=value")
+            throw LoadError("--set \(override)", "expected key.path=value")
         }
         let keys = override[..<eq].split(separator: ".").map(String.init)
         let valueText = String(override[override.index(after: eq)...])
         if let p = YAMLLimits.problem(valueText) {
             let shown = override.count > 80 ? override.prefix(80) + "…" : Substring(override)
-            throw LoadError(description: "--set \(shown): YAML refused: \(p)")
+            throw LoadError("--set \(shown)", "YAML refused: \(p)")
         }
         let value = (try? YAMLLimits.compose(valueText, source: "--set")) ?? nil ?? Node.scalar(.init(valueText))
         // Known path?
@@ -71,7 +92,7 @@ public enum ConfigLoader {
             guard let m = s?.mapping else { break }
             guard let next = m[Node(k)] else {
                 let known = Array(m.keys.compactMap(\.string))
-                throw LoadError(description: "--set \(override): unknown key '\(keys[...i].joined(separator: "."))'\(suggestion(k, known))")
+                throw LoadError("--set \(override)", "unknown key '\(keys[...i].joined(separator: "."))'\(suggestion(k, known))")
             }
             s = next
         }
@@ -94,23 +115,23 @@ public enum ConfigLoader {
             var seen = Set<String>()
             for (k, v) in m {
                 guard let key = k.string else {
-                    throw LoadError(description: "\(file): \(keyPath(path)): keys must be strings")
+                    throw LoadError(file, key: keyPath(path), "keys must be strings")
                 }
                 guard seen.insert(key).inserted else {
-                    throw LoadError(description: "\(file): duplicate key '\((path + [key]).joined(separator: "."))' "
+                    throw LoadError(file, "duplicate key '\((path + [key]).joined(separator: "."))' "
                         + "(YAML would silently keep one of the values; remove the other)")
                 }
                 guard let sv = sm[k] else {
-                    throw LoadError(description: "\(file): unknown key '\((path + [key]).joined(separator: "."))'\(suggestion(key, known))")
+                    throw LoadError(file, "unknown key '\((path + [key]).joined(separator: "."))'\(suggestion(key, known))")
                 }
                 try check(v, against: sv, path: path + [key], file: file)
             }
         case (.mapping, _):
-            throw LoadError(description: "\(file): \(keyPath(path)): expected a single value, found a mapping")
+            throw LoadError(file, key: keyPath(path), "expected a single value, found a mapping")
         case (_, .mapping):
-            throw LoadError(description: "\(file): \(keyPath(path)): expected a mapping of keys, found '\(node.any)'")
+            throw LoadError(file, key: keyPath(path), "expected a mapping of keys, found '\(node.any)'")
         case (.scalar, .sequence):
-            throw LoadError(description: "\(file): \(keyPath(path)): expected a list like [1, 2], found '\(node.any)'")
+            throw LoadError(file, key: keyPath(path), "expected a list like [1, 2], found '\(node.any)'")
         default:
             return
         }
@@ -167,7 +188,8 @@ extension RunConfig {
         try YAMLEncoder().encode(self).write(to: tmp, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: tmp) }
         do { return try ConfigLoader.load(path: tmp.path, overrides: overrides) } catch let e as ConfigLoader.LoadError {
-            throw ConfigLoader.LoadError(description: e.description.replacingOccurrences(of: tmp.path, with: source))
+            throw ConfigLoader.LoadError(e.source == tmp.path ? source : e.source, key: e.key,
+                                         e.problem.replacingOccurrences(of: tmp.path, with: source), config: e.config)
         }
     }
 }

@@ -109,12 +109,11 @@ public enum YAMLLimits {
     /// Composes `text` after the scan, then counts the tree (aliases expanded) within `maxNodes`.
     /// - Throws: `ConfigLoader.LoadError` naming `source`, or Yams' parse error.
     static func compose(_ text: String, source: String) throws -> Node? {
-        if let p = problem(text) { throw ConfigLoader.LoadError(description: "\(source): YAML refused: \(p)") }
+        if let p = problem(text) { throw ConfigLoader.LoadError(source, "YAML refused: \(p)") }
         guard let node = try Yams.compose(yaml: text) else { return nil }
         var budget = maxNodes
         guard count(node, budget: &budget) else {
-            throw ConfigLoader.LoadError(description: "\(source): YAML refused: more than \(maxNodes) values once "
-                + "aliases are expanded")
+            throw ConfigLoader.LoadError(source, "YAML refused: more than \(maxNodes) values once aliases are expanded")
         }
         return node
     }

@@ -57,6 +57,32 @@ final class HostileConfigTests: XCTestCase {
         XCTAssert(try loadError("optim: {lr: 0.1, momentum: 0.8, lr: 0.2}\n").contains("duplicate key 'optim.lr'"))
     }
 
+    /// A load error keeps its structure: the file, the key, the problem, and the validation error behind it.
+    func testLoadErrorsNameSourceKeyAndTheValidationError() throws {
+        let path = dir.appendingPathComponent("lr.yaml").path
+        try "optim: {lr: -1}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ConfigLoader.load(path: path, overrides: [])) { error in
+            guard let e = error as? ConfigLoader.LoadError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.source, path)
+            XCTAssertEqual(e.key, "optim.lr")
+            XCTAssertEqual(e.config, .invalid(key: "optim.lr", value: "-1.0", expected: "a positive number"))
+            XCTAssertEqual(e.description, "\(path): optim.lr: '-1.0' is not valid; expected a positive number")
+        }
+        XCTAssertThrowsError(try ConfigLoader.load(path: path, overrides: ["optim.lr"])) { error in
+            let e = error as? ConfigLoader.LoadError
+            XCTAssertEqual(e?.source, "--set optim.lr")
+            XCTAssertNil(e?.key)
+            XCTAssertEqual(e?.description, "--set optim.lr: expected key.path=value")
+        }
+        try "optim: {lr: fast}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ConfigLoader.load(path: path, overrides: [])) { error in
+            let e = error as? ConfigLoader.LoadError
+            XCTAssertEqual(e?.key, "optim.lr")
+            XCTAssertEqual(e?.problem, "expected a number")
+            XCTAssertNil(e?.config)
+        }
+    }
+
     // MARK: - Ranges and bounds (cases 7, 9, 10)
 
     func testValuesThatWouldOverflowOrAllocateWithoutBoundAreRejected() throws {
