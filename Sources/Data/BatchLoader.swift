@@ -11,6 +11,8 @@ import TensorEngine
 /// - Bad samples (`DataError.badSample`: an undecodable or unreadable file) stop the run with that error, or —
 ///   with `skipBadSamples` — are left out of their batch and counted (`skipped`, `skippedExamples`).
 /// - `workers == 0` renders in the caller's thread (no threads at all).
+///
+/// Sendable (unchecked): the consumer calls it from one thread; what the workers share lives in `LoaderCore`.
 public final class BatchLoader: @unchecked Sendable {
     /// One ready batch; valid until the next call to `next()`.
     public struct Batch {
@@ -64,6 +66,8 @@ public final class BatchLoader: @unchecked Sendable {
 
 /// The state and threads of a `BatchLoader`: the threads hold it, not the loader, so the loader can go away and
 /// stop them.
+///
+/// Sendable (unchecked): its mutable state (slots, queue, counters) is guarded by its lock and condition variables.
 final class LoaderCore: @unchecked Sendable {
     let source: SampleSource
     let augmentation: Augmentation

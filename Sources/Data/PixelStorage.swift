@@ -2,6 +2,8 @@ import Foundation
 
 /// The bytes of a fixed-size image dataset: owned in memory, or a read-only memory map of a packed file
 /// (`PackedDataset`), so a dataset larger than RAM costs only the pages the sampler touches.
+///
+/// Sendable (unchecked): immutable after creation (the bytes are read-only for every reader thread).
 public final class PixelStorage: @unchecked Sendable {
     public let base: UnsafePointer<UInt8>
     public let count: Int

@@ -14,6 +14,10 @@ public struct MPIError: Error, CustomStringConvertible {
 /// Started by `mpirun` (Open MPI sets `OMPI_COMM_WORLD_SIZE`; PMI-based launchers `PMI_SIZE`/`PMIX_RANK`) the
 /// communicator initialises MPI; started alone it is a world of one whose collectives are no-ops, and MPI is never
 /// touched. MPI errors are returned (`MPI_ERRORS_RETURN`) and thrown as `MPIError`, never ignored.
+///
+/// Sendable (unchecked): the MPI handles are immutable; collectives are called from the training thread (and the
+/// request helper only with MPI_THREAD_MULTIPLE, through `PendingCollectives`' lock); `timeout`/`phase` are set
+/// between collectives by the same thread.
 public final class Communicator: Collectives, @unchecked Sendable {
     public let rank: Int
     public let size: Int

@@ -52,6 +52,7 @@ public final class LocalCollectives: Collectives, @unchecked Sendable {  // shar
         if let e = errors.first { throw e }
     }
 
+    /// Sendable (unchecked): each rank thread writes only its own slot; read after all have joined.
     final class ErrorBox: @unchecked Sendable {
         let lock = NSLock()
         var first: Error?

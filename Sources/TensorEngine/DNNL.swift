@@ -6,6 +6,8 @@ import Foundation
 /// oneDNN picks its kernels at run time from the CPU's instruction set (AMX, AVX512-BF16/VNNI, AVX-512, AVX2), capped
 /// by `ONEDNN_MAX_CPU_ISA`; `isaName` says what it chose (`ONEDNN_VERBOSE=1` shows every kernel). Debian builds it
 /// with OpenMP, so its thread count is OpenMP's (`setThreads`).
+///
+/// Sendable (unchecked): the engine and stream are created once and only used from the thread that runs the model.
 public final class DNNL: @unchecked Sendable {
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t

@@ -2,6 +2,8 @@ import Foundation
 
 /// A grow-only, 64-byte-aligned buffer of integers (input codes, binary weights, integer partial sums) — the integer
 /// counterpart of `Tensor`'s storage. Contents are unspecified after growth.
+///
+/// Sendable (unchecked): owned by one layer; parallel kernels write disjoint ranges of it, never resize it.
 public final class IntegerBuffer<Element: FixedWidthInteger>: @unchecked Sendable {
     public private(set) var data: UnsafeMutablePointer<Element>
     public private(set) var capacity: Int

@@ -4,6 +4,8 @@
 /// Views are created while a model is built; the arena is allocated once by `ParameterStore.finalize()`, after which
 /// `value` and `grad` point into it. Parameters of one model are therefore one contiguous block, gradients another:
 /// an optimiser step is one loop, a checkpoint one write, a gradient bucket an offset range.
+///
+/// Sendable (unchecked): immutable (name, shape, offset); the values it points to follow `ParameterStore`'s rule.
 public final class Parameter: @unchecked Sendable {
     /// Dotted name, e.g. `layer2.0.conv1.weight`.
     public let name: String

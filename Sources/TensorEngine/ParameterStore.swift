@@ -3,6 +3,9 @@ import Foundation
 /// One contiguous arena for a model's trainable parameters and their gradients, and a second one for its buffers.
 ///
 /// Registration order is layer order (forward order); `GradientSync` walks it backwards to form buckets.
+///
+/// Sendable (unchecked): registration happens on one thread before `finalize()`; afterwards the arenas are shared by
+/// kernels that write disjoint ranges (per-worker partial gradients are reduced by one thread).
 public final class ParameterStore: @unchecked Sendable {
     /// Trainable parameters in registration order.
     public private(set) var parameters: [Parameter] = []

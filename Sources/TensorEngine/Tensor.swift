@@ -10,6 +10,9 @@ import Foundation
 /// a view) reads stale values, never freed memory; `storageGeneration` tells a holder that it must re-read `data`.
 /// Kernels take `data` (an `UnsafeMutablePointer<Float>`) and sizes; the class never bounds-checks element access in
 /// release builds.
+///
+/// Sendable (unchecked): a tensor is owned by one layer or caller; parallel kernels write disjoint ranges of `data`
+/// and never call `ensure` (only the owner resizes, between kernels).
 public final class Tensor: @unchecked Sendable {
     /// The logical shape; `count` is its product.
     public private(set) var shape: [Int]

@@ -5,6 +5,8 @@ import Foundation
 ///
 /// Slots are indexed by purpose (`Slot`); a request larger than the current slot reallocates it once, after which a
 /// steady-state training step allocates nothing.
+///
+/// Sendable (unchecked): slot lookup and growth are guarded by `lock`; each worker uses only its own slots.
 public final class Workspace: @unchecked Sendable {
     /// Purposes a kernel may ask scratch for.
     public enum Slot: Int, CaseIterable, Sendable {
