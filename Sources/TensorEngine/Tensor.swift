@@ -5,9 +5,10 @@ import Foundation
 /// them read it); `shape` stays [N, C, H, W] either way.
 ///
 /// The storage is allocated with a capacity; `ensure(shape:)` re-labels it for any shape that fits and reallocates
-/// only when a larger one arrives, which is how layers reuse their buffers from step to step. A storage that was
-/// outgrown is kept until the tensor itself goes (`retired`), so a pointer taken before the growth (a cached operand,
-/// a view) reads stale values, never freed memory; `storageGeneration` tells a holder that it must re-read `data`.
+/// only when a larger one arrives, which is how layers reuse their buffers from step to step. Growing frees the old
+/// storage: a pointer into `data` is valid until the owner's next `ensure`, and anything that keeps one across calls
+/// (a cached operand) records `storageGeneration` and re-reads `data` when it changed. (Keeping outgrown storages
+/// alive instead cost 30 MB of peak RSS on a ResNet-20 step — the gradient buffers grow stage by stage in backward.)
 /// Kernels take `data` (an `UnsafeMutablePointer<Float>`) and sizes; the class never bounds-checks element access in
 /// release builds.
 ///
@@ -22,10 +23,8 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var capacity: Int
     /// The storage: `capacity` floats, 64-byte aligned.
     public private(set) var data: UnsafeMutablePointer<Float>
-    /// Storages outgrown by `ensure(shape:)`, freed with the tensor.
-    private var retired: [UnsafeMutablePointer<Float>] = []
-    /// How many times `data` has moved (0 for the first storage).
-    public var storageGeneration: Int { retired.count }
+    /// How many times `data` has moved (0 for the first storage): a holder of a pointer into it compares this.
+    public private(set) var storageGeneration = 0
     /// How an image tensor's elements are ordered in `data`. Producers set it on every forward (buffers are reused).
     public var layout = Layout.nchw
 
@@ -54,10 +53,7 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit {
-        free(data)
-        for p in retired { free(p) }
-    }
+    deinit { free(data) }
 
     nonisolated(unsafe) private static var allocations = 0
     private static let allocationLock = NSLock()
@@ -84,7 +80,8 @@ public final class Tensor: @unchecked Sendable {
     public func ensure(shape newShape: [Int]) -> Bool {
         let n = newShape.reduce(1, *)
         if n > capacity {
-            retired.append(data)
+            free(data)
+            storageGeneration += 1
             data = Tensor.allocate(n)
             data.initialize(repeating: 0, count: n)
             capacity = n
