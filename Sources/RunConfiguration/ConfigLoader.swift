@@ -24,12 +24,11 @@ public enum ConfigLoader {
 
         /// A validation failure of the config read from `source`.
         static func validation(_ error: Error, in source: String) -> LoadError {
-            switch error as? ConfigError {
-            case .invalid(let key, let value, let expected)?:
-                return LoadError(source, key: key, "'\(value)' is not valid; expected \(expected)", config: error as? ConfigError)
-            case .data?: return LoadError(source, "\(error)", config: error as? ConfigError)
-            case nil: return LoadError(source, "\(error)")
+            guard let e = error as? ConfigError else { return LoadError(source, "\(error)") }
+            if case .invalid(let key, let value, let expected) = e {
+                return LoadError(source, key: key, "'\(value)' is not valid; expected \(expected)", config: e)
             }
+            return LoadError(source, "\(e)", config: e)
         }
     }
 
