@@ -8,7 +8,7 @@ public enum Reduction: Sendable { case sum, max }
 public protocol Collectives: AnyObject {
     var rank: Int { get }
     var size: Int { get }
-    /// Seconds a collective may take before it throws `CollectiveTimeout` (0 = wait forever).
+    /// Seconds a collective may take before it throws `CollectiveError.timeout` (0 = wait forever).
     var timeout: Double { get set }
     /// Where the job is ("step 14 (epoch 2)"), for timeout messages.
     var phase: String { get set }

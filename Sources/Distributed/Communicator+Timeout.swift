@@ -1,37 +1,6 @@
 import CMPI
 import Foundation
 
-/// A collective that did not complete within `Communicator.timeout` (`distributed.timeout_s`): PyTorch's NCCL/gloo
-/// timeouts, for MPI. Thrown on every rank still running; the CLI prints it and ends the job (`MPI_Abort`), so a
-/// stopped, hung or dead rank cannot keep the others waiting forever. Checkpoints are written atomically and never
-/// from inside a collective, so the last one is intact.
-public struct CollectiveTimeout: Error, CustomStringConvertible {
-    public let rank: Int, size: Int
-    /// Where the job was and which collective stalled.
-    public let phase: String, collective: String
-    public let seconds: Double
-    /// Ranks that reported the same stall within the grace period, and those that did not.
-    public let waiting: [Int], missing: [Int]
-    /// Seconds this rank itself was not running while it waited (it was stopped or starved: then it is likely the
-    /// rank the others are missing, woken by the job's abort).
-    public let suspended: Double
-
-    public var description: String {
-        let who = missing.isEmpty
-            ? "every rank reported waiting (a collective mismatch between ranks?)"
-            : "rank(s) \(missing.map(String.init).joined(separator: ", ")) did not arrive (stopped, hung or dead)"
-        if suspended > 0 {
-            return "collective timeout: \(phase): \(collective): this rank was not running for "
-                + "\(Self.format(suspended)) s of its \(Self.format(seconds)) s wait (stopped or starved); ending the job"
-        }
-        return "collective timeout: \(phase): \(collective) did not complete in \(Self.format(seconds)) s "
-            + "(distributed.timeout_s); \(who); rank(s) \(waiting.map(String.init).joined(separator: ", ")) were "
-            + "waiting. Ending the job; the last checkpoint is intact."
-    }
-
-    static func format(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(format: "%.1f", s) }
-}
-
 extension Communicator {
     /// Tag of the stall reports on `reports`.
     static let stallTag: Int32 = 7301
@@ -67,10 +36,10 @@ extension Communicator {
 
     /// Tells every other rank that this one is stuck in `what`, listens for the same report from the others for a
     /// grace period (every live rank is stuck too: the collective needs them all), and names who never reported.
-    func stalled(_ what: String, waited: Double, suspended: Double) -> CollectiveTimeout {
+    func stalled(_ what: String, waited: Double, suspended: Double) -> CollectiveError {
         if suspended > 0 {  // this rank is the one the others missed: nothing to learn from them
-            return CollectiveTimeout(rank: rank, size: size, phase: phase, collective: what, seconds: waited,
-                                     waiting: [], missing: [], suspended: suspended)
+            return .timeout(CollectiveTimeout(rank: rank, size: size, phase: phase, collective: what, seconds: waited,
+                                              waiting: [], missing: [], suspended: suspended))
         }
         let grace = Swift.min(5, Swift.max(1, timeout / 2))
         var me = Int32(rank)
@@ -91,8 +60,8 @@ extension Communicator {
             if (0..<Int32(size)).contains(who) { heard.insert(Int(who)) }
         }
         _ = sends  // left pending: the job ends next
-        return CollectiveTimeout(rank: rank, size: size, phase: phase, collective: what, seconds: waited,
-                                 waiting: heard.sorted(), missing: (0..<size).filter { !heard.contains($0) },
-                                 suspended: suspended)
+        return .timeout(CollectiveTimeout(rank: rank, size: size, phase: phase, collective: what, seconds: waited,
+                                          waiting: heard.sorted(), missing: (0..<size).filter { !heard.contains($0) },
+                                          suspended: suspended))
     }
 }

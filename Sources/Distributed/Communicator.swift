@@ -1,19 +1,11 @@
 import CMPI
 import Foundation
 
-/// An MPI failure, with MPI's own message and the call that failed.
-public struct MPIError: Error, CustomStringConvertible {
-    public let call: String
-    public let code: Int32
-    public let message: String
-    public var description: String { "MPI error in \(call): \(message) (code \(code))" }
-}
-
 /// The processes of a job: rank, size and the collectives the trainer needs, over MPI_COMM_WORLD.
 ///
 /// Started by `mpirun` (Open MPI sets `OMPI_COMM_WORLD_SIZE`; PMI-based launchers `PMI_SIZE`/`PMIX_RANK`) the
 /// communicator initialises MPI; started alone it is a world of one whose collectives are no-ops, and MPI is never
-/// touched. MPI errors are returned (`MPI_ERRORS_RETURN`) and thrown as `MPIError`, never ignored.
+/// touched. MPI errors are returned (`MPI_ERRORS_RETURN`) and thrown as `CollectiveError.mpi`, never ignored.
 ///
 /// Sendable (unchecked): the MPI handles are immutable; collectives are called from the training thread (and the
 /// request helper only with MPI_THREAD_MULTIPLE, through `PendingCollectives`' lock); `timeout`/`phase` are set
@@ -28,7 +20,7 @@ public final class Communicator: Collectives, @unchecked Sendable {
     /// A duplicate of `handle` for the timeout's stall reports (they never match a collective's traffic).
     let reports: MPI_Comm?
     /// Collective timeout in seconds (0 = wait forever): a collective that has not completed in this time throws
-    /// `CollectiveTimeout` on every rank still running (`Communicator+Timeout.swift`).
+    /// `CollectiveError.timeout` on every rank still running (`Communicator+Timeout.swift`).
     public var timeout: Double = 0
     /// Where the job is, for timeout messages ("step 14 (epoch 2)"); set by the trainer.
     public var phase = "start-up"
@@ -94,7 +86,7 @@ public final class Communicator: Collectives, @unchecked Sendable {
         var length: Int32 = 0
         MPI_Error_string(rc, &buffer, &length)
         let text = buffer.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) }
-        throw MPIError(call: call, code: rc, message: String(decoding: text, as: UTF8.self))
+        throw CollectiveError.mpi(call: call, code: rc, message: String(decoding: text, as: UTF8.self))
     }
 
     /// Shuts MPI down (call once, at exit, on every rank).

@@ -1,10 +1,5 @@
 import Foundation
 
-/// A collective called in different ways by different ranks of a `LocalCollectives` world.
-public struct LocalCollectivesError: Error, CustomStringConvertible {
-    public let description: String
-}
-
 extension LocalCollectives {
     /// One rank's side of a collective.
     struct Call {
@@ -77,14 +72,14 @@ extension LocalCollectives {
         while !slot.done {
             guard timeout > 0 else { world.lock.wait(); continue }
             if !world.lock.wait(until: start.addingTimeInterval(timeout)) && !slot.done {
-                throw CollectiveTimeout(rank: rank, size: size, phase: phase, collective: what,
-                                        seconds: Date().timeIntervalSince(start), waiting: slot.calls.keys.sorted(),
-                                        missing: (0..<size).filter { slot.calls[$0] == nil }, suspended: 0)
+                throw CollectiveError.timeout(CollectiveTimeout(
+                    rank: rank, size: size, phase: phase, collective: what, seconds: Date().timeIntervalSince(start),
+                    waiting: slot.calls.keys.sorted(), missing: (0..<size).filter { slot.calls[$0] == nil }, suspended: 0))
             }
         }
         slot.departed += 1
         if slot.departed == size { world.slots[position] = nil }
-        if let e = slot.error { throw LocalCollectivesError(description: e) }
+        if let e = slot.error { throw CollectiveError.mismatch(e) }
     }
 }
 

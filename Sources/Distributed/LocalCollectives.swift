@@ -7,7 +7,7 @@ import Foundation
 /// results are deterministic) and writes them back into every rank's buffer, as an in-place MPI collective does.
 /// Calls that do not match (another operation or count at the same position) throw, naming both — the ordering
 /// mistake MPI would turn into a hang or garbage. A slot that is not complete within `timeout` throws
-/// `CollectiveTimeout` naming the ranks that never arrived. Ranks started by `run` take turns: one computes at a
+/// `CollectiveError.timeout` naming the ranks that never arrived. Ranks started by `run` take turns: one computes at a
 /// time and hands over while it waits in a collective, because the engine keeps per-process scratch (one process
 /// runs one rank) — the simulated ranks interleave like processes on one core.
 public final class LocalCollectives: Collectives, @unchecked Sendable {  // shared state guarded by `world.lock`

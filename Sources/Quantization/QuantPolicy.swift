@@ -67,15 +67,17 @@ public struct QuantPolicy: Sendable, Equatable {
         overrides = []
     }
 
-    /// A malformed `layers` entry.
-    public struct ParseError: Error, CustomStringConvertible {
-        public let description: String
+    /// A malformed `layers` entry: the entry and what it should look like.
+    public struct ParseError: Error, CustomStringConvertible, Equatable {
+        public let entry: String
+        public let expected: String
+        public var description: String { "'\(entry)': \(expected)" }
     }
 
     static func parse(_ entry: String) throws -> Override {
         let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty else {
-            throw ParseError(description: "'\(entry)': expected <layer name or prefix*>=<fp32|w1|a<k>|w1a<k>>")
+            throw ParseError(entry: entry, expected: "expected <layer name or prefix*>=<fp32|w1|a<k>|w1a<k>>")
         }
         var spec = parts[1].lowercased()
         if spec == "fp32" { return Override(pattern: parts[0], weights: false, bits: nil) }
@@ -84,11 +86,11 @@ public struct QuantPolicy: Sendable, Equatable {
         var bits: Int?
         if spec.hasPrefix("a") {
             guard let k = Int(spec.dropFirst()), (1...8).contains(k) else {
-                throw ParseError(description: "'\(entry)': activation bits must be a1 … a8")
+                throw ParseError(entry: entry, expected: "activation bits must be a1 … a8")
             }
             bits = k
         } else if !spec.isEmpty {
-            throw ParseError(description: "'\(entry)': spec must be fp32, w1, a<k> or w1a<k>")
+            throw ParseError(entry: entry, expected: "spec must be fp32, w1, a<k> or w1a<k>")
         }
         return Override(pattern: parts[0], weights: weights, bits: bits)
     }

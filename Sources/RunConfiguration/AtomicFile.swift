@@ -4,19 +4,12 @@ import Foundation
 /// renamed over the target (and the folder fsync'ed), so a reader sees the old file or the new one, never a partial
 /// one. On any failure the temporary file is removed and the old file is left untouched.
 public enum AtomicFile {
-    /// A failed write, naming the file and the system's reason.
-    public struct WriteError: Error, CustomStringConvertible {
-        public let path: String
-        public let reason: String
-        public var description: String { "cannot write \(path): \(reason)" }
-    }
-
     /// Replaces `url` with `data`.
     public static func write(_ data: Data, to url: URL) throws {
         let dir = url.deletingLastPathComponent().path
         let tmp = "\(dir)/.\(url.lastPathComponent).tmp-\(getpid())"
-        func fail(_ what: String, _ code: Int32) -> WriteError {
-            WriteError(path: url.path, reason: "\(what): \(String(cString: strerror(code)))")
+        func fail(_ what: String, _ code: Int32) -> FileError {
+            FileError(.cannotWrite, path: url.path, problem: "\(what): \(String(cString: strerror(code)))")
         }
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw fail("cannot create \(tmp)", errno) }

@@ -6,10 +6,6 @@ import Yams
 /// resolved something else would silently train a different model. Ranks compare a 64-bit FNV-1a hash of their
 /// resolved YAML.
 public enum ConfigConsensus {
-    public struct Mismatch: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public static func fingerprint(_ config: RunConfig) throws -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in try YAMLEncoder().encode(config).utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
@@ -23,9 +19,7 @@ public enum ConfigConsensus {
         var v = [h, ~h]  // max(h) and max(~h) = ~min(h)
         try comm.allreduce(&v, .max)
         if v[0] != ~v[1] {
-            throw Mismatch(description: "rank \(comm.rank): the resolved configuration differs between ranks "
-                + "(fingerprint \(String(UInt64(bitPattern: h), radix: 16))); launch every rank with the same "
-                + "config file and --set overrides")
+            throw ConfigError.differsBetweenRanks(rank: comm.rank, fingerprint: UInt64(bitPattern: h))
         }
     }
 }

@@ -7,25 +7,6 @@ public struct RunFolder: Sendable {
     /// The exclusive lock on `url/.lock`, held while this value (or a copy) lives.
     let lock: FolderLock
 
-    /// The folder cannot be created or written: names the path, the reason and the fix.
-    public struct Unwritable: Error, CustomStringConvertible {
-        public let path: String
-        public let reason: String
-        public var description: String {
-            "run folder \(path) is not writable (\(reason)); choose another runtime.runs_dir or free space there"
-        }
-    }
-
-    /// The folder is locked by another process (another `bwma train` on the same run name, or a resume of it).
-    public struct Busy: Error, CustomStringConvertible {
-        public let path: String
-        public let owner: String
-        public var description: String {
-            "run folder \(path) is in use by another bwma process\(owner.isEmpty ? "" : " (pid \(owner))"); wait for it "
-                + "to finish, or choose another name (name: / --set name=...)"
-        }
-    }
-
     /// Creates (if needed) `root/name`, locks it and checks that a file can be written in it.
     /// - Parameters:
     ///   - checkpoints: also create `checkpoints/` (a training run's folder; not for report folders).
@@ -33,17 +14,19 @@ public struct RunFolder: Sendable {
         try self.init(url: URL(fileURLWithPath: root).appendingPathComponent(name), checkpoints: checkpoints)
     }
 
-    /// Uses (creating if needed) the folder `url`, taking its lock (`Busy` at once when another process holds
-    /// it) and checking that a file can be written in it.
+    /// Uses (creating if needed) the folder `url`, taking its lock (`FileError` `.runFolderBusy` at once when
+    /// another process holds it) and checking that a file can be written in it.
     public init(url: URL, checkpoints: Bool = true) throws {
         self.url = url
-        if let reason = Self.makeDirectories(url.path) { throw Unwritable(path: url.path, reason: reason) }
+        if let reason = Self.makeDirectories(url.path) {
+            throw FileError(.runFolderNotWritable, path: url.path, problem: reason)
+        }
         lock = try FolderLock(url.appendingPathComponent(".lock"), folder: url.path)
         if checkpoints, let reason = Self.makeDirectories(self.checkpoints.path) {
-            throw Unwritable(path: url.path, reason: reason)
+            throw FileError(.runFolderNotWritable, path: url.path, problem: reason)
         }
-        do { try AtomicFile.write(Data("probe\n".utf8), to: url.appendingPathComponent(".write-test")) } catch let e as AtomicFile.WriteError {
-            throw Unwritable(path: url.path, reason: e.reason)
+        do { try AtomicFile.write(Data("probe\n".utf8), to: url.appendingPathComponent(".write-test")) } catch let e as FileError {
+            throw FileError(.runFolderNotWritable, path: url.path, problem: e.problem)
         }
         unlink(url.appendingPathComponent(".write-test").path)
     }
@@ -75,7 +58,7 @@ public struct RunFolder: Sendable {
         for f in files {
             let path = url.appendingPathComponent(f).path
             if unlink(path) != 0 && errno != ENOENT {
-                throw Unwritable(path: url.path, reason: "cannot remove \(f): \(String(cString: strerror(errno)))")
+                throw FileError(.runFolderNotWritable, path: url.path, problem: "cannot remove \(f): \(String(cString: strerror(errno)))")
             }
         }
     }
@@ -92,12 +75,12 @@ public struct RunFolder: Sendable {
     public func appendLine(_ file: String, _ line: String) throws {
         let path = url.appendingPathComponent(file).path
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw FileError(.cannotWrite, path: path, problem: String(cString: strerror(errno))) }
         defer { close(fd) }
         let bytes = Array((line + "\n").utf8)
         let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress!, $0.count) }
         guard n == bytes.count else {
-            throw AtomicFile.WriteError(path: path, reason: n < 0 ? String(cString: strerror(errno)) : "short write")
+            throw FileError(.cannotWrite, path: path, problem: n < 0 ? String(cString: strerror(errno)) : "short write")
         }
     }
 }
@@ -110,7 +93,7 @@ final class FolderLock: Sendable {
     init(_ url: URL, folder: String) throws {
         fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw RunFolder.Unwritable(path: folder, reason: "cannot create \(url.lastPathComponent): \(String(cString: strerror(errno)))")
+            throw FileError(.runFolderNotWritable, path: folder, problem: "cannot create \(url.lastPathComponent): \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let busy = errno == EWOULDBLOCK
@@ -121,9 +104,9 @@ final class FolderLock: Sendable {
             if busy {
                 let owner = String(decoding: buf.prefix(Swift.max(n, 0)), as: UTF8.self)
                     .trimmingCharacters(in: .whitespacesAndNewlines)
-                throw RunFolder.Busy(path: folder, owner: owner)
+                throw FileError(.runFolderBusy, path: folder, problem: owner)
             }
-            throw RunFolder.Unwritable(path: folder, reason: "cannot lock \(url.lastPathComponent): \(reason)")
+            throw FileError(.runFolderNotWritable, path: folder, problem: "cannot lock \(url.lastPathComponent): \(reason)")
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

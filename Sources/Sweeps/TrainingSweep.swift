@@ -147,7 +147,7 @@ public enum TrainingSweep {
         for i in 0..<grid.count {
             for j in 0..<evals {
                 let v = Array(table[((i * evals + j) * fields)..<((i * evals + j + 1) * fields)])
-                guard v[0] == 1 else { throw SweepError("point \(grid.label(i)) produced no result") }
+                guard v[0] == 1 else { throw SweepError(point: grid.label(i), problem: "produced no result") }
                 rows.append(Row(point: i, label: grid.label(i), settings: grid.overrides(i) + points.settings(j),
                                 ranks: Int(v[1]), software_accuracy: v[2], hardware_accuracy: v[3].isNaN ? nil : v[3],
                                 device: DeviceKind.allCases[Int(v[4])].rawValue, abits: points.configs[i].quant.abits,
@@ -204,8 +204,10 @@ public enum TrainingSweep {
         try folder.write("report.md", Data(md.utf8))
     }
 
+    /// A grid point that could not be gathered: its label and what went wrong.
     public struct SweepError: Error, CustomStringConvertible {
-        public let description: String
-        init(_ d: String) { description = d }
+        public let point: String
+        public let problem: String
+        public var description: String { "sweep point \(point): \(problem)" }
     }
 }

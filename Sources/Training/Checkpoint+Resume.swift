@@ -1,4 +1,5 @@
 import Foundation
+import RunConfiguration
 
 /// Resuming on another number of ranks (docs/distributed.md, "Resuming on more or fewer ranks").
 ///
@@ -29,11 +30,11 @@ extension Checkpoint {
     /// How this checkpoint continues on `ranks` processes under `mode` (`global` or `per_rank`).
     public func resumeLayout(ranks: Int, mode: String, path: String = "") throws -> ResumeLayout {
         guard let storedRanks = Int(file.metadata["ranks"] ?? ""), storedRanks >= 1 else {
-            throw LoadError(path: path, problem: "the metadata does not say how many ranks wrote it (ranks)")
+            throw FileError.checkpoint(path, "the metadata does not say how many ranks wrote it (ranks)")
         }
         guard let json = file.metadata["sampler"], let sampler = try? JSONSerialization.jsonObject(with: Data(json.utf8))
                 as? [String: Any], let batch = (sampler["batch_size"] as? NSNumber)?.intValue, batch >= 1 else {
-            throw LoadError(path: path, problem: "the sampler metadata (batch_size) is missing or malformed")
+            throw FileError.checkpoint(path, "the sampler metadata (batch_size) is missing or malformed")
         }
         let p = try progress(path: path)
         let offset = p.epochSamples ?? p.stepInEpoch * batch * storedRanks
@@ -41,7 +42,7 @@ extension Checkpoint {
         if mode == "global" && ranks != storedRanks {
             let global = batch * storedRanks
             guard global % ranks == 0 else {
-                throw LoadError(path: path, problem: "written by \(storedRanks) rank(s) of batch \(batch) (global batch "
+                throw FileError.checkpoint(path, "written by \(storedRanks) rank(s) of batch \(batch) (global batch "
                     + "\(global)); \(ranks) rank(s) cannot split that global batch evenly: resume on a number of ranks "
                     + "that divides \(global), or keep the per-rank batch with --set runtime.resume_batch=per_rank "
                     + "(global batch \(batch * ranks))")

@@ -45,13 +45,6 @@ public struct Checkpoint: Sendable {
 
     public var file: SafeTensors.File
 
-    /// A checkpoint that cannot be used, naming the file and what is wrong.
-    public struct LoadError: Error, CustomStringConvertible {
-        public let path: String
-        public let problem: String
-        public init(path: String, problem: String) { self.path = path; self.problem = problem }
-        public var description: String { "checkpoint \(path): \(problem)" }
-    }
 
     public init(file: SafeTensors.File) { self.file = file }
 
@@ -115,26 +108,26 @@ public struct Checkpoint: Sendable {
         let resolved = resolve(path)
         let bytes: Data
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: resolved)) } catch {
-            throw LoadError(path: resolved, problem: "cannot read (\(AtomicFile.reason(error)))")
+            throw FileError.checkpoint(resolved, "cannot read (\(AtomicFile.reason(error)))")
         }
         let file: SafeTensors.File
-        do { file = try SafeTensors.decode(bytes, path: resolved) } catch let e as SafeTensors.FormatError {
-            throw LoadError(path: resolved, problem: e.problem)
+        do { file = try SafeTensors.decode(bytes, path: resolved) } catch let e as FileError {
+            throw FileError.checkpoint(resolved, e.problem)
         }
         guard file.metadata["format"] == format else {
-            throw LoadError(path: resolved, problem: "not a BWMA checkpoint (metadata format is '\(file.metadata["format"] ?? "missing")', expected '\(format)')")
+            throw FileError.checkpoint(resolved, "not a BWMA checkpoint (metadata format is '\(file.metadata["format"] ?? "missing")', expected '\(format)')")
         }
         guard file.metadata["version"] == version else {
-            throw LoadError(path: resolved, problem: "checkpoint version \(file.metadata["version"] ?? "missing") is not supported (expected \(version))")
+            throw FileError.checkpoint(resolved, "checkpoint version \(file.metadata["version"] ?? "missing") is not supported (expected \(version))")
         }
         let sum = SafeTensors.checksum(SafeTensors.dataSection(of: bytes))
-        guard let stored = file.metadata["checksum"] else { throw LoadError(path: resolved, problem: "no checksum in the metadata") }
+        guard let stored = file.metadata["checksum"] else { throw FileError.checkpoint(resolved, "no checksum in the metadata") }
         guard stored == sum else {
-            throw LoadError(path: resolved, problem: "checksum mismatch (stored \(stored), computed \(sum)): the file is corrupted")
+            throw FileError.checkpoint(resolved, "checksum mismatch (stored \(stored), computed \(sum)): the file is corrupted")
         }
         // Checkpoints written before the metadata checksum existed have none; a present one must match.
         if let storedMeta = file.metadata["metadata_checksum"], storedMeta != metadataChecksum(file.metadata) {
-            throw LoadError(path: resolved, problem: "metadata checksum mismatch (stored \(storedMeta), computed "
+            throw FileError.checkpoint(resolved, "metadata checksum mismatch (stored \(storedMeta), computed "
                 + "\(metadataChecksum(file.metadata))): the metadata (config, shapes, ranks, progress) was changed or corrupted")
         }
         let c = Checkpoint(file: file)
@@ -164,17 +157,17 @@ public struct Checkpoint: Sendable {
 
     /// The run's resolved configuration.
     public func config(path: String = "") throws -> RunConfig {
-        guard let text = file.metadata["config"] else { throw LoadError(path: path, problem: "no config in the metadata") }
-        if let p = YAMLLimits.problem(text) { throw LoadError(path: path, problem: "the stored config is refused: \(p)") }
+        guard let text = file.metadata["config"] else { throw FileError.checkpoint(path, "no config in the metadata") }
+        if let p = YAMLLimits.problem(text) { throw FileError.checkpoint(path, "the stored config is refused: \(p)") }
         do { return try YAMLDecoder().decode(RunConfig.self, from: text) } catch {
-            throw LoadError(path: path, problem: "the stored config does not parse (\(error))")
+            throw FileError.checkpoint(path, "the stored config does not parse (\(error))")
         }
     }
 
     public func progress(path: String = "") throws -> TrainingProgress {
         guard let text = file.metadata["progress"],
               let p = try? JSONDecoder().decode(TrainingProgress.self, from: Data(text.utf8)) else {
-            throw LoadError(path: path, problem: "missing or unreadable progress in the metadata")
+            throw FileError.checkpoint(path, "missing or unreadable progress in the metadata")
         }
         return p
     }
@@ -184,14 +177,14 @@ public struct Checkpoint: Sendable {
     public func makeModel(config: RunConfig, path: String = "") throws -> Model {
         let shape = (file.metadata["input_shape"] ?? "").split(separator: "x").compactMap { Int($0) }
         guard shape.count == 3, let classes = Int(file.metadata["num_classes"] ?? "") else {
-            throw LoadError(path: path, problem: "input_shape or num_classes missing in the metadata")
+            throw FileError.checkpoint(path, "input_shape or num_classes missing in the metadata")
         }
         // Checked before anything is allocated: the model's buffers scale with both.
         if let problem = DataLimits.shapeProblem(shape) {
-            throw LoadError(path: path, problem: "metadata input_shape \(file.metadata["input_shape"] ?? ""): \(problem)")
+            throw FileError.checkpoint(path, "metadata input_shape \(file.metadata["input_shape"] ?? ""): \(problem)")
         }
         guard (1...DataLimits.maxClasses).contains(classes) else {
-            throw LoadError(path: path, problem: "metadata num_classes \(classes) is outside 1...\(DataLimits.maxClasses)")
+            throw FileError.checkpoint(path, "metadata num_classes \(classes) is outside 1...\(DataLimits.maxClasses)")
         }
         let model = try ModelZoo.make(config.model.arch, inputShape: shape, numClasses: classes, seed: config.seed,
                                       quant: try config.quantPolicy())
@@ -206,16 +199,16 @@ public struct Checkpoint: Sendable {
     public func restore(model: Model, optimizer: Optimizer?, rank: Int = 0, path: String = "") throws {
         let store = model.store
         func take(_ key: String, _ p: Parameter) throws {
-            guard let t = file.tensors[key] else { throw LoadError(path: path, problem: "tensor '\(key)' missing (a different model?)") }
+            guard let t = file.tensors[key] else { throw FileError.checkpoint(path, "tensor '\(key)' missing (a different model?)") }
             guard t.dtype == .f32, t.shape == p.shape else {
-                throw LoadError(path: path, problem: "tensor '\(key)' has shape \(t.shape) \(t.dtype.rawValue), the model needs \(p.shape) F32")
+                throw FileError.checkpoint(path, "tensor '\(key)' has shape \(t.shape) \(t.dtype.rawValue), the model needs \(p.shape) F32")
             }
             t.copyFloats(into: p.value, count: p.count)
         }
         let expected = Set(store.parameters.map { "params/\($0.name)" } + store.buffers.map { "buffers/\($0.name)" })
         let present = Set(file.tensors.keys.filter { $0.hasPrefix("params/") || $0.hasPrefix("buffers/") })
         if let extra = present.subtracting(expected).sorted().first {
-            throw LoadError(path: path, problem: "tensor '\(extra)' is not in the model \(model.arch) (a different model?)")
+            throw FileError.checkpoint(path, "tensor '\(extra)' is not in the model \(model.arch) (a different model?)")
         }
         for p in store.parameters { try take("params/\(p.name)", p) }
         for b in store.buffers { try take("buffers/\(b.name)", b) }
@@ -231,12 +224,12 @@ public struct Checkpoint: Sendable {
         let name = file.metadata["optimizer"] ?? ""
         for (key, pointer) in optimizer.state {
             guard let t = file.tensors["optimizer/\(key)"], t.dtype == .f32, t.shape == [store.parameterCount] else {
-                throw LoadError(path: path, problem: "optimizer state '\(key)' missing or of the wrong size (the checkpoint's optimizer is '\(name)')")
+                throw FileError.checkpoint(path, "optimizer state '\(key)' missing or of the wrong size (the checkpoint's optimizer is '\(name)')")
             }
             t.copyFloats(into: pointer, count: store.parameterCount)
         }
         guard let steps = Int(file.metadata["optimizer_steps"] ?? "") else {
-            throw LoadError(path: path, problem: "optimizer_steps missing in the metadata")
+            throw FileError.checkpoint(path, "optimizer_steps missing in the metadata")
         }
         optimizer.restore(stepCount: steps)
     }
@@ -246,7 +239,7 @@ public struct Checkpoint: Sendable {
     public func checkShape(of model: Model, path: String = "") throws {
         let shape = model.inputShape.map(String.init).joined(separator: "x")
         guard file.metadata["input_shape"] == shape, file.metadata["num_classes"] == "\(model.numClasses)" else {
-            throw LoadError(path: path, problem: "the checkpoint's model takes \(file.metadata["input_shape"] ?? "?") inputs "
+            throw FileError.checkpoint(path, "the checkpoint's model takes \(file.metadata["input_shape"] ?? "?") inputs "
                 + "and \(file.metadata["num_classes"] ?? "?") classes, the data now gives \(shape) and \(model.numClasses)")
         }
     }

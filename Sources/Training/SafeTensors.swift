@@ -63,12 +63,6 @@ public enum SafeTensors {
         }
     }
 
-    /// A malformed file, naming the file and what is wrong with it.
-    public struct FormatError: Error, CustomStringConvertible {
-        public let path: String
-        public let problem: String
-        public var description: String { "\(path): \(problem)" }
-    }
 
     // MARK: - Encoding
 
@@ -107,7 +101,7 @@ public enum SafeTensors {
     /// offsets (contiguous, in bounds, matching the shapes), and that the data section ends where the last tensor
     /// does.
     public static func decode(_ bytes: Data, path: String) throws -> File {
-        func fail(_ problem: String) -> FormatError { FormatError(path: path, problem: problem) }
+        func fail(_ problem: String) -> FileError { FileError(.malformed, path: path, problem: problem) }
         guard bytes.count >= 8 else { throw fail("not a safetensors file (\(bytes.count) bytes, shorter than the 8-byte header length)") }
         let n = bytes.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard n >= 2, n <= 100_000_000, n <= UInt64(bytes.count - 8) else {
@@ -160,7 +154,7 @@ public enum SafeTensors {
     public static func read(_ path: String) throws -> File {
         let bytes: Data
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw FormatError(path: path, problem: "cannot read (\(AtomicFile.reason(error)))")
+            throw FileError(.malformed, path: path, problem: "cannot read (\(AtomicFile.reason(error)))")
         }
         return try decode(bytes, path: path)
     }

@@ -12,12 +12,12 @@ extension Trainer {
         let stored = checkpoint.file.metadata["config_hash"] ?? ""
         let mine = try Checkpoint.configHash(config)
         guard stored == mine else {
-            throw Checkpoint.LoadError(path: path, problem: "config hash mismatch (checkpoint \(stored), this run \(mine)): "
+            throw FileError.checkpoint(path, "config hash mismatch (checkpoint \(stored), this run \(mine)): "
                 + "only schedule.epochs and runtime.* may change when resuming")
         }
         let layout = try checkpoint.resumeLayout(ranks: communicator.size, mode: config.runtime.resume_batch, path: path)
         guard layout.perRankBatch == batchSize else {
-            throw Checkpoint.LoadError(path: path, problem: "this trainer runs batch \(batchSize) per rank, the resume needs "
+            throw FileError.checkpoint(path, "this trainer runs batch \(batchSize) per rank, the resume needs "
                 + "\(layout.perRankBatch) (build it with Checkpoint.resumeLayout's perRankBatch)")
         }
         try checkpoint.checkShape(of: model, path: path)
@@ -25,7 +25,7 @@ extension Trainer {
         var p = try checkpoint.progress(path: path)
         p.epochSamples = layout.epochOffset
         guard p.epoch < config.schedule.epochs || (p.epoch == config.schedule.epochs && p.stepInEpoch == 0) else {
-            throw Checkpoint.LoadError(path: path, problem: "the checkpoint is at epoch \(p.epoch + 1) but schedule.epochs is \(config.schedule.epochs)")
+            throw FileError.checkpoint(path, "the checkpoint is at epoch \(p.epoch + 1) but schedule.epochs is \(config.schedule.epochs)")
         }
         if communicator.rank != 0 { p.lossSum = 0; p.correct = 0; p.seen = 0 }  // the sums are global, held by rank 0
         start = p

@@ -130,7 +130,7 @@ struct Train: ParsableCommand {
         do {
             let c = try Checkpoint.load(path)
             guard c.file.metadata["config_hash"] == (try Checkpoint.configHash(cfg)) else {
-                throw Checkpoint.LoadError(path: path, problem: "config hash mismatch: --config/--set change keys other than "
+                throw FileError.checkpoint(path, "config hash mismatch: --config/--set change keys other than "
                     + "schedule.epochs and runtime.* (checkpoint \(c.file.metadata["config_hash"] ?? "none"), now \(try Checkpoint.configHash(cfg)))")
             }
             return (c, path)

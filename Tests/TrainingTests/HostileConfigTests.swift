@@ -292,7 +292,7 @@ final class HostileConfigTests: XCTestCase {
         func hold() throws {
             let first = try RunFolder(root: dir.path, name: "busy")
             XCTAssertThrowsError(try RunFolder(root: dir.path, name: "busy")) { error in
-                XCTAssert(error is RunFolder.Busy && "\(error)".contains("is in use by another bwma process (pid \(getpid()))"),
+                XCTAssert((error as? FileError)?.kind == .runFolderBusy && "\(error)".contains("is in use by another bwma process (pid \(getpid()))"),
                           "\(error)")
             }
             withExtendedLifetime(first) {}
