@@ -55,6 +55,8 @@ public struct CIMConfig: Sendable, Equatable, Codable {
 
     /// The on/off ratio the datapath uses.
     public var effectiveOnOffRatio: Double { onOffRatio > 0 ? onOffRatio : deviceModel.onOffRatio }
+    /// Cells without device effects: off cells do not conduct (infinite on/off ratio), no faults, no variation.
+    public var hasIdealCells: Bool { effectiveOnOffRatio.isInfinite && stuckAt0 + stuckAt1 == 0 && variation == 0 }
 
     /// Checks ranges; the first failure is thrown, naming its key (`cim.<key>` in a run config).
     public func validate() throws {

@@ -27,7 +27,7 @@ public struct CrossbarArray {
         let ratio = c.effectiveOnOffRatio
         let gOff: Float = ratio.isInfinite ? 0 : Float(1 / ratio)
         let faults = c.stuckAt0 + c.stuckAt1 > 0, sigma = Float(c.variation)
-        isIdeal = gOff == 0 && !faults && sigma == 0
+        isIdeal = c.hasIdealCells
         self.digitalReference = digitalReference
         var g = [Float](repeating: 0, count: columns * rows)
         var rng = RNG(seed: c.seed, stream: stream)

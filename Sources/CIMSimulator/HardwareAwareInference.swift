@@ -27,6 +27,8 @@ public final class CrossbarDatapath: ChipDatapath {
     /// CIM-aware training with `resample_variation` sets the step number, so every step sees fresh variation.
     public var draw: UInt64 = 0
     private var rowLayout: RowLayout?
+    /// Let an ideal chip with a lossless ADC run as the layer's integer kernel (`reproducesIntegerForward`).
+    public var integerShortcut = true
 
     public init(config: CIMConfig, layerIndex: Int) {
         self.config = config
@@ -70,89 +72,52 @@ public final class CrossbarDatapath: ChipDatapath {
         }
     }
 
+    /// Whether the layer may run its exact integer kernel instead (`LayerDatapath`): ideal cells and an ADC that
+    /// is lossless for the rows each subarray sums make every partial sum the exact integer, so the shift-add gives
+    /// A_c = Σ q·cell_c and A_ref = Σ q exactly, and the digital step is the integer forward's Float expression
+    /// (`digitalOutput`). The sums must stay below 2²⁴ (exact in Float on the datapath's own path). Tests compare
+    /// the two paths bit for bit; `integerShortcut = false` forces this datapath's own GEMMs.
+    public func reproducesIntegerForward(_ op: DatapathOperands) -> Bool {
+        guard integerShortcut, config.hasIdealCells, op.geometry != nil, let aq = op.quantization?.inputQuantizer,
+              aq.bits <= 8, ((1 << aq.bits) - 1) * op.rows < 1 << 24 else { return false }
+        let tileRows = currentLayout(op).groups.max() ?? op.rows
+        return ADCQuantizer(bits: config.adcBits, rows: tileRows, range: config.adcRange).isLossless(rows: tileRows)
+    }
+
+    func currentLayout(_ op: DatapathOperands) -> RowLayout {
+        if let l = rowLayout, l.order.count == op.rows { return l }
+        let l = layout(op)
+        rowLayout = l
+        return l
+    }
+
     public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
         guard let q = op.quantization, let aq = q.inputQuantizer, let signs = q.binaryWeights, !q.groups.isEmpty else {
             preconditionFailure("\(op.name): the CIM datapath needs binary weights and k-bit inputs")
         }
-        let M = op.outChannels, K = op.rows, bits = aq.bits
-        if rowLayout == nil || rowLayout!.order.count != K { rowLayout = layout(op) }
-        let lay = rowLayout!, order = lay.order, tileRows = lay.groups.max() ?? K
-        let xb = crossbar(op, signs: signs, layout: lay)
-        // Full scale on the rows a subarray actually sums (a kernel-split group of Cin < R rows uses all levels).
-        let adc = ADCQuantizer(bits: config.adcBits, rows: tileRows, range: config.adcRange)
-        let step = aq.quantizationStep
-        let scaleB = (0..<M).map { c -> (Float, Float) in
-            let g = q.groups.count == M ? q.groups[c] : q.groups[0]
-            return (g.alpha * step, g.beta * step)
-        }
-        let x = op.input, n = x.shape[0]
-        let bias = op.bias
-        let codeScale = Float(aq.levelCount) / aq.clip
-        // The nominal off conductance (in units of G_on) and the gain that undoes it; 0 and 1 for SRAM.
-        let ratio = config.effectiveOnOffRatio
-        let leak: Float = ratio.isInfinite ? 0 : Float(1 / ratio), gain: Float = 1 / (1 - leak)
-        /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators [M + 1, ld], positions p0..<p0+P.
-        func finish(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int, _ out: UnsafeMutablePointer<Float>,
-                    _ cs: Int, _ ps: Int) {
-            let ref = acc + M * ld + p0
-            for c in 0..<M {
-                let (a, b) = scaleB[c], bc = bias?[c] ?? 0, ac = acc + c * ld + p0, o = out + c * cs
-                for p in 0..<P {
-                    // Off-current calibration: A_c = (1 − r)·Σq·cell + r·Σq (r = 1/ratio, nominal).
-                    let onSum = (ac[p] - leak * ref[p]) * gain
-                    o[p * ps] = Self.digitalOutput(alphaStep: a, betaStep: b, bias: bc, onSum: onSum, inputSum: ref[p])
-                }
-            }
-        }
+        let lay = currentLayout(op), tileRows = lay.groups.max() ?? op.rows
+        let pass = Pass(array: crossbar(op, signs: signs, layout: lay), layout: lay, bits: aq.bits,
+                        // Full scale on the rows a subarray actually sums (a kernel-split group of Cin < R rows uses
+                        // all levels).
+                        adc: ADCQuantizer(bits: config.adcBits, rows: tileRows, range: config.adcRange),
+                        tileRows: tileRows, codeScale: Float(aq.levelCount) / aq.clip,
+                        output: OutputStage(q, step: aq.quantizationStep, bias: op.bias, outChannels: op.outChannels,
+                                            onOffRatio: config.effectiveOnOffRatio))
         if let geo = op.geometry {
-            let P = geo.outPixels, perImage = geo.channels * geo.height * geo.width
-            // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
-            let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
-            let groups = (n + group - 1) / group
-            Parallel.chunks(groups) { _, range in
-                let cols = group * P
-                let codes = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
-                let image = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
-                let col = UnsafeMutablePointer<Float>.allocate(capacity: K * cols)
-                let acc = UnsafeMutablePointer<Float>.allocate(capacity: (M + 1) * cols)
-                let scratch = UnsafeMutablePointer<Float>.allocate(
-                    capacity: xb.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
-                defer { codes.deallocate(); image.deallocate(); col.deallocate(); acc.deallocate(); scratch.deallocate() }
-                for gi in range {
-                    let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
-                    for g in 0..<count {
-                        Self.codes(x.data + (i0 + g) * perImage, perImage, codeScale, into: codes)
-                        Im2col.forward(geo, x: codes, col: image, ld: P)
-                        for r in 0..<K { (col + r * width + g * P).update(from: image + order[r] * P, count: P) }
-                    }
-                    xb.accumulate(codes: col, positions: width, bits: bits, groups: lay.groups, adc: adc,
-                                  into: acc, scratch: scratch)
-                    for g in 0..<count { finish(acc, width, g * P, P, y + (i0 + g) * M * P, P, 1) }
-                }
-            }
+            pass.convolution(op.input, geo, outChannels: op.outChannels, y: y)
         } else {
-            // A linear layer: the batch's input vectors are the columns of one [in, N] code matrix.
-            let b = DatapathBuffers(inputs: K * n, accumulators: (M + 1) * n,
-                                    scratch: xb.scratchCount(positions: n, bits: bits, tileRows: tileRows))
-            defer { b.deallocate() }
-            Self.codes(x.data, K * n, codeScale, into: b.raw)
-            for i in 0..<n { for r in 0..<K { b.codes[r * n + i] = b.raw[i * K + order[r]] } }
-            xb.accumulate(codes: b.codes, positions: n, bits: bits, groups: lay.groups, adc: adc, into: b.acc,
-                          scratch: b.scratch)
-            finish(b.acc, n, 0, n, y, 1, M)
+            pass.linear(op.input, outChannels: op.outChannels, y: y)
         }
     }
 
-    /// The digital step after the shift-add: y = α·Δ·(2·Σq·cell − Σq) + β·Δ·Σq + bias, Σq·B = 2·Σq·cell − Σq.
+    /// The digital step after the shift-add: y = α·Δ·(2·Σq·cell − Σq) + (β·Δ·Σq + bias), Σq·B = 2·Σq·cell − Σq —
+    /// with exact sums the same Float operations as the engine's integer forward (`IntegerConvKernels.combine`).
     /// Public so that a reference implementation can apply the identical Float operations to its own sums.
     @inline(__always)
     public static func digitalOutput(alphaStep: Float, betaStep: Float, bias: Float, onSum: Float, inputSum: Float)
         -> Float {
-        alphaStep * (2 * onSum - inputSum) + betaStep * inputSum + bias
+        alphaStep * (2 * onSum - inputSum) + (betaStep * inputSum + bias)
     }
-
-    /// Output pixels per GEMM on small feature maps.
-    static let columnsPerGEMM = 1024
 
     /// Input codes round(x_q·(2ᵏ − 1)/c) of quantized values (the quantizer's `code(ofQuantized:)`, vectorised).
     static func codes(_ x: UnsafePointer<Float>, _ count: Int, _ scale: Float, into out: UnsafeMutablePointer<Float>) {

@@ -86,7 +86,13 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         var (xin, w) = operands.prepare(x, weight: weight, outChannels: outChannels, training: training)
         let biasValues = bias.map { UnsafePointer($0.value) }
         inputLayout = x.layout
-        if datapath == nil, EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
+        func datapathOperands(_ input: Tensor) -> DatapathOperands {
+            DatapathOperands(name: name, input: input, weights: w, outChannels: outChannels, rows: geo.columnRows,
+                             geometry: geo, bias: biasValues, quantization: quantization)
+        }
+        // A datapath that computes exactly the integer forward (an ideal chip) lets the integer kernel run it.
+        let integer = datapath.map { $0.reproducesIntegerForward(datapathOperands(xin)) } ?? true
+        if integer, EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
            let view = quantization?.integerView(of: xin, outChannels: outChannels) {
             integerForward(ic, view)
             path = .integer
@@ -97,9 +103,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             // The datapath and the reference kernels read NCHW.
             xin = xin.converted(to: .nchw, using: planarInput)
             if let datapath {
-                datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outChannels,
-                                                  rows: geo.columnRows, geometry: geo, bias: biasValues,
-                                                  quantization: quantization), y: y.data)
+                datapath.forward(datapathOperands(xin), y: y.data)
                 path = .datapath
             } else {
                 Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
@@ -120,11 +124,20 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         if needsInputGradient { dx.ensure(shape: x.shape) }
         dx.layout = inputLayout
         let dW = operands.weightGradientTarget(weight)
-        if path == .integer || path == .dnnl,
-           let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout), c.supportsBackward {
-            if path == .integer { c.prepareBackward(x: xin.data, weight: w) }
-            c.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad, dy: dy.data,
+        if path != .reference, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout),
+           c.supportsBackward {
+            // oneDNN after any forward: the integer kernel and a datapath (straight-through) did not run its
+            // forward, and a datapath wrote NCHW while oneDNN's gradients are channels-last.
+            if path != .dnnl { c.prepareBackward(x: xin.data, weight: w) }
+            let dyc = path.outputLayout == .nchw ? dy.converted(to: .nhwc, using: planarGradient) : dy
+            let dxc = xin.layout == inputLayout ? dx : planarInputGradient
+            if needsInputGradient { dxc.ensure(shape: x.shape) }
+            c.backward(dx: needsInputGradient ? dxc.data : nil, dWeight: dW, dBias: bias?.grad, dy: dyc.data,
                        x: xin.data, weight: w)
+            if needsInputGradient && dxc !== dx {
+                dxc.layout = xin.layout
+                _ = dxc.converted(to: inputLayout, using: dx)
+            }
         } else {
             // Reference kernels: NCHW operands (xin is NCHW here: the forward converted it unless it ran on
             // oneDNN, whose outputs and gradients are channels-last).

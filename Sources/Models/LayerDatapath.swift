@@ -11,6 +11,15 @@ public protocol LayerDatapath: AnyObject {
     /// Writes the layer's output `y` ([N, Cout, outH, outW] for a convolution, [N, out] for a linear layer),
     /// including the bias.
     func forward(_ operands: DatapathOperands, y: UnsafeMutablePointer<Float>)
+
+    /// Whether `forward` on these operands would compute exactly the layer's exact integer forward
+    /// (Δα·(B ⊛ j) + Δβ·(1 ⊛ j) + bias, the same Float expression): a convolution then runs its integer kernel
+    /// (oneDNN u8 × s8 → s32) instead, the same numbers on the CPU's int8 units. Default: false.
+    func reproducesIntegerForward(_ operands: DatapathOperands) -> Bool
+}
+
+extension LayerDatapath {
+    public func reproducesIntegerForward(_ operands: DatapathOperands) -> Bool { false }
 }
 
 /// What a datapath needs from a layer for one forward.

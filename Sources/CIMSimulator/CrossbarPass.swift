@@ -1,0 +1,98 @@
+import Foundation
+import Models
+import TensorEngine
+
+extension CrossbarDatapath {
+    /// The digital step of one layer: per-channel α·Δ and β·Δ, the bias, and the off-cell calibration.
+    struct OutputStage {
+        let scales: [(alphaStep: Float, betaStep: Float)]
+        let bias: UnsafePointer<Float>?
+        /// The nominal off conductance (in units of G_on) and the gain that undoes it; 0 and 1 for SRAM.
+        let leak: Float, gain: Float
+
+        init(_ q: LayerQuantization, step: Float, bias: UnsafePointer<Float>?, outChannels M: Int, onOffRatio: Double) {
+            scales = (0..<M).map { c in
+                let g = q.groups.count == M ? q.groups[c] : q.groups[0]
+                return (g.alpha * step, g.beta * step)
+            }
+            self.bias = bias
+            leak = onOffRatio.isInfinite ? 0 : Float(1 / onOffRatio)
+            gain = 1 / (1 - leak)
+        }
+
+        /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators [M + 1, ld] (the weight columns,
+        /// then the reference), positions p0..<p0 + P.
+        func write(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int, _ out: UnsafeMutablePointer<Float>,
+                   _ cs: Int, _ ps: Int) {
+            let M = scales.count, ref = acc + M * ld + p0
+            for c in 0..<M {
+                let (a, b) = scales[c], bc = bias?[c] ?? 0, ac = acc + c * ld + p0, o = out + c * cs
+                for p in 0..<P {
+                    // Off-current calibration: A_c = (1 − r)·Σq·cell + r·Σq (r = 1/ratio, nominal).
+                    let onSum = (ac[p] - leak * ref[p]) * gain
+                    o[p * ps] = CrossbarDatapath.digitalOutput(alphaStep: a, betaStep: b, bias: bc, onSum: onSum,
+                                                               inputSum: ref[p])
+                }
+            }
+        }
+    }
+
+    /// One forward through the crossbar: input codes, the array's accumulation (bit-serial, ADC, shift-add; or
+    /// one GEMM of the codes for an ideal chip), the digital step.
+    struct Pass {
+        let array: CrossbarArray
+        let layout: RowLayout
+        let bits: Int
+        let adc: ADCQuantizer
+        let tileRows: Int
+        /// Code of a quantized input value: round(x_q·(2ᵏ − 1)/c).
+        let codeScale: Float
+        let output: OutputStage
+
+        /// Output pixels per GEMM on small feature maps.
+        static let columnsPerGEMM = 1024
+
+        /// A convolution: x [N, Cin, H, W] (NCHW), y [N, Cout, outH, outW].
+        func convolution(_ x: Tensor, _ geo: ConvGeometry, outChannels M: Int, y: UnsafeMutablePointer<Float>) {
+            let n = x.shape[0], K = layout.order.count, P = geo.outPixels
+            let perImage = geo.channels * geo.height * geo.width
+            // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
+            let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
+            let groups = (n + group - 1) / group
+            Parallel.chunks(groups) { _, range in
+                let cols = group * P
+                let codes = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
+                let image = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+                let b = DatapathBuffers(inputs: K * cols, accumulators: (M + 1) * cols,
+                                        scratch: array.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
+                defer { codes.deallocate(); image.deallocate(); b.deallocate() }
+                for gi in range {
+                    let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
+                    for g in 0..<count {
+                        CrossbarDatapath.codes(x.data + (i0 + g) * perImage, perImage, codeScale, into: codes)
+                        Im2col.forward(geo, x: codes, col: image, ld: P)
+                        for r in 0..<K {
+                            (b.codes + r * width + g * P).update(from: image + layout.order[r] * P, count: P)
+                        }
+                    }
+                    array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups, adc: adc,
+                                     into: b.acc, scratch: b.scratch)
+                    for g in 0..<count { output.write(b.acc, width, g * P, P, y + (i0 + g) * M * P, P, 1) }
+                }
+            }
+        }
+
+        /// A linear layer: the batch's input vectors are the columns of one [in, N] code matrix; y [N, out].
+        func linear(_ x: Tensor, outChannels M: Int, y: UnsafeMutablePointer<Float>) {
+            let n = x.shape[0], K = layout.order.count
+            let b = DatapathBuffers(inputs: K * n, accumulators: (M + 1) * n,
+                                    scratch: array.scratchCount(positions: n, bits: bits, tileRows: tileRows))
+            defer { b.deallocate() }
+            CrossbarDatapath.codes(x.data, K * n, codeScale, into: b.raw)
+            for i in 0..<n { for r in 0..<K { b.codes[r * n + i] = b.raw[i * K + layout.order[r]] } }
+            array.accumulate(codes: b.codes, positions: n, bits: bits, groups: layout.groups, adc: adc, into: b.acc,
+                             scratch: b.scratch)
+            output.write(b.acc, n, 0, n, y, 1, M)
+        }
+    }
+}

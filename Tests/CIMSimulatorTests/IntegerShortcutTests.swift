@@ -1,0 +1,103 @@
+import CIMSimulator
+import Foundation
+import Models
+import Quantization
+import TensorEngine
+import XCTest
+
+/// An ideal chip (ideal cells, lossless ADC) runs a binarized convolution as the layer's exact integer kernel on
+/// oneDNN (`LayerDatapath.reproducesIntegerForward`): bit for bit what the crossbar datapath's own GEMMs give, and
+/// only when it is exact. A datapath in training takes oneDNN's backward, with the same gradients as the software
+/// layer.
+final class IntegerShortcutTests: XCTestCase {
+    override func setUpWithError() throws {
+        EngineContext.configure(threads: 1, backend: .onednn, precision: .fp32)
+        guard EngineContext.usesDNNL else { throw XCTSkip("oneDNN does not run on this CPU") }
+    }
+
+    override func tearDown() { EngineContext.configure(threads: 1, backend: .reference, precision: .fp32) }
+
+    func input(_ shape: [Int], seed: UInt64) -> Tensor {
+        var rng = RNG(seed: seed)
+        let x = Tensor(shape: shape)
+        for i in 0..<x.count { x.data[i] = max(rng.normal(), 0) }
+        return x
+    }
+
+    func conv(inChannels cin: Int, outChannels cout: Int, seed: UInt64) throws -> (Conv2d, ParameterStore) {
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let store = ParameterStore()
+        let conv = Conv2d(store, "c", inChannels: cin, outChannels: cout, kernel: 3, padding: 1, bias: true,
+                          quant: policy.spec(for: "c", role: .middle))
+        store.finalize()
+        var rng = RNG(seed: seed)
+        conv.initialize(rng: &rng)
+        return (conv, store)
+    }
+
+    func testIdealChipRunsAsTheIntegerKernelBitForBit() throws {
+        // Cin = 20: one 180-row conventional tile pair; Cin = 64: the kernel-split mapping (groups of 64 rows).
+        for (cin, seed) in [(20, UInt64(2)), (64, 12)] {
+            let (conv, store) = try conv(inChannels: cin, outChannels: 7, seed: seed)
+            defer { withExtendedLifetime(store) {} }  // the layer's parameters live in the store's arena
+            let x = input([3, cin, 6, 5], seed: seed + 1)
+            _ = conv.forward(x, training: true)
+            var ideal = CIMConfig()
+            ideal.adcBits = 8  // 255 levels ≥ 128 rows: lossless
+            let chip = CrossbarDatapath(config: ideal, layerIndex: 0)
+            conv.datapath = chip
+            let shortcut = conv.forward(x, training: false).planarArray
+            XCTAssertEqual(conv.path, .integer, "Cin \(cin): the ideal chip runs as the integer kernel")
+            chip.integerShortcut = false
+            let own = conv.forward(x, training: false).planarArray
+            XCTAssertEqual(conv.path, .datapath)
+            XCTAssertEqual(shortcut, own, "Cin \(cin): the crossbar's own GEMMs give the same bits")
+            XCTAssertGreaterThan(own.map(abs).max()!, 0)
+        }
+    }
+
+    func testOnlyAnExactChipTakesTheShortcut() throws {
+        let (conv, store) = try conv(inChannels: 16, outChannels: 4, seed: 5)
+        defer { withExtendedLifetime(store) {} }
+        let x = input([2, 16, 5, 5], seed: 6)
+        _ = conv.forward(x, training: true)
+        var lossy = CIMConfig(); lossy.adcBits = 5
+        var varied = CIMConfig(); varied.adcBits = 8; varied.variation = 0.05
+        var leaky = CIMConfig(); leaky.adcBits = 8; leaky.device = .rram
+        var faulty = CIMConfig(); faulty.adcBits = 8; faulty.stuckAt0 = 0.01
+        for (what, config) in [("5-bit ADC", lossy), ("variation", varied), ("RRAM on/off", leaky),
+                               ("stuck-at faults", faulty)] {
+            conv.datapath = CrossbarDatapath(config: config, layerIndex: 0)
+            _ = conv.forward(x, training: false)
+            XCTAssertEqual(conv.path, .datapath, what)
+        }
+    }
+
+    /// CIM-aware training: the forward through a lossy, noisy crossbar, the backward on oneDNN from the datapath's
+    /// NCHW output gradient: the same gradients as the software layer given the same output gradient.
+    func testDatapathBackwardOnOneDNNIsTheSoftwareBackward() throws {
+        let (conv, store) = try conv(inChannels: 16, outChannels: 8, seed: 12)
+        let x = input([2, 16, 5, 5], seed: 13)
+        var rng = RNG(seed: 14)
+        let dy = Tensor(shape: [2, 8, 5, 5])
+        for i in 0..<dy.count { dy.data[i] = rng.normal() }
+        func step(_ datapath: LayerDatapath?) -> (y: [Float], dx: [Float], dw: [Float]) {
+            conv.datapath = datapath
+            store.zeroGrad()
+            let y = conv.forward(x, training: true).planarArray
+            // The output gradient in the layout of the forward's output.
+            let g = conv.path == .datapath ? dy : dy.converted(to: .nhwc, using: Tensor(shape: [0]))
+            let dx = conv.backward(g).planarArray
+            return (y, dx, conv.weight.grads)
+        }
+        let software = step(nil)
+        XCTAssertEqual(conv.path, .integer)
+        var noisy = CIMConfig()
+        noisy.adcBits = 3; noisy.variation = 0.2
+        let hardware = step(CrossbarDatapath(config: noisy, layerIndex: 0))
+        XCTAssertEqual(conv.path, .datapath)
+        XCTAssertNotEqual(hardware.y, software.y, "the forward went through the lossy crossbar")
+        XCTAssertEqual(hardware.dx, software.dx)
+        XCTAssertEqual(hardware.dw, software.dw)
+    }
+}
