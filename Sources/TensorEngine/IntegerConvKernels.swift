@@ -12,6 +12,10 @@ public enum IntegerConvKernels {
         let inv = Float(levels) / clip, top = Float(levels)
         // Round half to even by the FPU: adding 1.5·2²³ leaves the integer in the low mantissa bits.
         let magic: Float = 12_582_912
+        if P == 1 {  // channels-last input: the same layout, one flat pass
+            flatCodes(y, batch * C, inv: inv, top: top, magic: magic, into: codes)
+            return
+        }
         Parallel.chunks(batch) { _, range in
             for n in range {
                 let out = codes + n * P * C
@@ -21,6 +25,21 @@ public enum IntegerConvKernels {
                         let t = Swift.min(Swift.max(src[p] * inv, 0), top) + magic
                         out[p * C + c] = UInt8(truncatingIfNeeded: t.bitPattern)
                     }
+                }
+            }
+        }
+    }
+
+    /// codes[i] = j(y[i]) for `count` values: one contiguous loop (the compiler vectorizes it), the same
+    /// operations as the transposing loop.
+    static func flatCodes(_ y: UnsafePointer<Float>, _ count: Int, inv: Float, top: Float, magic: Float,
+                          into codes: UnsafeMutablePointer<UInt8>) {
+        let chunk = 1 << 14
+        Parallel.chunks((count + chunk - 1) / chunk) { _, range in
+            for c in range {
+                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) {
+                    let t = Swift.min(Swift.max(y[i] * inv, 0), top) + magic
+                    codes[i] = UInt8(truncatingIfNeeded: t.bitPattern)
                 }
             }
         }

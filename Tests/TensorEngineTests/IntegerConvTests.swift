@@ -81,6 +81,23 @@ final class IntegerConvTests: XCTestCase {
         }
     }
 
+    /// Channels-last input (positions 1): the 16-lane pass equals the scalar rule j = round_half_even(clamp(y·inv))
+    /// on grid values, values between them (ties included), below 0 and above the clip, and a ragged tail.
+    func testChannelsLastCodesEqualTheScalarRule() {
+        let levels = 15, clip: Float = 1.3, inv = Float(levels) / clip, count = 16 * 40 + 9
+        var rng = RNG(seed: 4)
+        var y = (0..<count).map { _ in rng.uniform() * 1.8 - 0.2 }
+        for i in stride(from: 0, to: count, by: 5) { y[i] = (Float(i % (2 * levels)) / 2) / inv }  // ties
+        var codes = [UInt8](repeating: 0, count: count)
+        IntegerConvKernels.codes(ofQuantized: y, batch: count / 3, channels: 3, positions: 1, clip: clip,
+                                 levels: levels, into: &codes)
+        let n = (count / 3) * 3
+        for i in 0..<n {
+            let want = Swift.min(Swift.max(y[i] * inv, 0), Float(levels)).rounded(.toNearestOrEven)
+            XCTAssertEqual(Float(codes[i]), want, "value \(i): \(y[i])")
+        }
+    }
+
     func testCombineAppliesScalesPerChannel() {
         let n = 2, cout = 3, P = 17
         let sums = (0..<(n * P * cout)).map { Int32($0 % 11) - 5 }
