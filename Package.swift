@@ -76,7 +76,7 @@ let package = Package(
         // Floor 7: `bwma bench` — training-step, allreduce and data-pipeline benchmarks.
         .target(
             name: "Benchmarks",
-            dependencies: ["TensorEngine", "Data", "Models", "Distributed", "Optim", "Training"]),
+            dependencies: ["TensorEngine", "Data", "Models", "Distributed", "Optim", "Training", "CIMSimulator"]),
         // Floor 8: the command line.
         .executableTarget(
             name: "bwma",

@@ -1,3 +1,4 @@
+import CIMSimulator
 import Distributed
 import Models
 import Optim
@@ -36,13 +37,19 @@ public enum StepBenchmark {
         /// Gradient buckets in launch order (bytes; empty for one process) and whether backward overlapped them.
         public var bucket_bytes: [Int]
         public var overlap: Bool
+        /// CIM-aware training: the ADC bits of the simulated chip every step's forward ran through (0: off).
+        public var cim_adc_bits: Int
     }
 
     public static func run(model: Model, batch: Int, steps: Int, warmup: Int = 3, seed: UInt64 = 0,
                            quant: String = "fp32", abits: Int = 32, communicator: Communicator? = nil,
                            bucketBytes: Int = Bucketing.defaultCapBytes,
-                           firstBucketBytes: Int? = Bucketing.defaultFirstCapBytes, overlap: Bool = true) throws -> Result {
+                           firstBucketBytes: Int? = Bucketing.defaultFirstCapBytes, overlap: Bool = true,
+                           cim: CIMConfig? = nil) throws -> Result {
         let comm = try communicator ?? Communicator.world()
+        // CIM-aware training (cim.md §7): every forward through the simulated chip, backward straight-through.
+        if let cim { HardwareAwareInference.attach(to: model, config: cim) }
+        defer { if cim != nil { HardwareAwareInference.detach(from: model) } }
         var rng = RNG(seed: seed, stream: 7)
         let x = Tensor(shape: [batch] + model.inputShape)
         for i in 0..<x.count { x.data[i] = rng.normal() }
@@ -74,6 +81,7 @@ public enum StepBenchmark {
                       backend: EngineContext.backend.rawValue, precision: EngineContext.precision.rawValue,
                       isa: DNNL.isaName, engine: EngineContext.summary, step_ms: times,
                       ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9),
-                      bucket_bytes: sync?.buckets.map { $0.count * 4 } ?? [], overlap: overlap)
+                      bucket_bytes: sync?.buckets.map { $0.count * 4 } ?? [], overlap: overlap,
+                      cim_adc_bits: cim?.adcBits ?? 0)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import CIMSimulator
 import Distributed
 import Foundation
 import Models
@@ -86,10 +87,16 @@ struct Bench: ParsableCommand {
         var bucketMb = 25.0
         @Option(help: "Under mpirun: cap of the first gradient bucket in MiB (PyTorch DDP's 1; 0 = the same as --bucket-mb).")
         var firstBucketMb = 1.0
+        @Option(help: "CIM-aware training: every step's forward through the simulated SRAM chip with an ADC of this many bits (0 = off; needs a quantized --quant).")
+        var cimAdcBits = 0
         @Flag(help: "Print one JSON object on stdout.")
         var json = false
 
         func validate() throws {
+            if cimAdcBits != 0 {
+                guard quant != .fp32 else { throw ValidationError("--cim-adc-bits needs --quant bwn or bwma (binary weights)") }
+                _ = try cimConfig()
+            }
             guard batch >= 1 else { throw ValidationError("--batch must be >= 1, got \(batch)") }
             guard bucketMb > 0, firstBucketMb >= 0 else {
                 throw ValidationError("--bucket-mb must be > 0 and --first-bucket-mb >= 0")
@@ -105,6 +112,15 @@ struct Bench: ParsableCommand {
             try withCommunicator { comm in try measure(comm) }
         }
 
+        /// The chip of --cim-adc-bits (nil when off), validated.
+        func cimConfig() throws -> CIMConfig? {
+            guard cimAdcBits != 0 else { return nil }
+            var c = CIMConfig()
+            c.adcBits = cimAdcBits
+            do { try c.validate() } catch { throw ValidationError("--cim-adc-bits: \(error)") }
+            return c
+        }
+
         func measure(_ comm: Communicator) throws {
             Runtime.configure(threads: threads, backend: backend.rawValue, precision: precision.rawValue)
             let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes,
@@ -112,14 +128,15 @@ struct Bench: ParsableCommand {
             let r = try StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant.rawValue,
                                           abits: abits, communicator: comm, bucketBytes: Int(bucketMb * 1_048_576),
                                           firstBucketBytes: firstBucketMb > 0 ? Int(firstBucketMb * 1_048_576) : nil,
-                                          overlap: !noOverlap)
+                                          overlap: !noOverlap, cim: try cimConfig())
             guard comm.rank == 0 else { return }
             if json {
                 let e = JSONEncoder()
                 e.outputFormatting = [.sortedKeys]
                 print(String(decoding: try e.encode(r), as: UTF8.self))
             } else {
-                let q = r.quant == "fp32" ? "fp32" : "\(r.quant) W1A\(r.abits)"
+                let q = (r.quant == "fp32" ? "fp32" : "\(r.quant) W1A\(r.abits)")
+                    + (r.cim_adc_bits > 0 ? ", CIM-aware \(r.cim_adc_bits)-bit ADC" : "")
                 print(String(format: "%@ [%@] batch %d input %@ threads %d: %.1f images/s, %.1f ms/step, peak RSS %.0f MB (%@, OpenBLAS %@)",
                              r.model, q, r.batch, r.input, r.threads, r.images_per_s, r.ms_per_step, r.peak_rss_mb,
                              r.engine, r.blas_core))
