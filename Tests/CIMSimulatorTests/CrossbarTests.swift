@@ -139,12 +139,7 @@ final class CrossbarTests: XCTestCase {
         _ = layer.forward(x, training: true)
     }
 
-    func relu(_ shape: [Int], seed: UInt64) -> Tensor {
-        var rng = RNG(seed: seed)
-        let x = Tensor(shape: shape)
-        for i in 0..<x.count { x.data[i] = max(rng.normal(), 0) }
-        return x
-    }
+    func relu(_ shape: [Int], seed: UInt64) -> Tensor { TestLayers.reluInput(shape, seed: seed) }
 
     /// Ideal cells and a lossless ADC: the layer output is α·Δ·Σq·B + β·Δ·Σq + bias with exact integer sums;
     /// checked against that formula in Double (tight) and against the software kernel (Float rounding only).
@@ -168,15 +163,11 @@ final class CrossbarTests: XCTestCase {
 
     /// A 3x3 W1A4 convolution with bias, initialised from `seed`, checked by `checkIdealLayer` on a ReLU input.
     func checkIdealConv(inChannels cin: Int, outChannels cout: Int, height h: Int, width w: Int, seed: UInt64) throws {
-        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
-        let store = ParameterStore()
-        let conv = Conv2d(store, "c", inChannels: cin, outChannels: cout, kernel: 3, padding: 1, bias: true,
-                          quant: policy.spec(for: "c", role: .middle))
-        store.finalize()
-        var rng = RNG(seed: seed)
-        conv.initialize(rng: &rng)
-        checkIdealLayer(conv, input: relu([2, cin, h, w], seed: seed + 1), rows: 9 * cin, outChannels: cout,
-                        positions: h * w)
+        let (conv, store) = try TestLayers.binarizedConv(inChannels: cin, outChannels: cout, seed: seed)
+        withExtendedLifetime(store) {
+            checkIdealLayer(conv, input: relu([2, cin, h, w], seed: seed + 1), rows: 9 * cin, outChannels: cout,
+                            positions: h * w)
+        }
     }
 
     func testIdealConvEqualsTheSoftwareQuantizedConv() throws {

@@ -17,22 +17,10 @@ final class IntegerShortcutTests: XCTestCase {
 
     override func tearDown() { EngineContext.configure(threads: 1, backend: .reference, precision: .fp32) }
 
-    func input(_ shape: [Int], seed: UInt64) -> Tensor {
-        var rng = RNG(seed: seed)
-        let x = Tensor(shape: shape)
-        for i in 0..<x.count { x.data[i] = max(rng.normal(), 0) }
-        return x
-    }
+    func input(_ shape: [Int], seed: UInt64) -> Tensor { TestLayers.reluInput(shape, seed: seed) }
 
     func conv(inChannels cin: Int, outChannels cout: Int, seed: UInt64) throws -> (Conv2d, ParameterStore) {
-        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
-        let store = ParameterStore()
-        let conv = Conv2d(store, "c", inChannels: cin, outChannels: cout, kernel: 3, padding: 1, bias: true,
-                          quant: policy.spec(for: "c", role: .middle))
-        store.finalize()
-        var rng = RNG(seed: seed)
-        conv.initialize(rng: &rng)
-        return (conv, store)
+        try TestLayers.binarizedConv(inChannels: cin, outChannels: cout, seed: seed)
     }
 
     func testIdealChipRunsAsTheIntegerKernelBitForBit() throws {
