@@ -193,3 +193,26 @@ extension CIMCLITests {
         XCTAssertNotEqual(l["hardware_accuracy"] as? Double, obj["hardware_accuracy"] as? Double)
     }
 }
+
+extension CIMCLITests {
+    /// `bwma bench step --cim-adc-bits B`: CIM-aware training steps; needs binary weights and a valid ADC.
+    func testBenchStepThroughTheChip() throws {
+        let bin = try binary
+        let step = ["bench", "step", "--batch", "2", "--steps", "1", "--warmup", "0", "--input", "1x8x8", "--json"]
+        let r = try run(bin, step + ["--quant", "bwma", "--abits", "4", "--cim-adc-bits", "5"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let j = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
+        XCTAssertEqual((j?["cim_adc_bits"] as? NSNumber)?.intValue, 5, r.out)
+        XCTAssertGreaterThan((j?["images_per_s"] as? NSNumber)?.doubleValue ?? 0, 0, r.out)
+        let plain = try run(bin, step + ["--quant", "bwma", "--abits", "4"])
+        let p = try JSONSerialization.jsonObject(with: Data(plain.out.utf8)) as? [String: Any]
+        XCTAssertEqual((p?["cim_adc_bits"] as? NSNumber)?.intValue, 0, plain.out)
+        let fp32 = try run(bin, step + ["--cim-adc-bits", "5"])
+        XCTAssertNotEqual(fp32.status, 0)
+        XCTAssert(fp32.err.contains("--cim-adc-bits needs --quant bwn or bwma"), fp32.err)
+        XCTAssert(fp32.out.isEmpty, fp32.out)
+        let bad = try run(bin, step + ["--quant", "bwma", "--cim-adc-bits", "40"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssert(bad.err.contains("--cim-adc-bits") && bad.err.contains("adc_bits"), bad.err)
+    }
+}
