@@ -6,13 +6,15 @@ hardware-aware accuracy on all 10,000 test images, energy per image, area, laten
 The knee per ADC is docs/cim.md §5's: the smallest width whose hardware-aware accuracy is within 0.5 points of the
 best width's under that ADC (energy, area and latency all grow with A, so it is also the cheapest such width).
 
-    bench/knee_study.py run [--seed 0] [--adc-bits 5,8] [--parallel 2]
+    bench/knee_study.py run [--seed 0] [--adc-bits 5,6,8] [--parallel 2]
     bench/knee_study.py table
 
 Trains into runs/knee-study (resumable like the study; the study's own bwma-a2/a4 runs of the same seed are linked,
 not retrained), runs `bwma cim report --checkpoint RUN --abits A --device sram --adc-bits B --json` per width and ADC
 (cached in runs/knee-study/cim/), and writes knee.csv and knee.md there. One seed: a knee is read off one curve;
-the main study gives the seed-to-seed spread at A = 2 and 4 (about ±0.3 points).
+the main study gives the seed-to-seed spread at A = 2 and 4. The networks are trained in software, not CIM-aware:
+the ADCs say how much precision the chip needs to keep a conventionally trained network (8 bits are lossless for
+128-row subarrays; results.md's CIM-aware sweep shows what training through a 5-bit chip recovers).
 """
 
 import argparse
@@ -161,7 +163,7 @@ def main(argv=None):
         s.add_argument("--study", default=os.path.join(study.REPO, "runs", "accuracy-study"),
                        help="the accuracy study's folder (its bwma runs of the same seed are reused)")
         s.add_argument("--seed", type=int, default=0)
-        s.add_argument("--adc-bits", type=lambda v: [int(b) for b in v.split(",")], default=[5, 8])
+        s.add_argument("--adc-bits", type=lambda v: [int(b) for b in v.split(",")], default=[5, 6, 8])
         s.add_argument("--epochs", type=int, default=5)
         s.add_argument("--limit-train", type=int, default=study.STUDY_TRAIN_IMAGES)
         s.add_argument("--parallel", type=int, default=2)
