@@ -13,6 +13,11 @@ public struct CrossbarArray {
     public let isIdeal: Bool
     /// The reference column is a digital popcount: exact, not converted.
     public let digitalReference: Bool
+    /// Ideal cells as u8 0/1, [columns, rows] (empty otherwise): the operand of the integer bit-plane GEMMs.
+    let cells: [UInt8]
+    /// Ideal cells run their bit-plane GEMMs as oneDNN's u8 × s8 → s32 GEMM (`accumulateIntegers`) where it is
+    /// available; false: the fp32 GEMMs of two packed planes. Both give the same sums, bit for bit.
+    public var usesIntegerGEMM: Bool
 
     /// - Parameters:
     ///   - on: [Cout, rows], true where B = +1.
@@ -45,6 +50,8 @@ public struct CrossbarArray {
             }
         }
         conductance = g
+        cells = isIdeal ? g.map { $0 == 1 ? 1 : 0 } : []
+        usesIntegerGEMM = isIdeal && IntegerGEMM.isAvailable
     }
 
     /// Scratch sizes (floats) for `accumulate` with `positions` input vectors of `bits` bits.
@@ -96,6 +103,11 @@ public struct CrossbarArray {
         let largestSum = ((1 << bits) - 1) * tileRows
         if skipADC && largestSum < 1 << 24 {
             accumulateExact(codes: codes, positions: P, groups: groups, into: acc)
+            return
+        }
+        if usesIntegerGEMM && isIdeal {
+            accumulateIntegers(codes: codes, positions: P, bits: bits, groups: groups, adc: skipADC ? nil : adc,
+                               into: acc, scratch: scratch)
             return
         }
         conductance.withUnsafeBufferPointer { gb in

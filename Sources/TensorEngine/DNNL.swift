@@ -66,6 +66,15 @@ public final class DNNL: @unchecked Sendable {
     /// Sets oneDNN's (OpenMP's) thread count.
     public static func setThreads(_ n: Int) { omp_set_num_threads(Int32(Swift.max(1, n))) }
 
+    /// Runs `body` with the calling thread's OpenMP thread count set to `n`, then restores it (OpenMP keeps the
+    /// count per thread: a worker of `Parallel.chunks` caps only its own oneDNN calls).
+    public static func withThreads<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
+        let saved = omp_get_max_threads()
+        omp_set_num_threads(Int32(Swift.max(1, n)))
+        defer { omp_set_num_threads(saved) }
+        return try body()
+    }
+
     /// Checks a oneDNN call that cannot fail for valid arguments (an internal invariant, like a `precondition`).
     @inline(__always)
     static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {

@@ -9,7 +9,8 @@ public enum Parallel {
     public static var threads: Int { EngineContext.threads }
 
     /// Runs `body(worker, range)` over `0..<n` split into at most `threads` contiguous chunks; returns when all are
-    /// done. With one thread (or n < 2) it runs inline.
+    /// done. With one thread (or n < 2) it runs inline. A oneDNN call inside a chunk runs on its worker's thread
+    /// alone (the chunks already use every core; an OpenMP team per worker would oversubscribe them).
     @inline(__always)
     public static func chunks(_ n: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
         let t = Swift.min(EngineContext.threads, n)
@@ -22,7 +23,7 @@ public enum Parallel {
             let task = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: t) { w in
                 let lo = n * w / t, hi = n * (w + 1) / t
-                if hi > lo { task.value(w, lo..<hi) }
+                if hi > lo { DNNL.withThreads(1) { task.value(w, lo..<hi) } }
             }
         }
     }

@@ -1,0 +1,96 @@
+import TensorEngine
+
+extension CrossbarArray {
+    /// The bit-serial datapath of ideal cells on the int8 units: per row group, the 0/1 bit-planes of the codes
+    /// (s8, [rows, bits·P]) times the 0/1 cells (u8, [columns, rows], the reference column included) in one
+    /// u8 × s8 → s32 GEMM — exact integers, as the fp32 path's sums are —, then each sum through the ADC and the
+    /// shift-add in the fp32 path's order (planes 0, 1, … of each group), so the accumulators equal the fp32 path's
+    /// bit for bit (CrossbarTests). Four planes run at the int8 rate instead of two packed planes at the fp32 rate.
+    ///
+    /// - Parameters:
+    ///   - adc: nil where every sum passes unchanged (lossless ADC).
+    ///   - scratch: `scratchCount(positions:bits:tileRows:)` floats, reused as s32 sums then s8 planes.
+    func accumulateIntegers(codes: UnsafePointer<Float>, positions P: Int, bits: Int, groups: [Int],
+                            adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
+                            scratch: UnsafeMutablePointer<Float>) {
+        let width = bits * P, tileRows = groups.max() ?? 1, weightColumns = columns - 1
+        let floats = scratchCount(positions: P, bits: bits, tileRows: tileRows)
+        let raw = UnsafeMutableRawPointer(scratch)
+        let sums = raw.bindMemory(to: Int32.self, capacity: columns * width)
+        let planes = (raw + columns * width * 4).bindMemory(to: Int8.self, capacity: tileRows * width)
+        defer { raw.bindMemory(to: Float.self, capacity: floats) }
+        acc.initialize(repeating: 0, count: columns * P)
+        cells.withUnsafeBufferPointer { cb in
+            var r0 = 0
+            for rr in groups {
+                for r in 0..<rr { Self.bitPlanes(codes + (r0 + r) * P, P, bits, into: planes + r * width) }
+                IntegerGEMM.multiply(m: columns, n: width, k: rr, a: cb.baseAddress! + r0, lda: rows, b: planes,
+                                     ldb: width, c: sums, ldc: width)
+                for c in 0..<columns {
+                    Self.convertAndShiftAdd(sums + c * width, P, bits,
+                                            adc: digitalReference && c == weightColumns ? nil : adc,
+                                            into: acc + c * P)
+                }
+                r0 += rr
+            }
+        }
+    }
+
+    /// dst[j·n + p] = bit j of the integer code src[p] ≤ 255 (as s8 0/1), j < bits; 16 lanes.
+    static func bitPlanes(_ src: UnsafePointer<Float>, _ n: Int, _ bits: Int, into dst: UnsafeMutablePointer<Int8>) {
+        // A code c ≤ 255 plus 2²³ is the Float whose low mantissa bits are c: the integer without a conversion.
+        let magic = SIMD16<Float>(repeating: 8_388_608), one = SIMD16<UInt8>(repeating: 1)
+        var i = 0
+        while i + 16 <= n {
+            let f = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self) + magic
+            let v = SIMD16<UInt8>(truncatingIfNeeded: unsafeBitCast(f, to: SIMD16<UInt32>.self))
+            for j in 0..<bits {
+                let b = unsafeBitCast((v &>> UInt8(j)) & one, to: SIMD16<Int8>.self)
+                UnsafeMutableRawPointer(dst + j * n + i).storeBytes(of: b, as: SIMD16<Int8>.self)
+            }
+            i += 16
+        }
+        while i < n {
+            let v = Int(src[i])
+            for j in 0..<bits { dst[j * n + i] = Int8((v >> j) & 1) }
+            i += 1
+        }
+    }
+
+    /// One column's s32 sums of one group ([bits, n], each in 0..<2²³) → ADC → shift-add: acc += Σⱼ 2ʲ·ADC(Sⱼ), planes
+    /// in order, with the fp32 path's arithmetic (`convertAndShiftAdd`); `adc` nil: lossless, skipped. 16 lanes, the
+    /// accumulators kept in registers across the planes.
+    static func convertAndShiftAdd(_ sums: UnsafePointer<Int32>, _ n: Int, _ bits: Int, adc: ADCQuantizer?,
+                                   into acc: UnsafeMutablePointer<Float>) {
+        let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
+        let inv = SIMD16<Float>(repeating: 1 / (adc?.step ?? 1)), st = SIMD16<Float>(repeating: adc?.step ?? 1)
+        let top = SIMD16<Float>(repeating: Float(adc?.levels ?? 0))
+        // s < 2²³ as a Float without a conversion: the bits of 2²³ + s, minus 2²³.
+        let exponent = SIMD16<UInt32>(repeating: 0x4B00_0000), two23 = SIMD16<Float>(repeating: 8_388_608)
+        var i = 0
+        while i + 16 <= n {
+            let ar = UnsafeMutableRawPointer(acc + i)
+            var a = ar.loadUnaligned(as: SIMD16<Float>.self)
+            for j in 0..<bits {
+                let s = UnsafeRawPointer(sums + j * n + i).loadUnaligned(as: SIMD16<UInt32>.self)
+                var v = unsafeBitCast(s | exponent, to: SIMD16<Float>.self) - two23
+                if adc != nil {
+                    v = (v * inv + magic) - magic
+                    v.replace(with: zero, where: v .< zero)
+                    v.replace(with: top, where: v .> top)
+                    v *= st
+                }
+                a += SIMD16<Float>(repeating: Float(1 << j)) * v
+            }
+            ar.storeBytes(of: a, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n {
+            for j in 0..<bits {
+                let s = Float(sums[j * n + i])
+                acc[i] += Float(1 << j) * (adc.map { $0(s) } ?? s)
+            }
+            i += 1
+        }
+    }
+}

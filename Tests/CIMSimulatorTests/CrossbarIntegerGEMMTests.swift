@@ -1,0 +1,106 @@
+import CIMSimulator
+import Foundation
+import Models
+import Quantization
+import TensorEngine
+import XCTest
+
+/// The int8 bit-plane GEMMs of ideal cells (`CrossbarArray.usesIntegerGEMM`) against the fp32 packed-plane GEMMs and
+/// the scalar reference: the sums are integers either way, so the accumulators must agree bit for bit.
+final class CrossbarIntegerGEMMTests: XCTestCase {
+    func accumulate(_ a: CrossbarArray, codes: [Float], P: Int, bits: Int, groups: [Int], adc: ADCQuantizer)
+        -> [Float] {
+        var acc = [Float](repeating: .nan, count: a.columns * P)
+        var scratch = [Float](repeating: .nan, count: a.scratchCount(positions: P, bits: bits,
+                                                                     tileRows: groups.max()!))
+        a.accumulate(codes: codes, positions: P, bits: bits, groups: groups, adc: adc, into: &acc, scratch: &scratch)
+        return acc
+    }
+
+    func testIntegerGEMMEqualsTheFP32PathForEveryWidthADCAndGrouping() throws {
+        try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
+        var rng = RNG(seed: 41)
+        // (rows, groups, outputs, positions): kernel-split groups of a 3x3 convolution with Cin = 16, conventional
+        // 128-row tiles with a partial last one, and positions off the 16 lanes.
+        let shapes: [(Int, [Int], Int, Int)] = [(144, Array(repeating: 16, count: 9), 16, 203),
+                                                (300, [128, 128, 44], 7, 37), (64, [64], 33, 16)]
+        for (rows, groups, out, P) in shapes {
+            for bits in [1, 2, 3, 4, 5, 8] {
+                for (adcBits, digital) in [(3, false), (5, true), (8, false)] {
+                    var c = CIMConfig()
+                    c.adcBits = adcBits
+                    let on = (0..<(rows * out)).map { _ in rng.uniform() < 0.5 }
+                    var a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 3,
+                                          digitalReference: digital)
+                    XCTAssertTrue(a.usesIntegerGEMM, "ideal cells take the int8 GEMMs")
+                    let codes = (0..<(rows * P)).map { _ in Float(rng.below(1 << bits)) }
+                    let adc = ADCQuantizer(bits: adcBits, rows: groups.max()!, range: 0.5)
+                    let integer = accumulate(a, codes: codes, P: P, bits: bits, groups: groups, adc: adc)
+                    a.usesIntegerGEMM = false
+                    let fp32 = accumulate(a, codes: codes, P: P, bits: bits, groups: groups, adc: adc)
+                    XCTAssertEqual(integer, fp32, "rows \(rows), k = \(bits), \(adcBits)-bit ADC, digital \(digital)")
+                    XCTAssertFalse(integer.contains { $0.isNaN })
+                }
+            }
+        }
+    }
+
+    /// Against sums formed one by one: per group, per plane, per column Σ bit·cell in Int, the ADC, the shift-add.
+    func testIntegerGEMMMatchesTheScalarReference() throws {
+        try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
+        var c = CIMConfig()
+        c.adcBits = 4
+        var rng = RNG(seed: 43)
+        let rows = 96, out = 5, P = 21, bits = 4, groups = [32, 32, 32]
+        let on = (0..<(rows * out)).map { _ in rng.uniform() < 0.5 }
+        let a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 1)
+        let codes = (0..<(rows * P)).map { _ in rng.below(1 << bits) }
+        let adc = ADCQuantizer(bits: 4, rows: 32, range: 1)
+        let got = accumulate(a, codes: codes.map(Float.init), P: P, bits: bits, groups: groups, adc: adc)
+        for col in 0..<a.columns {
+            for p in 0..<P {
+                var want: Float = 0
+                for (g, r0) in zip(groups, [0, 32, 64]) {
+                    for j in 0..<bits {
+                        var sum = 0
+                        for r in r0..<(r0 + g) where (codes[r * P + p] >> j) & 1 == 1 {
+                            sum += col == out || on[col * rows + r] ? 1 : 0
+                        }
+                        want += Float(1 << j) * adc(Float(sum))
+                    }
+                }
+                XCTAssertEqual(got[col * P + p], want, "column \(col), position \(p)")
+            }
+        }
+    }
+
+    /// A convolution through a lossy ideal chip on 1 and 2 worker threads: the workers run their int8 GEMMs
+    /// concurrently (each on one OpenMP thread), and every image's output is the same.
+    func testConvolutionThroughALossyChipIsTheSameOnTwoThreads() throws {
+        try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
+        defer { EngineContext.threads = 1 }
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let store = ParameterStore()
+        let conv = Conv2d(store, "c", inChannels: 16, outChannels: 8, kernel: 3, padding: 1,
+                          quant: policy.spec(for: "c", role: .middle))
+        store.finalize()
+        var rng = RNG(seed: 14)
+        conv.initialize(rng: &rng)
+        // 40 images of 8 x 8: 16 images per GEMM group, three groups over the workers.
+        let x = Tensor(shape: [40, 16, 8, 8])
+        for i in 0..<x.count { x.data[i] = max(0, rng.normal()) }
+        _ = conv.forward(x, training: true)
+        var c = CIMConfig()
+        c.adcBits = 4
+        let chip = CrossbarDatapath(config: c, layerIndex: 0)
+        conv.datapath = chip
+        EngineContext.threads = 1
+        let one = conv.forward(x, training: false).array
+        XCTAssertTrue(try XCTUnwrap(chip.array).usesIntegerGEMM)
+        EngineContext.threads = 2
+        let two = conv.forward(x, training: false).array
+        XCTAssertEqual(one, two)
+        conv.datapath = nil
+        XCTAssertNotEqual(conv.forward(x, training: false).array, one, "15 ADC levels are lossy for the 16-row groups")
+    }
+}
