@@ -296,6 +296,48 @@ def _signed(x):
     return f"{x:+.2f}".replace("-", "−")
 
 
+# Paired comparisons that say where the differences come from: (what is compared, first row, second row, the name of
+# the first's change in a claim). BWMA against each row is the main table's.
+FACTORS = [
+    ("weights: BWMA vs BWN (LSQ activations)", "bwma-lsq", "bwn-lsq", "BWMA weights"),
+    ("weights: BWMA vs BWN (PACT activations)", "bwma-pact", "bwn-pact", "BWMA weights"),
+    ("activations: LSQ vs uniform STE (BWN weights)", "bwn-lsq", "bwn-ste", "LSQ"),
+    ("activations: PACT vs uniform STE (BWN weights)", "bwn-pact", "bwn-ste", "PACT"),
+    ("scaling: α per filter (XNOR) vs per layer (BWN), uniform STE", "xnor", "bwn-ste", "α per filter"),
+]
+
+
+def factor_section(by, widths):
+    """The FACTORS at every A, then each row's A = max vs A = min (the width's effect), paired by seed."""
+    lines = []
+
+    def line(label, a, first, second, name):
+        seeds, diffs = st.paired_differences(first, second)
+        if len(diffs) < 2:
+            return
+        ci = st.t_interval(diffs)
+        claim = st.verdict(ci, higher=f"{name} higher", lower=f"{name} lower")
+        lines.append(f"| {label} | {a} | {ci['n']} | {_signed(ci['mean'])} | "
+                     f"[{_signed(ci['lo'])}, {_signed(ci['hi'])}] | {claim} |")
+
+    for label, first, second, name in FACTORS:
+        for a in sorted(widths, reverse=True):
+            if (first, a) in by and (second, a) in by:
+                line(label, a, by[(first, a)], by[(second, a)], name)
+    if len(widths) > 1:
+        hi, lo = max(widths), min(widths)
+        for row in sorted({r for r, _ in by}, key=lambda n: (list(ROW_INFO).index(n) if n in ROW_INFO else 99, n)):
+            if not row.startswith("abl-") and (row, hi) in by and (row, lo) in by:
+                line(f"width: {row}, A = {hi} vs A = {lo}", f"{hi} − {lo}", by[(row, hi)], by[(row, lo)],
+                     f"A = {hi}")
+    if not lines:
+        return []
+    return ["## Where the differences come from", "",
+            "Paired by seed (first − second, points), 95 % Student-t intervals as above:", "",
+            "| comparison | A | pairs | mean difference | 95 % CI | claim |", "|---|---|---|---|---|---|",
+            *lines, ""]
+
+
 def markdown_table(recs, ours=OURS):
     """Per A: every row's mean ± sample std over seeds, then BWMA − each other row paired by seed with a 95 %
     t-interval. Full-precision rows (abits 32) are the reference in every A. Ablations (rows named abl-*) get their
@@ -346,6 +388,7 @@ def markdown_table(recs, ours=OURS):
         members = [(row, (row, a)) for row in rows if (row, a) in by and not row.startswith("abl-")]
         members += [(row, (row, FP_ABITS)) for row in fp_rows]
         section(f"A = {a} bits", members, a)
+    out += factor_section(by, widths)
     if any(row.startswith("abl-") for row in rows):
         a = 4
         members = [(row, (row, a)) for row in rows if (row, a) in by and (row.startswith("abl-") or row == ours)]

@@ -168,6 +168,17 @@ class TableTests(unittest.TestCase):
         # 1.225494 -> [-0.558827, 1.892161] -> [-0.56, +1.89], no claim.
         self.assertIn("| fp32 | 3 | +0.67 | [−0.56, +1.89] | no claim (CI contains 0) |", a2)
 
+        factors = self.section(out, "Where the differences come from")
+        # BWMA A = 4 - A = 2: 1.0, 1.3, 2.2 -> mean 1.5; deviations -0.5, -0.2, 0.7; squares 0.25 + 0.04 + 0.49 =
+        # 0.78; s² = 0.39, s = 0.624500; s/√3 = 0.360555; half 4.303 · 0.360555 = 1.551468 -> [-0.05, +3.05].
+        self.assertIn("| width: bwma, A = 4 vs A = 2 | 4 − 2 | 3 | +1.50 | [−0.05, +3.05] | no claim (CI contains 0) |",
+                      factors)
+        # bwn-ste A = 4 - A = 2: 2.0, 3.0, 2.5 -> mean 2.5, s = 0.5; half 4.303 · 0.288675 = 1.242169 -> [+1.26, +3.74].
+        self.assertIn("| width: bwn-ste, A = 4 vs A = 2 | 4 − 2 | 3 | +2.50 | [+1.26, +3.74] | A = 4 higher |", factors)
+        # No LSQ/PACT/XNOR rows in this CSV: no factor line for them; the ablation row has no A = 2 twin.
+        self.assertNotIn("weights:", factors)
+        self.assertNotIn("abl-", factors)
+
         abl = self.section(out, "Ablations of BWMA (A = 4 bits)")
         # abl-bwma-opt: 91.2, 91.1 -> mean 91.15; deviations ±0.05; s² = 0.005 / 1, s = 0.070711 -> 91.15 ± 0.07.
         self.assertIn("| 2 | 91.15 ± 0.07 | 91.20, 91.10 |", abl)
