@@ -106,7 +106,7 @@ def markdown(records):
     for adc in sorted({r["adc_bits"] for r in records}):
         rs = sorted((r for r in records if r["adc_bits"] == adc), key=lambda r: r["abits"])
         k = knee(rs)
-        out += [f"### {adc}-bit ADC — knee: {k} bits", "",
+        out += [f"### {adc}-bit ADC — knee: {k} bit{'' if k == 1 else 's'}", "",
                 "| A | software (%) | hardware-aware (%) | energy / image (nJ) | area (mm²) | latency (µs) | TOPS/W |",
                 "|---|---|---|---|---|---|---|"]
         for r in rs:
