@@ -43,7 +43,7 @@ extension CrossbarArray {
         var i = 0
         while i + 16 <= n {
             let f = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self) + magic
-            let v = SIMD16<UInt8>(truncatingIfNeeded: unsafeBitCast(f, to: SIMD16<UInt32>.self))
+            let v = lowBytes(unsafeBitCast(f, to: SIMD16<UInt32>.self))
             for j in 0..<bits {
                 let b = unsafeBitCast((v &>> UInt8(j)) & one, to: SIMD16<Int8>.self)
                 UnsafeMutableRawPointer(dst + j * n + i).storeBytes(of: b, as: SIMD16<Int8>.self)
@@ -56,6 +56,11 @@ extension CrossbarArray {
             i += 1
         }
     }
+
+    /// The low byte of each lane. Not inlined: inside the plane loop the vectorizer narrowed lane by lane
+    /// (`vpinsrb`); on its own this is three byte shuffles.
+    @inline(never)
+    static func lowBytes(_ v: SIMD16<UInt32>) -> SIMD16<UInt8> { SIMD16<UInt8>(truncatingIfNeeded: v) }
 
     /// One column's s32 sums of one group ([bits, n], each in 0..<2²³) → ADC → shift-add: acc += Σⱼ 2ʲ·ADC(Sⱼ), planes
     /// in order, with the fp32 path's arithmetic (`convertAndShiftAdd`); `adc` nil: lossless, skipped. 16 lanes, the
