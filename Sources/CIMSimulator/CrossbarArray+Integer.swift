@@ -5,7 +5,8 @@ extension CrossbarArray {
     /// (s8, [rows, bits·P]) times the 0/1 cells (u8, [columns, rows], the reference column included) in one
     /// u8 × s8 → s32 GEMM — exact integers, as the fp32 path's sums are —, then each sum through the ADC and the
     /// shift-add in the fp32 path's order (planes 0, 1, … of each group), so the accumulators equal the fp32 path's
-    /// bit for bit (CrossbarTests). Four planes run at the int8 rate instead of two packed planes at the fp32 rate.
+    /// bit for bit (CrossbarIntegerGEMMTests). Four planes run at the int8 rate instead of two packed planes at the
+    /// fp32 rate.
     ///
     /// - Parameters:
     ///   - adc: nil where every sum passes unchanged (lossless ADC).
