@@ -111,8 +111,8 @@ let package = Package(
 
 // x86-64 builds target Haswell's instruction set (AVX2, FMA, BMI2 — the floor of every machine this runs on: Xeons and
 // EPYCs with AVX-512, AVX2 at the least): the kernels' 16-lane SIMD then compiles to 256-bit instructions instead of
-// SSE's 128 (W1A4 ResNet-20 step 1.11x faster, docs/benchmarks.md). Swift does not contract a·b + c into an FMA, so results
-// are the same bits as before. oneDNN and OpenBLAS pick their own kernels at run time.
+// SSE's 128 (W1A4 ResNet-20 step 1.11x faster, docs/benchmarks.md). Swift does not contract a·b + c into an FMA, so
+// results are the same bits as before. oneDNN and OpenBLAS pick their own kernels at run time.
 #if arch(x86_64)
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-target-cpu", "haswell"])]
