@@ -9,8 +9,8 @@
 #
 #   bench/compare_engine.sh [PYTHON] [ROUNDS] [STEPS] [ROWS]
 #
-# PYTHON has torch==2.13.0+cpu (default /opt/torchvenv/bin/python; docs/benchmarks.md). ROWS: `all` (default) or
-# `r20` (ResNet-20 rows only, ~5 minutes). Run on an otherwise idle machine.
+# PYTHON has torch==2.13.0+cpu (default /opt/torchvenv/bin/python; docs/benchmarks.md). ROWS: `all` (default),
+# `r20` (ResNet-20 rows only, ~5 minutes) or `r18` (ResNet-18 rows only). Run on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${1:-/opt/torchvenv/bin/python}"; ROUNDS="${2:-3}"; STEPS="${3:-10}"; ROWS="${4:-all}"
@@ -44,13 +44,13 @@ row() {
     python3 -c "print(f'| $model | $input | $batch | $threads | $backend $q $precision | $tprec | {$bm:.1f} | {$pm:.1f} | {$bm/$pm:.2f}x | {$(median "${brss[@]}"):.0f} | {$(median "${prss[@]}"):.0f} |')"
 }
 
-for t in 1 2; do
+[ "$ROWS" = r18 ] || for t in 1 2; do
     row resnet20 3x32x32 128 "$t" fp32 fp32 auto fp32
     row resnet20 3x32x32 128 "$t" fp32 fp32 reference fp32
     row resnet20 3x32x32 128 "$t" fp32 bf16 auto bf16
     row resnet20 3x32x32 128 "$t" bwma bf16 auto bf16
 done
-if [ "$ROWS" = all ]; then
+if [ "$ROWS" != r20 ]; then
     row resnet18 3x224x224 32 2 fp32 fp32 auto fp32
     row resnet18 3x224x224 32 2 fp32 bf16 auto bf16
     row resnet18 3x224x224 32 2 bwma bf16 auto bf16
