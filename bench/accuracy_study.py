@@ -307,8 +307,9 @@ FACTORS = [
 ]
 
 
-def factor_section(by, widths):
-    """The FACTORS at every A, then each row's A = max vs A = min (the width's effect), paired by seed."""
+def factor_section(by, rows, widths):
+    """The FACTORS at every A, then each row's A = max vs A = min (the width's effect), paired by seed; `rows` in
+    table order."""
     lines = []
 
     def line(label, a, first, second, name):
@@ -326,7 +327,7 @@ def factor_section(by, widths):
                 line(label, a, by[(first, a)], by[(second, a)], name)
     if len(widths) > 1:
         hi, lo = max(widths), min(widths)
-        for row in sorted({r for r, _ in by}, key=lambda n: (list(ROW_INFO).index(n) if n in ROW_INFO else 99, n)):
+        for row in rows:
             if not row.startswith("abl-") and (row, hi) in by and (row, lo) in by:
                 line(f"width: {row}, A = {hi} vs A = {lo}", f"{hi} − {lo}", by[(row, hi)], by[(row, lo)],
                      f"A = {hi}")
@@ -388,7 +389,7 @@ def markdown_table(recs, ours=OURS):
         members = [(row, (row, a)) for row in rows if (row, a) in by and not row.startswith("abl-")]
         members += [(row, (row, FP_ABITS)) for row in fp_rows]
         section(f"A = {a} bits", members, a)
-    out += factor_section(by, widths)
+    out += factor_section(by, rows, widths)
     if any(row.startswith("abl-") for row in rows):
         a = 4
         members = [(row, (row, a)) for row in rows if (row, a) in by and (row.startswith("abl-") or row == ours)]

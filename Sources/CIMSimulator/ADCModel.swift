@@ -113,3 +113,29 @@ public struct ADCQuantizer: Sendable, Equatable {
     /// True when every integer partial sum of `rows` cells passes unchanged.
     public func isLossless(rows: Int) -> Bool { step == 1 && Float(levels) >= Float(rows) }
 }
+
+/// The same transfer function on 16 partial sums at once, as the datapath's kernels apply it: round(s·(1/step)) by
+/// the round-to-nearest-even constant 1.5·2²³, clamped to 0…L, times the step. (The reciprocal and the constant are
+/// what the kernels always used; the tests compare them with `ADCQuantizer` on the scalar path.) nil: a lossless
+/// conversion, the sums pass unchanged (a flag, not an Optional: the kernels' loops test it without a call).
+struct ADCLanes {
+    let passesThrough: Bool
+    let inverseStep: SIMD16<Float>, step: SIMD16<Float>, top: SIMD16<Float>
+
+    init(_ adc: ADCQuantizer?) {
+        passesThrough = adc == nil
+        inverseStep = SIMD16(repeating: 1 / (adc?.step ?? 1))
+        step = SIMD16(repeating: adc?.step ?? 1)
+        top = SIMD16(repeating: Float(adc?.levels ?? 0))
+    }
+
+    @inline(__always)
+    func callAsFunction(_ s: SIMD16<Float>) -> SIMD16<Float> {
+        if passesThrough { return s }
+        let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
+        var v = (s * inverseStep + magic) - magic
+        v.replace(with: zero, where: v .< zero)
+        v.replace(with: top, where: v .> top)
+        return v * step
+    }
+}

@@ -215,10 +215,7 @@ extension CrossbarArray {
     /// lossless, skipped. One pass over the sums, 16 lanes.
     static func convertAndShiftAdd(_ sums: UnsafePointer<Float>, operands: Int, _ n: Int, _ bits: Int, radix: Float?,
                                    adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>) {
-        let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
-        let inv = SIMD16<Float>(repeating: 1 / (adc?.step ?? 1)), st = SIMD16<Float>(repeating: adc?.step ?? 1)
-        let top = SIMD16<Float>(repeating: Float(adc?.levels ?? 0))
-        let quantize = adc != nil
+        let magic = SIMD16<Float>(repeating: 12_582_912), lanes = ADCLanes(adc)
         let rv = SIMD16<Float>(repeating: radix ?? 1), rinv = SIMD16<Float>(repeating: 1 / (radix ?? 1))
         let offset = SIMD16<Float>(repeating: (radix ?? 2) / 2 - 1)
         for m in 0..<operands {
@@ -231,31 +228,13 @@ extension CrossbarArray {
                 let s = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
                 let ar = UnsafeMutableRawPointer(acc + i)
                 var a = ar.loadUnaligned(as: SIMD16<Float>.self)
-                // ADC: clamp(round(v/step), 0, L)·step, spelled out (a nested function was not inlined).
                 if paired {
-                    var b = ((s - offset) * rinv + magic) - magic
-                    var lo = s - b * rv
-                    if quantize {
-                        lo = (lo * inv + magic) - magic
-                        lo.replace(with: zero, where: lo .< zero)
-                        lo.replace(with: top, where: lo .> top)
-                        lo *= st
-                        b = (b * inv + magic) - magic
-                        b.replace(with: zero, where: b .< zero)
-                        b.replace(with: top, where: b .> top)
-                        b *= st
-                    }
-                    a += wLo * lo
-                    a += wHi * b
+                    let b = ((s - offset) * rinv + magic) - magic
+                    let lo = s - b * rv
+                    a += wLo * lanes(lo)
+                    a += wHi * lanes(b)
                 } else {
-                    var v = s
-                    if quantize {
-                        v = (v * inv + magic) - magic
-                        v.replace(with: zero, where: v .< zero)
-                        v.replace(with: top, where: v .> top)
-                        v *= st
-                    }
-                    a += wLo * v
+                    a += wLo * lanes(s)
                 }
                 ar.storeBytes(of: a, as: SIMD16<Float>.self)
                 i += 16

@@ -68,9 +68,7 @@ extension CrossbarArray {
     /// accumulators kept in registers across the planes.
     static func convertAndShiftAdd(_ sums: UnsafePointer<Int32>, _ n: Int, _ bits: Int, adc: ADCQuantizer?,
                                    into acc: UnsafeMutablePointer<Float>) {
-        let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
-        let inv = SIMD16<Float>(repeating: 1 / (adc?.step ?? 1)), st = SIMD16<Float>(repeating: adc?.step ?? 1)
-        let top = SIMD16<Float>(repeating: Float(adc?.levels ?? 0))
+        let lanes = ADCLanes(adc)
         // s < 2²³ as a Float without a conversion: the bits of 2²³ + s, minus 2²³.
         let exponent = SIMD16<UInt32>(repeating: 0x4B00_0000), two23 = SIMD16<Float>(repeating: 8_388_608)
         var i = 0
@@ -79,14 +77,8 @@ extension CrossbarArray {
             var a = ar.loadUnaligned(as: SIMD16<Float>.self)
             for j in 0..<bits {
                 let s = UnsafeRawPointer(sums + j * n + i).loadUnaligned(as: SIMD16<UInt32>.self)
-                var v = unsafeBitCast(s | exponent, to: SIMD16<Float>.self) - two23
-                if adc != nil {
-                    v = (v * inv + magic) - magic
-                    v.replace(with: zero, where: v .< zero)
-                    v.replace(with: top, where: v .> top)
-                    v *= st
-                }
-                a += SIMD16<Float>(repeating: Float(1 << j)) * v
+                let v = unsafeBitCast(s | exponent, to: SIMD16<Float>.self) - two23
+                a += SIMD16<Float>(repeating: Float(1 << j)) * lanes(v)
             }
             ar.storeBytes(of: a, as: SIMD16<Float>.self)
             i += 16

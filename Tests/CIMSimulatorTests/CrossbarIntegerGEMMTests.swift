@@ -1,7 +1,6 @@
 import CIMSimulator
 import Foundation
 import Models
-import Quantization
 import TensorEngine
 import XCTest
 
@@ -79,16 +78,10 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
     func testConvolutionThroughALossyChipIsTheSameOnTwoThreads() throws {
         try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
         defer { EngineContext.threads = 1 }
-        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
-        let store = ParameterStore()
-        let conv = Conv2d(store, "c", inChannels: 16, outChannels: 8, kernel: 3, padding: 1,
-                          quant: policy.spec(for: "c", role: .middle))
-        store.finalize()
-        var rng = RNG(seed: 14)
-        conv.initialize(rng: &rng)
+        let (conv, store) = try TestLayers.binarizedConv(inChannels: 16, outChannels: 8, seed: 14)
+        defer { withExtendedLifetime(store) {} }
         // 40 images of 8 x 8: 16 images per GEMM group, three groups over the workers.
-        let x = Tensor(shape: [40, 16, 8, 8])
-        for i in 0..<x.count { x.data[i] = max(0, rng.normal()) }
+        let x = TestLayers.reluInput([40, 16, 8, 8], seed: 15)
         _ = conv.forward(x, training: true)
         var c = CIMConfig()
         c.adcBits = 4
