@@ -83,20 +83,26 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let n = x.shape[0]
         let geo = currentGeometry(x)
         y.ensure(shape: [n, outChannels, geo.outH, geo.outW])
-        var (xin, w) = operands.prepare(x, weight: weight, outChannels: outChannels, training: training)
+        let w = operands.weights(weight, outChannels: outChannels)
         let biasValues = bias.map { UnsafePointer($0.value) }
         inputLayout = x.layout
         func datapathOperands(_ input: Tensor) -> DatapathOperands {
             DatapathOperands(name: name, input: input, weights: w, outChannels: outChannels, rows: geo.columnRows,
                              geometry: geo, bias: biasValues, quantization: quantization)
         }
-        // A datapath that computes exactly the integer forward (an ideal chip) lets the integer kernel run it.
-        let integer = datapath.map { $0.reproducesIntegerForward(datapathOperands(xin)) } ?? true
+        // A datapath that computes exactly the integer forward (an ideal chip) lets the integer kernel run it. (The
+        // decision reads the shapes and quantizers only: x stands in for the quantized input, not made yet.)
+        let integer = datapath.map { $0.reproducesIntegerForward(datapathOperands(x)) } ?? true
         if integer, EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
-           let view = quantization?.integerView(of: xin, outChannels: outChannels) {
+           let view = quantization?.integerView(input: x, outChannels: outChannels, training: training) {
             integerForward(ic, view)
             path = .integer
-        } else if datapath == nil, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout) {
+            y.layout = path.outputLayout
+            operands.keep(input: x, kernelInput: nil, weights: w, training: training)
+            return y
+        }
+        var xin = operands.input(x, training: training)
+        if datapath == nil, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout) {
             c.forward(y: y.data, x: xin.data, weight: w, bias: biasValues)
             path = .dnnl
         } else {

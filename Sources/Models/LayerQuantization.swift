@@ -28,8 +28,9 @@ public final class LayerQuantization {
     let xq = Tensor(shape: [0])
     /// [weight count] B ∈ {−1, +1} of the last forward (binarized layers).
     let signs: IntegerBuffer<Int8>
-    /// [N, ...] the input codes of the last integer view.
+    /// [N, H, W, C] the input codes of the last integer view, the shape of its input ([N, C, H, W]) and Δ.
     let codes = IntegerBuffer<UInt8>()
+    private var codeShape: [Int] = [], codeStep: Float = 0
 
     public init?(_ spec: QuantPolicy.LayerSpec, weightCount: Int, store: ParameterStore, name: String) {
         guard spec.isQuantized else { return nil }
@@ -70,23 +71,33 @@ public final class LayerQuantization {
     /// without binary weights. Valid until the next forward.
     public var binaryWeights: UnsafePointer<Int8>? { binarizer == nil ? nil : UnsafePointer(signs.data) }
 
-    /// The integer view of the last forward (binary weights and k-bit input codes), for layers with both a
-    /// binarizer and an input quantizer; computes the channels-last codes of the quantized input `xq` (the output
-    /// of `input`).
-    /// nil for other layers.
-    public func integerView(of xq: Tensor, outChannels: Int) -> IntegerView? {
-        guard binarizer != nil, let q = inputQuantizer, !groups.isEmpty else { return nil }
-        codes.ensure(count: xq.count)
-        let n = xq.shape[0], c = xq.shape.count > 1 ? xq.shape[1] : 1, p = xq.count / Swift.max(n * c, 1)
-        // Channels-last already: the codes are elementwise (rows of C, one per position).
-        let channelsLast = xq.layout == .nhwc
-        IntegerConvKernels.codes(ofQuantized: xq.data, batch: channelsLast ? n * p : n, channels: c,
-                                 positions: channelsLast ? 1 : p, clip: q.clip, levels: q.levelCount, into: codes.data)
+    /// The integer view of this forward (binary weights and k-bit input codes) for layers with both a binarizer
+    /// and an input quantizer, nil for other layers; call after `weights`. The input quantizer's forward on the
+    /// layer's input x writes channels-last codes directly (`ActivationQuantizer.codes`) — no Float copy of the
+    /// quantized input is made or kept: backward rebuilds it from the codes (`rebuiltInput`).
+    public func integerView(input x: Tensor, outChannels: Int, training: Bool) -> IntegerView? {
+        guard binarizer != nil, let q = inputQuantizer, !groups.isEmpty, x.shape.count == 4 else { return nil }
+        codes.ensure(count: x.count)
+        let n = x.shape[0], c = x.shape[1], p = x.count / Swift.max(n * c, 1)
+        q.codes(x: x.data, batch: n, channels: c, positions: p, channelsLast: x.layout == .nhwc, training: training,
+                into: codes.data)
+        codeShape = x.shape
+        codeStep = q.quantizationStep
         let perChannel = groups.count == outChannels
         let alpha = (0..<outChannels).map { groups[perChannel ? $0 : 0].alpha }
         let beta = (0..<outChannels).map { groups[perChannel ? $0 : 0].beta }
-        return IntegerView(signs: signs.data, codes: codes.data, bits: q.bits, step: q.quantizationStep,
-                           alpha: alpha, beta: beta)
+        return IntegerView(signs: signs.data, codes: codes.data, bits: q.bits, step: codeStep, alpha: alpha,
+                           beta: beta)
+    }
+
+    /// The quantized input of the last `integerView`, j·Δ — the quantizer's forward output bit for bit —, rebuilt
+    /// from the codes into the engine's shared scratch (channels-last). Valid until the next call on any layer:
+    /// layers run their backwards one after another, so one buffer serves them all.
+    func rebuiltInput() -> Tensor {
+        let t = EngineContext.workspace.tensor(.kernelInput, shape: codeShape)
+        t.layout = .nhwc
+        IntegerConvKernels.values(ofCodes: codes.data, count: t.count, step: codeStep, into: t.data)
+        return t
     }
 
     /// Where the kernel should accumulate the weight gradient (zeroed scratch when binarized).

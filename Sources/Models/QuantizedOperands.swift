@@ -9,26 +9,39 @@ struct QuantizedOperands {
     let quantization: LayerQuantization?
     /// The forward input, and the input and weights the kernel saw (training forwards only).
     private(set) var input: Tensor?, kernelInput: Tensor?, kernelWeight: UnsafePointer<Float>?
+    /// The kernel read the integer view's codes: backward rebuilds the quantized input from them.
+    private var kernelReadCodes = false
 
     init(_ quantization: LayerQuantization?) { self.quantization = quantization }
 
     /// The kernel's operands for this forward: the input and weights quantized when the layer is.
     func prepare(_ x: Tensor, weight: Parameter, outChannels: Int, training: Bool)
         -> (input: Tensor, weights: UnsafePointer<Float>) {
-        (quantization?.input(x, training: training) ?? x,
-         quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value))
+        let w = weights(weight, outChannels: outChannels)
+        return (input(x, training: training), w)
     }
 
-    /// Keeps what backward needs (nothing in evaluation). `kernelInput` is the tensor the kernel read.
-    mutating func keep(input x: Tensor, kernelInput xin: Tensor, weights w: UnsafePointer<Float>, training: Bool) {
+    /// The kernel's weights: α·B + β for a binarized layer (its groups and signs set for `integerView`).
+    func weights(_ weight: Parameter, outChannels: Int) -> UnsafePointer<Float> {
+        quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value)
+    }
+
+    /// The kernel's input: x quantized when the layer quantizes its input.
+    func input(_ x: Tensor, training: Bool) -> Tensor { quantization?.input(x, training: training) ?? x }
+
+    /// Keeps what backward needs (nothing in evaluation). `kernelInput` is the tensor the kernel read; nil: the
+    /// kernel read the integer view's codes.
+    mutating func keep(input x: Tensor, kernelInput xin: Tensor?, weights w: UnsafePointer<Float>, training: Bool) {
         input = training ? x : nil
         kernelInput = training ? xin : nil
+        kernelReadCodes = training && xin == nil
         kernelWeight = w
     }
 
     /// Backward's operands: the forward input, the kernel's input and weights.
     func saved(_ layer: String) -> (x: Tensor, xin: Tensor, w: UnsafePointer<Float>) {
-        guard let x = input, let xin = kernelInput, let w = kernelWeight else {
+        guard let x = input, let w = kernelWeight,
+              let xin = kernelReadCodes ? quantization?.rebuiltInput() : kernelInput else {
             preconditionFailure("\(layer).backward without a training forward")
         }
         return (x, xin, w)

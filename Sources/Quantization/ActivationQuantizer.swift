@@ -10,8 +10,10 @@ public protocol ActivationQuantizer: AnyObject {
     var bits: Int { get }
     /// The current clipping range c (Δ = c/(2ᵏ − 1)); the value hardware uses after training.
     var clip: Float { get }
-    /// y = q(x) over `count` values. In training mode statistics may update.
-    func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int, training: Bool)
+    /// Sets `clip` for a forward over these `count` values (batch statistics, a first-batch initialisation; in
+    /// training mode statistics may update). Every quantizer's forward is this, then the staircase with that clip
+    /// (`forward`, `codes`).
+    func updateClip(x: UnsafePointer<Float>, count: Int, perSample: Int, training: Bool)
     /// dx from dy at the forward input x; accumulates into learnable parameters' gradients.
     func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, count: Int,
                   perSample: Int)
@@ -25,6 +27,27 @@ public protocol ActivationQuantizer: AnyObject {
 }
 
 extension ActivationQuantizer {
+    public func updateClip(x: UnsafePointer<Float>, count: Int, perSample: Int, training: Bool) {}
+
+    /// y = q(x) = Δ·round(clamp(x, 0, c)/Δ) over `count` values, Δ = c/(2ᵏ − 1).
+    public func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int,
+                        training: Bool) {
+        updateClip(x: x, count: count, perSample: perSample, training: training)
+        QuantizationKernels.quantize(y: y, x: x, count: count, clip: clip, levels: levels(bits))
+    }
+
+    /// The same forward as integer codes instead of values, channels-last: codes[n, p, c] = j with
+    /// q(x[n, c, p]) = j·Δ bit for bit (`IntegerConvKernels.codes`). x is [N, C, P] (`channelsLast` false) or
+    /// [N, P, C].
+    public func codes(x: UnsafePointer<Float>, batch: Int, channels: Int, positions: Int, channelsLast: Bool,
+                      training: Bool, into codes: UnsafeMutablePointer<UInt8>) {
+        let perSample = channels * positions
+        updateClip(x: x, count: batch * perSample, perSample: perSample, training: training)
+        IntegerConvKernels.codes(of: x, batch: channelsLast ? batch * positions : batch, channels: channels,
+                                 positions: channelsLast ? 1 : positions, clip: clip, levels: levels(bits),
+                                 into: codes)
+    }
+
     public func initialize() {}
     public var parameters: [Parameter] { [] }
     public func synchronizeStatistics(with reduce: @escaping (UnsafeMutablePointer<Double>, Int) -> Void) {}

@@ -53,8 +53,7 @@ public final class BWMAActivationQuantizer: ActivationQuantizer {
         learnedClip = learned ? store.parameter("\(name).act_clip", shape: [1]) : nil
     }
 
-    public func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int,
-                        training: Bool) {
+    public func updateClip(x: UnsafePointer<Float>, count: Int, perSample: Int, training: Bool) {
         let kappa = Self.kappa[bits - 1]
         if training {
             var stats = [QuantizationKernels.sumOfSquares(x, count: count), Double(count)]
@@ -69,7 +68,6 @@ public final class BWMAActivationQuantizer: ActivationQuantizer {
             clip = Swift.max(kappa * runningRMS.value[0], 1e-6)
         }
         if let c = learnedClip { clip = Swift.max(c.value[0], 1e-6) }
-        QuantizationKernels.quantize(y: y, x: x, count: count, clip: clip, levels: levels(bits))
     }
 
     public func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,

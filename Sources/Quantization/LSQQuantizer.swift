@@ -21,8 +21,7 @@ public final class LSQQuantizer: ActivationQuantizer {
     public var clip: Float { s * Float(levels(bits)) }
     public var parameters: [Parameter] { [step] }
 
-    public func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int,
-                        training: Bool) {
+    public func updateClip(x: UnsafePointer<Float>, count: Int, perSample: Int, training: Bool) {
         let q = Float(levels(bits))
         if training && !initialized {
             var m = 0.0
@@ -30,7 +29,6 @@ public final class LSQQuantizer: ActivationQuantizer {
             step.value[0] = Swift.max(Float(2 * m / Double(Swift.max(count, 1))) / q.squareRoot(), 1e-4)
             initialized = true
         }
-        QuantizationKernels.quantize(y: y, x: x, count: count, clip: clip, levels: levels(bits))
     }
 
     public func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,

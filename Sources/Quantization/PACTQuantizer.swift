@@ -21,11 +21,6 @@ public final class PACTQuantizer: ActivationQuantizer {
     /// Called after the arena exists.
     public func initialize() { alpha.value[0] = Self.initialClip }
 
-    public func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int,
-                        training: Bool) {
-        QuantizationKernels.quantize(y: y, x: x, count: count, clip: clip, levels: levels(bits))
-    }
-
     public func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
                          count: Int, perSample: Int) {
         let c = clip

@@ -8,11 +8,6 @@ public final class UniformSTEQuantizer: ActivationQuantizer {
 
     public init(bits: Int) { self.bits = bits }
 
-    public func forward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, perSample: Int,
-                        training: Bool) {
-        QuantizationKernels.quantize(y: y, x: x, count: count, clip: 1, levels: levels(bits))
-    }
-
     public func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
                          count: Int, perSample: Int) {
         QuantizationKernels.passInside(dx: dx, dy: dy, x: x, count: count, lo: 0, hi: 1)

@@ -87,9 +87,10 @@ public final class DNNLConvolution {
     }
 
     /// Converts the forward operands without running the forward (the layer's forward ran on another kernel, e.g.
-    /// the exact integer one): `backward` then has what it needs.
+    /// the exact integer one): `backward`, called next, then has what it needs. The converted input lives in the
+    /// workspace until then, not in a buffer of this layer's.
     public func prepareBackward(x input: UnsafePointer<Float>, weight: UnsafePointer<Float>) {
-        x.load(input, engine: engine)
+        x.load(input, engine: engine, transient: .preparedInput)
         w.load(weight, engine: engine)
     }
 

@@ -10,6 +10,9 @@ final class DNNLOperand {
     let user: DNNLMemory
     let inner: DNNLMemory?
     private let reorder: DNNLPrimitive?
+    /// The buffer an owning inner memory allocated (untouched until first written: a transient load leaves it
+    /// unpaged).
+    private let ownBuffer: UnsafeMutableRawPointer?
     /// The workspace slot of a transient inner buffer, which lives one primitive call: every layer's convolution
     /// shares it, so converted copies cost memory once per process instead of once per layer. nil: the operand owns
     /// its buffer (it must survive until the backward pass, like a forward input).
@@ -21,9 +24,11 @@ final class DNNLOperand {
         self.scratch = scratch
         user = DNNLMemory(userDesc, owning: false, engine: engine)
         if userDesc == wanted && !accumulate {
-            inner = nil; reorder = nil
+            inner = nil; reorder = nil; ownBuffer = nil
         } else {
-            inner = DNNLMemory(wanted, owning: scratch == nil, engine: engine)
+            let memory = DNNLMemory(wanted, owning: scratch == nil, engine: engine)
+            inner = memory
+            ownBuffer = scratch == nil ? memory.dataHandle : nil
             let r = isOutput
                 ? DNNLPrimitive(reorder: wanted, to: userDesc, accumulate: accumulate, engine: engine)
                 : DNNLPrimitive(reorder: userDesc, to: wanted, engine: engine)
@@ -37,11 +42,19 @@ final class DNNLOperand {
     /// The layout the primitive uses.
     var desc: DNNLDesc { (inner ?? user).desc }
 
-    /// Input: points at the caller's buffer and converts it for the primitive.
-    func load(_ p: UnsafeRawPointer, engine: DNNL) {
+    /// Input: points at the caller's buffer and converts it for the primitive — into the operand's own buffer, or
+    /// (`transient`) into a workspace slot for a copy that lives one primitive call even though the operand owns a
+    /// buffer (a forward input converted just before its backward).
+    func load(_ p: UnsafeRawPointer, engine: DNNL, transient: Workspace.Slot? = nil) {
         user.bind(p)
         if let reorder, let inner {
-            attachScratch()
+            if let transient {
+                inner.bind(EngineContext.workspace.buffer(transient, bytes: inner.desc.byteCount))
+            } else if let ownBuffer {
+                inner.bind(ownBuffer)
+            } else {
+                attachScratch()
+            }
             engine.execute(reorder.primitive, [arg(DNNL_ARG_FROM, user.handle), arg(DNNL_ARG_TO, inner.handle)])
         }
     }

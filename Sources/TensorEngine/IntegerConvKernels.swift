@@ -3,44 +3,55 @@
 ///
 ///     y[n, c, p] = (Δα_c)·(B ⊛ j)[n, c, p] + (Δβ_c)·(1 ⊛ j)[n, p] + bias_c
 public enum IntegerConvKernels {
-    /// The integer codes of values on a k-bit grid (the output of an activation quantizer with range `clip`),
-    /// transposed to channels-last: codes[n, p, c] = j(y[n, c, p]) with j = round(y·(2ᵏ − 1)/c) clamped to
-    /// 0…2ᵏ − 1. Exact for every grid value y = fl(j·Δ): y·(2ᵏ − 1)/c is within a few ulps of j, far less than ½, for
-    /// j ≤ 255. y [N, C, P] (P = H·W, or 1 for a vector), codes [N, P, C].
-    public static func codes(ofQuantized y: UnsafePointer<Float>, batch: Int, channels C: Int, positions P: Int,
+    /// The k-bit codes of x, transposed to channels-last: codes[n, p, c] = j(x[n, c, p]) with
+    /// j = round_half_even(clamp(x, 0, c)·(2ᵏ − 1)/c) — `QuantizationKernels.quantize`'s arithmetic, so its output is
+    /// fl(j·Δ) bit for bit, and a value on the grid, y = fl(j·Δ), has code j (y·(2ᵏ − 1)/c is within a few ulps of j).
+    /// x [N, C, P] (P = H·W, or 1 for a vector or an input already channels-last), codes [N, P, C].
+    public static func codes(of x: UnsafePointer<Float>, batch: Int, channels C: Int, positions P: Int,
                              clip: Float, levels: Int, into codes: UnsafeMutablePointer<UInt8>) {
-        let inv = Float(levels) / clip, top = Float(levels)
-        // Round half to even by the FPU: adding 1.5·2²³ leaves the integer in the low mantissa bits.
-        let magic: Float = 12_582_912
+        let inv = Float(levels) / clip
         if P == 1 {  // channels-last input: the same layout, one flat pass
-            flatCodes(y, batch * C, inv: inv, top: top, magic: magic, into: codes)
+            flatCodes(x, batch * C, clip: clip, inv: inv, into: codes)
             return
         }
         Parallel.chunks(batch) { _, range in
             for n in range {
                 let out = codes + n * P * C
                 for c in 0..<C {
-                    let src = y + (n * C + c) * P
-                    for p in 0..<P {
-                        let t = Swift.min(Swift.max(src[p] * inv, 0), top) + magic
-                        out[p * C + c] = UInt8(truncatingIfNeeded: t.bitPattern)
-                    }
+                    let src = x + (n * C + c) * P
+                    for p in 0..<P { out[p * C + c] = code(src[p], clip: clip, inv: inv) }
                 }
             }
         }
     }
 
-    /// codes[i] = j(y[i]) for `count` values: one contiguous loop (the compiler vectorizes it), the same
+    /// Round half to even by the FPU: adding 1.5·2²³ to a value in [0, 2²²) leaves the integer in the low mantissa
+    /// bits.
+    @inline(__always)
+    static func code(_ v: Float, clip: Float, inv: Float) -> UInt8 {
+        let t = Swift.min(Swift.max(v, 0), clip) * inv
+        return UInt8(truncatingIfNeeded: (t + 12_582_912).bitPattern)
+    }
+
+    /// codes[i] = j(x[i]) for `count` values: one contiguous loop (the compiler vectorizes it), the same
     /// operations as the transposing loop.
-    static func flatCodes(_ y: UnsafePointer<Float>, _ count: Int, inv: Float, top: Float, magic: Float,
+    static func flatCodes(_ x: UnsafePointer<Float>, _ count: Int, clip: Float, inv: Float,
                           into codes: UnsafeMutablePointer<UInt8>) {
         let chunk = 1 << 14
         Parallel.chunks((count + chunk - 1) / chunk) { _, range in
             for c in range {
-                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) {
-                    let t = Swift.min(Swift.max(y[i] * inv, 0), top) + magic
-                    codes[i] = UInt8(truncatingIfNeeded: t.bitPattern)
-                }
+                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) { codes[i] = code(x[i], clip: clip, inv: inv) }
+            }
+        }
+    }
+
+    /// The values of codes: y[i] = fl(j[i]·Δ), the quantizer's output bit for bit (`codes(of:)`).
+    public static func values(ofCodes codes: UnsafePointer<UInt8>, count: Int, step: Float,
+                              into y: UnsafeMutablePointer<Float>) {
+        let chunk = 1 << 14
+        Parallel.chunks((count + chunk - 1) / chunk) { _, range in
+            for c in range {
+                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) { y[i] = Float(codes[i]) * step }
             }
         }
     }

@@ -15,6 +15,10 @@ public final class Workspace: @unchecked Sendable {
         /// layout of it for the weight gradient), input, weight gradient; the integer convolution's sums.
         case convertedOutput, convertedGradient, convertedGradientForWeights, convertedInput, convertedWeightGradient
         case integerSums, windowSums
+        /// The forward input a oneDNN convolution converts right before its backward (`prepareBackward`).
+        case preparedInput
+        /// A binarized layer's quantized input, rebuilt from its codes for the layer's backward (`tensor`).
+        case kernelInput
     }
 
     private var buffers: [[Tensor?]] = []
@@ -25,6 +29,17 @@ public final class Workspace: @unchecked Sendable {
     /// A buffer of at least `bytes` bytes for `worker`'s `slot` (contents unspecified, 64-byte aligned).
     func buffer(_ slot: Slot, worker: Int = 0, bytes: Int) -> UnsafeMutableRawPointer {
         UnsafeMutableRawPointer(buffer(slot, worker: worker, count: (bytes + 3) / 4))
+    }
+
+    /// The tensor of `worker`'s `slot`, holding `shape` (grown when needed; contents unspecified): scratch a layer
+    /// hands to kernels that take tensors. Valid until the slot's next use.
+    public func tensor(_ slot: Slot, worker: Int = 0, shape: [Int]) -> Tensor {
+        lock.lock(); defer { lock.unlock() }
+        while buffers.count <= worker { buffers.append(Array(repeating: nil, count: Slot.allCases.count)) }
+        let t = buffers[worker][slot.rawValue] ?? Tensor(shape: [0])
+        buffers[worker][slot.rawValue] = t
+        t.ensure(shape: shape)
+        return t
     }
 
     /// A buffer of at least `count` floats for `worker`'s `slot` (contents unspecified).

@@ -76,42 +76,48 @@ final class QuantizedLayerTests: XCTestCase {
         XCTAssertEqual(m.parameterCount, fp.parameterCount)  // BWN + uniform-STE add no parameters
     }
 
+    /// One training forward and backward of a binarized 16→16 3x3 convolution with a k-bit BWMA input.
+    private func integerLayerRun(_ backend: Backend, _ precision: Precision, perChannel: Bool, bits: Int) throws
+        -> (y: [Float], dx: [Float], dW: [Float], path: KernelPath) {
+        EngineContext.configure(threads: 1, backend: backend, precision: precision)
+        let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: bits, perChannel: perChannel)
+        let store = ParameterStore()
+        let conv = Conv2d(store, "c", inChannels: 16, outChannels: 16, kernel: 3, stride: 1, padding: 1,
+                          quant: policy.spec(for: "c", role: .middle))
+        store.finalize()
+        var rng = RNG(seed: 11)
+        conv.initialize(rng: &rng)
+        let x = Tensor(shape: [3, 16, 6, 6]), dy = Tensor(shape: [3, 16, 6, 6])
+        for i in 0..<x.count { x.data[i] = max(rng.normal(), 0); dy.data[i] = rng.normal() }
+        let y = conv.forward(x, training: true)
+        let out = y.planarArray
+        store.zeroGrad()
+        // The output gradient is laid out like the output (channels-last from oneDNN).
+        let dx = conv.backward(dy.converted(to: y.layout, using: Tensor(shape: [0]))).array
+        return (out, dx, conv.weight.grads, conv.path)
+    }
+
     /// On oneDNN a binarized convolution with a k-bit input runs the exact integer forward; it gives the float
-    /// convolution of the quantized operands up to float rounding, and its backward (oneDNN, fp32) the reference's.
+    /// convolution of the quantized operands up to float rounding, and its backward — oneDNN's, on the quantized
+    /// input rebuilt from the codes — the reference's: to fp32 rounding, and in bf16 to the operands' 8-bit
+    /// rounding (2⁻⁸ relative per operand, checked at 2⁻⁶ of the largest gradient).
     func testIntegerForwardMatchesTheFloatConvolutionOfTheQuantizedOperands() throws {
         guard DNNL.shared != nil, DNNL.supportsEngine else {
             throw XCTSkip("the engine does not use oneDNN here (ISA \(DNNL.isaName))")
         }
-        for (perChannel, bits) in [(true, 4), (false, 2), (true, 8)] {
-            var outputs: [[Float]] = [], inputGrads: [[Float]] = [], weightGrads: [[Float]] = []
-            var paths: [KernelPath] = []
-            for backend in [Backend.reference, .onednn] {
-                EngineContext.configure(threads: 1, backend: backend, precision: .fp32)
-                let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: bits, perChannel: perChannel)
-                let store = ParameterStore()
-                let conv = Conv2d(store, "c", inChannels: 16, outChannels: 16, kernel: 3, stride: 1, padding: 1,
-                                  quant: policy.spec(for: "c", role: .middle))
-                store.finalize()
-                var rng = RNG(seed: 11)
-                conv.initialize(rng: &rng)
-                let x = Tensor(shape: [3, 16, 6, 6]), dy = Tensor(shape: [3, 16, 6, 6])
-                for i in 0..<x.count { x.data[i] = max(rng.normal(), 0); dy.data[i] = rng.normal() }
-                let y = conv.forward(x, training: true)
-                outputs.append(y.planarArray)
-                paths.append(conv.path)
-                store.zeroGrad()
-                // The output gradient is laid out like the output (channels-last from oneDNN).
-                inputGrads.append(conv.backward(dy.converted(to: y.layout, using: Tensor(shape: [0]))).array)
-                weightGrads.append(conv.weight.grads)
+        let precisions: [Precision] = DNNL.hasNativeBF16 ? [.fp32, .bf16] : [.fp32]
+        for precision in precisions {
+            for (perChannel, bits) in [(true, 4), (false, 2), (true, 8)] {
+                let ref = try integerLayerRun(.reference, .fp32, perChannel: perChannel, bits: bits)
+                let dnnl = try integerLayerRun(.onednn, precision, perChannel: perChannel, bits: bits)
+                XCTAssertEqual([ref.path, dnnl.path], [.reference, .integer])
+                let scale = ref.y.map(abs).max() ?? 1
+                for i in 0..<ref.y.count { XCTAssertEqual(dnnl.y[i], ref.y[i], accuracy: 1e-5 * scale, "forward \(i)") }
+                let tolerance: Float = precision == .bf16 ? 1.0 / 64 : 1e-5
+                let gx = ref.dx.map(abs).max() ?? 1, gw = ref.dW.map(abs).max() ?? 1
+                for i in 0..<ref.dx.count { XCTAssertEqual(dnnl.dx[i], ref.dx[i], accuracy: tolerance * gx, "\(precision)") }
+                for i in 0..<ref.dW.count { XCTAssertEqual(dnnl.dW[i], ref.dW[i], accuracy: tolerance * gw, "\(precision)") }
             }
-            XCTAssertEqual(paths, [.reference, .integer])
-            let scale = outputs[0].map(abs).max() ?? 1
-            for i in 0..<outputs[0].count {
-                XCTAssertEqual(outputs[1][i], outputs[0][i], accuracy: 1e-5 * scale, "forward \(i)")
-            }
-            let gx = inputGrads[0].map(abs).max() ?? 1, gw = weightGrads[0].map(abs).max() ?? 1
-            for i in 0..<inputGrads[0].count { XCTAssertEqual(inputGrads[1][i], inputGrads[0][i], accuracy: 1e-5 * gx) }
-            for i in 0..<weightGrads[0].count { XCTAssertEqual(weightGrads[1][i], weightGrads[0][i], accuracy: 1e-5 * gw) }
         }
     }
 }

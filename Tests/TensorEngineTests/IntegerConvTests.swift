@@ -68,7 +68,7 @@ final class IntegerConvTests: XCTestCase {
             // Grid values as the quantizers produce them: round(x·inv)·Δ.
             let y = j.map { Float($0) * delta }
             var codes = [UInt8](repeating: 0, count: y.count)
-            IntegerConvKernels.codes(ofQuantized: y, batch: n, channels: ch, positions: positions, clip: clip,
+            IntegerConvKernels.codes(of: y, batch: n, channels: ch, positions: positions, clip: clip,
                                      levels: levels, into: &codes)
             for b in 0..<n {
                 for c in 0..<ch {
@@ -81,20 +81,27 @@ final class IntegerConvTests: XCTestCase {
         }
     }
 
-    /// Channels-last input (positions 1): the 16-lane pass equals the scalar rule j = round_half_even(clamp(y·inv))
-    /// on grid values, values between them (ties included), below 0 and above the clip, and a ragged tail.
-    func testChannelsLastCodesEqualTheScalarRule() {
-        let levels = 15, clip: Float = 1.3, inv = Float(levels) / clip, count = 16 * 40 + 9
-        var rng = RNG(seed: 4)
-        var y = (0..<count).map { _ in rng.uniform() * 1.8 - 0.2 }
-        for i in stride(from: 0, to: count, by: 5) { y[i] = (Float(i % (2 * levels)) / 2) / inv }  // ties
-        var codes = [UInt8](repeating: 0, count: count)
-        IntegerConvKernels.codes(ofQuantized: y, batch: count / 3, channels: 3, positions: 1, clip: clip,
-                                 levels: levels, into: &codes)
-        let n = (count / 3) * 3
-        for i in 0..<n {
-            let want = Swift.min(Swift.max(y[i] * inv, 0), Float(levels)).rounded(.toNearestOrEven)
-            XCTAssertEqual(Float(codes[i]), want, "value \(i): \(y[i])")
+    /// Channels-last input (positions 1) of arbitrary values — on the grid, between levels, on the rounding ties,
+    /// below 0, above the clip, a ragged tail: the codes are the scalar rule j = round_half_even(clamp(x, 0, c)·inv),
+    /// and their values j·Δ (`values(ofCodes:)`) are `QuantizationKernels.quantize`'s output bit for bit — the
+    /// integer path's codes and the backward's rebuilt input are the Float path's quantized input.
+    func testCodesOfAnyInputAreTheQuantizersGrid() {
+        for (levels, clip) in [(15, Float(1.3)), (3, Float(0.417)), (255, Float(6.1)), (1, Float(0.9))] {
+            let inv = Float(levels) / clip, count = 16 * 40 + 9
+            var rng = RNG(seed: UInt64(levels))
+            var x = (0..<count).map { _ in rng.uniform() * 1.8 * clip - 0.2 * clip }
+            for i in stride(from: 0, to: count, by: 5) { x[i] = (Float(i % (2 * levels + 2)) / 2) / inv }  // ties
+            var codes = [UInt8](repeating: 0, count: count)
+            IntegerConvKernels.codes(of: x, batch: count, channels: 1, positions: 1, clip: clip, levels: levels,
+                                     into: &codes)
+            var quantized = [Float](repeating: 0, count: count), values = quantized
+            QuantizationKernels.quantize(y: &quantized, x: x, count: count, clip: clip, levels: levels)
+            IntegerConvKernels.values(ofCodes: codes, count: count, step: clip / Float(levels), into: &values)
+            for i in 0..<count {
+                let want = (Swift.min(Swift.max(x[i], 0), clip) * inv).rounded(.toNearestOrEven)
+                XCTAssertEqual(Float(codes[i]), want, "levels \(levels) value \(i): \(x[i])")
+                XCTAssertEqual(values[i].bitPattern, quantized[i].bitPattern, "levels \(levels) value \(i): \(x[i])")
+            }
         }
     }
 
