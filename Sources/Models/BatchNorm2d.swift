@@ -84,7 +84,7 @@ public final class BatchNorm2d: Layer {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw,
-                reluOutput: relu, reduce: statisticsReducer, channelsLast: channelsLast)
+                reluOutput: relu, reluBeta: beta.value, reduce: statisticsReducer, channelsLast: channelsLast)
         } else {
             BatchNormKernel.backwardInference(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,

@@ -122,7 +122,33 @@ extension BatchNormKernel {
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-        batch: Int, channels C: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
+        batch: Int, channels C: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
+        reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
+    ) {
+        if reluOutput != nil, let reluBeta {
+            return backwardTrainingChannelsLast(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma,
+                                                mean: mean, invStd: invStd, batch: batch, channels: C,
+                                                spatial: spatial, mask: .recomputed(beta: reluBeta), reduce: reduce)
+        }
+        backwardTrainingChannelsLast(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
+                                     invStd: invStd, batch: batch, channels: C, spatial: spatial,
+                                     mask: reluOutput.map { .output($0) } ?? .none, reduce: reduce)
+    }
+
+    /// Where the fused ReLU's gradient mask comes from: none (no ReLU), the forward's output (y ≤ 0: zero
+    /// gradient), or recomputed from x with the forward's arithmetic, (x − μ)·(γ·σ⁻¹) + β ≤ 0 — the same bits, one
+    /// tensor fewer to read in both passes (batch norm backward is memory-bound).
+    enum ReLUMask {
+        case none
+        case output(UnsafePointer<Float>)
+        case recomputed(beta: UnsafePointer<Float>)
+    }
+
+    private static func backwardTrainingChannelsLast(
+        dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+        batch: Int, channels C: Int, spatial: Int, mask: ReLUMask, reduce: Reduce?
     ) {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: 2 * batch * C)
         let local = UnsafeMutablePointer<Double>.allocate(capacity: 2 * C)
@@ -130,21 +156,20 @@ extension BatchNormKernel {
         let coefficients = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C)
         defer { partials.deallocate(); local.deallocate(); global.deallocate(); coefficients.deallocate() }
         let blocks = C / 16
-        // (Σg, Σg·(x − μ)) per sample and channel, g = dy masked by the fused ReLU's output.
+        // (Σg, Σg·(x − μ)) per sample and channel, g = dy masked by the fused ReLU.
         Parallel.chunks(batch) { _, range in
-            let zero = Float16x()
             for n in range {
                 let base = n * spatial * C
                 let sa = partials + n * C, sb = partials + (batch + n) * C
                 for blk in 0..<blocks {
-                    let c0 = blk * 16, mu = load(mean + c0)
+                    let c0 = blk * 16, mu = load(mean + c0), relu = ReLULanes(mask, c0, gamma, invStd)
                     var a = Float16x(), b = Float16x()
                     for i in 0..<spatial {
                         let off = base + i * C + c0
-                        var g = load(dy + off)
-                        if let r = reluOutput { g.replace(with: zero, where: load(r + off) .<= zero) }
+                        let d = load(x + off) - mu
+                        let g = relu.masked(load(dy + off), d, off)
                         a += g
-                        b += g * (load(x + off) - mu)
+                        b += g * d
                     }
                     store(a, sa + c0); store(b, sb + c0)
                 }
@@ -152,7 +177,7 @@ extension BatchNormKernel {
                     var a: Float = 0, b: Float = 0
                     for i in 0..<spatial {
                         let off = base + i * C + c
-                        let g = reluOutput.map { $0[off] > 0 ? dy[off] : 0 } ?? dy[off]
+                        let g = scalarMask(mask, c, x[off] - mean[c], off, gamma, invStd) ? dy[off] : 0
                         a += g; b += g * (x[off] - mean[c])
                     }
                     sa[c] = a; sb[c] = b
@@ -176,24 +201,59 @@ extension BatchNormKernel {
             av[c] = k * m; bv[c] = -k * coef; cv[c] = -k * sumDy
         }
         Parallel.chunks(batch * spatial) { _, range in
-            let zero = Float16x()
             for blk in 0..<blocks {
-                let c0 = blk * 16
+                let c0 = blk * 16, relu = ReLULanes(mask, c0, gamma, invStd)
                 let a = load(av + c0), b = load(bv + c0), k = load(cv + c0), mu = load(mean + c0)
                 for row in range {
                     let off = row * C + c0
-                    var g = load(dy + off)
-                    if let r = reluOutput { g.replace(with: zero, where: load(r + off) .<= zero) }
-                    store(a * g + b * (load(x + off) - mu) + k, dx + off)
+                    let d = load(x + off) - mu
+                    store(a * relu.masked(load(dy + off), d, off) + b * d + k, dx + off)
                 }
             }
             for c in (blocks * 16)..<C {
                 for row in range {
                     let off = row * C + c
-                    let g = reluOutput.map { $0[off] > 0 ? dy[off] : 0 } ?? dy[off]
+                    let g = scalarMask(mask, c, x[off] - mean[c], off, gamma, invStd) ? dy[off] : 0
                     dx[off] = av[c] * g + bv[c] * (x[off] - mean[c]) + cv[c]
                 }
             }
+        }
+    }
+
+    /// The ReLU mask of one 16-channel block: g = dy where the forward's output was positive, else 0.
+    struct ReLULanes {
+        let mask: ReLUMask
+        let scale: Float16x, beta: Float16x
+
+        @inline(__always)
+        init(_ mask: ReLUMask, _ c0: Int, _ gamma: UnsafePointer<Float>, _ invStd: UnsafePointer<Float>) {
+            self.mask = mask
+            if case .recomputed(let b) = mask {
+                scale = load(gamma + c0) * load(invStd + c0); beta = load(b + c0)
+            } else {
+                scale = Float16x(); beta = Float16x()
+            }
+        }
+
+        /// dy masked; `centred` is x − μ at `offset`.
+        @inline(__always)
+        func masked(_ dy: Float16x, _ centred: Float16x, _ offset: Int) -> Float16x {
+            switch mask {
+            case .none: return dy
+            case .output(let y): return dy.replacing(with: Float16x(), where: load(y + offset) .<= Float16x())
+            case .recomputed: return dy.replacing(with: Float16x(), where: centred * scale + beta .<= Float16x())
+            }
+        }
+    }
+
+    /// The scalar mask of channel c (true: the gradient passes).
+    @inline(__always)
+    static func scalarMask(_ mask: ReLUMask, _ c: Int, _ centred: Float, _ offset: Int,
+                           _ gamma: UnsafePointer<Float>, _ invStd: UnsafePointer<Float>) -> Bool {
+        switch mask {
+        case .none: return true
+        case .output(let y): return y[offset] > 0
+        case .recomputed(let b): return centred * (gamma[c] * invStd[c]) + b[c] > 0
         }
     }
 

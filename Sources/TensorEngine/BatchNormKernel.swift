@@ -116,19 +116,22 @@ public enum BatchNormKernel {
 
     /// Training backward: accumulates dgamma, dbeta; writes dx. `mean`/`invStd` are those saved by the forward.
     /// dx = γ·σ⁻¹/M · (M·g − Σg − x̂·Σ(g·x̂)) with g = dy, or g = dy·[reluOutput > 0] when a ReLU was fused.
+    /// With `reluBeta` (the forward's β) as well, channels-last tensors recompute that mask from x instead of
+    /// reading the output (`ReLUMask`; the same bits).
     /// With `reduce` (synchronised batch norm) Σg, Σ(g·(x − μ)) and M are summed over the job's ranks; dγ and dβ
     /// stay local (the gradient allreduce averages them like every other parameter).
     public static func backwardTraining(
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil, reduce: Reduce? = nil,
-        channelsLast: Bool = false
+        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
+        reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil, channelsLast: Bool = false
     ) {
         if channelsLast {
             return backwardTrainingChannelsLast(
                 dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean, invStd: invStd,
-                batch: batch, channels: channels, spatial: spatial, reluOutput: reluOutput, reduce: reduce)
+                batch: batch, channels: channels, spatial: spatial, reluOutput: reluOutput, reluBeta: reluBeta,
+                reduce: reduce)
         }
         let zero = Float16x()
         /// (Σg, Σg·(x − μ)) of channel c.

@@ -84,4 +84,35 @@ final class BatchNormChannelsLastTests: XCTestCase {
         assertClose(transpose(dx1, n, c, p, toChannelsLast: false), dx0, "dx")
         assertClose(dg1, dg0, "dgamma"); assertClose(db1, db0, "dbeta")
     }
+
+    /// The fused ReLU's mask recomputed from x (`reluBeta`) is the mask read from the output, bit for bit: the
+    /// same dx, dγ and dβ, for a channel count with a 16-channel tail, many outputs at exactly 0.
+    func testRecomputedReLUMaskIsTheOutputsMask() {
+        let n = 3, c = 21, p = 10
+        var x = GradientCheck.random(n * c * p, seed: 5, scale: 2)
+        for i in stride(from: 0, to: x.count, by: 7) { x[i] = 0 }
+        let dy = GradientCheck.random(n * c * p, seed: 6)
+        let gamma = GradientCheck.random(c, seed: 7).map { $0 + 1 }, beta = GradientCheck.random(c, seed: 8)
+        var y = [Float](repeating: 0, count: x.count)
+        var mean = [Float](repeating: 0, count: c), inv = mean
+        var rm = [Float](repeating: 0, count: c), rv = [Float](repeating: 1, count: c)
+        BatchNormKernel.forwardTraining(
+            y: &y, mean: &mean, invStd: &inv, x: x, gamma: gamma, beta: beta, runningMean: &rm, runningVar: &rv,
+            batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, relu: true, channelsLast: true)
+        XCTAssertGreaterThan(y.filter { $0 == 0 }.count, x.count / 4, "the ReLU must cut")
+        var results: [[Float]] = []
+        for recompute in [false, true] {
+            var dx = [Float](repeating: 0, count: x.count), dg = [Float](repeating: 0, count: c), db = dg
+            y.withUnsafeBufferPointer { yp in
+                beta.withUnsafeBufferPointer { bp in
+                    BatchNormKernel.backwardTraining(
+                        dx: &dx, dGamma: &dg, dBeta: &db, dy: dy, x: x, gamma: gamma, mean: mean, invStd: inv,
+                        batch: n, channels: c, spatial: p, reluOutput: yp.baseAddress,
+                        reluBeta: recompute ? bp.baseAddress : nil, channelsLast: true)
+                }
+            }
+            results.append(dx + dg + db)
+        }
+        XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern))
+    }
 }
