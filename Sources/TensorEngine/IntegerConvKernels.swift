@@ -57,40 +57,56 @@ public enum IntegerConvKernels {
     }
 
     /// (1 ⊛ j)[n, p]: the sum of the codes under each output position's window over all input channels (padding
-    /// counts as code 0). codes [N, H, W, C] (channels-last); sums [N, outH·outW].
+    /// counts as code 0). codes [N, H, W, C] (channels-last); sums [N, outH·outW]. Separable: Σ over channels per
+    /// pixel, then each row's horizontal window sums, then the vertical sums of those (exact integers in any order).
     public static func windowSums(codes: UnsafePointer<UInt8>, batch: Int, geometry g: ConvGeometry,
                                   into sums: UnsafeMutablePointer<Int32>) {
-        let hw = g.height * g.width, P = g.outPixels, C = g.channels
+        let H = g.height, W = g.width, C = g.channels, outW = g.outW
         Parallel.chunks(batch) { _, range in
-            let plane = UnsafeMutablePointer<Int32>.allocate(capacity: hw)
-            defer { plane.deallocate() }
+            let plane = UnsafeMutablePointer<Int32>.allocate(capacity: H * W)
+            let rows = UnsafeMutablePointer<Int32>.allocate(capacity: H * outW)
+            defer { plane.deallocate(); rows.deallocate() }
             for n in range {
-                // Σ over channels first (contiguous in channels-last), then a k×k box sum per output position.
-                let xn = codes + n * hw * C
-                for i in 0..<hw {
-                    var s: Int32 = 0
-                    let px = xn + i * C
-                    for c in 0..<C { s &+= Int32(px[c]) }
-                    plane[i] = s
+                channelSums(codes + n * H * W * C, pixels: H * W, channels: C, into: plane)
+                rows.update(repeating: 0, count: H * outW)
+                for kx in 0..<g.kernelW {
+                    // Outputs whose tap kx lands inside the row: 0 ≤ ox·s − pad + kx < W.
+                    let shift = kx - g.padW, sw = g.strideW
+                    guard shift < W else { break }
+                    let lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw, hi = Swift.min(outW, (W - 1 - shift) / sw + 1)
+                    guard lo < hi else { continue }
+                    for y in 0..<H {
+                        let src = plane + y * W + shift, dst = rows + y * outW
+                        for ox in lo..<hi { dst[ox] &+= src[ox * sw] }
+                    }
                 }
-                let out = sums + n * P
+                let out = sums + n * g.outPixels
                 for oy in 0..<g.outH {
-                    let y0 = oy * g.strideH - g.padH
-                    let ky0 = Swift.max(0, -y0), ky1 = Swift.min(g.kernelH, g.height - y0)
-                    for ox in 0..<g.outW {
-                        let x0 = ox * g.strideW - g.padW
-                        let kx0 = Swift.max(0, -x0), kx1 = Swift.min(g.kernelW, g.width - x0)
-                        var s: Int32 = 0
-                        if ky1 > ky0 && kx1 > kx0 {
-                            for ky in ky0..<ky1 {
-                                let row = (y0 + ky) * g.width + x0
-                                for kx in kx0..<kx1 { s &+= plane[row + kx] }
-                            }
-                        }
-                        out[oy * g.outW + ox] = s
+                    let y0 = oy * g.strideH - g.padH, o = out + oy * outW
+                    o.update(repeating: 0, count: outW)
+                    for ky in Swift.max(0, -y0)..<Swift.max(0, Swift.min(g.kernelH, H - y0)) {
+                        let src = rows + (y0 + ky) * outW
+                        for ox in 0..<outW { o[ox] &+= src[ox] }
                     }
                 }
             }
+        }
+    }
+
+    /// plane[i] = Σ_c codes[i·C + c]: 16 channels per step, widened to 32-bit lanes (any C·255 fits).
+    static func channelSums(_ codes: UnsafePointer<UInt8>, pixels: Int, channels C: Int,
+                            into plane: UnsafeMutablePointer<Int32>) {
+        let blocks = C / 16
+        for i in 0..<pixels {
+            let px = codes + i * C
+            var acc = SIMD16<UInt32>()
+            for b in 0..<blocks {
+                acc &+= SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(px + b * 16).loadUnaligned(
+                    as: SIMD16<UInt8>.self))
+            }
+            var s = Int32(truncatingIfNeeded: acc.wrappedSum())
+            for c in (blocks * 16)..<C { s &+= Int32(px[c]) }
+            plane[i] = s
         }
     }
 

@@ -14,6 +14,8 @@ final class IntegerConvTests: XCTestCase {
         Case(n: 2, cin: 32, h: 5, w: 6, cout: 8, k: 1, s: 2, p: 0),
         Case(n: 1, cin: 3, h: 11, w: 10, cout: 5, k: 7, s: 2, p: 3),
         Case(n: 2, cin: 64, h: 4, w: 4, cout: 64, k: 3, s: 1, p: 1),
+        // A kernel wider than the padded-out row: taps entirely outside it.
+        Case(n: 1, cin: 17, h: 3, w: 2, cout: 4, k: 5, s: 2, p: 2),
     ]
 
     func geometry(_ c: Case) -> ConvGeometry {
