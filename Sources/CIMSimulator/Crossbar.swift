@@ -54,6 +54,18 @@ public struct CrossbarArray {
         usesIntegerGEMM = isIdeal && IntegerGEMM.isAvailable
     }
 
+    /// Ideal cells and a lossless ADC with sums below 2²⁴: `accumulate` runs one fp32 GEMM of the codes per row
+    /// group (`accumulateExact`).
+    func runsExactGEMM(bits: Int, tileRows: Int, adc: ADCQuantizer) -> Bool {
+        isIdeal && adc.isLossless(rows: tileRows) && ((1 << bits) - 1) * tileRows < 1 << 24
+    }
+
+    /// Whether `accumulate` runs the bit-planes on the int8 units for these settings — then the caller may hand
+    /// the codes over as bytes (`accumulate(byteCodes:…)`).
+    public func runsIntegerPlanes(bits: Int, tileRows: Int, adc: ADCQuantizer) -> Bool {
+        usesIntegerGEMM && !runsExactGEMM(bits: bits, tileRows: tileRows, adc: adc)
+    }
+
     /// Scratch sizes (floats) for `accumulate` with `positions` input vectors of `bits` bits.
     public func scratchCount(positions: Int, bits: Int, tileRows: Int = .max) -> Int {
         (Swift.min(rows, tileRows) + columns) * bits * positions
@@ -100,14 +112,13 @@ public struct CrossbarArray {
         let planes = scratch, sums = scratch + Swift.min(rows, tileRows) * gemmWidth
         acc.initialize(repeating: 0, count: columns * P)
         let skipADC = isIdeal && adc.isLossless(rows: tileRows)
-        let largestSum = ((1 << bits) - 1) * tileRows
-        if skipADC && largestSum < 1 << 24 {
+        if runsExactGEMM(bits: bits, tileRows: tileRows, adc: adc) {
             accumulateExact(codes: codes, positions: P, groups: groups, into: acc)
             return
         }
-        if usesIntegerGEMM && isIdeal {
-            accumulateIntegers(codes: codes, positions: P, bits: bits, groups: groups, adc: skipADC ? nil : adc,
-                               into: acc, scratch: scratch)
+        if usesIntegerGEMM {
+            accumulateIntegers(positions: P, bits: bits, groups: groups, adc: skipADC ? nil : adc, into: acc,
+                               scratch: scratch) { r, planes in Self.bitPlanes(codes + r * P, P, bits, into: planes) }
             return
         }
         conductance.withUnsafeBufferPointer { gb in

@@ -1,6 +1,19 @@
 import TensorEngine
 
 extension CrossbarArray {
+    /// The codes as bytes ([rows, P], the rows in the array's order; `runsIntegerPlanes` must hold): the same
+    /// accumulation without Float codes in between (`CrossbarDatapath.orderedColumns` writes them).
+    public func accumulate(byteCodes codes: UnsafePointer<UInt8>, positions P: Int, bits: Int, groups: [Int],
+                           adc: ADCQuantizer, into acc: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>) {
+        let tileRows = groups.max() ?? 1
+        precondition(groups.reduce(0, +) == rows && runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc))
+        accumulateIntegers(positions: P, bits: bits, groups: groups,
+                           adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc, scratch: scratch) { r, planes in
+            Self.bitPlanes(codes + r * P, P, bits, into: planes)
+        }
+    }
+
     /// The bit-serial datapath of ideal cells on the int8 units: per row group, the 0/1 bit-planes of the codes
     /// (s8, [rows, bits·P]) times the 0/1 cells (u8, [columns, rows], the reference column included) in one
     /// u8 × s8 → s32 GEMM — exact integers, as the fp32 path's sums are —, then each sum through the ADC and the
@@ -11,9 +24,10 @@ extension CrossbarArray {
     /// - Parameters:
     ///   - adc: nil where every sum passes unchanged (lossless ADC).
     ///   - scratch: `scratchCount(positions:bits:tileRows:)` floats, reused as s32 sums then s8 planes.
-    func accumulateIntegers(codes: UnsafePointer<Float>, positions P: Int, bits: Int, groups: [Int],
-                            adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
-                            scratch: UnsafeMutablePointer<Float>) {
+    ///   - rowPlanes: writes row r's bit-planes (s8 0/1, [bits, P]).
+    func accumulateIntegers(positions P: Int, bits: Int, groups: [Int], adc: ADCQuantizer?,
+                            into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                            rowPlanes: (Int, UnsafeMutablePointer<Int8>) -> Void) {
         let width = bits * P, tileRows = groups.max() ?? 1, weightColumns = columns - 1
         let floats = scratchCount(positions: P, bits: bits, tileRows: tileRows)
         let raw = UnsafeMutableRawPointer(scratch)
@@ -24,7 +38,7 @@ extension CrossbarArray {
         cells.withUnsafeBufferPointer { cb in
             var r0 = 0
             for rr in groups {
-                for r in 0..<rr { Self.bitPlanes(codes + (r0 + r) * P, P, bits, into: planes + r * width) }
+                for r in 0..<rr { rowPlanes(r0 + r, planes + r * width) }
                 IntegerGEMM.multiply(m: columns, n: width, k: rr, a: cb.baseAddress! + r0, lda: rows, b: planes,
                                      ldb: width, c: sums, ldc: width)
                 for c in 0..<columns {
@@ -37,7 +51,26 @@ extension CrossbarArray {
         }
     }
 
-    /// dst[j·n + p] = bit j of the integer code src[p] ≤ 255 (as s8 0/1), j < bits; 16 lanes.
+    /// dst[j·n + p] = bit j of the byte code src[p], j < bits; 32 bytes at a time, shifted as 32-bit lanes (x86 has
+    /// no byte shift: a byte-lane shift by j compiled to one scalar shift per byte) and masked to bit 0 of each byte.
+    static func bitPlanes(_ src: UnsafePointer<UInt8>, _ n: Int, _ bits: Int, into dst: UnsafeMutablePointer<Int8>) {
+        let ones = SIMD8<UInt32>(repeating: 0x0101_0101)
+        var i = 0
+        while i + 32 <= n {
+            let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<UInt32>.self)
+            for j in 0..<bits {
+                UnsafeMutableRawPointer(dst + j * n + i).storeBytes(of: (v &>> UInt32(j)) & ones,
+                                                                     as: SIMD8<UInt32>.self)
+            }
+            i += 32
+        }
+        while i < n {
+            for j in 0..<bits { dst[j * n + i] = Int8((src[i] >> j) & 1) }
+            i += 1
+        }
+    }
+
+    /// dst[j·n + p] = bit j of the integer code src[p] ≤ 255 (a Float; as s8 0/1), j < bits; 16 lanes.
     static func bitPlanes(_ src: UnsafePointer<Float>, _ n: Int, _ bits: Int, into dst: UnsafeMutablePointer<Int8>) {
         // A code c ≤ 255 plus 2²³ is the Float whose low mantissa bits are c: the integer without a conversion.
         let magic = SIMD16<Float>(repeating: 8_388_608), one = SIMD16<UInt8>(repeating: 1)

@@ -59,27 +59,57 @@ extension CrossbarDatapath {
             // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
             let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
             let groups = (n + group - 1) / group
+            // The int8 bit-planes take the codes as bytes; the fp32 GEMMs (device effects) as Floats.
+            let bytes = array.runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc)
             Parallel.chunks(groups) { _, range in
                 let cols = group * P
-                let codes = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
-                let image = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
-                let b = DatapathBuffers(inputs: K * cols, accumulators: (M + 1) * cols,
+                let b = DatapathBuffers(inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
                                         scratch: array.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
-                defer { codes.deallocate(); image.deallocate(); b.deallocate() }
+                let input = ImageBuffers(bytes: bytes, perImage: perImage, unrolled: bytes ? K * cols : K * P)
+                defer { b.deallocate(); input.deallocate() }
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {
-                        CrossbarDatapath.codes(x.data + (i0 + g) * perImage, perImage, codeScale, into: codes)
-                        Im2col.forward(geo, x: codes, col: image, ld: P)
-                        for r in 0..<K {
-                            (b.codes + r * width + g * P).update(from: image + layout.order[r] * P, count: P)
+                        let xi = x.data + (i0 + g) * perImage
+                        if bytes {
+                            CrossbarDatapath.byteCodes(xi, perImage, codeScale, into: input.byteImage)
+                            CrossbarDatapath.orderedColumns(geo, image: input.byteImage, order: layout.order,
+                                                            into: input.byteColumns + g * P, ld: width)
+                        } else {
+                            CrossbarDatapath.codes(xi, perImage, codeScale, into: input.image)
+                            Im2col.forward(geo, x: input.image, col: input.columns, ld: P)
+                            for r in 0..<K {
+                                (b.codes + r * width + g * P).update(from: input.columns + layout.order[r] * P,
+                                                                     count: P)
+                            }
                         }
                     }
-                    array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups, adc: adc,
-                                     into: b.acc, scratch: b.scratch)
+                    if bytes {
+                        array.accumulate(byteCodes: input.byteColumns, positions: width, bits: bits,
+                                         groups: layout.groups, adc: adc, into: b.acc, scratch: b.scratch)
+                    } else {
+                        array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups,
+                                         adc: adc, into: b.acc, scratch: b.scratch)
+                    }
                     for g in 0..<count { output.write(b.acc, width, g * P, P, y + (i0 + g) * M * P, P, 1) }
                 }
             }
+        }
+
+        /// One worker's per-image buffers: the Float route's codes and im2col matrix of one image, or the byte
+        /// route's codes of one image and the ordered columns of a whole group.
+        private struct ImageBuffers {
+            let image: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
+            let byteImage: UnsafeMutablePointer<UInt8>, byteColumns: UnsafeMutablePointer<UInt8>
+
+            init(bytes: Bool, perImage: Int, unrolled: Int) {
+                image = .allocate(capacity: bytes ? 0 : perImage)
+                columns = .allocate(capacity: bytes ? 0 : unrolled)
+                byteImage = .allocate(capacity: bytes ? perImage : 0)
+                byteColumns = .allocate(capacity: bytes ? unrolled : 0)
+            }
+
+            func deallocate() { image.deallocate(); columns.deallocate(); byteImage.deallocate(); byteColumns.deallocate() }
         }
 
         /// A linear layer: the batch's input vectors are the columns of one [in, N] code matrix; y [N, out].

@@ -120,7 +120,8 @@ public final class CrossbarDatapath: ChipDatapath {
     }
 
     /// Input codes round(x_q·(2ᵏ − 1)/c) of quantized values (the quantizer's `code(ofQuantized:)`, vectorised).
-    static func codes(_ x: UnsafePointer<Float>, _ count: Int, _ scale: Float, into out: UnsafeMutablePointer<Float>) {
+    public static func codes(_ x: UnsafePointer<Float>, _ count: Int, _ scale: Float,
+                             into out: UnsafeMutablePointer<Float>) {
         let magic = SIMD16<Float>(repeating: 12_582_912), sv = SIMD16<Float>(repeating: scale)
         var i = 0
         while i + 16 <= count {

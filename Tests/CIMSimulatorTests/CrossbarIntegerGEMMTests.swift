@@ -35,10 +35,47 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
                     let codes = (0..<(rows * P)).map { _ in Float(rng.below(1 << bits)) }
                     let adc = ADCQuantizer(bits: adcBits, rows: groups.max()!, range: 0.5)
                     let integer = accumulate(a, codes: codes, P: P, bits: bits, groups: groups, adc: adc)
+                    if a.runsIntegerPlanes(bits: bits, tileRows: groups.max()!, adc: adc) {
+                        // The byte entry (the convolution's route) is the same accumulation.
+                        var acc = [Float](repeating: .nan, count: a.columns * P)
+                        var scratch = [Float](repeating: .nan, count: a.scratchCount(positions: P, bits: bits,
+                                                                                     tileRows: groups.max()!))
+                        a.accumulate(byteCodes: codes.map { UInt8($0) }, positions: P, bits: bits, groups: groups,
+                                     adc: adc, into: &acc, scratch: &scratch)
+                        XCTAssertEqual(acc, integer, "byte codes, rows \(rows), k = \(bits), \(adcBits)-bit ADC")
+                    }
                     a.usesIntegerGEMM = false
                     let fp32 = accumulate(a, codes: codes, P: P, bits: bits, groups: groups, adc: adc)
                     XCTAssertEqual(integer, fp32, "rows \(rows), k = \(bits), \(adcBits)-bit ADC, digital \(digital)")
                     XCTAssertFalse(integer.contains { $0.isNaN })
+                }
+            }
+        }
+    }
+
+    /// The byte route's input (`byteCodes`, `orderedColumns`) is the Float route's: codes, im2col, rows copied into
+    /// the array's order — for same-size, strided, pointwise and wider-than-the-row windows, a shuffled row order,
+    /// and values on the rounding ties.
+    func testOrderedByteColumnsAreTheFloatRoutesColumns() {
+        var rng = RNG(seed: 44)
+        let geometries = [(16, 8, 8, 3, 1, 1), (5, 9, 7, 3, 2, 1), (4, 6, 6, 1, 2, 0), (17, 3, 2, 5, 2, 2),
+                          (3, 11, 10, 7, 2, 3)]
+        for (c, h, w, k, s, p) in geometries {
+            let g = ConvGeometry(channels: c, height: h, width: w, kernel: (k, k), stride: (s, s), padding: (p, p))
+            let scale: Float = 15 / 1.7, count = c * h * w, K = g.columnRows, P = g.outPixels
+            var x = (0..<count).map { _ in rng.uniform() * 1.7 }
+            for i in stride(from: 0, to: count, by: 6) { x[i] = (Float(i % 30) + 0.5) / scale }  // ties
+            var order = Array(0..<K)
+            for i in stride(from: K - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+            var codes = [Float](repeating: 0, count: count), columns = [Float](repeating: 0, count: K * P)
+            CrossbarDatapath.codes(x, count, scale, into: &codes)
+            Im2col.forward(g, x: codes, col: &columns, ld: P)
+            var bytes = [UInt8](repeating: 0, count: count), ordered = [UInt8](repeating: 7, count: K * P)
+            CrossbarDatapath.byteCodes(x, count, scale, into: &bytes)
+            CrossbarDatapath.orderedColumns(g, image: bytes, order: order, into: &ordered, ld: P)
+            for r in 0..<K {
+                for q in 0..<P {
+                    XCTAssertEqual(Float(ordered[r * P + q]), columns[order[r] * P + q], "\(g) row \(r) position \(q)")
                 }
             }
         }
