@@ -47,4 +47,18 @@ extension Conv2d {
         conv.forward(codes: view.codes, signs: view.signs, scale: view.alpha.map { $0 * view.step },
                      offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) }, y: y.data)
     }
+
+    /// The forward input for oneDNN's backward. The integer kernel and a datapath (straight-through) did not run
+    /// oneDNN's forward, so its operands are converted first (`prepareBackward`) — for the integer kernel's codes
+    /// straight into bf16 where the backward reads that (nil returned: no Float input was needed).
+    func backwardInput(_ c: DNNLConvolution, _ xin: QuantizedOperands.KernelInput, weight w: UnsafePointer<Float>)
+        -> Tensor? {
+        if path == .dnnl { return xin.tensor() }
+        if case .codes(let q) = xin, c.prepareBackward(codes: q.lastCodes.codes, step: q.lastCodes.step, weight: w) {
+            return nil
+        }
+        let t = xin.tensor()
+        c.prepareBackward(x: t.data, weight: w)
+        return t
+    }
 }

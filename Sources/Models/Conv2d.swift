@@ -132,14 +132,12 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let dW = operands.weightGradientTarget(weight)
         if path != .reference, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout),
            c.supportsBackward {
-            // oneDNN after any forward: the integer kernel and a datapath (straight-through) did not run its
-            // forward, and a datapath wrote NCHW while oneDNN's gradients are channels-last.
-            if path != .dnnl { c.prepareBackward(x: xin.data, weight: w) }
+            let input = backwardInput(c, xin, weight: w)
             let dyc = path.outputLayout == .nchw ? dy.converted(to: .nhwc, using: planarGradient) : dy
             let dxc = xin.layout == inputLayout ? dx : planarInputGradient
             if needsInputGradient { dxc.ensure(shape: x.shape) }
             c.backward(dx: needsInputGradient ? dxc.data : nil, dWeight: dW, dBias: bias?.grad, dy: dyc.data,
-                       x: xin.data, weight: w)
+                       x: input.map { UnsafePointer($0.data) }, weight: w)
             if needsInputGradient && dxc !== dx {
                 dxc.layout = xin.layout
                 _ = dxc.converted(to: inputLayout, using: dx)
@@ -147,7 +145,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         } else {
             // Reference kernels: NCHW operands (xin is NCHW here: the forward converted it unless it ran on
             // oneDNN, whose outputs and gradients are channels-last).
-            let xp = xin.converted(to: .nchw, using: planarInput)
+            let xp = xin.tensor().converted(to: .nchw, using: planarInput)
             let dyp = path.outputLayout == .nhwc ? dy.converted(to: .nchw, using: planarGradient) : dy
             let dxp = inputLayout == .nhwc ? planarInputGradient : dx
             if needsInputGradient { dxp.ensure(shape: x.shape) }

@@ -90,6 +90,9 @@ public final class LayerQuantization {
                            beta: beta)
     }
 
+    /// The codes of the last `integerView` ([N, H, W, C]) and Δ.
+    var lastCodes: (codes: UnsafePointer<UInt8>, step: Float) { (UnsafePointer(codes.data), codeStep) }
+
     /// The quantized input of the last `integerView`, j·Δ — the quantizer's forward output bit for bit —, rebuilt
     /// from the codes into the engine's shared scratch (channels-last). Valid until the next call on any layer:
     /// layers run their backwards one after another, so one buffer serves them all.

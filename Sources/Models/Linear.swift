@@ -63,8 +63,8 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let (x, xin, w) = operands.saved("Linear")
-        let n = x.shape[0]
+        let (x, kernelInput, w) = operands.saved("Linear")
+        let xin = kernelInput.tensor(), n = x.shape[0]
         if needsInputGradient { dx.ensure(shape: x.shape) }
         let dW = operands.weightGradientTarget(weight)
         LinearKernel.backward(dx: needsInputGradient ? dx.data : nil, dWeight: dW, dBias: bias?.grad,

@@ -38,13 +38,32 @@ struct QuantizedOperands {
         kernelWeight = w
     }
 
-    /// Backward's operands: the forward input, the kernel's input and weights.
-    func saved(_ layer: String) -> (x: Tensor, xin: Tensor, w: UnsafePointer<Float>) {
-        guard let x = input, let w = kernelWeight,
-              let xin = kernelReadCodes ? quantization?.rebuiltInput() : kernelInput else {
-            preconditionFailure("\(layer).backward without a training forward")
+    /// Backward's operands: the forward input, what the kernel read and its weights.
+    func saved(_ layer: String) -> (x: Tensor, xin: KernelInput, w: UnsafePointer<Float>) {
+        guard let x = input, let w = kernelWeight else { preconditionFailure("\(layer).backward without a training forward") }
+        if kernelReadCodes, let q = quantization { return (x, .codes(q), w) }
+        guard let xin = kernelInput else { preconditionFailure("\(layer).backward without a training forward") }
+        return (x, .tensor(xin), w)
+    }
+
+    /// The input a kernel read in forward: a tensor, or a binarized layer's codes (x = j·Δ, channels-last), which
+    /// backward turns into a tensor only where it needs one.
+    enum KernelInput {
+        case tensor(Tensor)
+        case codes(LayerQuantization)
+
+        var layout: Tensor.Layout {
+            if case .tensor(let t) = self { return t.layout }
+            return .nhwc
         }
-        return (x, xin, w)
+
+        /// The input as a tensor (the codes' values rebuilt into shared scratch: `rebuiltInput`).
+        func tensor() -> Tensor {
+            switch self {
+            case .tensor(let t): return t
+            case .codes(let q): return q.rebuiltInput()
+            }
+        }
     }
 
     /// Where the kernel should accumulate the weight gradient: the latent weights' gradient, or (binarized) a

@@ -94,6 +94,21 @@ public final class DNNLConvolution {
         w.load(weight, engine: engine)
     }
 
+    /// As `prepareBackward(x:weight:)` for an input given as codes, x = j·Δ (channels-last): where the backward
+    /// reads the input as bf16 in that plain layout, the bf16 values are written from the codes directly (no fp32
+    /// copy, no reorder; `IntegerConvKernels.bf16Values`) and `backward` then takes no input pointer. False, with
+    /// nothing done, elsewhere: the caller rebuilds the fp32 input and calls `prepareBackward(x:weight:)`.
+    public func prepareBackward(codes: UnsafePointer<UInt8>, step: Float, weight: UnsafePointer<Float>) -> Bool {
+        let s = DNNLConvolution.shapes(batch, outChannels, geometry)
+        guard precision == .bf16, inputLayout == .nhwc, x.inner != nil, supportsBackward,
+              let bw = backwardPass, bw.xForWeights == nil, x.desc == DNNLDesc(s.src, dnnl_bf16, dnnl_nhwc)
+        else { return false }
+        let values = x.bindTransient(.preparedInput).bindMemory(to: UInt16.self, capacity: s.src.reduce(1, *))
+        IntegerConvKernels.bf16Values(ofCodes: codes, count: s.src.reduce(1, *), step: step, into: values)
+        w.load(weight, engine: engine)
+        return true
+    }
+
     /// Whether oneDNN has backward kernels for this shape and precision (built on first use).
     public var supportsBackward: Bool {
         if backwardPass == nil { backwardPass = Backward(self) }
@@ -101,14 +116,15 @@ public final class DNNLConvolution {
     }
 
     /// Backward after `forward` on the same input and weights: accumulates dWeight (and dBias) and writes dx (nil:
-    /// skipped, as for a network's first layer). Requires `supportsBackward`.
+    /// skipped, as for a network's first layer). Requires `supportsBackward`. `input` nil: prepared from codes.
     public func backward(dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-                         dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x input: UnsafePointer<Float>,
+                         dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x input: UnsafePointer<Float>?,
                          weight: UnsafePointer<Float>) {
         guard supportsBackward, let bw = backwardPass else { fatalError("DNNLConvolution.backward: no oneDNN backward") }
+        precondition(input != nil || (x.inner != nil && bw.xForWeights == nil), "backward: no input")
         bw.dy.load(dy, engine: engine)
         // Operands used in place (no conversion) point at the caller's current buffers.
-        if x.inner == nil { x.load(input, engine: engine) }
+        if x.inner == nil, let input { x.load(input, engine: engine) }
         if w.inner == nil { w.load(weight, engine: engine) }
         if let dx {
             let dxOperand = bw.dx, data = bw.data
@@ -119,7 +135,7 @@ public final class DNNLConvolution {
                                             arg(DNNL_ARG_DIFF_SRC, dxOperand.handle)])
             dxOperand.store(engine: engine)
         }
-        if let own = bw.xForWeights { own.load(input, engine: engine) }
+        if let own = bw.xForWeights, let input { own.load(input, engine: engine) }
         if let own = bw.dyForWeights { own.load(dy, engine: engine) }
         bw.dW.bind(dWeight)
         var args = [arg(DNNL_ARG_SRC, (bw.xForWeights ?? x).handle),

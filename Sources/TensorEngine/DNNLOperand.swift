@@ -59,6 +59,15 @@ final class DNNLOperand {
         }
     }
 
+    /// Points the inner buffer at a workspace slot and returns it, for a caller that writes the primitive's layout
+    /// itself (no reorder; valid for one primitive call). Requires an inner buffer.
+    func bindTransient(_ slot: Workspace.Slot) -> UnsafeMutableRawPointer {
+        guard let inner else { preconditionFailure("bindTransient: the operand is used in place") }
+        let p = EngineContext.workspace.buffer(slot, bytes: inner.desc.byteCount)
+        inner.bind(p)
+        return p
+    }
+
     /// Output, before the primitive runs: points at the caller's buffer (written directly when no reorder is needed).
     func bind(_ p: UnsafeMutableRawPointer) {
         user.bind(p)

@@ -56,6 +56,21 @@ public enum IntegerConvKernels {
         }
     }
 
+    /// The values of codes in bf16: the top half of fl(j·Δ) rounded to nearest, ties to even — what oneDNN's
+    /// fp32 → bf16 conversion makes of `values(ofCodes:)` (finite, non-denormal values).
+    public static func bf16Values(ofCodes codes: UnsafePointer<UInt8>, count: Int, step: Float,
+                                  into out: UnsafeMutablePointer<UInt16>) {
+        let chunk = 1 << 14
+        Parallel.chunks((count + chunk - 1) / chunk) { _, range in
+            for c in range {
+                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) {
+                    let b = (Float(codes[i]) * step).bitPattern
+                    out[i] = UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
+                }
+            }
+        }
+    }
+
     /// (1 ⊛ j)[n, p]: the sum of the codes under each output position's window over all input channels (padding
     /// counts as code 0). codes [N, H, W, C] (channels-last); sums [N, outH·outW]. Separable: Σ over channels per
     /// pixel, then each row's horizontal window sums, then the vertical sums of those (exact integers in any order).

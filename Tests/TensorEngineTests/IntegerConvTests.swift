@@ -107,6 +107,22 @@ final class IntegerConvTests: XCTestCase {
         }
     }
 
+    /// bf16 of every code's value for several steps against the nearest bf16 found by brute force (the two
+    /// candidates around the value, ties to the even one).
+    func testBF16ValuesRoundToNearestEven() {
+        let codes = (0...255).map { UInt8($0) }
+        for step: Float in [0.1, 1.0 / 3, 0.7311 / 15, 6.1 / 255, 1e-3 * 1.7] {
+            var got = [UInt16](repeating: 0, count: 256)
+            IntegerConvKernels.bf16Values(ofCodes: codes, count: 256, step: step, into: &got)
+            for j in 0..<256 {
+                let v = Float(j) * step, low = UInt16(v.bitPattern >> 16), high = low + 1
+                let lo = Float(bitPattern: UInt32(low) << 16), hi = Float(bitPattern: UInt32(high) << 16)
+                let want = v - lo < hi - v ? low : v - lo > hi - v ? high : (low % 2 == 0 ? low : high)
+                XCTAssertEqual(got[j], want, "step \(step), code \(j)")
+            }
+        }
+    }
+
     func testCombineAppliesScalesPerChannel() {
         let n = 2, cout = 3, P = 17
         let sums = (0..<(n * P * cout)).map { Int32($0 % 11) - 5 }
