@@ -109,7 +109,9 @@ extension CrossbarDatapath {
                 byteColumns = .allocate(capacity: bytes ? unrolled : 0)
             }
 
-            func deallocate() { image.deallocate(); columns.deallocate(); byteImage.deallocate(); byteColumns.deallocate() }
+            func deallocate() {
+                image.deallocate(); columns.deallocate(); byteImage.deallocate(); byteColumns.deallocate()
+            }
         }
 
         /// A linear layer: the batch's input vectors are the columns of one [in, N] code matrix; y [N, out].

@@ -40,10 +40,11 @@ struct QuantizedOperands {
 
     /// Backward's operands: the forward input, what the kernel read and its weights.
     func saved(_ layer: String) -> (x: Tensor, xin: KernelInput, w: UnsafePointer<Float>) {
-        guard let x = input, let w = kernelWeight else { preconditionFailure("\(layer).backward without a training forward") }
+        guard let x = input, let w = kernelWeight, kernelReadCodes || kernelInput != nil else {
+            preconditionFailure("\(layer).backward without a training forward")
+        }
         if kernelReadCodes, let q = quantization { return (x, .codes(q), w) }
-        guard let xin = kernelInput else { preconditionFailure("\(layer).backward without a training forward") }
-        return (x, .tensor(xin), w)
+        return (x, .tensor(kernelInput!), w)
     }
 
     /// The input a kernel read in forward: a tensor, or a binarized layer's codes (x = j·Δ, channels-last), which

@@ -115,8 +115,12 @@ final class QuantizedLayerTests: XCTestCase {
                 for i in 0..<ref.y.count { XCTAssertEqual(dnnl.y[i], ref.y[i], accuracy: 1e-5 * scale, "forward \(i)") }
                 let tolerance: Float = precision == .bf16 ? 1.0 / 64 : 1e-5
                 let gx = ref.dx.map(abs).max() ?? 1, gw = ref.dW.map(abs).max() ?? 1
-                for i in 0..<ref.dx.count { XCTAssertEqual(dnnl.dx[i], ref.dx[i], accuracy: tolerance * gx, "\(precision)") }
-                for i in 0..<ref.dW.count { XCTAssertEqual(dnnl.dW[i], ref.dW[i], accuracy: tolerance * gw, "\(precision)") }
+                for i in 0..<ref.dx.count {
+                    XCTAssertEqual(dnnl.dx[i], ref.dx[i], accuracy: tolerance * gx, "\(precision) dx \(i)")
+                }
+                for i in 0..<ref.dW.count {
+                    XCTAssertEqual(dnnl.dW[i], ref.dW[i], accuracy: tolerance * gw, "\(precision) dW \(i)")
+                }
             }
         }
     }
