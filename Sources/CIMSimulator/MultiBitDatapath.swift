@@ -89,24 +89,43 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
                 for t in 0..<perImage { lo = Swift.min(lo, xi[t]); hi = Swift.max(hi, xi[t]) }
                 let sx = hi > lo ? (hi - lo) / 255 : 1, z = (-lo / sx).rounded()
                 if let g = op.geometry { Im2col.forward(g, x: xi, col: raw, ld: P) } else { raw.update(from: xi, count: K) }
-                for r in 0..<K {
-                    let src = raw + lay.order[r] * P, dst = codes + r * P
-                    for p in 0..<P { dst[p] = Swift.min(Swift.max((src[p] / sx).rounded() + z, 0), 255) }
-                }
+                for r in 0..<K { Self.codes(raw + lay.order[r] * P, P, step: sx, zero: z, into: codes + r * P) }
                 xb.accumulate(codes: codes, positions: P, bits: bits, groups: lay.groups, adc: adc, into: acc,
                               scratch: b.scratch)
-                let ref = acc + columns * P
+                let ref = acc + columns * P, uSum = raw  // the image's columns are spent: reuse them
                 for c in 0..<M {
-                    let scale = scaleOf[c] * sx, bias = op.bias?[c] ?? 0
-                    for p in 0..<P {
-                        var uSum: Float = 0
-                        for j in 0..<wb { uSum += Float(1 << j) * (acc[(c * wb + j) * P + p] - leak * ref[p]) * gain }
-                        let dot = uSum - half * ref[p] - z * sumOf[c]
-                        let o = op.geometry == nil ? i * M + c : (i * M + c) * P + p
-                        y[o] = scale * dot + bias
+                    let scale = scaleOf[c] * sx, bias = op.bias?[c] ?? 0, offset = z * sumOf[c]
+                    // Σⱼ 2ʲ·A_j per position, j in order (positions innermost: vectorised).
+                    uSum.update(repeating: 0, count: P)
+                    for j in 0..<wb {
+                        let a = acc + (c * wb + j) * P, w = Float(1 << j)
+                        for p in 0..<P { uSum[p] += w * (a[p] - leak * ref[p]) * gain }
                     }
+                    let out = op.geometry == nil ? y + i * M + c : y + (i * M + c) * P
+                    let stride = op.geometry == nil ? 0 : 1
+                    for p in 0..<P { out[p * stride] = scale * (uSum[p] - half * ref[p] - offset) + bias }
                 }
             }
         }
+    }
+
+    /// dst[p] = clamp(round(src[p]/s) + z, 0, 255), rounding half away from zero (`Float.rounded()`), 16 lanes:
+    /// round half to even by the FPU (adding 1.5·2²³), then the ties that went toward zero moved away from it.
+    public static func codes(_ src: UnsafePointer<Float>, _ n: Int, step s: Float, zero z: Float,
+                             into dst: UnsafeMutablePointer<Float>) {
+        let magic = SIMD16<Float>(repeating: 12_582_912), sv = SIMD16<Float>(repeating: s)
+        let zv = SIMD16<Float>(repeating: z), top = SIMD16<Float>(repeating: 255), half = SIMD16<Float>(repeating: 0.5)
+        var i = 0
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self) / sv
+            var r = (v + magic) - magic
+            let d = v - r, zero = SIMD16<Float>()
+            r.replace(with: r + 1, where: (d .== half) .& (v .> zero))
+            r.replace(with: r - 1, where: (d .== -half) .& (v .< zero))
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: (r + zv).clamped(lowerBound: zero, upperBound: top),
+                                                        as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { dst[i] = Swift.min(Swift.max((src[i] / s).rounded() + z, 0), 255); i += 1 }
     }
 }

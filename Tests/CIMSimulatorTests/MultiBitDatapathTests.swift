@@ -91,4 +91,23 @@ final class MultiBitDatapathTests: XCTestCase {
         XCTAssertEqual(all.count, binary.count + 2, "the first and last layers too: \(all) vs \(binary)")
         XCTAssertEqual(Set(all).subtracting(binary).count, 2)
     }
+
+    /// The 16-lane input codes are the scalar rule clamp(round(x/s) + z, 0, 255) with `rounded()`'s ties away
+    /// from zero: random values of both signs, exact ties on both sides of zero, values past both ends.
+    func testInputCodesRoundHalfAwayFromZero() {
+        var rng = RNG(seed: 9)
+        let s: Float = 0.0371, z: Float = 97, n = 16 * 30 + 5
+        var x = (0..<n).map { _ in (rng.uniform() * 2 - 1) * 6 }
+        for i in stride(from: 0, to: n, by: 4) { x[i] = (Float(i % 40) - 20 + 0.5) * s }  // ties, ± (x/s exact?)
+        x[1] = 200 * s; x[2] = -200 * s
+        var got = [Float](repeating: -1, count: n)
+        MultiBitCrossbarDatapath.codes(x, n, step: s, zero: z, into: &got)
+        var ties = 0
+        for i in 0..<n {
+            let v = x[i] / s
+            if v - v.rounded(.towardZero) == 0.5 || v - v.rounded(.towardZero) == -0.5 { ties += 1 }
+            XCTAssertEqual(got[i], Swift.min(Swift.max(v.rounded() + z, 0), 255), "x \(x[i])")
+        }
+        XCTAssertGreaterThan(ties, 20, "the test must see ties")
+    }
 }
