@@ -109,23 +109,17 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         }
     }
 
-    /// dst[p] = clamp(round(src[p]/s) + z, 0, 255), rounding half away from zero (`Float.rounded()`), 16 lanes:
-    /// round half to even by the FPU (adding 1.5·2²³), then the ties that went toward zero moved away from it.
+    /// dst[p] = clamp(round(src[p]/s) + z, 0, 255), rounding half away from zero (`Float.rounded()`): round half
+    /// to even by the FPU (adding 1.5·2²³), then the ties that went toward zero moved away from it — branch-free
+    /// selects the compiler vectorises (`rounded()` is a libm call per value).
     public static func codes(_ src: UnsafePointer<Float>, _ n: Int, step s: Float, zero z: Float,
                              into dst: UnsafeMutablePointer<Float>) {
-        let magic = SIMD16<Float>(repeating: 12_582_912), sv = SIMD16<Float>(repeating: s)
-        let zv = SIMD16<Float>(repeating: z), top = SIMD16<Float>(repeating: 255), half = SIMD16<Float>(repeating: 0.5)
-        var i = 0
-        while i + 16 <= n {
-            let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self) / sv
-            var r = (v + magic) - magic
-            let d = v - r, zero = SIMD16<Float>()
-            r.replace(with: r + 1, where: (d .== half) .& (v .> zero))
-            r.replace(with: r - 1, where: (d .== -half) .& (v .< zero))
-            UnsafeMutableRawPointer(dst + i).storeBytes(of: (r + zv).clamped(lowerBound: zero, upperBound: top),
-                                                        as: SIMD16<Float>.self)
-            i += 16
+        let magic: Float = 12_582_912
+        for i in 0..<n {
+            let v = src[i] / s
+            let even = (v + magic) - magic, d = v - even
+            let up: Float = d == 0.5 && v > 0 ? 1 : 0, down: Float = d == -0.5 && v < 0 ? 1 : 0
+            dst[i] = Swift.min(Swift.max(even + up - down + z, 0), 255)
         }
-        while i < n { dst[i] = Swift.min(Swift.max((src[i] / s).rounded() + z, 0), 255); i += 1 }
     }
 }
