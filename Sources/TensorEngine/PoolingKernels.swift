@@ -44,6 +44,52 @@ public enum PoolingKernels {
         }
     }
 
+    /// `maxForward` on channels-last tensors: x [N, H, W, C], y and argmax [N, outH, outW, C] (argmax as in
+    /// `maxForward`: the winner's iy·W + ix in its plane). The same winners — window order, the first maximum, a NaN
+    /// wins — with the channels innermost (contiguous), so the input is read once, not converted to planes.
+    public static func maxForwardChannelsLast(y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                                              x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry) {
+        let H = g.height, W = g.width, C = g.channels, oh = g.outH, ow = g.outW
+        Parallel.chunks(batch * oh) { _, range in
+            for row in range {
+                let n = row / oh, oy = row % oh
+                for ox in 0..<ow {
+                    let yo = y + (row * ow + ox) * C, ao = argmax + (row * ow + ox) * C
+                    yo.update(repeating: -.infinity, count: C)
+                    ao.update(repeating: -1, count: C)
+                    for ki in 0..<g.kernelH {
+                        let iy = oy * g.strideH - g.padH + ki
+                        if iy < 0 || iy >= H { continue }
+                        for kj in 0..<g.kernelW {
+                            let ix = ox * g.strideW - g.padW + kj
+                            if ix < 0 || ix >= W { continue }
+                            let xi = x + ((n * H + iy) * W + ix) * C, at = Int32(iy * W + ix)
+                            for c in 0..<C {
+                                let v = xi[c]
+                                if v > yo[c] || ao[c] < 0 || v.isNaN { yo[c] = v; ao[c] = at }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `maxBackward` on channels-last tensors (dx [N, H, W, C], dy and argmax [N, outH, outW, C]; overwrites dx).
+    public static func maxBackwardChannelsLast(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                                               argmax: UnsafePointer<Int32>, batch: Int, geometry g: ConvGeometry) {
+        let hw = g.height * g.width, ohw = g.outH * g.outW, C = g.channels
+        Parallel.chunks(batch) { _, range in
+            for n in range {
+                let dxn = dx + n * hw * C, dyn = dy + n * ohw * C, an = argmax + n * ohw * C
+                dxn.update(repeating: 0, count: hw * C)
+                for o in 0..<ohw {
+                    for c in 0..<C where an[o * C + c] >= 0 { dxn[Int(an[o * C + c]) * C + c] += dyn[o * C + c] }
+                }
+            }
+        }
+    }
+
     // MARK: - Average pooling
 
     /// Average over each window, divisor = kh·kw (PyTorch's default `count_include_pad=True`).
