@@ -13,15 +13,9 @@ public enum PoolingKernels {
                 for oy in 0..<oh {
                     for ox in 0..<ow {
                         var best = -Float.infinity, at: Int32 = -1
-                        for ki in 0..<g.kernelH {
-                            let iy = oy * g.strideH - g.padH + ki
-                            if iy < 0 || iy >= H { continue }
-                            for kj in 0..<g.kernelW {
-                                let ix = ox * g.strideW - g.padW + kj
-                                if ix < 0 || ix >= W { continue }
-                                let v = xp[iy * W + ix]
-                                if v > best || at < 0 || v.isNaN { best = v; at = Int32(iy * W + ix) }
-                            }
+                        forEachTap(g, oy, ox) { i in
+                            let v = xp[i]
+                            if v > best || at < 0 || v.isNaN { best = v; at = Int32(i) }
                         }
                         yp[oy * ow + ox] = best
                         ap[oy * ow + ox] = at
@@ -44,6 +38,20 @@ public enum PoolingKernels {
         }
     }
 
+    /// body(iy·W + ix) for each tap of output (oy, ox)'s window inside the image, in window order (rows, then
+    /// columns): the order the max kernels' first-maximum rule depends on.
+    @inline(__always)
+    static func forEachTap(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ body: (Int) -> Void) {
+        for ki in 0..<g.kernelH {
+            let iy = oy * g.strideH - g.padH + ki
+            if iy < 0 || iy >= g.height { continue }
+            for kj in 0..<g.kernelW {
+                let ix = ox * g.strideW - g.padW + kj
+                if ix >= 0 && ix < g.width { body(iy * g.width + ix) }
+            }
+        }
+    }
+
     /// `maxForward` on channels-last tensors: x [N, H, W, C], y and argmax [N, outH, outW, C] (argmax as in
     /// `maxForward`: the winner's iy·W + ix in its plane). The same winners — window order, the first maximum, a NaN
     /// wins — with the channels innermost (contiguous), so the input is read once, not converted to planes.
@@ -54,21 +62,26 @@ public enum PoolingKernels {
             for row in range {
                 let n = row / oh, oy = row % oh
                 for ox in 0..<ow {
-                    let yo = y + (row * ow + ox) * C, ao = argmax + (row * ow + ox) * C
-                    yo.update(repeating: -.infinity, count: C)
-                    ao.update(repeating: -1, count: C)
-                    for ki in 0..<g.kernelH {
-                        let iy = oy * g.strideH - g.padH + ki
-                        if iy < 0 || iy >= H { continue }
-                        for kj in 0..<g.kernelW {
-                            let ix = ox * g.strideW - g.padW + kj
-                            if ix < 0 || ix >= W { continue }
-                            let xi = x + ((n * H + iy) * W + ix) * C, at = Int32(iy * W + ix)
-                            for c in 0..<C {
-                                let v = xi[c]
-                                if v > yo[c] || ao[c] < 0 || v.isNaN { yo[c] = v; ao[c] = at }
-                            }
+                    let yo = y + (row * ow + ox) * C, ao = argmax + (row * ow + ox) * C, xn = x + n * H * W * C
+                    // 16 channels in registers (the winner's index as a Float: exact below 2²⁴), then the rest.
+                    for c0 in stride(from: 0, to: C - 15, by: 16) {
+                        var best = Float16x(repeating: -.infinity), at = Float16x(repeating: -1)
+                        forEachTap(g, oy, ox) { i in
+                            let v = load(xn + i * C + c0)
+                            let take = (v .> best) .| (at .< Float16x()) .| (v .!= v)
+                            best.replace(with: v, where: take)
+                            at.replace(with: Float16x(repeating: Float(i)), where: take)
                         }
+                        store(best, yo + c0)
+                        for l in 0..<16 { ao[c0 + l] = Int32(at[l]) }
+                    }
+                    for c in (C / 16 * 16)..<C {
+                        var best = -Float.infinity, at: Int32 = -1
+                        forEachTap(g, oy, ox) { i in
+                            let v = xn[i * C + c]
+                            if v > best || at < 0 || v.isNaN { best = v; at = Int32(i) }
+                        }
+                        yo[c] = best; ao[c] = at
                     }
                 }
             }

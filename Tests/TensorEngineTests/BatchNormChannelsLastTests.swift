@@ -5,16 +5,6 @@ import XCTest
 /// The channels-last batch-norm kernels against the NCHW ones on the same data (transposed): outputs, statistics,
 /// running statistics and gradients agree to float rounding, for channel counts with and without a 16-channel tail.
 final class BatchNormChannelsLastTests: XCTestCase {
-    func transpose(_ a: [Float], _ n: Int, _ c: Int, _ p: Int, toChannelsLast: Bool) -> [Float] {
-        var out = [Float](repeating: 0, count: a.count)
-        if toChannelsLast {
-            LayoutKernels.toChannelsLast(&out, a, batch: n, channels: c, positions: p)
-        } else {
-            LayoutKernels.toPlanes(&out, a, batch: n, channels: c, positions: p)
-        }
-        return out
-    }
-
     func assertClose(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let scale = b.map(abs).max() ?? 1
         let err = zip(a, b).map { abs($0 - $1) }.max() ?? 0
@@ -30,8 +20,8 @@ final class BatchNormChannelsLastTests: XCTestCase {
             var results: [(y: [Float], mean: [Float], inv: [Float], rm: [Float], rv: [Float], dx: [Float],
                            dg: [Float], db: [Float])] = []
             for channelsLast in [false, true] {
-                let xin = channelsLast ? transpose(x, n, c, p, toChannelsLast: true) : x
-                let dyin = channelsLast ? transpose(dy, n, c, p, toChannelsLast: true) : dy
+                let xin = channelsLast ? Layouts.transpose(x, n, c, p, toChannelsLast: true) : x
+                let dyin = channelsLast ? Layouts.transpose(dy, n, c, p, toChannelsLast: true) : dy
                 var y = [Float](repeating: 0, count: x.count), dx = y
                 var mean = [Float](repeating: 0, count: c), inv = mean, dg = mean, db = mean
                 var rm = [Float](repeating: 0.5, count: c), rv = [Float](repeating: 2, count: c)
@@ -46,8 +36,8 @@ final class BatchNormChannelsLastTests: XCTestCase {
                         channelsLast: channelsLast)
                 }
                 if channelsLast {
-                    y = transpose(y, n, c, p, toChannelsLast: false)
-                    dx = transpose(dx, n, c, p, toChannelsLast: false)
+                    y = Layouts.transpose(y, n, c, p, toChannelsLast: false)
+                    dx = Layouts.transpose(dx, n, c, p, toChannelsLast: false)
                 }
                 results.append((y, mean, inv, rm, rv, dx, dg, db))
             }
@@ -73,15 +63,15 @@ final class BatchNormChannelsLastTests: XCTestCase {
         BatchNormKernel.backwardInference(dx: &dx0, dGamma: &dg0, dBeta: &db0, dy: dy, x: x, gamma: gamma,
                                           runningMean: rm, runningVar: rv, batch: n, channels: c, spatial: p, eps: 1e-5,
                                           reluOutput: y0)
-        let xl = transpose(x, n, c, p, toChannelsLast: true), dyl = transpose(dy, n, c, p, toChannelsLast: true)
+        let xl = Layouts.transpose(x, n, c, p, toChannelsLast: true), dyl = Layouts.transpose(dy, n, c, p, toChannelsLast: true)
         BatchNormKernel.forwardInferenceChannelsLast(y: &y1, x: xl, gamma: gamma, beta: beta, runningMean: rm,
                                                      runningVar: rv, batch: n, channels: c, spatial: p, eps: 1e-5,
                                                      relu: true)
         BatchNormKernel.backwardInferenceChannelsLast(dx: &dx1, dGamma: &dg1, dBeta: &db1, dy: dyl, x: xl, gamma: gamma,
                                                       runningMean: rm, runningVar: rv, batch: n, channels: c,
                                                       spatial: p, eps: 1e-5, reluOutput: y1)
-        assertClose(transpose(y1, n, c, p, toChannelsLast: false), y0, "y")
-        assertClose(transpose(dx1, n, c, p, toChannelsLast: false), dx0, "dx")
+        assertClose(Layouts.transpose(y1, n, c, p, toChannelsLast: false), y0, "y")
+        assertClose(Layouts.transpose(dx1, n, c, p, toChannelsLast: false), dx0, "dx")
         assertClose(dg1, dg0, "dgamma"); assertClose(db1, db0, "dbeta")
     }
 

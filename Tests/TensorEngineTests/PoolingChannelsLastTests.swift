@@ -5,16 +5,6 @@ import XCTest
 /// Channels-last max pooling against the NCHW kernels on the same data (transposed): the same outputs, the same
 /// winners (ties in window order, NaN, padding) and the same input gradient.
 final class PoolingChannelsLastTests: XCTestCase {
-    func transpose(_ a: [Float], _ n: Int, _ c: Int, _ p: Int, toChannelsLast: Bool) -> [Float] {
-        var out = [Float](repeating: 0, count: a.count)
-        if toChannelsLast {
-            LayoutKernels.toChannelsLast(&out, a, batch: n, channels: c, positions: p)
-        } else {
-            LayoutKernels.toPlanes(&out, a, batch: n, channels: c, positions: p)
-        }
-        return out
-    }
-
     func testMaxPoolingMatchesThePlanarKernels() {
         // (n, c, h, w, kernel, stride, padding): ResNet-18's stem pool, a non-overlapping one, odd sizes.
         for (n, c, h, w, k, s, p) in [(2, 20, 9, 9, 3, 2, 1), (3, 16, 8, 6, 2, 2, 0), (1, 5, 7, 5, 3, 1, 1)] {
@@ -29,16 +19,16 @@ final class PoolingChannelsLastTests: XCTestCase {
             var dx = [Float](repeating: 0, count: x.count), dxl = dx
             PoolingKernels.maxForward(y: &y, argmax: &arg, x: x, batch: n, geometry: g)
             PoolingKernels.maxBackward(dx: &dx, dy: dy, argmax: arg, batch: n, geometry: g)
-            let xl = transpose(x, n, c, h * w, toChannelsLast: true)
-            let dyl = transpose(dy, n, c, g.outPixels, toChannelsLast: true)
+            let xl = Layouts.transpose(x, n, c, h * w, toChannelsLast: true)
+            let dyl = Layouts.transpose(dy, n, c, g.outPixels, toChannelsLast: true)
             PoolingKernels.maxForwardChannelsLast(y: &yl, argmax: &argl, x: xl, batch: n, geometry: g)
             PoolingKernels.maxBackwardChannelsLast(dx: &dxl, dy: dyl, argmax: argl, batch: n, geometry: g)
             let what = "n \(n) c \(c) \(h)x\(w) k \(k) s \(s) p \(p)"
-            let ylp = transpose(yl, n, c, g.outPixels, toChannelsLast: false)
+            let ylp = Layouts.transpose(yl, n, c, g.outPixels, toChannelsLast: false)
             XCTAssertEqual(ylp.map(\.bitPattern), y.map(\.bitPattern), "\(what): outputs")
-            XCTAssertEqual(transpose(argl.map(Float.init), n, c, g.outPixels, toChannelsLast: false),
+            XCTAssertEqual(Layouts.transpose(argl.map(Float.init), n, c, g.outPixels, toChannelsLast: false),
                            arg.map(Float.init), "\(what): winners")
-            XCTAssertEqual(transpose(dxl, n, c, h * w, toChannelsLast: false), dx, "\(what): input gradient")
+            XCTAssertEqual(Layouts.transpose(dxl, n, c, h * w, toChannelsLast: false), dx, "\(what): input gradient")
             XCTAssertTrue(y.contains { $0.isNaN }, "the NaN must win its windows")
         }
     }
