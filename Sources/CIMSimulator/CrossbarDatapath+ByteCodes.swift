@@ -31,10 +31,7 @@ extension CrossbarDatapath {
                 shiftedPlane(plane, H, W, dy: ky - g.padH, dx: kx - g.padW, into: row)
                 continue
             }
-            // Output columns whose tap lands inside the row: 0 ≤ ox·s − pad + kx < W.
-            let shift = kx - g.padW
-            let lo = Swift.min(outW, shift >= 0 ? 0 : (-shift + sw - 1) / sw)
-            let hi = shift >= W ? lo : Swift.max(lo, Swift.min(outW, (W - 1 - shift) / sw + 1))
+            let cols = g.outputColumns(tap: kx), lo = cols.lowerBound, hi = cols.upperBound, shift = kx - g.padW
             for oy in 0..<g.outH {
                 let iy = oy * g.strideH - g.padH + ky, out = row + oy * outW
                 guard iy >= 0 && iy < H else { out.update(repeating: 0, count: outW); continue }

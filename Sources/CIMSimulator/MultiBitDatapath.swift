@@ -101,9 +101,9 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
                         let a = acc + (c * wb + j) * P, w = Float(1 << j)
                         for p in 0..<P { uSum[p] += w * (a[p] - leak * ref[p]) * gain }
                     }
-                    let out = op.geometry == nil ? y + i * M + c : y + (i * M + c) * P
-                    let stride = op.geometry == nil ? 0 : 1
-                    for p in 0..<P { out[p * stride] = scale * (uSum[p] - half * ref[p] - offset) + bias }
+                    // y [N, M, P] for a convolution, [N, M] for a linear layer (P = 1).
+                    let out = y + (i * M + c) * P
+                    for p in 0..<P { out[p] = scale * (uSum[p] - half * ref[p] - offset) + bias }
                 }
             }
         }

@@ -49,7 +49,7 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
         let n = x.shape[0]
         precondition(x.count == n * inFeatures, "Linear(\(inFeatures)) got \(x.shape)")
         y.ensure(shape: [n, outFeatures])
-        let (xin, w) = operands.prepare(x, weight: weight, outChannels: outFeatures, training: training)
+        let w = operands.weights(weight, outChannels: outFeatures), xin = operands.input(x, training: training)
         if let datapath {
             datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outFeatures,
                                               rows: inFeatures, geometry: nil, bias: bias.map { UnsafePointer($0.value) },

@@ -14,13 +14,6 @@ struct QuantizedOperands {
 
     init(_ quantization: LayerQuantization?) { self.quantization = quantization }
 
-    /// The kernel's operands for this forward: the input and weights quantized when the layer is.
-    func prepare(_ x: Tensor, weight: Parameter, outChannels: Int, training: Bool)
-        -> (input: Tensor, weights: UnsafePointer<Float>) {
-        let w = weights(weight, outChannels: outChannels)
-        return (input(x, training: training), w)
-    }
-
     /// The kernel's weights: α·B + β for a binarized layer (its groups and signs set for `integerView`).
     func weights(_ weight: Parameter, outChannels: Int) -> UnsafePointer<Float> {
         quantization?.weights(weight, outChannels: outChannels) ?? UnsafePointer(weight.value)

@@ -48,19 +48,19 @@ final class DNNLOperand {
     func load(_ p: UnsafeRawPointer, engine: DNNL, transient: Workspace.Slot? = nil) {
         user.bind(p)
         if let reorder, let inner {
-            if let transient {
-                inner.bind(EngineContext.workspace.buffer(transient, bytes: inner.desc.byteCount))
+            if let slot = transient ?? scratch {
+                bindTransient(slot)
             } else if let ownBuffer {
                 inner.bind(ownBuffer)
-            } else {
-                attachScratch()
             }
             engine.execute(reorder.primitive, [arg(DNNL_ARG_FROM, user.handle), arg(DNNL_ARG_TO, inner.handle)])
         }
     }
 
     /// Points the inner buffer at a workspace slot and returns it, for a caller that writes the primitive's layout
-    /// itself (no reorder; valid for one primitive call). Requires an inner buffer.
+    /// itself (no reorder; valid for one primitive call; no other operand uses the slot meanwhile: layers run one
+    /// after another). Requires an inner buffer.
+    @discardableResult
     func bindTransient(_ slot: Workspace.Slot) -> UnsafeMutableRawPointer {
         guard let inner else { preconditionFailure("bindTransient: the operand is used in place") }
         let p = EngineContext.workspace.buffer(slot, bytes: inner.desc.byteCount)
@@ -71,13 +71,7 @@ final class DNNLOperand {
     /// Output, before the primitive runs: points at the caller's buffer (written directly when no reorder is needed).
     func bind(_ p: UnsafeMutableRawPointer) {
         user.bind(p)
-        attachScratch()
-    }
-
-    /// Points a transient inner buffer at its workspace slot (no other operand uses the slot meanwhile: layers run
-    /// one after another).
-    private func attachScratch() {
-        if let scratch, let inner { inner.bind(EngineContext.workspace.buffer(scratch, bytes: inner.desc.byteCount)) }
+        if let scratch, inner != nil { bindTransient(scratch) }
     }
 
     /// Output, after the primitive ran: converts (or adds) the primitive's result into the caller's buffer.

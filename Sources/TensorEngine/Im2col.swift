@@ -34,6 +34,15 @@ public struct ConvGeometry: Equatable, Sendable {
     public var isSameStrideOne: Bool {
         strideH == 1 && strideW == 1 && kernelH == 2 * padH + 1 && kernelW == 2 * padW + 1
     }
+    /// The output columns whose tap `kx` lands inside the input row, 0 ≤ ox·strideW − padW + kx < width (empty
+    /// where none does).
+    public func outputColumns(tap kx: Int) -> Range<Int> {
+        let shift = kx - padW
+        let lo = Swift.min(outW, shift >= 0 ? 0 : (-shift + strideW - 1) / strideW)
+        let hi = shift >= width ? lo : Swift.max(lo, Swift.min(outW, (width - 1 - shift) / strideW + 1))
+        return lo..<hi
+    }
+
     /// True for a 1x1, stride-1, unpadded window: the input already is the column matrix.
     public var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 }
@@ -51,8 +60,7 @@ public enum Im2col {
                 for kj in 0..<g.kernelW {
                     let dst = col + row * ld
                     // Output columns whose input column lies inside the image: ow in [owLo, owHi).
-                    let owLo = Swift.max(0, (g.padW - kj + g.strideW - 1) / g.strideW)
-                    let owHi = Swift.min(ow, (W + g.padW - kj + g.strideW - 1) / g.strideW)
+                    let cols = g.outputColumns(tap: kj), owLo = cols.lowerBound, owHi = cols.upperBound
                     for y in 0..<oh {
                         let iy = y * g.strideH - g.padH + ki
                         let d = dst + y * ow
@@ -85,8 +93,7 @@ public enum Im2col {
             for ki in 0..<g.kernelH {
                 for kj in 0..<g.kernelW {
                     let src = col + row * ld
-                    let owLo = Swift.max(0, (g.padW - kj + g.strideW - 1) / g.strideW)
-                    let owHi = Swift.min(ow, (W + g.padW - kj + g.strideW - 1) / g.strideW)
+                    let cols = g.outputColumns(tap: kj), owLo = cols.lowerBound, owHi = cols.upperBound
                     if owHi > owLo {
                         for y in 0..<oh {
                             let iy = y * g.strideH - g.padH + ki

@@ -37,22 +37,16 @@ public enum IntegerConvKernels {
     /// operations as the transposing loop.
     static func flatCodes(_ x: UnsafePointer<Float>, _ count: Int, clip: Float, inv: Float,
                           into codes: UnsafeMutablePointer<UInt8>) {
-        let chunk = 1 << 14
-        Parallel.chunks((count + chunk - 1) / chunk) { _, range in
-            for c in range {
-                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) { codes[i] = code(x[i], clip: clip, inv: inv) }
-            }
+        Parallel.chunks(count) { _, range in
+            for i in range { codes[i] = code(x[i], clip: clip, inv: inv) }
         }
     }
 
     /// The values of codes: y[i] = fl(j[i]·Δ), the quantizer's output bit for bit (`codes(of:)`).
     public static func values(ofCodes codes: UnsafePointer<UInt8>, count: Int, step: Float,
                               into y: UnsafeMutablePointer<Float>) {
-        let chunk = 1 << 14
-        Parallel.chunks((count + chunk - 1) / chunk) { _, range in
-            for c in range {
-                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) { y[i] = Float(codes[i]) * step }
-            }
+        Parallel.chunks(count) { _, range in
+            for i in range { y[i] = Float(codes[i]) * step }
         }
     }
 
@@ -60,13 +54,10 @@ public enum IntegerConvKernels {
     /// fp32 → bf16 conversion makes of `values(ofCodes:)` (finite, non-denormal values).
     public static func bf16Values(ofCodes codes: UnsafePointer<UInt8>, count: Int, step: Float,
                                   into out: UnsafeMutablePointer<UInt16>) {
-        let chunk = 1 << 14
-        Parallel.chunks((count + chunk - 1) / chunk) { _, range in
-            for c in range {
-                for i in (c * chunk)..<Swift.min(count, (c + 1) * chunk) {
-                    let b = (Float(codes[i]) * step).bitPattern
-                    out[i] = UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
-                }
+        Parallel.chunks(count) { _, range in
+            for i in range {
+                let b = (Float(codes[i]) * step).bitPattern
+                out[i] = UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
             }
         }
     }
@@ -85,14 +76,10 @@ public enum IntegerConvKernels {
                 channelSums(codes + n * H * W * C, pixels: H * W, channels: C, into: plane)
                 rows.update(repeating: 0, count: H * outW)
                 for kx in 0..<g.kernelW {
-                    // Outputs whose tap kx lands inside the row: 0 ≤ ox·s − pad + kx < W.
-                    let shift = kx - g.padW, sw = g.strideW
-                    guard shift < W else { break }
-                    let lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw, hi = Swift.min(outW, (W - 1 - shift) / sw + 1)
-                    guard lo < hi else { continue }
-                    for y in 0..<H {
+                    let cols = g.outputColumns(tap: kx), shift = kx - g.padW, sw = g.strideW
+                    for y in 0..<H where !cols.isEmpty {
                         let src = plane + y * W + shift, dst = rows + y * outW
-                        for ox in lo..<hi { dst[ox] &+= src[ox * sw] }
+                        for ox in cols { dst[ox] &+= src[ox * sw] }
                     }
                 }
                 let out = sums + n * g.outPixels

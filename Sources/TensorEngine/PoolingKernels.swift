@@ -12,13 +12,7 @@ public enum PoolingKernels {
                 let xp = x + plane * H * W, yp = y + plane * oh * ow, ap = argmax + plane * oh * ow
                 for oy in 0..<oh {
                     for ox in 0..<ow {
-                        var best = -Float.infinity, at: Int32 = -1
-                        forEachTap(g, oy, ox) { i in
-                            let v = xp[i]
-                            if v > best || at < 0 || v.isNaN { best = v; at = Int32(i) }
-                        }
-                        yp[oy * ow + ox] = best
-                        ap[oy * ow + ox] = at
+                        (yp[oy * ow + ox], ap[oy * ow + ox]) = windowMax(g, oy, ox) { xp[$0] }
                     }
                 }
             }
@@ -52,6 +46,18 @@ public enum PoolingKernels {
         }
     }
 
+    /// The maximum of value(i) over output (oy, ox)'s window and its index i (iy·W + ix): the first maximum in
+    /// window order, a NaN wins; (−∞, −1) for a window entirely in the padding.
+    @inline(__always)
+    static func windowMax(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ value: (Int) -> Float) -> (Float, Int32) {
+        var best = -Float.infinity, at: Int32 = -1
+        forEachTap(g, oy, ox) { i in
+            let v = value(i)
+            if v > best || at < 0 || v.isNaN { best = v; at = Int32(i) }
+        }
+        return (best, at)
+    }
+
     /// `maxForward` on channels-last tensors: x [N, H, W, C], y and argmax [N, outH, outW, C] (argmax as in
     /// `maxForward`: the winner's iy·W + ix in its plane). The same winners — window order, the first maximum, a NaN
     /// wins — with the channels innermost (contiguous), so the input is read once, not converted to planes.
@@ -61,8 +67,9 @@ public enum PoolingKernels {
         Parallel.chunks(batch * oh) { _, range in
             for row in range {
                 let n = row / oh, oy = row % oh
+                let xn = x + n * H * W * C
                 for ox in 0..<ow {
-                    let yo = y + (row * ow + ox) * C, ao = argmax + (row * ow + ox) * C, xn = x + n * H * W * C
+                    let yo = y + (row * ow + ox) * C, ao = argmax + (row * ow + ox) * C
                     // 16 channels in registers (the winner's index as a Float: exact below 2²⁴), then the rest.
                     for c0 in stride(from: 0, to: C - 15, by: 16) {
                         var best = Float16x(repeating: -.infinity), at = Float16x(repeating: -1)
@@ -75,14 +82,7 @@ public enum PoolingKernels {
                         store(best, yo + c0)
                         for l in 0..<16 { ao[c0 + l] = Int32(at[l]) }
                     }
-                    for c in (C / 16 * 16)..<C {
-                        var best = -Float.infinity, at: Int32 = -1
-                        forEachTap(g, oy, ox) { i in
-                            let v = xn[i * C + c]
-                            if v > best || at < 0 || v.isNaN { best = v; at = Int32(i) }
-                        }
-                        yo[c] = best; ao[c] = at
-                    }
+                    for c in (C / 16 * 16)..<C { (yo[c], ao[c]) = windowMax(g, oy, ox) { xn[$0 * C + c] } }
                 }
             }
         }

@@ -34,23 +34,26 @@ public final class Workspace: @unchecked Sendable {
     /// The tensor of `worker`'s `slot`, holding `shape` (grown when needed; contents unspecified): scratch a layer
     /// hands to kernels that take tensors. Valid until the slot's next use.
     public func tensor(_ slot: Slot, worker: Int = 0, shape: [Int]) -> Tensor {
-        lock.lock(); defer { lock.unlock() }
-        while buffers.count <= worker { buffers.append(Array(repeating: nil, count: Slot.allCases.count)) }
-        let t = buffers[worker][slot.rawValue] ?? Tensor(shape: [0])
-        buffers[worker][slot.rawValue] = t
-        t.ensure(shape: shape)
-        return t
+        withSlot(slot, worker) { t in
+            t.ensure(shape: shape)
+            return t
+        }
     }
 
     /// A buffer of at least `count` floats for `worker`'s `slot` (contents unspecified).
     public func buffer(_ slot: Slot, worker: Int, count: Int) -> UnsafeMutablePointer<Float> {
-        lock.lock(); defer { lock.unlock() }
-        while buffers.count <= worker { buffers.append(Array(repeating: nil, count: Slot.allCases.count)) }
-        if let t = buffers[worker][slot.rawValue], t.capacity >= count {
+        withSlot(slot, worker) { t in
+            if t.capacity < count { t.ensure(shape: [count]) }
             return t.data
         }
-        let t = Tensor(shape: [count])
+    }
+
+    /// body(the slot's tensor, created empty on first use) under the lock.
+    private func withSlot<R>(_ slot: Slot, _ worker: Int, _ body: (Tensor) -> R) -> R {
+        lock.lock(); defer { lock.unlock() }
+        while buffers.count <= worker { buffers.append(Array(repeating: nil, count: Slot.allCases.count)) }
+        let t = buffers[worker][slot.rawValue] ?? Tensor(shape: [0])
         buffers[worker][slot.rawValue] = t
-        return t.data
+        return body(t)
     }
 }
