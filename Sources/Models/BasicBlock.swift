@@ -13,6 +13,7 @@ public enum ShortcutKind: String, Sendable {
 /// returns, so every block can use the same few tensors (sized for the largest block): with ResNet-20 at batch 128
 /// this replaces ~50 per-layer gradient tensors with 5 and cuts peak memory by a quarter. Blocks alternate between
 /// the two `output` tensors so that a block's input gradient never aliases the gradient its predecessor reads.
+/// Layers before the first block may use `first` too (ResNet-18's stem pool): it is dead once the blocks are done.
 public final class BlockGradientBuffers {
     let sum = Tensor(shape: [0]), first = Tensor(shape: [0]), second = Tensor(shape: [0])
     let output = [Tensor(shape: [0]), Tensor(shape: [0])]
@@ -57,19 +58,21 @@ public final class BasicBlock: Layer {
         conv2 = Conv2d(store, "\(name).conv2", inChannels: outChannels, outChannels: outChannels, kernel: 3,
                        stride: 1, padding: 1, quant: quant.spec(for: "\(name).conv2", role: .middle))
         bn2 = BatchNorm2d(store, "\(name).bn2", channels: outChannels)
+        // Backward chain: dsum → bn2 → first → conv2 → second → bn1 (+ReLU) → first → conv1 → second,
+        // then dx = second + shortcut(dsum); a projection's batch norm writes its gradient over dsum (dead by
+        // then) and its convolution into first.
+        let buffers = shared ?? BlockGradientBuffers()
         if kind == .optionB && (stride != 1 || inChannels != outChannels) {
-            projection = Sequential([
-                Conv2d(store, "\(name).downsample.0", inChannels: inChannels, outChannels: outChannels, kernel: 1,
-                       stride: stride, quant: quant.spec(for: "\(name).downsample.0", role: .middle)),
-                BatchNorm2d(store, "\(name).downsample.1", channels: outChannels),
-            ])
+            let conv = Conv2d(store, "\(name).downsample.0", inChannels: inChannels, outChannels: outChannels,
+                              kernel: 1, stride: stride, quant: quant.spec(for: "\(name).downsample.0", role: .middle))
+            let bn = BatchNorm2d(store, "\(name).downsample.1", channels: outChannels)
+            bn.gradientInPlace = true
+            conv.dx = buffers.first
+            projection = Sequential([conv, bn])
         } else {
             projection = nil
         }
         precondition(kind == .optionB || outChannels >= inChannels, "option A cannot shrink channels")
-        // Backward chain: dsum → bn2 → first → conv2 → second → bn1 (+ReLU) → first → conv1 → second,
-        // then dx = second + shortcut(dsum).
-        let buffers = shared ?? BlockGradientBuffers()
         dsum = buffers.sum
         dx = buffers.output[index % 2]
         bn2.dx = buffers.first

@@ -18,10 +18,10 @@ public final class LayerQuantization {
     public let inputQuantizer: ActivationQuantizer?
     /// [weight count] α·B + β of the last forward.
     let wq: Tensor
-    /// [weight count] gradient w.r.t. the binarized weights, before the straight-through rule.
-    let dWq: Tensor
-    /// Scratch for the closed forms' selection / sort.
-    let scratch: Tensor
+    /// [weight count] gradient w.r.t. the binarized weights, before the straight-through rule: live during this
+    /// layer's backward only, so it is the engine's shared scratch (`Workspace.Slot.quantizedWeightGradient`), as
+    /// is the closed forms' selection / sort buffer — not a buffer per layer (−70 MB of peak RSS on ResNet-18).
+    private var dWq: UnsafeMutablePointer<Float>?
     /// (α, β, threshold) per group of the last forward (hardware reports read these).
     public private(set) var groups: [WeightBinarizer.Group] = []
     /// [N, ...] the quantized input of the last forward.
@@ -40,7 +40,7 @@ public final class LayerQuantization {
                                      bwmaLearnedClip: spec.bwmaLearnedClip)
         }
         let n = spec.weights == nil ? 0 : weightCount
-        wq = Tensor(shape: [n]); dWq = Tensor(shape: [n]); scratch = Tensor(shape: [n])
+        wq = Tensor(shape: [n])
         signs = IntegerBuffer(count: n)
     }
 
@@ -52,8 +52,9 @@ public final class LayerQuantization {
     /// The weights the kernel should use.
     func weights(_ latent: Parameter, outChannels: Int) -> UnsafePointer<Float> {
         guard let b = binarizer else { return UnsafePointer(latent.value) }
+        let scratch = EngineContext.workspace.buffer(.binarizerScratch, worker: 0, count: latent.count)
         b.binarize(latent: latent.value, count: latent.count, outChannels: outChannels, into: wq.data,
-                   signs: signs.data, groups: &groups, scratch: scratch.data)
+                   signs: signs.data, groups: &groups, scratch: scratch)
         return UnsafePointer(wq.data)
     }
 
@@ -106,14 +107,18 @@ public final class LayerQuantization {
     /// Where the kernel should accumulate the weight gradient (zeroed scratch when binarized).
     func weightGradientTarget(_ latent: Parameter) -> UnsafeMutablePointer<Float> {
         guard binarizer != nil else { return latent.grad }
-        dWq.fill(0)
-        return dWq.data
+        let target = EngineContext.workspace.buffer(.quantizedWeightGradient, worker: 0, count: latent.count)
+        target.update(repeating: 0, count: latent.count)
+        dWq = target
+        return target
     }
 
     /// Applies the straight-through rule from dWq into the latent weights' gradient.
     func finishWeightGradient(_ latent: Parameter) {
         guard let b = binarizer else { return }
-        b.backward(latent: latent.value, count: latent.count, dWq: dWq.data, groups: groups, grad: latent.grad)
+        guard let dWq else { preconditionFailure("finishWeightGradient without weightGradientTarget") }
+        b.backward(latent: latent.value, count: latent.count, dWq: dWq, groups: groups, grad: latent.grad)
+        self.dWq = nil
     }
 
     /// Turns dL/d(quantized input) into dL/d(input), in place.

@@ -19,7 +19,9 @@ public struct PoolWindow: Sendable, Equatable {
 /// Max pooling with a square window (padding counts as −∞).
 public final class MaxPool2d: Layer {
     public let window: PoolWindow
-    let y = Tensor(shape: [0]), dx = Tensor(shape: [0])
+    let y = Tensor(shape: [0])
+    /// Replaceable by an owner that shares gradient buffers between layers (see `BlockGradientBuffers`).
+    var dx = Tensor(shape: [0])
     /// [N, C, outH, outW] flat winner index within each input plane.
     var argmax: UnsafeMutablePointer<Int32>?
     var argmaxCapacity = 0

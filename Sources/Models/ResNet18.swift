@@ -6,14 +6,17 @@ import TensorEngine
 public enum ResNet18 {
     public static func layers(_ store: ParameterStore, inChannels: Int, numClasses: Int,
                               quant: QuantPolicy = .fp32) -> [Layer] {
-        var layers: [Layer] = [
-            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3,
-                   quant: quant.spec(for: "conv1", role: .first)),
-            BatchNorm2d(store, "bn1", channels: 64, fusedReLU: true),
-            MaxPool2d(kernel: 3, stride: 2, padding: 1),
-        ]
-        var c = 64, index = 0
+        // The stem's gradients live in the blocks' shared buffers (dead by then): the pool writes into `first` and
+        // the batch norm over it. (Layers are created in forward order: that is the parameters' arena order.)
         let shared = BlockGradientBuffers()
+        let conv = Conv2d(store, "conv1", inChannels: inChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3,
+                          quant: quant.spec(for: "conv1", role: .first))
+        let bn = BatchNorm2d(store, "bn1", channels: 64, fusedReLU: true)
+        let pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
+        bn.gradientInPlace = true
+        pool.dx = shared.first
+        var layers: [Layer] = [conv, bn, pool]
+        var c = 64, index = 0
         for (stage, width) in [64, 128, 256, 512].enumerated() {
             for b in 0..<2 {
                 let stride = (stage > 0 && b == 0) ? 2 : 1

@@ -19,6 +19,8 @@ public final class Workspace: @unchecked Sendable {
         case preparedInput
         /// A binarized layer's quantized input, rebuilt from its codes for the layer's backward (`tensor`).
         case kernelInput
+        /// A binarized layer's weight gradient before the straight-through rule, and its binarizer's sort buffer.
+        case quantizedWeightGradient, binarizerScratch
     }
 
     private var buffers: [[Tensor?]] = []

@@ -76,34 +76,84 @@ final class ModelGradientTests: XCTestCase {
         for threads in [1, 2] {
             EngineContext.threads = threads
             let m = try ModelZoo.make("resnet8", inputShape: [2, 8, 8], numClasses: 5, seed: 1)
-            var rng = RNG(seed: 2)
-            let x = Tensor(shape: [6, 2, 8, 8])
+            checkCrossEntropyGradient("resnet8 t\(threads)", m, inputShape: [6, 2, 8, 8], classes: 5,
+                                      samples: 4) { _ in true }
+        }
+    }
+
+    /// ResNet-18 runs its stem's backward in the blocks' shared buffers (the pool writes into their scratch, the
+    /// stem's batch norm over its incoming gradient): every gradient, over two steps (the second on reused,
+    /// stale buffers), equals bit for bit that of the same network built with a buffer per layer.
+    func testResNet18SharedGradientBuffersChangeNoGradient() throws {
+        let shared = try ModelZoo.make("resnet18", inputShape: [3, 32, 32], numClasses: 5, seed: 4)
+        let own = Model(arch: "resnet18", inputShape: [3, 32, 32], numClasses: 5, seed: 4) { store in
+            var layers: [Layer] = [
+                Conv2d(store, "conv1", inChannels: 3, outChannels: 64, kernel: 7, stride: 2, padding: 3),
+                BatchNorm2d(store, "bn1", channels: 64, fusedReLU: true), MaxPool2d(kernel: 3, stride: 2, padding: 1),
+            ]
+            var c = 64
+            for (stage, width) in [64, 128, 256, 512].enumerated() {
+                for b in 0..<2 {
+                    layers.append(BasicBlock(store, "layer\(stage + 1).\(b)", inChannels: c, outChannels: width,
+                                             stride: stage > 0 && b == 0 ? 2 : 1, shortcut: .optionB))
+                    c = width
+                }
+            }
+            return layers + [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 512, outFeatures: 5)]
+        }
+        XCTAssertEqual(shared.store.parameters.map(\.name), own.store.parameters.map(\.name))
+        XCTAssertTrue(zip(shared.store.parameters, own.store.parameters).allSatisfy { $0.values == $1.values },
+                      "the two builds start from the same weights")
+        var rng = RNG(seed: 5)
+        for step in 0..<2 {
+            let x = Tensor(shape: [2, 3, 32, 32])
             for i in 0..<x.count { x.data[i] = rng.normal() }
-            var labels: [Int32] = (0..<6).map { _ in Int32(rng.below(5)) }
-            func loss() -> Double {
-                let y = m.forward(x, training: true)
-                return labels.withUnsafeMutableBufferPointer {
-                    SoftmaxCrossEntropy.forward(logits: y.data, labels: $0.baseAddress!, batch: 6, classes: 5,
-                                                dLogits: nil).loss
-                }
+            let d = Tensor(shape: [2, 5])
+            for i in 0..<d.count { d.data[i] = rng.normal() }
+            for m in [shared, own] {
+                _ = m.forward(x, training: true)
+                m.store.zeroGrad()
+                m.backward(d)
             }
+            for (p, q) in zip(shared.store.parameters, own.store.parameters) {
+                let differing = zip(p.grads, q.grads).filter { $0 != $1 }.count
+                XCTAssertEqual(differing, 0, "step \(step): \(p.name) differs in \(differing) of \(p.count) values")
+            }
+        }
+    }
+
+    func checkCrossEntropyGradient(_ name: String, _ m: Model, inputShape: [Int], classes: Int, samples: Int,
+                                   parameters: (Parameter) -> Bool) {
+        var rng = RNG(seed: 2)
+        let x = Tensor(shape: inputShape), batch = inputShape[0]
+        for i in 0..<x.count { x.data[i] = rng.normal() }
+        var labels: [Int32] = (0..<batch).map { _ in Int32(rng.below(classes)) }
+        func loss() -> Double {
             let y = m.forward(x, training: true)
-            let d = Tensor(shape: y.shape)
-            _ = labels.withUnsafeMutableBufferPointer {
-                SoftmaxCrossEntropy.forward(logits: y.data, labels: $0.baseAddress!, batch: 6, classes: 5,
-                                            dLogits: d.data)
+            return labels.withUnsafeMutableBufferPointer {
+                Double(SoftmaxCrossEntropy.forward(logits: y.data, labels: $0.baseAddress!, batch: batch,
+                                                   classes: classes, dLogits: nil).loss)
             }
-            m.store.zeroGrad()
-            m.backward(d)
-            for p in m.store.parameters {
-                let original = p.values
-                var vals = original
-                GradientCheck.check("resnet8 t\(threads) \(p.name)", values: &vals, analytic: p.grads,
-                                    indices: GradientCheck.sample(p.count, 4), eps: 1e-4, atol: 2e-3, rtol: 2e-2) { v in
-                    for i in 0..<p.count { p.value[i] = v[i] }
-                    defer { for i in 0..<p.count { p.value[i] = original[i] } }
-                    return loss()
-                }
+        }
+        let y = m.forward(x, training: true)
+        let d = Tensor(shape: y.shape)
+        _ = labels.withUnsafeMutableBufferPointer {
+            SoftmaxCrossEntropy.forward(logits: y.data, labels: $0.baseAddress!, batch: batch, classes: classes,
+                                        dLogits: d.data)
+        }
+        m.store.zeroGrad()
+        m.backward(d)
+        let checked = m.store.parameters.filter(parameters)
+        XCTAssertFalse(checked.isEmpty, "\(name): no parameter selected")
+        for p in checked {
+            let original = p.values
+            var vals = original
+            GradientCheck.check("\(name) \(p.name)", values: &vals, analytic: p.grads,
+                                indices: GradientCheck.sample(p.count, samples), eps: 1e-4, atol: 2e-3,
+                                rtol: 2e-2) { v in
+                for i in 0..<p.count { p.value[i] = v[i] }
+                defer { for i in 0..<p.count { p.value[i] = original[i] } }
+                return loss()
             }
         }
     }
