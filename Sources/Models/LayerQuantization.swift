@@ -16,8 +16,6 @@ public protocol QuantizableLayer: Layer {
 public final class LayerQuantization {
     public let binarizer: WeightBinarizer?
     public let inputQuantizer: ActivationQuantizer?
-    /// [weight count] α·B + β of the last forward.
-    let wq: Tensor
     /// [weight count] gradient w.r.t. the binarized weights, before the straight-through rule: live during this
     /// layer's backward only, so it is the engine's shared scratch (`Workspace.Slot.quantizedWeightGradient`), as
     /// is the closed forms' selection / sort buffer — not a buffer per layer (−70 MB of peak RSS on ResNet-18).
@@ -40,7 +38,6 @@ public final class LayerQuantization {
                                      bwmaLearnedClip: spec.bwmaLearnedClip)
         }
         let n = spec.weights == nil ? 0 : weightCount
-        wq = Tensor(shape: [n])
         signs = IntegerBuffer(count: n)
     }
 
@@ -49,13 +46,24 @@ public final class LayerQuantization {
     /// Learnable quantizer parameters (PACT's clip, LSQ's step).
     var parameters: [Parameter] { inputQuantizer?.parameters ?? [] }
 
-    /// The weights the kernel should use.
+    /// The weights the kernel should use: for a binarized layer α·B + β, written into the engine's shared scratch
+    /// (valid until the next layer's forward; the layer keeps B and the groups, and backward rebuilds the values
+    /// with `rebuiltWeights` — a Float copy per layer cost 45 MB on ResNet-18).
     func weights(_ latent: Parameter, outChannels: Int) -> UnsafePointer<Float> {
         guard let b = binarizer else { return UnsafePointer(latent.value) }
         let scratch = EngineContext.workspace.buffer(.binarizerScratch, worker: 0, count: latent.count)
-        b.binarize(latent: latent.value, count: latent.count, outChannels: outChannels, into: wq.data,
+        let wq = EngineContext.workspace.buffer(.binarizedWeights, worker: 0, count: latent.count)
+        b.binarize(latent: latent.value, count: latent.count, outChannels: outChannels, into: wq,
                    signs: signs.data, groups: &groups, scratch: scratch)
-        return UnsafePointer(wq.data)
+        return UnsafePointer(wq)
+    }
+
+    /// α·B + β of the last forward, rebuilt from B and the groups into the shared scratch (bit for bit what
+    /// `weights` returned); valid until the next layer's `weights` or `rebuiltWeights`.
+    func rebuiltWeights() -> UnsafePointer<Float> {
+        let wq = EngineContext.workspace.buffer(.binarizedWeights, worker: 0, count: signs.count)
+        WeightBinarizer.values(signs: signs.data, count: signs.count, groups: groups, into: wq)
+        return UnsafePointer(wq)
     }
 
     /// The input the kernel should use.

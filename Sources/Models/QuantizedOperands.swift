@@ -7,7 +7,8 @@ import TensorEngine
 /// weights, dx through the input quantizer's rule).
 struct QuantizedOperands {
     let quantization: LayerQuantization?
-    /// The forward input, and the input and weights the kernel saw (training forwards only).
+    /// The forward input, and the input and weights the kernel saw (training forwards only; a binarized layer's
+    /// weights pointer is not valid after its forward).
     private(set) var input: Tensor?, kernelInput: Tensor?, kernelWeight: UnsafePointer<Float>?
     /// The kernel read the integer view's codes: backward rebuilds the quantized input from them.
     private var kernelReadCodes = false
@@ -31,11 +32,13 @@ struct QuantizedOperands {
         kernelWeight = w
     }
 
-    /// Backward's operands: the forward input, what the kernel read and its weights.
+    /// Backward's operands: the forward input, what the kernel read and its weights (a binarized layer's rebuilt
+    /// from B: the forward's were shared scratch).
     func saved(_ layer: String) -> (x: Tensor, xin: KernelInput, w: UnsafePointer<Float>) {
-        guard let x = input, let w = kernelWeight, kernelReadCodes || kernelInput != nil else {
+        guard let x = input, var w = kernelWeight, kernelReadCodes || kernelInput != nil else {
             preconditionFailure("\(layer).backward without a training forward")
         }
+        if let q = quantization, q.binarizer != nil { w = q.rebuiltWeights() }
         if kernelReadCodes, let q = quantization { return (x, .codes(q), w) }
         return (x, .tensor(kernelInput!), w)
     }

@@ -40,6 +40,9 @@ public struct WeightBinarizer: Sendable, Equatable {
         /// Two-level kinds: how many weights take −1 (fixes the split among values equal to the threshold);
         /// nil for bwn, where sign(0) = +1.
         public var lowerCount: Int?
+
+        /// The two weight values, β + α (B = +1) and β − α (B = −1).
+        var levels: (Float, Float) { (beta + alpha, beta - alpha) }
     }
 
     // MARK: - Closed forms on one group
@@ -144,7 +147,7 @@ public struct WeightBinarizer: Sendable, Equatable {
     /// than re-derived from the floats (β ± α may round to β when α is tiny).
     static func fill(_ w: UnsafePointer<Float>, _ n: Int, _ g: Group, into wq: UnsafeMutablePointer<Float>,
                      signs: UnsafeMutablePointer<Int8>? = nil) {
-        let hi = g.beta + g.alpha, lo = g.beta - g.alpha, t = g.threshold
+        let (hi, lo) = g.levels, t = g.threshold
         var lowerTies = 0
         if let lowerCount = g.lowerCount {
             var below = 0
@@ -173,6 +176,16 @@ extension WeightBinarizer {
         for i in 0..<g {
             groups[i] = binarize(w + i * size, size, into: wq + i * size, signs: signs.map { $0 + i * size },
                                  scratch: scratch)
+        }
+    }
+
+    /// α·B + β from B and the groups of a `binarize` call: bit for bit the `wq` it wrote.
+    public static func values(signs: UnsafePointer<Int8>, count: Int, groups: [Group],
+                              into wq: UnsafeMutablePointer<Float>) {
+        let size = count / Swift.max(groups.count, 1)
+        for (k, g) in groups.enumerated() {
+            let (hi, lo) = g.levels
+            for i in (k * size)..<((k + 1) * size) { wq[i] = signs[i] > 0 ? hi : lo }
         }
     }
 

@@ -19,8 +19,9 @@ public final class Workspace: @unchecked Sendable {
         case preparedInput
         /// A binarized layer's quantized input, rebuilt from its codes for the layer's backward (`tensor`).
         case kernelInput
-        /// A binarized layer's weight gradient before the straight-through rule, and its binarizer's sort buffer.
-        case quantizedWeightGradient, binarizerScratch
+        /// A binarized layer's weights α·B + β, its weight gradient before the straight-through rule, and its
+        /// binarizer's sort buffer.
+        case binarizedWeights, quantizedWeightGradient, binarizerScratch
     }
 
     private var buffers: [[Tensor?]] = []
