@@ -68,11 +68,14 @@ public final class BasicBlock: Layer {
             let bn = BatchNorm2d(store, "\(name).downsample.1", channels: outChannels)
             bn.gradientInPlace = true
             conv.dx = buffers.first
+            conv.outputFeedsBatchNorm = true
             projection = Sequential([conv, bn])
         } else {
             projection = nil
         }
         precondition(kind == .optionB || outChannels >= inChannels, "option A cannot shrink channels")
+        conv1.outputFeedsBatchNorm = true
+        conv2.outputFeedsBatchNorm = true
         dsum = buffers.sum
         dx = buffers.output[index % 2]
         bn2.dx = buffers.first

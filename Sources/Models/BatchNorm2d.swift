@@ -61,7 +61,10 @@ public final class BatchNorm2d: Layer {
         y.ensure(shape: x.shape)
         y.layout = x.layout
         let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
-        if training {
+        if x.elementType == .bfloat16 {
+            precondition(channelsLast, "BatchNorm2d: a bf16 input must be channels-last [N, C, H, W]")
+            forward(bf16: x.bf16Data, batch: n, spatial: hw, training: training)
+        } else if training {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
@@ -86,7 +89,9 @@ public final class BatchNorm2d: Layer {
         dx.layout = x.layout
         let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
         let relu = fusedReLU ? UnsafePointer(y.data) : nil
-        if trainedForward {
+        if x.elementType == .bfloat16 {
+            backward(bf16: x.bf16Data, dx: dx.data, dy: dy.data, batch: n, spatial: hw, reluOutput: relu)
+        } else if trainedForward {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
                 mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw,
@@ -98,5 +103,37 @@ public final class BatchNorm2d: Layer {
                 batch: n, channels: channels, spatial: hw, eps: eps, reluOutput: relu, channelsLast: channelsLast)
         }
         return dx
+    }
+}
+
+/// A bf16 input: a convolution's output that mixed precision stored in bf16 (`Conv2d.outputFeedsBatchNorm`),
+/// always channels-last. The kernels widen it exactly; everything else is as for a Float input.
+extension BatchNorm2d {
+    func forward(bf16 x: UnsafePointer<BFloat16>, batch n: Int, spatial hw: Int, training: Bool) {
+        if training {
+            BatchNormKernel.forwardTrainingChannelsLast(
+                y: y.data, mean: mean.data, invStd: invStd.data, x: x, gamma: gamma.value, beta: beta.value,
+                runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
+                spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU, reduce: statisticsReducer)
+        } else {
+            BatchNormKernel.forwardInferenceChannelsLast(
+                y: y.data, x: x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
+                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
+        }
+    }
+
+    func backward(bf16 x: UnsafePointer<BFloat16>, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+                  batch n: Int, spatial hw: Int, reluOutput relu: UnsafePointer<Float>?) {
+        if trainedForward {
+            BatchNormKernel.backwardTrainingChannelsLast(
+                dx: dx, dGamma: gamma.grad, dBeta: beta.grad, dy: dy, x: x, gamma: gamma.value, mean: mean.data,
+                invStd: invStd.data, batch: n, channels: channels, spatial: hw, reluOutput: relu,
+                reluBeta: beta.value, reduce: statisticsReducer)
+        } else {
+            BatchNormKernel.backwardInferenceChannelsLast(
+                dx: dx, dGamma: gamma.grad, dBeta: beta.grad, dy: dy, x: x, gamma: gamma.value,
+                runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
+                spatial: hw, eps: eps, reluOutput: relu)
+        }
     }
 }

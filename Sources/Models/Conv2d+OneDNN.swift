@@ -23,12 +23,13 @@ extension Conv2d {
         -> DNNLConvolution? {
         guard EngineContext.usesDNNL else { return nil }
         let precision = EngineContext.precision
-        if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision, c.inputLayout == inputLayout {
+        if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision, c.inputLayout == inputLayout,
+           c.bf16Output == outputFeedsBatchNorm {
             return c
         }
         dnnl = nil  // release the old primitives' buffers first
         dnnl = DNNLConvolution(batch: n, outChannels: outChannels, geometry: geo, bias: bias != nil,
-                               precision: precision, inputLayout: inputLayout)
+                               precision: precision, inputLayout: inputLayout, bf16Output: outputFeedsBatchNorm)
         return dnnl
     }
 
@@ -42,10 +43,14 @@ extension Conv2d {
         return integerConv
     }
 
-    /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias) from the layer's integer view, channels-last.
-    func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView) {
+    /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias) from the layer's integer view, channels-last: in Float, or
+    /// rounded to bf16 where mixed precision stores this layer's output so (`outputFeedsBatchNorm`).
+    func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView, shape: [Int]) {
+        let bf16 = outputFeedsBatchNorm && EngineContext.precision == .bf16
+        y.ensure(shape: shape, elementType: bf16 ? .bfloat16 : .float32)
         conv.forward(codes: view.codes, signs: view.signs, scale: view.alpha.map { $0 * view.step },
-                     offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) }, y: y.data)
+                     offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) },
+                     y: y.rawData, bf16: bf16)
     }
 
     /// The forward input for oneDNN's backward. The integer kernel and a datapath (straight-through) did not run

@@ -9,6 +9,10 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     public let inChannels: Int, outChannels: Int
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
     public var needsInputGradient = true
+    /// Set by an owner whose batch norm is the only reader of this layer's output: in bf16 mixed precision the
+    /// output is then stored in bf16, as autocast stores convolution outputs (half the memory and traffic; the
+    /// batch norm widens it exactly). Float otherwise, and on the datapath and reference kernels.
+    public var outputFeedsBatchNorm = false
 
     /// [N, Cout, outH, outW]
     let y = Tensor(shape: [0])
@@ -82,7 +86,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = x.shape[0]
         let geo = currentGeometry(x)
-        y.ensure(shape: [n, outChannels, geo.outH, geo.outW])
+        let shape = [n, outChannels, geo.outH, geo.outW]
         let w = operands.weights(weight, outChannels: outChannels)
         let biasValues = bias.map { UnsafePointer($0.value) }
         inputLayout = x.layout
@@ -95,7 +99,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         let integer = datapath.map { $0.reproducesIntegerForward(datapathOperands(x)) } ?? true
         if integer, EngineContext.usesDNNL, let ic = integerConvolution(batch: n, geometry: geo),
            let view = quantization?.integerView(input: x, outChannels: outChannels, training: training) {
-            integerForward(ic, view)
+            integerForward(ic, view, shape: shape)
             path = .integer
             y.layout = path.outputLayout
             operands.keep(input: x, kernelInput: nil, weights: w, training: training)
@@ -103,9 +107,11 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         }
         var xin = operands.input(x, training: training)
         if datapath == nil, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout) {
-            c.forward(y: y.data, x: xin.data, weight: w, bias: biasValues)
+            y.ensure(shape: shape, elementType: c.writesBF16 ? .bfloat16 : .float32)
+            c.forward(y: y.rawData, x: xin.data, weight: w, bias: biasValues)
             path = .dnnl
         } else {
+            y.ensure(shape: shape)
             // The datapath and the reference kernels read NCHW.
             xin = xin.converted(to: .nchw, using: planarInput)
             if let datapath {

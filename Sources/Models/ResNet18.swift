@@ -13,6 +13,7 @@ public enum ResNet18 {
                           quant: quant.spec(for: "conv1", role: .first))
         let bn = BatchNorm2d(store, "bn1", channels: 64, fusedReLU: true)
         let pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
+        conv.outputFeedsBatchNorm = true
         bn.gradientInPlace = true
         pool.dx = shared.first
         var layers: [Layer] = [conv, bn, pool]

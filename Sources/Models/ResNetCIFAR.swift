@@ -11,11 +11,10 @@ public enum ResNetCIFAR {
                               quant: QuantPolicy = .fp32) -> [Layer] {
         precondition((depth - 2) % 6 == 0 && depth >= 8, "CIFAR ResNet depth must be 6n+2, got \(depth)")
         let n = (depth - 2) / 6
-        var layers: [Layer] = [
-            Conv2d(store, "conv1", inChannels: inChannels, outChannels: 16 * widthMultiplier, kernel: 3, stride: 1,
-                   padding: 1, quant: quant.spec(for: "conv1", role: .first)),
-            BatchNorm2d(store, "bn1", channels: 16 * widthMultiplier, fusedReLU: true),
-        ]
+        let stem = Conv2d(store, "conv1", inChannels: inChannels, outChannels: 16 * widthMultiplier, kernel: 3,
+                          stride: 1, padding: 1, quant: quant.spec(for: "conv1", role: .first))
+        stem.outputFeedsBatchNorm = true
+        var layers: [Layer] = [stem, BatchNorm2d(store, "bn1", channels: 16 * widthMultiplier, fusedReLU: true)]
         var c = 16 * widthMultiplier, index = 0
         let shared = BlockGradientBuffers()
         for (stage, width) in [16, 32, 64].map({ $0 * widthMultiplier }).enumerated() {

@@ -12,9 +12,10 @@ public enum VGGSmall {
         var layers: [Layer] = []
         var c = inChannels, h = height, w = width, i = 0
         for (widthOut, pool) in [(128, false), (128, true), (256, false), (256, true), (512, false), (512, true)] {
-            layers.append(Conv2d(store, "features.conv\(i)", inChannels: c, outChannels: widthOut, kernel: 3,
-                                 padding: 1, quant: quant.spec(for: "features.conv\(i)", role: i == 0 ? .first : .middle)))
-            layers.append(BatchNorm2d(store, "features.bn\(i)", channels: widthOut, fusedReLU: true))
+            let conv = Conv2d(store, "features.conv\(i)", inChannels: c, outChannels: widthOut, kernel: 3,
+                              padding: 1, quant: quant.spec(for: "features.conv\(i)", role: i == 0 ? .first : .middle))
+            conv.outputFeedsBatchNorm = true
+            layers += [conv, BatchNorm2d(store, "features.bn\(i)", channels: widthOut, fusedReLU: true)]
             if pool {
                 precondition(h >= 2 && w >= 2, "VGG-small input \(height)x\(width) too small for three 2x2 pools")
                 layers.append(MaxPool2d(kernel: 2))

@@ -9,8 +9,9 @@
 /// 43 % of a bf16 ResNet-20 step.)
 extension BatchNormKernel {
     /// partials[n, c] = Σᵢ f(x[n, i, c]) for f = identity (`centre` nil) or (x − centre)² in Float.
-    private static func sampleSums(_ partials: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, batch: Int,
-                                   channels C: Int, spatial: Int, centre: UnsafePointer<Float>?) {
+    private static func sampleSums<X: NormInput>(_ partials: UnsafeMutablePointer<Float>, _ x: UnsafePointer<X>,
+                                                 batch: Int, channels C: Int, spatial: Int,
+                                                 centre: UnsafePointer<Float>?) {
         let blocks = C / 16
         Parallel.chunks(batch) { _, range in
             for n in range {
@@ -20,16 +21,19 @@ extension BatchNormKernel {
                     var acc = Float16x()
                     if let centre {
                         let mu = load(centre + c0)
-                        for i in 0..<spatial { let d = load(xn + i * C + c0) - mu; acc += d * d }
+                        for i in 0..<spatial { let d = X.load16(xn + i * C + c0) - mu; acc += d * d }
                     } else {
-                        for i in 0..<spatial { acc += load(xn + i * C + c0) }
+                        for i in 0..<spatial { acc += X.load16(xn + i * C + c0) }
                     }
                     store(acc, out + c0)
                 }
                 for c in (blocks * 16)..<C {
                     var s: Float = 0
                     let mu = centre?[c] ?? 0
-                    for i in 0..<spatial { let v = xn[i * C + c] - mu; s += centre == nil ? xn[i * C + c] : v * v }
+                    for i in 0..<spatial {
+                        let x = X.value(xn + i * C + c), v = x - mu
+                        s += centre == nil ? x : v * v
+                    }
                     out[c] = s
                 }
             }
@@ -43,10 +47,10 @@ extension BatchNormKernel {
         for n in 0..<batch { for c in 0..<C { sums[c] += Double(partials[n * C + c]) } }
     }
 
-    /// Training forward on channels-last x, y [N, HW, C]; as `forwardTraining`.
-    public static func forwardTrainingChannelsLast(
+    /// Training forward on channels-last x, y [N, HW, C]; as `forwardTraining`. x is Float or bf16.
+    static func channelsLastForwardTraining<X: NormInput>(
         y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
-        x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+        x: UnsafePointer<X>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
         reduce: Reduce? = nil
@@ -76,9 +80,9 @@ extension BatchNormKernel {
         normalizeRows(y, x, batch * spatial, C, shift: mean, scale: scale, beta: beta, relu: relu)
     }
 
-    /// Evaluation forward on channels-last tensors with running statistics.
-    public static func forwardInferenceChannelsLast(
-        y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+    /// Evaluation forward on channels-last tensors with running statistics. x is Float or bf16.
+    static func channelsLastForwardInference<X: NormInput>(
+        y: UnsafeMutablePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, eps: Float, relu: Bool = false
     ) {
@@ -93,8 +97,8 @@ extension BatchNormKernel {
     }
 
     /// y = (x − shift)·scale + beta per channel over `rows` rows of C values (clamped at 0 with `relu`).
-    private static func normalizeRows(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ rows: Int,
-                                      _ C: Int, shift: UnsafePointer<Float>, scale: UnsafePointer<Float>,
+    private static func normalizeRows<X: NormInput>(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<X>,
+                                                    _ rows: Int, _ C: Int, shift: UnsafePointer<Float>, scale: UnsafePointer<Float>,
                                       beta: UnsafePointer<Float>, relu: Bool) {
         let blocks = C / 16
         Parallel.chunks(rows) { _, range in
@@ -103,34 +107,34 @@ extension BatchNormKernel {
                 let c0 = b * 16
                 let mu = load(shift + c0), sc = load(scale + c0), be = load(beta + c0)
                 for r in range {
-                    var v = (load(x + r * C + c0) - mu) * sc + be
+                    var v = (X.load16(x + r * C + c0) - mu) * sc + be
                     if relu { v.replace(with: zero, where: v .< zero) }
                     store(v, y + r * C + c0)
                 }
             }
             for c in (blocks * 16)..<C {
                 for r in range {
-                    let v = (x[r * C + c] - shift[c]) * scale[c] + beta[c]
+                    let v = (X.value(x + r * C + c) - shift[c]) * scale[c] + beta[c]
                     y[r * C + c] = relu ? Swift.max(v, 0) : v
                 }
             }
         }
     }
 
-    /// Training backward on channels-last tensors; as `backwardTraining`.
-    public static func backwardTrainingChannelsLast(
+    /// Training backward on channels-last tensors; as `backwardTraining`. x is Float or bf16.
+    static func channelsLastBackwardTraining<X: NormInput>(
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
-        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
         reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
     ) {
         if reluOutput != nil, let reluBeta {
-            return backwardTrainingChannelsLast(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma,
+            return channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma,
                                                 mean: mean, invStd: invStd, batch: batch, channels: C,
                                                 spatial: spatial, mask: .recomputed(beta: reluBeta), reduce: reduce)
         }
-        backwardTrainingChannelsLast(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
+        channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
                                      invStd: invStd, batch: batch, channels: C, spatial: spatial,
                                      mask: reluOutput.map { .output($0) } ?? .none, reduce: reduce)
     }
@@ -144,9 +148,9 @@ extension BatchNormKernel {
         case recomputed(beta: UnsafePointer<Float>)
     }
 
-    private static func backwardTrainingChannelsLast(
+    private static func channelsLastBackwardTraining<X: NormInput>(
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
-        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, mask: ReLUMask, reduce: Reduce?
     ) {
@@ -166,7 +170,7 @@ extension BatchNormKernel {
                     var a = Float16x(), b = Float16x()
                     for i in 0..<spatial {
                         let off = base + i * C + c0
-                        let d = load(x + off) - mu
+                        let d = X.load16(x + off) - mu
                         let g = relu.masked(load(dy + off), d, off)
                         a += g
                         b += g * d
@@ -177,8 +181,9 @@ extension BatchNormKernel {
                     var a: Float = 0, b: Float = 0
                     for i in 0..<spatial {
                         let off = base + i * C + c
-                        let g = scalarMask(mask, c, x[off] - mean[c], off, gamma, invStd) ? dy[off] : 0
-                        a += g; b += g * (x[off] - mean[c])
+                        let d = X.value(x + off) - mean[c]
+                        let g = scalarMask(mask, c, d, off, gamma, invStd) ? dy[off] : 0
+                        a += g; b += g * d
                     }
                     sa[c] = a; sb[c] = b
                 }
@@ -206,15 +211,16 @@ extension BatchNormKernel {
                 let a = load(av + c0), b = load(bv + c0), k = load(cv + c0), mu = load(mean + c0)
                 for row in range {
                     let off = row * C + c0
-                    let d = load(x + off) - mu
+                    let d = X.load16(x + off) - mu
                     store(a * relu.masked(load(dy + off), d, off) + b * d + k, dx + off)
                 }
             }
             for c in (blocks * 16)..<C {
                 for row in range {
                     let off = row * C + c
-                    let g = scalarMask(mask, c, x[off] - mean[c], off, gamma, invStd) ? dy[off] : 0
-                    dx[off] = av[c] * g + bv[c] * (x[off] - mean[c]) + cv[c]
+                    let d = X.value(x + off) - mean[c]
+                    let g = scalarMask(mask, c, d, off, gamma, invStd) ? dy[off] : 0
+                    dx[off] = av[c] * g + bv[c] * d + cv[c]
                 }
             }
         }
@@ -257,10 +263,10 @@ extension BatchNormKernel {
         }
     }
 
-    /// Backward through the evaluation transform on channels-last tensors.
-    public static func backwardInferenceChannelsLast(
+    /// Backward through the evaluation transform on channels-last tensors. x is Float or bf16.
+    static func channelsLastBackwardInference<X: NormInput>(
         dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
-        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
+        dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, eps: Float, reluOutput: UnsafePointer<Float>? = nil
     ) {
@@ -270,7 +276,7 @@ extension BatchNormKernel {
             let off = row * C
             for c in 0..<C {
                 let g = reluOutput.map { $0[off + c] > 0 ? dy[off + c] : 0 } ?? dy[off + c]
-                sdy[c] += Double(g); sdyx[c] += Double(g * (x[off + c] - runningMean[c]) * inv[c])
+                sdy[c] += Double(g); sdyx[c] += Double(g * (X.value(x + off + c) - runningMean[c]) * inv[c])
                 dx[off + c] = g * gamma[c] * inv[c]
             }
         }

@@ -2,7 +2,8 @@ import CDNNL
 
 /// oneDNN convolution primitives for one layer shape (batch, geometry, output channels), precision and input layout,
 /// created once and reused every step. At the layer boundary the input (and its gradient) is fp32 in the caller's
-/// layout (NCHW, or channels-last from a previous oneDNN layer) and the output (and its gradient) fp32 channels-last.
+/// layout (NCHW, or channels-last from a previous oneDNN layer) and the output (and its gradient) fp32 channels-last
+/// — or, in bf16 with `bf16Output`, the output bf16 channels-last (as autocast stores convolution outputs).
 ///
 /// Activations go to oneDNN in channels-last layout (its brgconv kernels; bf16 brgconv ran 1.5–2x faster than the
 /// blocked `any` choice here), weights in whatever layout the primitive picks. In bf16 the convolution reads bf16
@@ -11,6 +12,8 @@ import CDNNL
 /// backward, so evaluation-only layers never build them.
 public final class DNNLConvolution {
     public let batch: Int, outChannels: Int, geometry: ConvGeometry, precision: Precision, hasBias: Bool
+    /// Whether a bf16 output was asked for (`init`), and whether the forward writes one (asked for, and supported).
+    public let bf16Output: Bool, writesBF16: Bool
     /// The layout of the input and of its gradient at the boundary.
     public let inputLayout: Tensor.Layout
     let engine: DNNL
@@ -18,9 +21,10 @@ public final class DNNLConvolution {
     let x: DNNLOperand, w: DNNLOperand, y: DNNLOperand, b: DNNLOperand?
     private var backwardPass: Backward?
 
-    /// nil where oneDNN has no implementation for this shape and precision.
+    /// nil where oneDNN has no implementation for this shape and precision. `bf16Output`: in bf16, write the
+    /// output in bf16 where oneDNN can (`writesBF16` says whether it does).
     public init?(batch: Int, outChannels: Int, geometry g: ConvGeometry, bias: Bool, precision: Precision,
-                 inputLayout: Tensor.Layout = .nchw) {
+                 inputLayout: Tensor.Layout = .nchw, bf16Output: Bool = false) {
         guard let engine = DNNL.shared else { return nil }
         self.engine = engine
         self.batch = batch; self.outChannels = outChannels; geometry = g; self.precision = precision; hasBias = bias
@@ -28,9 +32,10 @@ public final class DNNLConvolution {
         let inputTag = inputLayout == .nhwc ? dnnl_nhwc : dnnl_nchw
         let shapes = DNNLConvolution.shapes(batch, outChannels, g)
         let dt = precision == .bf16 ? dnnl_bf16 : dnnl_f32
-        var created: DNNLPrimitive?
-        // fp32 output first (bf16 convolutions may write fp32; fewer conversions, no rounding of the output).
-        for outType in [dnnl_f32, dt] where created == nil {
+        var created: DNNLPrimitive?, createdType = dnnl_f32
+        // fp32 output first unless a bf16 one is asked for (bf16 convolutions may write fp32: no rounding).
+        let outTypes = precision == .bf16 && bf16Output ? [dnnl_bf16, dnnl_f32] : [dnnl_f32, dt]
+        for outType in outTypes where created == nil {
             var src = DNNLDesc(shapes.src, dt, dnnl_nhwc), wei = DNNLDesc(shapes.weights, dt, dnnl_format_tag_any)
             var dst = DNNLDesc(shapes.dst, outType, dnnl_nhwc), bia = DNNLDesc([outChannels], dnnl_f32, dnnl_a)
             var cd = dnnl_convolution_desc_t()
@@ -41,19 +46,24 @@ public final class DNNLConvolution {
             }
             guard status == dnnl_success else { continue }
             created = withUnsafePointer(to: &cd) { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) }
+            createdType = outType
         }
+        let userOutputType = createdType == dnnl_bf16 && bf16Output ? dnnl_bf16 : dnnl_f32
         guard let fwd = created,
               let x = DNNLOperand(user: DNNLDesc(shapes.src, dnnl_f32, inputTag), wanted: fwd.desc(dnnl_query_src_md),
                                   isOutput: false, engine: engine),
               let w = DNNLOperand(user: DNNLDesc(shapes.weights, dnnl_f32, dnnl_oihw),
                                   wanted: fwd.desc(dnnl_query_weights_md), isOutput: false, engine: engine),
-              let y = DNNLOperand(user: DNNLDesc(shapes.dst, dnnl_f32, dnnl_nhwc), wanted: fwd.desc(dnnl_query_dst_md),
-                                  isOutput: true, scratch: .convertedOutput, engine: engine)
+              let y = DNNLOperand(user: DNNLDesc(shapes.dst, userOutputType, dnnl_nhwc),
+                                  wanted: fwd.desc(dnnl_query_dst_md), isOutput: true, scratch: .convertedOutput,
+                                  engine: engine)
         else { return nil }
         let b = bias ? DNNLOperand(user: DNNLDesc([outChannels], dnnl_f32, dnnl_a),
                                    wanted: fwd.desc(dnnl_query_weights_md, index: 1), isOutput: false, engine: engine) : nil
         if bias && b == nil { return nil }
         forwardPrimitive = fwd
+        self.bf16Output = bf16Output
+        writesBF16 = userOutputType == dnnl_bf16
         self.x = x; self.w = w; self.y = y; self.b = b
     }
 
@@ -71,8 +81,8 @@ public final class DNNLConvolution {
     }
 
     /// y = W ⋆ x (+ bias): x [N, Cin, H, W] in `inputLayout`, weight [Cout, Cin, kh, kw], y [N, Cout, outH, outW]
-    /// channels-last, all fp32.
-    public func forward(y out: UnsafeMutablePointer<Float>, x input: UnsafePointer<Float>,
+    /// channels-last, all fp32 but y in bf16 where `writesBF16`.
+    public func forward(y out: UnsafeMutableRawPointer, x input: UnsafePointer<Float>,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
         x.load(input, engine: engine)
         w.load(weight, engine: engine)

@@ -43,9 +43,10 @@ public final class DNNLIntegerConvolution {
     ///     y[n, p, c] = scale_c·(B ⊛ j)[n, p, c] + offset_c·(1 ⊛ j)[n, p] + bias_c
     ///
     /// with scale = Δα and offset = Δβ per output channel (`IntegerView`). codes [N, H, W, Cin], y [N, outH, outW,
-    /// Cout] (both channels-last), signs [Cout, Cin, kh, kw]. The integer sums live in the shared workspace.
+    /// Cout] (both channels-last; Float, or rounded to bf16 with `bf16`), signs [Cout, Cin, kh, kw]. The integer
+    /// sums live in the shared workspace.
     public func forward(codes: UnsafePointer<UInt8>, signs: UnsafePointer<Int8>, scale: [Float], offset: [Float],
-                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>) {
+                        bias: UnsafePointer<Float>?, y: UnsafeMutableRawPointer, bf16: Bool = false) {
         let P = geometry.outPixels
         let sums = EngineContext.workspace.buffer(.integerSums, bytes: batch * outChannels * P * 4)
             .bindMemory(to: Int32.self, capacity: batch * outChannels * P)
@@ -54,7 +55,7 @@ public final class DNNLIntegerConvolution {
         forward(codes: codes, signs: signs, sums: sums)
         IntegerConvKernels.windowSums(codes: codes, batch: batch, geometry: geometry, into: window)
         IntegerConvKernels.combine(y: y, sums: sums, windowSums: window, scale: scale, offset: offset, bias: bias,
-                                   batch: batch, outChannels: outChannels, positions: P)
+                                   batch: batch, outChannels: outChannels, positions: P, bf16: bf16)
     }
 
     /// sums [N, outH, outW, Cout] = B ⊛ j for codes [N, H, W, Cin] (both channels-last) and signs

@@ -55,10 +55,7 @@ public enum IntegerConvKernels {
     public static func bf16Values(ofCodes codes: UnsafePointer<UInt8>, count: Int, step: Float,
                                   into out: UnsafeMutablePointer<UInt16>) {
         Parallel.chunks(count) { _, range in
-            for i in range {
-                let b = (Float(codes[i]) * step).bitPattern
-                out[i] = UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
-            }
+            for i in range { out[i] = BFloat16(Float(codes[i]) * step).bits }
         }
     }
 
@@ -113,20 +110,29 @@ public enum IntegerConvKernels {
     }
 
     /// y[n, p, c] = scale_c·S[n, p, c] + offset_c·S₁[n, p] (+ bias_c), all channels-last: sums [N, P, Cout]
-    /// (B ⊛ j), windowSums [N, P] (1 ⊛ j), scale = Δα and offset = Δβ per output channel; y [N, P, Cout].
-    public static func combine(y: UnsafeMutablePointer<Float>, sums: UnsafePointer<Int32>,
+    /// (B ⊛ j), windowSums [N, P] (1 ⊛ j), scale = Δα and offset = Δβ per output channel; y [N, P, Cout] in Float,
+    /// or (`bf16`) those Floats rounded to bf16 (nearest, ties to even).
+    public static func combine(y: UnsafeMutableRawPointer, sums: UnsafePointer<Int32>,
                                windowSums: UnsafePointer<Int32>, scale: [Float], offset: [Float],
-                               bias: UnsafePointer<Float>?, batch: Int, outChannels C: Int, positions P: Int) {
+                               bias: UnsafePointer<Float>?, batch: Int, outChannels C: Int, positions P: Int,
+                               bf16: Bool = false) {
         var shift = [Float](repeating: 0, count: C)
         if let bias { for c in 0..<C { shift[c] = bias[c] } }
+        let yf = y.assumingMemoryBound(to: Float.self), yb = y.assumingMemoryBound(to: BFloat16.self)
         scale.withUnsafeBufferPointer { sc in
             offset.withUnsafeBufferPointer { of in
                 shift.withUnsafeBufferPointer { sh in
                     let sc = sc.baseAddress!, of = of.baseAddress!, sh = sh.baseAddress!
                     Parallel.chunks(batch * P) { _, rows in
                         for r in rows {
-                            let s = sums + r * C, out = y + r * C, w = Float(windowSums[r])
-                            for c in 0..<C { out[c] = sc[c] * Float(s[c]) + (of[c] * w + sh[c]) }
+                            let s = sums + r * C, w = Float(windowSums[r])
+                            if bf16 {
+                                let out = yb + r * C
+                                for c in 0..<C { out[c] = BFloat16(sc[c] * Float(s[c]) + (of[c] * w + sh[c])) }
+                            } else {
+                                let out = yf + r * C
+                                for c in 0..<C { out[c] = sc[c] * Float(s[c]) + (of[c] * w + sh[c]) }
+                            }
                         }
                     }
                 }

@@ -49,8 +49,13 @@ extension Tensor {
         return scratch
     }
 
-    /// The contents in NCHW order whatever the layout (tests, reports).
+    /// The contents in NCHW order whatever the layout and element type (tests, reports).
     public var planarArray: [Float] {
-        layout == .nchw || shape.count != 4 ? array : converted(to: .nchw, using: Tensor(shape: [0])).array
+        if elementType == .bfloat16 {
+            let widened = Tensor(shape: shape, values: array)
+            widened.layout = layout
+            return widened.planarArray
+        }
+        return layout == .nchw || shape.count != 4 ? array : converted(to: .nchw, using: Tensor(shape: [0])).array
     }
 }

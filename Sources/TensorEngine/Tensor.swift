@@ -19,14 +19,34 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var shape: [Int]
     /// Number of elements in the logical shape.
     public private(set) var count: Int
-    /// Number of elements the storage can hold.
+    /// Number of Floats the storage can hold.
     public private(set) var capacity: Int
     /// The storage: `capacity` floats, 64-byte aligned.
-    public private(set) var data: UnsafeMutablePointer<Float>
+    private var storage: UnsafeMutablePointer<Float>
+    /// How the elements are stored: Float (every kernel's input), or bf16 (`bf16Data`) — a mixed-precision
+    /// convolution's output that only a batch norm reads.
+    public private(set) var elementType = ElementType.float32
+    /// The elements as Floats (a bf16 tensor has none: asking is a programming error, caught in every build).
+    public var data: UnsafeMutablePointer<Float> {
+        if elementType != .float32 { fatalError("Tensor.data of a bf16 tensor \(shape)") }
+        return storage
+    }
+    /// The elements of a bf16 tensor.
+    public var bf16Data: UnsafeMutablePointer<BFloat16> {
+        if elementType != .bfloat16 { fatalError("Tensor.bf16Data of a Float tensor \(shape)") }
+        return UnsafeMutableRawPointer(storage).assumingMemoryBound(to: BFloat16.self)
+    }
+    /// The storage's address, whatever the element type (for a kernel that writes either).
+    public var rawData: UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage) }
     /// How many times `data` has moved (0 for the first storage): a holder of a pointer into it compares this.
     public private(set) var storageGeneration = 0
     /// How an image tensor's elements are ordered in `data`. Producers set it on every forward (buffers are reused).
     public var layout = Layout.nchw
+
+    /// How elements are stored.
+    public enum ElementType: Sendable, Equatable {
+        case float32, bfloat16
+    }
 
     /// Element order of an [N, C, H, W] tensor.
     public enum Layout: Sendable, Equatable {
@@ -42,8 +62,8 @@ public final class Tensor: @unchecked Sendable {
         self.shape = shape
         self.count = shape.reduce(1, *)
         self.capacity = Swift.max(count, 1)
-        self.data = Tensor.allocate(capacity)
-        data.initialize(repeating: 0, count: capacity)
+        self.storage = Tensor.allocate(capacity)
+        storage.initialize(repeating: 0, count: capacity)
     }
 
     /// A tensor holding a copy of `values`.
@@ -53,7 +73,7 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { free(data) }
+    deinit { free(storage) }
 
     nonisolated(unsafe) private static var allocations = 0
     private static let allocationLock = NSLock()
@@ -74,24 +94,22 @@ public final class Tensor: @unchecked Sendable {
 
     // MARK: - Shape
 
-    /// Makes the tensor hold `newShape`, growing the storage (contents discarded, zero-filled) only when needed.
-    /// Returns `true` when it had to allocate.
+    /// Makes the tensor hold `newShape` in `elementType`, growing the storage (contents discarded, zero-filled)
+    /// only when needed. Returns `true` when it had to allocate.
     @discardableResult
-    public func ensure(shape newShape: [Int]) -> Bool {
+    public func ensure(shape newShape: [Int], elementType type: ElementType = .float32) -> Bool {
         let n = newShape.reduce(1, *)
-        if n > capacity {
-            free(data)
-            storageGeneration += 1
-            data = Tensor.allocate(n)
-            data.initialize(repeating: 0, count: n)
-            capacity = n
-            shape = newShape
-            count = n
-            return true
-        }
         shape = newShape
         count = n
-        return false
+        elementType = type
+        let floats = type == .float32 ? n : (n + 1) / 2
+        guard floats > capacity else { return false }
+        free(storage)
+        storageGeneration += 1
+        storage = Tensor.allocate(floats)
+        storage.initialize(repeating: 0, count: floats)
+        capacity = floats
+        return true
     }
 
     /// Dimension `i` of the shape.
@@ -104,8 +122,11 @@ public final class Tensor: @unchecked Sendable {
         if value == 0 { memset(data, 0, count * MemoryLayout<Float>.stride) } else { data.update(repeating: value, count: count) }
     }
 
-    /// The logical contents as an array (tests, reports).
-    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+    /// The logical contents as an array (tests, reports); bf16 elements widened (exactly).
+    public var array: [Float] {
+        if elementType == .bfloat16 { return UnsafeBufferPointer(start: bf16Data, count: count).map(\.float) }
+        return Array(UnsafeBufferPointer(start: data, count: count))
+    }
 
     /// Element access for tests and small utilities (bounds-checked in debug builds only).
     public subscript(i: Int) -> Float {

@@ -142,5 +142,15 @@ final class IntegerConvTests: XCTestCase {
                 }
             }
         }
+        // In bf16 the same Floats, rounded to nearest (ties to even).
+        var half = [BFloat16](repeating: BFloat16(bits: 0x7FC0), count: y.count)
+        bias.withUnsafeBufferPointer { b in
+            half.withUnsafeMutableBytes { h in
+                IntegerConvKernels.combine(y: h.baseAddress!, sums: sums, windowSums: window, scale: scale,
+                                           offset: offset, bias: b.baseAddress, batch: n, outChannels: cout,
+                                           positions: P, bf16: true)
+            }
+        }
+        XCTAssertEqual(half, y.map { BFloat16($0) })
     }
 }

@@ -1,0 +1,43 @@
+/// A bf16 value: the upper 16 bits of an IEEE binary32 (sign, 8 exponent bits, 7 fraction bits) — how mixed
+/// precision stores a convolution output that only a batch norm reads (as PyTorch's autocast stores convolution
+/// outputs), and what oneDNN's bf16 kernels read and write.
+public struct BFloat16: Sendable, Equatable {
+    public var bits: UInt16
+
+    public init(bits: UInt16) { self.bits = bits }
+
+    /// v rounded to nearest, ties to even — oneDNN's fp32 → bf16 conversion (finite values).
+    @inline(__always)
+    public init(_ v: Float) {
+        let b = v.bitPattern
+        bits = UInt16(truncatingIfNeeded: (b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
+    }
+
+    /// The value as a Float (exact).
+    @inline(__always)
+    public var float: Float { Float(bitPattern: UInt32(bits) << 16) }
+}
+
+/// 16 bf16 values widened to Float (exact).
+@inline(__always) func load(_ p: UnsafePointer<BFloat16>) -> Float16x {
+    let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt16>.self)
+    return unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, to: Float16x.self)
+}
+
+/// What the channels-last batch norm kernels read their input x as: Float, or bf16 where a mixed-precision
+/// convolution wrote it. Both widen exactly, so a bf16 input gives bit for bit the result of the same values in
+/// Float.
+protocol NormInput {
+    static func load16(_ p: UnsafePointer<Self>) -> Float16x
+    static func value(_ p: UnsafePointer<Self>) -> Float
+}
+
+extension Float: NormInput {
+    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> Float16x { load(p) }
+    @inline(__always) static func value(_ p: UnsafePointer<Float>) -> Float { p.pointee }
+}
+
+extension BFloat16: NormInput {
+    @inline(__always) static func load16(_ p: UnsafePointer<BFloat16>) -> Float16x { load(p) }
+    @inline(__always) static func value(_ p: UnsafePointer<BFloat16>) -> Float { p.pointee.float }
+}

@@ -1,0 +1,98 @@
+import Models
+import Quantization
+import TensorEngine
+import TestSupport
+import XCTest
+
+/// bf16 storage of convolution outputs that only a batch norm reads (`Conv2d.outputFeedsBatchNorm`, bf16 mixed
+/// precision): the tensor holds half the bytes, the convolutions write their Float results rounded to bf16, and
+/// batch norm on a bf16 input computes bit for bit what it computes on the same values in Float.
+final class MixedPrecisionStorageTests: XCTestCase {
+    override func tearDown() { EngineUnderTest.reset() }
+
+    func testBF16TensorHoldsHalfTheBytesAndWidensExactly() {
+        let t = Tensor(shape: [0])
+        t.ensure(shape: [2, 3, 5, 7], elementType: .bfloat16)
+        XCTAssertEqual(t.capacity, (2 * 3 * 5 * 7 + 1) / 2)
+        let values: [Float] = (0..<t.count).map { Float($0) * 0.37 - 20 }
+        for i in 0..<t.count { t.bf16Data[i] = BFloat16(values[i]) }
+        XCTAssertEqual(t.array, values.map { BFloat16($0).float })
+        XCTAssertTrue(t.ensure(shape: [2, 3, 5, 7]), "Float storage of the same shape needs twice the bytes")
+        XCTAssertEqual(t.elementType, .float32)
+        XCTAssertEqual(t.capacity, 2 * 3 * 5 * 7)
+    }
+
+    /// Training and evaluation, with and without the fused ReLU, 16-channel blocks with and without a tail.
+    func testBatchNormOnBF16InputEqualsBatchNormOnTheSameFloats() {
+        for (channels, relu, training) in [(20, true, true), (32, false, true), (20, false, false), (16, true, false)] {
+            var rng = RNG(seed: UInt64(channels))
+            let shape = [3, channels, 5, 4]
+            let count = shape.reduce(1, *)
+            let values = (0..<count).map { _ in BFloat16(rng.normal() * 2 + 0.5) }
+            let half = Tensor(shape: [0]), full = Tensor(shape: shape, values: values.map(\.float))
+            half.ensure(shape: shape, elementType: .bfloat16)
+            for i in 0..<count { half.bf16Data[i] = values[i] }
+            half.layout = .nhwc; full.layout = .nhwc
+            let dy = (0..<count).map { _ in rng.normal() }
+            var results: [[[Float]]] = []
+            for x in [half, full] {
+                let store = ParameterStore()
+                let bn = BatchNorm2d(store, "bn", channels: channels, fusedReLU: relu)
+                store.finalize()
+                var prng = RNG(seed: 9)
+                bn.initialize(rng: &prng)
+                for p in store.parameters where p.name.hasSuffix("weight") || p.name.hasSuffix("bias") {
+                    for i in 0..<p.count { p.value[i] += prng.normal() * 0.3 }
+                }
+                let y = bn.forward(x, training: training).array
+                let g = Tensor(shape: shape, values: dy)
+                g.layout = .nhwc
+                let dx = bn.backward(g).array
+                results.append([y, dx] + store.parameters.map(\.grads) + store.parameters.map(\.values))
+            }
+            let what = "channels \(channels) relu \(relu) training \(training)"
+            XCTAssertEqual(results[0].count, results[1].count)
+            for (a, b) in zip(results[0], results[1]) {
+                XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), what)
+            }
+            XCTAssertGreaterThan(results[1][1].map(abs).max() ?? 0, 0, "\(what): a zero gradient proves nothing")
+        }
+    }
+
+    /// A oneDNN convolution (Float weights) and a binarized one (the exact integer forward) write bf16 outputs that
+    /// are their Float outputs rounded to nearest; the backward is unchanged.
+    func testConvolutionsStoreTheirFloatOutputRoundedToBF16() throws {
+        guard DNNL.shared != nil, DNNL.supportsEngine, DNNL.hasNativeBF16 else {
+            throw XCTSkip("no native bf16 on this CPU (oneDNN ISA \(DNNL.isaName))")
+        }
+        EngineContext.configure(threads: 1, backend: .onednn, precision: .bf16)
+        let binarized = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4).spec(for: "c", role: .middle)
+        for quant in [nil, binarized] {
+            var runs: [(y: Tensor, dx: [Float], dW: [Float])] = []
+            for feedsBatchNorm in [true, false] {
+                let store = ParameterStore()
+                let conv = Conv2d(store, "c", inChannels: 16, outChannels: 24, kernel: 3, stride: 1, padding: 1,
+                                  quant: quant)
+                conv.outputFeedsBatchNorm = feedsBatchNorm
+                store.finalize()
+                var rng = RNG(seed: 3)
+                conv.initialize(rng: &rng)
+                let x = Tensor(shape: [2, 16, 7, 7])
+                for i in 0..<x.count { x.data[i] = max(rng.normal(), 0) }
+                let y = conv.forward(x, training: true)
+                let dy = Tensor(shape: y.shape, values: (0..<y.count).map { _ in rng.normal() })
+                dy.layout = y.layout
+                store.zeroGrad()
+                let dx = conv.backward(dy).array
+                runs.append((y, dx, conv.weight.grads))
+            }
+            let what = quant == nil ? "float weights" : "binarized"
+            XCTAssertEqual(runs[0].y.elementType, .bfloat16, what)
+            XCTAssertEqual(runs[1].y.elementType, .float32, what)
+            XCTAssertEqual(runs[0].y.array.map(\.bitPattern), runs[1].y.array.map { BFloat16($0).float.bitPattern },
+                           what)
+            XCTAssertEqual(runs[0].dx, runs[1].dx, what)
+            XCTAssertEqual(runs[0].dW, runs[1].dW, what)
+        }
+    }
+}
