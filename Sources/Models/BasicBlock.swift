@@ -60,13 +60,15 @@ public final class BasicBlock: Layer {
         bn2 = BatchNorm2d(store, "\(name).bn2", channels: outChannels)
         // Backward chain: dsum → bn2 → first → conv2 → second → bn1 (+ReLU) → first → conv1 → second,
         // then dx = second + shortcut(dsum); a projection's batch norm writes its gradient over dsum (dead by
-        // then) and its convolution into first.
+        // then) and its convolution into first. In forward the buffers are dead: the outputs of bn2 and of the
+        // projection's batch norm, read only by the residual sum, live in first and second.
         let buffers = shared ?? BlockGradientBuffers()
         if kind == .optionB && (stride != 1 || inChannels != outChannels) {
             let conv = Conv2d(store, "\(name).downsample.0", inChannels: inChannels, outChannels: outChannels,
                               kernel: 1, stride: stride, quant: quant.spec(for: "\(name).downsample.0", role: .middle))
             let bn = BatchNorm2d(store, "\(name).downsample.1", channels: outChannels)
             bn.gradientInPlace = true
+            bn.outputScratch = buffers.second
             conv.dx = buffers.first
             conv.outputFeedsBatchNorm = true
             projection = Sequential([conv, bn])
@@ -76,6 +78,7 @@ public final class BasicBlock: Layer {
         precondition(kind == .optionB || outChannels >= inChannels, "option A cannot shrink channels")
         conv1.outputFeedsBatchNorm = true
         conv2.outputFeedsBatchNorm = true
+        bn2.outputScratch = buffers.first
         dsum = buffers.sum
         dx = buffers.output[index % 2]
         bn2.dx = buffers.first

@@ -7,7 +7,8 @@ public enum ResNet18 {
     public static func layers(_ store: ParameterStore, inChannels: Int, numClasses: Int,
                               quant: QuantPolicy = .fp32) -> [Layer] {
         // The stem's gradients live in the blocks' shared buffers (dead by then): the pool writes into `first` and
-        // the batch norm over it. (Layers are created in forward order: that is the parameters' arena order.)
+        // the batch norm over it; in forward the batch norm's output, read only by the pool (which keeps its
+        // winners, not its input), lives there too. (Layers are created in forward order: the arena's order.)
         let shared = BlockGradientBuffers()
         let conv = Conv2d(store, "conv1", inChannels: inChannels, outChannels: 64, kernel: 7, stride: 2, padding: 3,
                           quant: quant.spec(for: "conv1", role: .first))
@@ -15,6 +16,7 @@ public enum ResNet18 {
         let pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
         conv.outputFeedsBatchNorm = true
         bn.gradientInPlace = true
+        bn.outputScratch = shared.first
         pool.dx = shared.first
         var layers: [Layer] = [conv, bn, pool]
         var c = 64, index = 0
