@@ -30,7 +30,7 @@ public enum BatchNormKernel {
         reduce: Reduce? = nil, channelsLast: Bool = false
     ) {
         if channelsLast {
-            return forwardTrainingChannelsLast(
+            return channelsLastForwardTraining(
                 y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta, runningMean: runningMean,
                 runningVar: runningVar, batch: batch, channels: channels, spatial: spatial, momentum: momentum, eps: eps,
                 relu: relu, reduce: reduce)
@@ -99,7 +99,7 @@ public enum BatchNormKernel {
         batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false, channelsLast: Bool = false
     ) {
         if channelsLast {
-            return forwardInferenceChannelsLast(
+            return channelsLastForwardInference(
                 y: y, x: x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, batch: batch,
                 channels: channels, spatial: spatial, eps: eps, relu: relu)
         }
@@ -128,7 +128,7 @@ public enum BatchNormKernel {
         reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil, channelsLast: Bool = false
     ) {
         if channelsLast {
-            return backwardTrainingChannelsLast(
+            return channelsLastBackwardTraining(
                 dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean, invStd: invStd,
                 batch: batch, channels: channels, spatial: spatial, reluOutput: reluOutput, reluBeta: reluBeta,
                 reduce: reduce)
@@ -233,7 +233,7 @@ public enum BatchNormKernel {
         channelsLast: Bool = false
     ) {
         if channelsLast {
-            return backwardInferenceChannelsLast(
+            return channelsLastBackwardInference(
                 dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, runningMean: runningMean,
                 runningVar: runningVar, batch: batch, channels: channels, spatial: spatial, eps: eps,
                 reluOutput: reluOutput)

@@ -2,7 +2,9 @@ import Foundation
 
 /// A dense Float32 tensor in row-major (NCHW for images) layout, backed by 64-byte-aligned storage it owns. An image
 /// tensor may instead hold channels-last data (`layout == .nhwc`: oneDNN convolutions write it and the layers between
-/// them read it); `shape` stays [N, C, H, W] either way.
+/// them read it); `shape` stays [N, C, H, W] either way. In bf16 mixed precision a convolution output that only a
+/// batch norm reads is stored in bf16 (`elementType`, `bf16Data`: half the bytes); `data` of such a tensor is a
+/// programming error and stops the process.
 ///
 /// The storage is allocated with a capacity; `ensure(shape:)` re-labels it for any shape that fits and reallocates
 /// only when a larger one arrives, which is how layers reuse their buffers from step to step. Growing frees the old

@@ -64,12 +64,11 @@ final class BatchNormChannelsLastTests: XCTestCase {
                                           runningMean: rm, runningVar: rv, batch: n, channels: c, spatial: p, eps: 1e-5,
                                           reluOutput: y0)
         let xl = Layouts.transpose(x, n, c, p, toChannelsLast: true), dyl = Layouts.transpose(dy, n, c, p, toChannelsLast: true)
-        BatchNormKernel.forwardInferenceChannelsLast(y: &y1, x: xl, gamma: gamma, beta: beta, runningMean: rm,
-                                                     runningVar: rv, batch: n, channels: c, spatial: p, eps: 1e-5,
-                                                     relu: true)
-        BatchNormKernel.backwardInferenceChannelsLast(dx: &dx1, dGamma: &dg1, dBeta: &db1, dy: dyl, x: xl, gamma: gamma,
-                                                      runningMean: rm, runningVar: rv, batch: n, channels: c,
-                                                      spatial: p, eps: 1e-5, reluOutput: y1)
+        BatchNormKernel.forwardInference(y: &y1, x: xl, gamma: gamma, beta: beta, runningMean: rm, runningVar: rv,
+                                         batch: n, channels: c, spatial: p, eps: 1e-5, relu: true, channelsLast: true)
+        BatchNormKernel.backwardInference(dx: &dx1, dGamma: &dg1, dBeta: &db1, dy: dyl, x: xl, gamma: gamma,
+                                          runningMean: rm, runningVar: rv, batch: n, channels: c, spatial: p,
+                                          eps: 1e-5, reluOutput: y1, channelsLast: true)
         assertClose(Layouts.transpose(y1, n, c, p, toChannelsLast: false), y0, "y")
         assertClose(Layouts.transpose(dx1, n, c, p, toChannelsLast: false), dx0, "dx")
         assertClose(dg1, dg0, "dgamma"); assertClose(db1, db0, "dbeta")

@@ -1,0 +1,54 @@
+/// The channels-last kernels (BatchNormKernel+ChannelsLast.swift) on a bf16 input x, where a mixed-precision
+/// convolution stored its output so: widened exactly, a bf16 x gives bit for bit the result of the same values in
+/// Float. Outputs, gradients and statistics are Float. (Float inputs go through `forwardTraining` and the others.)
+extension BatchNormKernel {
+    /// Training forward on a channels-last bf16 x, Float y [N, HW, C]; as `forwardTraining`.
+    public static func forwardTrainingChannelsLast(
+        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
+        x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+        runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
+        reduce: Reduce? = nil
+    ) {
+        channelsLastForwardTraining(y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta,
+                                    runningMean: runningMean, runningVar: runningVar, batch: batch,
+                                    channels: channels, spatial: spatial, momentum: momentum, eps: eps, relu: relu,
+                                    reduce: reduce)
+    }
+
+    /// Evaluation forward on a channels-last bf16 x with running statistics; as `forwardInference`.
+    public static func forwardInferenceChannelsLast(
+        y: UnsafeMutablePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
+        beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false
+    ) {
+        channelsLastForwardInference(y: y, x: x, gamma: gamma, beta: beta, runningMean: runningMean,
+                                     runningVar: runningVar, batch: batch, channels: channels, spatial: spatial,
+                                     eps: eps, relu: relu)
+    }
+
+    /// Training backward on a channels-last bf16 x; as `backwardTraining`.
+    public static func backwardTrainingChannelsLast(
+        dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+        dy: UnsafePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
+        reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
+    ) {
+        channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
+                                     invStd: invStd, batch: batch, channels: channels, spatial: spatial,
+                                     reluOutput: reluOutput, reluBeta: reluBeta, reduce: reduce)
+    }
+
+    /// Backward through the evaluation transform on a channels-last bf16 x; as `backwardInference`.
+    public static func backwardInferenceChannelsLast(
+        dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+        dy: UnsafePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
+        runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
+        batch: Int, channels: Int, spatial: Int, eps: Float, reluOutput: UnsafePointer<Float>? = nil
+    ) {
+        channelsLastBackwardInference(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma,
+                                      runningMean: runningMean, runningVar: runningVar, batch: batch,
+                                      channels: channels, spatial: spatial, eps: eps, reluOutput: reluOutput)
+    }
+}
