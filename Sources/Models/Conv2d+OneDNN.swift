@@ -44,9 +44,10 @@ extension Conv2d {
     }
 
     /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias) from the layer's integer view, channels-last: in Float, or
-    /// rounded to bf16 where mixed precision stores this layer's output so (`outputFeedsBatchNorm`).
+    /// rounded to bf16 where mixed precision stores this layer's output so (`outputFeedsBatchNorm`) — not where it
+    /// stands in for a hardware datapath (an ideal chip), whose Float output it must equal.
     func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView, shape: [Int]) {
-        let bf16 = outputFeedsBatchNorm && EngineContext.precision == .bf16
+        let bf16 = outputFeedsBatchNorm && EngineContext.precision == .bf16 && datapath == nil
         y.ensure(shape: shape, elementType: bf16 ? .bfloat16 : .float32)
         conv.forward(codes: view.codes, signs: view.signs, scale: view.alpha.map { $0 * view.step },
                      offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) },

@@ -97,11 +97,11 @@ public final class DNNLConvolution {
     }
 
     /// Converts the forward operands without running the forward (the layer's forward ran on another kernel, e.g.
-    /// the exact integer one): `backward`, called next, then has what it needs. The converted input lives in the
-    /// workspace until then, not in a buffer of this layer's.
+    /// the exact integer one): `backward`, called next, then has what it needs. The converted input and weights
+    /// live in the workspace until then, not in buffers of this layer's.
     public func prepareBackward(x input: UnsafePointer<Float>, weight: UnsafePointer<Float>) {
         x.load(input, engine: engine, transient: .preparedInput)
-        w.load(weight, engine: engine)
+        w.load(weight, engine: engine, transient: .preparedWeights)
     }
 
     /// As `prepareBackward(x:weight:)` for an input given as codes, x = j·Δ (channels-last): where the backward
@@ -115,7 +115,7 @@ public final class DNNLConvolution {
         else { return false }
         let values = x.bindTransient(.preparedInput).bindMemory(to: UInt16.self, capacity: s.src.reduce(1, *))
         IntegerConvKernels.bf16Values(ofCodes: codes, count: s.src.reduce(1, *), step: step, into: values)
-        w.load(weight, engine: engine)
+        w.load(weight, engine: engine, transient: .preparedWeights)
         return true
     }
 
@@ -226,7 +226,7 @@ public final class DNNLConvolution {
                 return .some(op)
             }
             guard let wForData = operand(wUser, dataPrimitive.desc(dnnl_query_weights_md), sameAs: c.w.desc,
-                                         scratch: nil),
+                                         scratch: .convertedWeightsForData),
                   let xForW = operand(xUser, weightsPrimitive.desc(dnnl_query_src_md), sameAs: c.x.desc,
                                       scratch: .convertedInput),
                   let dyForW = operand(dyUser, weightsPrimitive.desc(dnnl_query_diff_dst_md), sameAs: dy.desc,

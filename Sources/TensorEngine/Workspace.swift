@@ -15,8 +15,9 @@ public final class Workspace: @unchecked Sendable {
         /// layout of it for the weight gradient), input, weight gradient; the integer convolution's sums.
         case convertedOutput, convertedGradient, convertedGradientForWeights, convertedInput, convertedWeightGradient
         case integerSums, windowSums
-        /// The forward input a oneDNN convolution converts right before its backward (`prepareBackward`).
-        case preparedInput
+        /// The forward input and weights a oneDNN convolution converts right before its backward (`prepareBackward`),
+        /// and the weights in backward-data's layout where it differs from the forward's.
+        case preparedInput, preparedWeights, convertedWeightsForData
         /// A binarized layer's quantized input, rebuilt from its codes for the layer's backward (`tensor`).
         case kernelInput
         /// A binarized layer's weights α·B + β, its weight gradient before the straight-through rule, and its
