@@ -22,8 +22,8 @@ public final class MaxPool2d: Layer {
     let y = Tensor(shape: [0])
     /// Replaceable by an owner that shares gradient buffers between layers (see `BlockGradientBuffers`).
     var dx = Tensor(shape: [0])
-    /// [N, C, outH, outW] flat winner index within each input plane.
-    var argmax: UnsafeMutablePointer<Int32>?
+    /// [N, C, outH, outW] (or channels-last) each window's winning tap (`PoolingKernels.Winner`, one byte).
+    var argmax: UnsafeMutablePointer<PoolingKernels.Winner>?
     var argmaxCapacity = 0
     var geometry: ConvGeometry?
     var inputShape: [Int] = []

@@ -2,10 +2,16 @@
 public enum PoolingKernels {
     // MARK: - Max pooling
 
-    /// y[n,c] = max over each window; `argmax` [N·C·outH·outW] records the flat input index (within the channel
-    /// plane) of the winner, for backward. Padding never wins (PyTorch pads with −∞).
-    public static func maxForward(y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+    /// A max-pool winner: its tap in the window, ki·kernelW + kj (one byte per output: windows of at most 255
+    /// taps), or `noWinner` for a window entirely in the padding.
+    public typealias Winner = UInt8
+    public static let noWinner: Winner = 255
+
+    /// y[n,c] = max over each window; `argmax` [N·C·outH·outW] records the winner's tap, for backward. Padding
+    /// never wins (PyTorch pads with −∞).
+    public static func maxForward(y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Winner>,
                                   x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry) {
+        checkTaps(g)
         let H = g.height, W = g.width, oh = g.outH, ow = g.outW
         Parallel.chunks(batch * g.channels) { _, range in
             for plane in range {
@@ -21,48 +27,62 @@ public enum PoolingKernels {
 
     /// dx = scatter of dy onto the recorded winners (overwrites dx).
     public static func maxBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
-                                   argmax: UnsafePointer<Int32>, batch: Int, geometry g: ConvGeometry) {
-        let hw = g.height * g.width, ohw = g.outH * g.outW
+                                   argmax: UnsafePointer<Winner>, batch: Int, geometry g: ConvGeometry) {
+        let hw = g.height * g.width, ow = g.outW, ohw = g.outH * g.outW
         Parallel.chunks(batch * g.channels) { _, range in
             for plane in range {
                 let dxp = dx + plane * hw, dyp = dy + plane * ohw, ap = argmax + plane * ohw
                 dxp.update(repeating: 0, count: hw)
-                for i in 0..<ohw where ap[i] >= 0 { dxp[Int(ap[i])] += dyp[i] }
+                for o in 0..<ohw where ap[o] != noWinner { dxp[input(g, o / ow, o % ow, ap[o])] += dyp[o] }
             }
         }
     }
 
-    /// body(iy·W + ix) for each tap of output (oy, ox)'s window inside the image, in window order (rows, then
+    /// Stops on a window with more taps than a `Winner` can name (a programming error: the models' pools are 2x2
+    /// and 3x3).
+    static func checkTaps(_ g: ConvGeometry) {
+        if g.kernelH * g.kernelW >= Int(noWinner) { fatalError("max pooling takes windows of at most 254 taps") }
+    }
+
+    /// The input position iy·W + ix of output (oy, ox)'s window tap `tap`.
+    @inline(__always)
+    static func input(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ tap: Winner) -> Int {
+        let ki = Int(tap) / g.kernelW, kj = Int(tap) % g.kernelW
+        return (oy * g.strideH - g.padH + ki) * g.width + (ox * g.strideW - g.padW + kj)
+    }
+
+    /// body(iy·W + ix, tap) for each tap of output (oy, ox)'s window inside the image, in window order (rows, then
     /// columns): the order the max kernels' first-maximum rule depends on.
     @inline(__always)
-    static func forEachTap(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ body: (Int) -> Void) {
+    static func forEachTap(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ body: (Int, Int) -> Void) {
         for ki in 0..<g.kernelH {
             let iy = oy * g.strideH - g.padH + ki
             if iy < 0 || iy >= g.height { continue }
             for kj in 0..<g.kernelW {
                 let ix = ox * g.strideW - g.padW + kj
-                if ix >= 0 && ix < g.width { body(iy * g.width + ix) }
+                if ix >= 0 && ix < g.width { body(iy * g.width + ix, ki * g.kernelW + kj) }
             }
         }
     }
 
-    /// The maximum of value(i) over output (oy, ox)'s window and its index i (iy·W + ix): the first maximum in
-    /// window order, a NaN wins; (−∞, −1) for a window entirely in the padding.
+    /// The maximum of value(i) over output (oy, ox)'s window (i = iy·W + ix) and the winner's tap: the first
+    /// maximum in window order, a NaN wins; (−∞, `noWinner`) for a window entirely in the padding.
     @inline(__always)
-    static func windowMax(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ value: (Int) -> Float) -> (Float, Int32) {
-        var best = -Float.infinity, at: Int32 = -1
-        forEachTap(g, oy, ox) { i in
+    static func windowMax(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ value: (Int) -> Float) -> (Float, Winner) {
+        var best = -Float.infinity, at = noWinner
+        forEachTap(g, oy, ox) { i, tap in
             let v = value(i)
-            if v > best || at < 0 || v.isNaN { best = v; at = Int32(i) }
+            if v > best || at == noWinner || v.isNaN { best = v; at = Winner(tap) }
         }
         return (best, at)
     }
 
     /// `maxForward` on channels-last tensors: x [N, H, W, C], y and argmax [N, outH, outW, C] (argmax as in
-    /// `maxForward`: the winner's iy·W + ix in its plane). The same winners — window order, the first maximum, a NaN
-    /// wins — with the channels innermost (contiguous), so the input is read once, not converted to planes.
-    public static func maxForwardChannelsLast(y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+    /// `maxForward`: the winner's tap). The same winners — window order, the first maximum, a NaN wins — with the
+    /// channels innermost (contiguous), so the input is read once, not converted to planes.
+    public static func maxForwardChannelsLast(y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Winner>,
                                               x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry) {
+        checkTaps(g)
         let H = g.height, W = g.width, C = g.channels, oh = g.outH, ow = g.outW
         Parallel.chunks(batch * oh) { _, range in
             for row in range {
@@ -70,17 +90,17 @@ public enum PoolingKernels {
                 let xn = x + n * H * W * C
                 for ox in 0..<ow {
                     let yo = y + (row * ow + ox) * C, ao = argmax + (row * ow + ox) * C
-                    // 16 channels in registers (the winner's index as a Float: exact below 2²⁴), then the rest.
+                    // 16 channels in registers (the winner's tap as a Float, −1 for none), then the rest.
                     for c0 in stride(from: 0, to: C - 15, by: 16) {
                         var best = Float16x(repeating: -.infinity), at = Float16x(repeating: -1)
-                        forEachTap(g, oy, ox) { i in
+                        forEachTap(g, oy, ox) { i, tap in
                             let v = load(xn + i * C + c0)
                             let take = (v .> best) .| (at .< Float16x()) .| (v .!= v)
                             best.replace(with: v, where: take)
-                            at.replace(with: Float16x(repeating: Float(i)), where: take)
+                            at.replace(with: Float16x(repeating: Float(tap)), where: take)
                         }
                         store(best, yo + c0)
-                        for l in 0..<16 { ao[c0 + l] = Int32(at[l]) }
+                        for l in 0..<16 { ao[c0 + l] = at[l] < 0 ? noWinner : Winner(at[l]) }
                     }
                     for c in (C / 16 * 16)..<C { (yo[c], ao[c]) = windowMax(g, oy, ox) { xn[$0 * C + c] } }
                 }
@@ -90,14 +110,16 @@ public enum PoolingKernels {
 
     /// `maxBackward` on channels-last tensors (dx [N, H, W, C], dy and argmax [N, outH, outW, C]; overwrites dx).
     public static func maxBackwardChannelsLast(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
-                                               argmax: UnsafePointer<Int32>, batch: Int, geometry g: ConvGeometry) {
-        let hw = g.height * g.width, ohw = g.outH * g.outW, C = g.channels
+                                               argmax: UnsafePointer<Winner>, batch: Int, geometry g: ConvGeometry) {
+        let hw = g.height * g.width, ow = g.outW, ohw = g.outH * g.outW, C = g.channels
         Parallel.chunks(batch) { _, range in
             for n in range {
                 let dxn = dx + n * hw * C, dyn = dy + n * ohw * C, an = argmax + n * ohw * C
                 dxn.update(repeating: 0, count: hw * C)
                 for o in 0..<ohw {
-                    for c in 0..<C where an[o * C + c] >= 0 { dxn[Int(an[o * C + c]) * C + c] += dyn[o * C + c] }
+                    for c in 0..<C where an[o * C + c] != noWinner {
+                        dxn[input(g, o / ow, o % ow, an[o * C + c]) * C + c] += dyn[o * C + c]
+                    }
                 }
             }
         }

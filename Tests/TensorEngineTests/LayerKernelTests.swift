@@ -253,7 +253,7 @@ final class LayerKernelTests: XCTestCase {
 
     func pool(_ kind: String, _ x: [Float], n: Int, g: ConvGeometry) -> [Float] {
         var y = [Float](repeating: 0, count: n * g.channels * g.outPixels)
-        var idx = [Int32](repeating: 0, count: y.count)
+        var idx = [PoolingKernels.Winner](repeating: 0, count: y.count)
         x.withPointer { xp in
             if kind == "max" { PoolingKernels.maxForward(y: &y, argmax: &idx, x: xp, batch: n, geometry: g) }
             else { PoolingKernels.avgForward(y: &y, x: xp, batch: n, geometry: g) }
@@ -292,7 +292,7 @@ final class LayerKernelTests: XCTestCase {
             }
             let dy = GradientCheck.random(ymax.count, seed: 60)
             var dmax = [Float](repeating: 9, count: x.count), davg = dmax
-            var idx = [Int32](repeating: 0, count: ymax.count)
+            var idx = [PoolingKernels.Winner](repeating: 0, count: ymax.count)
             var tmp = [Float](repeating: 0, count: ymax.count)
             x.withPointer { xp in PoolingKernels.maxForward(y: &tmp, argmax: &idx, x: xp, batch: n, geometry: g) }
             dy.withPointer { dyp in

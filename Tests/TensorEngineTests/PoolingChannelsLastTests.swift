@@ -15,7 +15,7 @@ final class PoolingChannelsLastTests: XCTestCase {
             x[7] = .nan
             let dy = GradientCheck.random(n * c * g.outPixels, seed: UInt64(c + 1))
             var y = [Float](repeating: 0, count: dy.count), yl = y
-            var arg = [Int32](repeating: 0, count: dy.count), argl = arg
+            var arg = [PoolingKernels.Winner](repeating: 0, count: dy.count), argl = arg
             var dx = [Float](repeating: 0, count: x.count), dxl = dx
             PoolingKernels.maxForward(y: &y, argmax: &arg, x: x, batch: n, geometry: g)
             PoolingKernels.maxBackward(dx: &dx, dy: dy, argmax: arg, batch: n, geometry: g)
