@@ -18,7 +18,7 @@ public final class LayerQuantization {
     public let inputQuantizer: ActivationQuantizer?
     /// [weight count] gradient w.r.t. the binarized weights, before the straight-through rule: live during this
     /// layer's backward only, so it is the engine's shared scratch (`Workspace.Slot.quantizedWeightGradient`), as
-    /// is the closed forms' selection / sort buffer — not a buffer per layer (−70 MB of peak RSS on ResNet-18).
+    /// is the closed forms' selection / sort buffer — not a buffer per layer (≈ −50 MB of peak RSS, ResNet-18).
     private var dWq: UnsafeMutablePointer<Float>?
     /// (α, β, threshold) per group of the last forward (hardware reports read these).
     public private(set) var groups: [WeightBinarizer.Group] = []
