@@ -98,8 +98,9 @@ extension BatchNormKernel {
 
     /// y = (x − shift)·scale + beta per channel over `rows` rows of C values (clamped at 0 with `relu`).
     private static func normalizeRows<X: NormInput>(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<X>,
-                                                    _ rows: Int, _ C: Int, shift: UnsafePointer<Float>, scale: UnsafePointer<Float>,
-                                      beta: UnsafePointer<Float>, relu: Bool) {
+                                                    _ rows: Int, _ C: Int, shift: UnsafePointer<Float>,
+                                                    scale: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                                    relu: Bool) {
         let blocks = C / 16
         Parallel.chunks(rows) { _, range in
             let zero = Float16x()
