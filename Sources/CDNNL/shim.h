@@ -6,6 +6,4 @@
 // path, so the two functions used are declared here.
 void omp_set_num_threads(int num_threads);
 int omp_get_max_threads(void);
-// A macro Swift cannot import.
-static inline void *bwma_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
 #endif

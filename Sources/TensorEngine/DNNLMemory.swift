@@ -20,31 +20,23 @@ struct DNNLDesc {
     }
 }
 
-/// A oneDNN memory object: either owning its buffer (operands in the layout a primitive chose) or a view of a
-/// Swift buffer that is bound before each use (the engine's plain NCHW tensors).
+/// A oneDNN memory object: a view of a buffer the engine owns (a tensor, an operand's own buffer, a workspace slot),
+/// bound before each use. Never one that allocates its own buffer: oneDNN frees such a buffer on the first
+/// `set_data_handle`, even to the same address.
 final class DNNLMemory {
     let handle: dnnl_memory_t
     let desc: DNNLDesc
 
-    /// - Parameter owning: allocate a buffer (true) or start unbound (false; call `bind` before use).
-    init(_ desc: DNNLDesc, owning: Bool, engine: DNNL) {
+    /// Starts unbound: call `bind` before use.
+    init(_ desc: DNNLDesc, engine: DNNL) {
         self.desc = desc
         var m: dnnl_memory_t?
-        let status = withUnsafePointer(to: desc.md) {
-            dnnl_memory_create(&m, $0, engine.engine, owning ? bwma_dnnl_memory_allocate() : nil)
-        }
+        let status = withUnsafePointer(to: desc.md) { dnnl_memory_create(&m, $0, engine.engine, nil) }
         DNNL.check(status, "memory create")
         handle = m!
     }
 
     deinit { dnnl_memory_destroy(handle) }
-
-    /// The buffer the memory points at now.
-    var dataHandle: UnsafeMutableRawPointer? {
-        var p: UnsafeMutableRawPointer?
-        DNNL.check(dnnl_memory_get_data_handle(handle, &p), "get data handle")
-        return p
-    }
 
     /// Points the memory at a caller's buffer (which must hold `desc.byteCount` bytes in `desc`'s layout).
     func bind(_ p: UnsafeRawPointer) {

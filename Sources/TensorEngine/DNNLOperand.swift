@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 
 /// One operand of a oneDNN primitive: the engine's plain fp32 buffer (NCHW, OIHW, or a vector) and, where the
 /// primitive wants another layout or data type, a buffer of its own with the reorder between the two.
@@ -10,9 +11,10 @@ final class DNNLOperand {
     let user: DNNLMemory
     let inner: DNNLMemory?
     private let reorder: DNNLPrimitive?
-    /// The buffer an owning inner memory allocated (untouched until first written: a transient load leaves it
-    /// unpaged).
-    private let ownBuffer: UnsafeMutableRawPointer?
+    /// The operand's own buffer for a converted copy that must outlive one call, allocated here on first use (never
+    /// by oneDNN: its `set_data_handle` frees a buffer the memory allocated itself, so rebinding such a memory to a
+    /// workspace slot and back would write into freed memory). Unpaged until first written.
+    private var ownBuffer: UnsafeMutableRawPointer?
     /// The workspace slot of a transient inner buffer, which lives one primitive call: every layer's convolution
     /// shares it, so converted copies cost memory once per process instead of once per layer. nil: the operand owns
     /// its buffer (it must survive until the backward pass, like a forward input).
@@ -22,19 +24,29 @@ final class DNNLOperand {
     init?(user userDesc: DNNLDesc, wanted: DNNLDesc, isOutput: Bool, accumulate: Bool = false,
           scratch: Workspace.Slot? = nil, engine: DNNL) {
         self.scratch = scratch
-        user = DNNLMemory(userDesc, owning: false, engine: engine)
+        user = DNNLMemory(userDesc, engine: engine)
         if userDesc == wanted && !accumulate {
-            inner = nil; reorder = nil; ownBuffer = nil
+            inner = nil; reorder = nil
         } else {
-            let memory = DNNLMemory(wanted, owning: scratch == nil, engine: engine)
-            inner = memory
-            ownBuffer = scratch == nil ? memory.dataHandle : nil
+            inner = DNNLMemory(wanted, engine: engine)
             let r = isOutput
                 ? DNNLPrimitive(reorder: wanted, to: userDesc, accumulate: accumulate, engine: engine)
                 : DNNLPrimitive(reorder: userDesc, to: wanted, engine: engine)
             guard let r else { return nil }
             reorder = r
         }
+    }
+
+    deinit { free(ownBuffer) }
+
+    /// The own buffer, allocated on first use (64-byte aligned, like oneDNN's).
+    private func ownStorage(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if let ownBuffer { return ownBuffer }
+        var raw: UnsafeMutableRawPointer?
+        let rc = posix_memalign(&raw, 64, Swift.max(bytes, 1))
+        guard rc == 0, let raw else { fatalError("out of memory allocating \(bytes) bytes for a oneDNN operand") }
+        ownBuffer = raw
+        return raw
     }
 
     /// The memory the primitive reads or writes.
@@ -50,8 +62,8 @@ final class DNNLOperand {
         if let reorder, let inner {
             if let slot = transient ?? scratch {
                 bindTransient(slot)
-            } else if let ownBuffer {
-                inner.bind(ownBuffer)
+            } else {
+                inner.bind(ownStorage(inner.desc.byteCount))
             }
             engine.execute(reorder.primitive, [arg(DNNL_ARG_FROM, user.handle), arg(DNNL_ARG_TO, inner.handle)])
         }
