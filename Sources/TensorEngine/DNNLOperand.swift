@@ -60,12 +60,18 @@ final class DNNLOperand {
     func load(_ p: UnsafeRawPointer, engine: DNNL, transient: Workspace.Slot? = nil) {
         user.bind(p)
         if let reorder, let inner {
-            if let slot = transient ?? scratch {
-                bindTransient(slot)
-            } else {
-                inner.bind(ownStorage(inner.desc.byteCount))
-            }
+            bindInner(inner, transient: transient)
             engine.execute(reorder.primitive, [arg(DNNL_ARG_FROM, user.handle), arg(DNNL_ARG_TO, inner.handle)])
+        }
+    }
+
+    /// Points the inner memory at its storage for this call: a workspace slot (`transient`, or the operand's
+    /// `scratch`), else the operand's own buffer.
+    private func bindInner(_ inner: DNNLMemory, transient: Workspace.Slot?) {
+        if let slot = transient ?? scratch {
+            bindTransient(slot)
+        } else {
+            inner.bind(ownStorage(inner.desc.byteCount))
         }
     }
 
@@ -83,7 +89,7 @@ final class DNNLOperand {
     /// Output, before the primitive runs: points at the caller's buffer (written directly when no reorder is needed).
     func bind(_ p: UnsafeMutableRawPointer) {
         user.bind(p)
-        if let scratch, inner != nil { bindTransient(scratch) }
+        if let inner { bindInner(inner, transient: nil) }
     }
 
     /// Output, after the primitive ran: converts (or adds) the primitive's result into the caller's buffer.

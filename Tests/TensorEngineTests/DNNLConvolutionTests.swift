@@ -164,6 +164,41 @@ final class DNNLConvolutionTests: XCTestCase {
         }
     }
 
+    /// An operand's converted copy stays valid while its memory is rebound between the operand's own buffer and a
+    /// workspace slot (forward, a backward prepared from scratch, forward again, then backward): oneDNN frees a
+    /// buffer a memory allocated itself on its first `set_data_handle`, which once made these copies land in freed
+    /// memory (here other allocations of the same size, filled with NaN, would take it over).
+    func testConvertedOperandsSurviveRebinding() throws {
+        guard DNNL.shared != nil, DNNL.hasNativeBF16 else { throw XCTSkip("no native bf16 on this CPU") }
+        let c = Self.cases[8], g = geometry(c)
+        let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: 21)
+        let w = GradientCheck.random(c.cout * g.columnRows, seed: 22)
+        let dy = GradientCheck.random(c.n * c.cout * g.outPixels, seed: 23)
+        func run(rebinding: Bool) throws -> [[Float]] {
+            let conv = try XCTUnwrap(DNNLConvolution(batch: c.n, outChannels: c.cout, geometry: g, bias: false,
+                                                     precision: .bf16))
+            var y = [Float](repeating: 0, count: dy.count), dx = x, dW = [Float](repeating: 0, count: w.count)
+            y.withMutable { conv.forward(y: $0, x: x, weight: w, bias: nil) }
+            var junk: [[Float]] = []
+            if rebinding {
+                XCTAssertTrue(conv.supportsBackward)
+                conv.prepareBackward(x: x, weight: w)
+                y.withMutable { conv.forward(y: $0, x: x, weight: w, bias: nil) }
+                for bytes in [x.count * 2, w.count * 2, x.count * 4, w.count * 4] {
+                    junk += (0..<4).map { _ in [Float](repeating: .nan, count: bytes / 4) }
+                }
+            }
+            dx.withMutable { dxp in
+                dW.withMutable { conv.backward(dx: dxp, dWeight: $0, dBias: nil, dy: dy, x: x, weight: w) }
+            }
+            XCTAssertFalse(junk.contains { $0.contains { !$0.isNaN } })
+            return [y, dx, dW]
+        }
+        let plain = try run(rebinding: false), rebound = try run(rebinding: true)
+        XCTAssertFalse(rebound.joined().contains { $0.isNaN })
+        XCTAssertEqual(rebound, plain)
+    }
+
     func testBF16WithinOperandRoundingBound() throws { try check(.bf16) }
 
     /// The bound is tight enough to mean something: fp32 results are far inside it, and bf16 differs from fp32 at
