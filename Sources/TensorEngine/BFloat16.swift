@@ -18,12 +18,6 @@ public struct BFloat16: Sendable, Equatable {
     public var float: Float { Float(bitPattern: UInt32(bits) << 16) }
 }
 
-/// 16 bf16 values widened to Float (exact).
-@inline(__always) func load(_ p: UnsafePointer<BFloat16>) -> Float16x {
-    let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt16>.self)
-    return unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, to: Float16x.self)
-}
-
 /// What the channels-last batch norm kernels read their input x as: Float, or bf16 where a mixed-precision
 /// convolution wrote it. Both widen exactly, so a bf16 input gives bit for bit the result of the same values in
 /// Float.
@@ -38,6 +32,10 @@ extension Float: NormInput {
 }
 
 extension BFloat16: NormInput {
-    @inline(__always) static func load16(_ p: UnsafePointer<BFloat16>) -> Float16x { load(p) }
+    /// 16 values widened to Float (exact).
+    @inline(__always) static func load16(_ p: UnsafePointer<BFloat16>) -> Float16x {
+        let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt16>.self)
+        return unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, to: Float16x.self)
+    }
     @inline(__always) static func value(_ p: UnsafePointer<BFloat16>) -> Float { p.pointee.float }
 }

@@ -28,12 +28,12 @@ public enum PoolingKernels {
     /// dx = scatter of dy onto the recorded winners (overwrites dx).
     public static func maxBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                    argmax: UnsafePointer<Winner>, batch: Int, geometry g: ConvGeometry) {
-        let hw = g.height * g.width, ow = g.outW, ohw = g.outH * g.outW
+        let hw = g.height * g.width, ohw = g.outH * g.outW, taps = TapPositions(g)
         Parallel.chunks(batch * g.channels) { _, range in
             for plane in range {
                 let dxp = dx + plane * hw, dyp = dy + plane * ohw, ap = argmax + plane * ohw
                 dxp.update(repeating: 0, count: hw)
-                for o in 0..<ohw where ap[o] != noWinner { dxp[input(g, o / ow, o % ow, ap[o])] += dyp[o] }
+                for o in 0..<ohw where ap[o] != noWinner { dxp[taps.origin(o) + taps.offsets[Int(ap[o])]] += dyp[o] }
             }
         }
     }
@@ -44,11 +44,21 @@ public enum PoolingKernels {
         if g.kernelH * g.kernelW >= Int(noWinner) { fatalError("max pooling takes windows of at most 254 taps") }
     }
 
-    /// The input position iy·W + ix of output (oy, ox)'s window tap `tap`.
-    @inline(__always)
-    static func input(_ g: ConvGeometry, _ oy: Int, _ ox: Int, _ tap: Winner) -> Int {
-        let ki = Int(tap) / g.kernelW, kj = Int(tap) % g.kernelW
-        return (oy * g.strideH - g.padH + ki) * g.width + (ox * g.strideW - g.padW + kj)
+    /// Where winners land: output o's window starts at input position `origin(o)` (iy·W + ix of its top-left tap,
+    /// possibly in the padding) and tap t lies `offsets[t]` = ki·W + kj further on.
+    struct TapPositions {
+        let g: ConvGeometry
+        let offsets: [Int]
+
+        init(_ g: ConvGeometry) {
+            self.g = g
+            offsets = (0..<(g.kernelH * g.kernelW)).map { ($0 / g.kernelW) * g.width + $0 % g.kernelW }
+        }
+
+        @inline(__always)
+        func origin(_ o: Int) -> Int {
+            (o / g.outW * g.strideH - g.padH) * g.width + (o % g.outW * g.strideW - g.padW)
+        }
     }
 
     /// body(iy·W + ix, tap) for each tap of output (oy, ox)'s window inside the image, in window order (rows, then
@@ -111,14 +121,15 @@ public enum PoolingKernels {
     /// `maxBackward` on channels-last tensors (dx [N, H, W, C], dy and argmax [N, outH, outW, C]; overwrites dx).
     public static func maxBackwardChannelsLast(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                                argmax: UnsafePointer<Winner>, batch: Int, geometry g: ConvGeometry) {
-        let hw = g.height * g.width, ow = g.outW, ohw = g.outH * g.outW, C = g.channels
+        let hw = g.height * g.width, ohw = g.outH * g.outW, C = g.channels, taps = TapPositions(g)
         Parallel.chunks(batch) { _, range in
             for n in range {
                 let dxn = dx + n * hw * C, dyn = dy + n * ohw * C, an = argmax + n * ohw * C
                 dxn.update(repeating: 0, count: hw * C)
                 for o in 0..<ohw {
+                    let origin = taps.origin(o)
                     for c in 0..<C where an[o * C + c] != noWinner {
-                        dxn[input(g, o / ow, o % ow, an[o * C + c]) * C + c] += dyn[o * C + c]
+                        dxn[(origin + taps.offsets[Int(an[o * C + c])]) * C + c] += dyn[o * C + c]
                     }
                 }
             }
