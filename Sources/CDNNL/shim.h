@@ -6,4 +6,9 @@
 // path, so the two functions used are declared here.
 void omp_set_num_threads(int num_threads);
 int omp_get_max_threads(void);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+// libgomp's entry point for `#pragma omp parallel` (GCC's ABI, stable since GCC 4.9): runs fn(data) on a team of
+// num_threads threads, the caller being thread 0. The engine's own loops run on the same team as oneDNN's.
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 #endif

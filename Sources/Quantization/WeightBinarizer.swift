@@ -166,16 +166,22 @@ public struct WeightBinarizer: Sendable, Equatable {
 
 extension WeightBinarizer {
     /// Binarizes a whole weight tensor [groups·perGroup] (groups = output channels when `perChannel`, else 1) into
-    /// `wq` (and B into `signs` when given); writes each group's α and β.
+    /// `wq` (and B into `signs` when given); writes each group's α and β. `scratch` holds ≥ count floats: the groups
+    /// run in parallel (`Parallel.chunks`), each worker in its own group-sized part of it.
     public func binarize(latent w: UnsafePointer<Float>, count: Int, outChannels: Int,
                          into wq: UnsafeMutablePointer<Float>, signs: UnsafeMutablePointer<Int8>? = nil,
                          groups: inout [Group], scratch: UnsafeMutablePointer<Float>) {
         let g = perChannel ? outChannels : 1, size = count / g
         precondition(size * g == count, "weight count \(count) is not a multiple of \(g) channels")
         if groups.count != g { groups = [Group](repeating: Group(alpha: 0, beta: 0, threshold: 0), count: g) }
-        for i in 0..<g {
-            groups[i] = binarize(w + i * size, size, into: wq + i * size, signs: signs.map { $0 + i * size },
-                                 scratch: scratch)
+        groups.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            Parallel.chunks(g) { worker, range in
+                for i in range {
+                    out[i] = binarize(w + i * size, size, into: wq + i * size, signs: signs.map { $0 + i * size },
+                                      scratch: scratch + worker * size)
+                }
+            }
         }
     }
 
@@ -183,37 +189,51 @@ extension WeightBinarizer {
     public static func values(signs: UnsafePointer<Int8>, count: Int, groups: [Group],
                               into wq: UnsafeMutablePointer<Float>) {
         let size = count / Swift.max(groups.count, 1)
-        for (k, g) in groups.enumerated() {
-            let (hi, lo) = g.levels
-            for i in (k * size)..<((k + 1) * size) { wq[i] = signs[i] > 0 ? hi : lo }
+        groups.withUnsafeBufferPointer { groups in
+            Parallel.chunks(groups.count) { _, range in
+                for k in range {
+                    let (hi, lo) = groups[k].levels
+                    for i in (k * size)..<((k + 1) * size) { wq[i] = signs[i] > 0 ? hi : lo }
+                }
+            }
         }
     }
 
-    /// Straight-through backward: grad += dWq·[|W − t| ≤ steClip·α] (+ the α, β terms when enabled).
+    /// Straight-through backward: grad += dWq·[|W − t| ≤ steClip·α] (+ the α, β terms when enabled); the groups
+    /// run in parallel.
     public func backward(latent w: UnsafePointer<Float>, count: Int, dWq: UnsafePointer<Float>,
                          groups: [Group], grad: UnsafeMutablePointer<Float>) {
-        let g = groups.count, size = count / g
-        for k in 0..<g {
-            let gr = groups[k], base = k * size
-            let window = steClip > 0 ? steClip * Swift.max(gr.alpha, 1e-12) : Float.infinity
-            var sumD = 0.0, sumDB = 0.0
-            for i in base..<(base + size) {
-                let d = w[i] - gr.threshold
-                if abs(d) <= window { grad[i] += dWq[i] }
-                if gradientThroughScale {
-                    sumD += Double(dWq[i])
-                    sumDB += Double(dWq[i]) * (w[i] >= gr.threshold ? 1 : -1)
+        let size = count / groups.count
+        groups.withUnsafeBufferPointer { groups in
+            Parallel.chunks(groups.count) { _, range in
+                for k in range {
+                    let base = k * size
+                    backward(group: groups[k], w + base, size, dWq: dWq + base, grad: grad + base)
                 }
             }
+        }
+    }
+
+    /// The straight-through rule on one group of n weights.
+    private func backward(group gr: Group, _ w: UnsafePointer<Float>, _ n: Int, dWq: UnsafePointer<Float>,
+                          grad: UnsafeMutablePointer<Float>) {
+        let window = steClip > 0 ? steClip * Swift.max(gr.alpha, 1e-12) : Float.infinity
+        var sumD = 0.0, sumDB = 0.0
+        for i in 0..<n {
+            let d = w[i] - gr.threshold
+            if abs(d) <= window { grad[i] += dWq[i] }
             if gradientThroughScale {
-                // ∂Wq_j/∂W_i through α = mean|W − t| and β = mean W (bwma) — B held fixed.
-                let betaTerm = kind == .bwn ? 0 : Float(sumD / Double(size))
-                let alphaTerm = Float(sumDB / Double(size))
-                for i in base..<(base + size) {
-                    let sign: Float = kind == .bwn ? (w[i] >= 0 ? 1 : -1) : (w[i] >= gr.threshold ? 1 : -1)
-                    grad[i] += betaTerm + alphaTerm * sign
-                }
+                sumD += Double(dWq[i])
+                sumDB += Double(dWq[i]) * (w[i] >= gr.threshold ? 1 : -1)
             }
+        }
+        guard gradientThroughScale else { return }
+        // ∂Wq_j/∂W_i through α = mean|W − t| and β = mean W (bwma) — B held fixed.
+        let betaTerm = kind == .bwn ? 0 : Float(sumD / Double(n))
+        let alphaTerm = Float(sumDB / Double(n))
+        for i in 0..<n {
+            let sign: Float = kind == .bwn ? (w[i] >= 0 ? 1 : -1) : (w[i] >= gr.threshold ? 1 : -1)
+            grad[i] += betaTerm + alphaTerm * sign
         }
     }
 }

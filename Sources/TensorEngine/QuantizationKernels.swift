@@ -96,18 +96,23 @@ public enum QuantizationKernels {
         return p * w2 + c0
     }
 
-    /// Σ x² (Float partials of 4096 elements, Double across them).
+    /// Σ x² (Float partials of 4096 elements, Double across them in order: the same bits on any thread count).
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var total = 0.0, i = 0
-        while i < count {
-            let n = Swift.min(4096, count - i)
-            var acc = Float16x(), j = 0
-            while j + 16 <= n { let v = load(x + i + j); acc += v * v; j += 16 }
-            var s = acc.sum()
-            while j < n { s += x[i + j] * x[i + j]; j += 1 }
-            total += Double(s)
-            i += n
+        let block = 4096, blocks = (count + block - 1) / block
+        var partials = [Float](repeating: 0, count: blocks)
+        partials.withUnsafeMutableBufferPointer { partials in
+            let partials = partials.baseAddress!
+            Parallel.chunks(blocks) { _, range in
+                for b in range {
+                    let p = x + b * block, n = Swift.min(block, count - b * block)
+                    var acc = Float16x(), j = 0
+                    while j + 16 <= n { let v = load(p + j); acc += v * v; j += 16 }
+                    var s = acc.sum()
+                    while j < n { s += p[j] * p[j]; j += 1 }
+                    partials[b] = s
+                }
+            }
         }
-        return total
+        return partials.reduce(0.0) { $0 + Double($1) }
     }
 }
