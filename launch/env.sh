@@ -10,9 +10,9 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null
 fi
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 export PATH="/opt/swift/usr/bin:$PATH"
-# - oneDNN runs on OpenMP (libgomp), whose idle threads spin for a long time after each parallel region and then
-#   steal the core from the engine's own worker threads (GCD) between oneDNN calls: ResNet-20 BWMA W1A4 bf16 on two
-#   threads ran at 302-357 img/s with the default and 411-421 with 10000 spins (benchmarks.md). A value the user set
-#   is kept.
+# - oneDNN and the engine's own loops run on OpenMP (libgomp), whose idle threads spin after each parallel region.
+#   Spinning long held cores the engine's former GCD workers needed (ResNet-20 BWMA W1A4 bf16, two threads: 302-357
+#   img/s with the default, 411-421 with 10000 spins); with one shared team, 1000, 10000 and 300000 spins measure
+#   alike (benchmarks.md), and 10000 stays. A value the user set is kept.
 export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-10000}"
 

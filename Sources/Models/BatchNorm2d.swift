@@ -29,6 +29,11 @@ public final class BatchNorm2d: Layer {
     /// dy and returned (no buffer of its own — 103 MB for ResNet-18's stem at batch 32). Both kernels read each
     /// element of dy before writing dx at the same place.
     var gradientInPlace = false
+    /// Whether a backward after a bf16 input (a bf16 convolution's output) writes dx in bf16 — the same bits the
+    /// convolution would round a Float dx to, without the Float pass and the conversion. Off only to compare.
+    public var writesBF16Gradient = true
+    /// The element type of the last backward's dx (diagnostics, tests).
+    public private(set) var lastGradientType = Tensor.ElementType.float32
     /// [C] batch mean and 1/√(var + ε) saved by the training forward.
     let mean: Tensor, invStd: Tensor
     var input: Tensor?
@@ -96,11 +101,20 @@ public final class BatchNorm2d: Layer {
         guard let x = input, let y = output else { preconditionFailure("BatchNorm2d.backward without a forward") }
         precondition(!gradientInPlace || (dy.shape == x.shape && dy.layout == x.layout), "in-place gradient shape")
         let dx = gradientInPlace ? dy : dx
-        dx.ensure(shape: x.shape)
+        // After a bf16 convolution the gradient goes back in bf16, the precision that convolution's backward reads
+        // (not in place: bf16 elements written over Float ones would overtake the reads of another worker).
+        let bf16Gradient = x.elementType == .bfloat16 && trainedForward && !gradientInPlace && writesBF16Gradient
+        dx.ensure(shape: x.shape, elementType: bf16Gradient ? .bfloat16 : .float32)
+        lastGradientType = dx.elementType
         dx.layout = x.layout
         let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
         let relu = fusedReLU ? UnsafePointer(y.data) : nil
-        if x.elementType == .bfloat16 {
+        if bf16Gradient {
+            BatchNormKernel.backwardTrainingChannelsLast(
+                dx: dx.bf16Data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.bf16Data, gamma: gamma.value,
+                mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw, reluOutput: relu,
+                reluBeta: beta.value, reduce: statisticsReducer)
+        } else if x.elementType == .bfloat16 {
             backward(bf16: x.bf16Data, dx: dx.data, dy: dy.data, batch: n, spatial: hw, reluOutput: relu)
         } else if trainedForward {
             BatchNormKernel.backwardTraining(

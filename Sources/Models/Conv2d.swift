@@ -142,7 +142,9 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             let dyc = path.outputLayout == .nchw ? dy.converted(to: .nhwc, using: planarGradient) : dy
             let dxc = xin.layout == inputLayout ? dx : planarInputGradient
             if needsInputGradient { dxc.ensure(shape: x.shape) }
-            c.backward(dx: needsInputGradient ? dxc.data : nil, dWeight: dW, dBias: bias?.grad, dy: dyc.data,
+            // A bf16 dy (a batch norm's gradient after this layer's bf16 output) goes to oneDNN as it is.
+            c.backward(dx: needsInputGradient ? dxc.data : nil, dWeight: dW, dBias: bias?.grad,
+                       dy: UnsafeRawPointer(dyc.rawData), bf16Gradient: dyc.elementType == .bfloat16,
                        x: input.map { UnsafePointer($0.data) }, weight: w)
             if needsInputGradient && dxc !== dx {
                 dxc.layout = xin.layout
@@ -152,7 +154,8 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             // Reference kernels: NCHW operands (xin is NCHW here: the forward converted it unless it ran on
             // oneDNN, whose outputs and gradients are channels-last).
             let xp = xin.tensor().converted(to: .nchw, using: planarInput)
-            let dyp = path.outputLayout == .nhwc ? dy.converted(to: .nchw, using: planarGradient) : dy
+            let dyf = dy.widened(using: Tensor(shape: [0]))  // (bf16 only where oneDNN had no backward: rare)
+            let dyp = path.outputLayout == .nhwc ? dyf.converted(to: .nchw, using: planarGradient) : dyf
             let dxp = inputLayout == .nhwc ? planarInputGradient : dx
             if needsInputGradient { dxp.ensure(shape: x.shape) }
             Conv2dKernel.backward(dx: needsInputGradient ? dxp.data : nil, dWeight: dW, dBias: bias?.grad,

@@ -39,3 +39,25 @@ extension BFloat16: NormInput {
     }
     @inline(__always) static func value(_ p: UnsafePointer<BFloat16>) -> Float { p.pointee.float }
 }
+
+/// What the channels-last batch norm backward writes its input gradient dx as: Float, or bf16 where the convolution
+/// before it reads its output gradient in bf16 (it would round a Float one to bf16 itself: the same bits).
+protocol NormGradient {
+    static func store16(_ v: Float16x, _ p: UnsafeMutablePointer<Self>)
+    static func store(_ v: Float, _ p: UnsafeMutablePointer<Self>)
+}
+
+extension Float: NormGradient {
+    @inline(__always) static func store16(_ v: Float16x, _ p: UnsafeMutablePointer<Float>) { TensorEngine.store(v, p) }
+    @inline(__always) static func store(_ v: Float, _ p: UnsafeMutablePointer<Float>) { p.pointee = v }
+}
+
+extension BFloat16: NormGradient {
+    /// 16 values rounded to nearest, ties to even — lane for lane `BFloat16.init(_:)`.
+    @inline(__always) static func store16(_ v: Float16x, _ p: UnsafeMutablePointer<BFloat16>) {
+        let b = unsafeBitCast(v, to: SIMD16<UInt32>.self)
+        let rounded = (b &+ 0x7FFF &+ ((b &>> 16) & 1)) &>> 16
+        UnsafeMutableRawPointer(p).storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: rounded), as: SIMD16<UInt16>.self)
+    }
+    @inline(__always) static func store(_ v: Float, _ p: UnsafeMutablePointer<BFloat16>) { p.pointee = BFloat16(v) }
+}

@@ -122,9 +122,9 @@ extension BatchNormKernel {
         }
     }
 
-    /// Training backward on channels-last tensors; as `backwardTraining`. x is Float or bf16.
-    static func channelsLastBackwardTraining<X: NormInput>(
-        dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+    /// Training backward on channels-last tensors; as `backwardTraining`. x is Float or bf16, and so is dx.
+    static func channelsLastBackwardTraining<X: NormInput, DX: NormGradient>(
+        dx: UnsafeMutablePointer<DX>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
@@ -149,8 +149,8 @@ extension BatchNormKernel {
         case recomputed(beta: UnsafePointer<Float>)
     }
 
-    private static func channelsLastBackwardTraining<X: NormInput>(
-        dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+    private static func channelsLastBackwardTraining<X: NormInput, DX: NormGradient>(
+        dx: UnsafeMutablePointer<DX>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, mask: ReLUMask, reduce: Reduce?
@@ -213,7 +213,7 @@ extension BatchNormKernel {
                 for row in range {
                     let off = row * C + c0
                     let d = X.load16(x + off) - mu
-                    store(a * relu.masked(load(dy + off), d, off) + b * d + k, dx + off)
+                    DX.store16(a * relu.masked(load(dy + off), d, off) + b * d + k, dx + off)
                 }
             }
             for c in (blocks * 16)..<C {
@@ -221,7 +221,7 @@ extension BatchNormKernel {
                     let off = row * C + c
                     let d = X.value(x + off) - mean[c]
                     let g = scalarMask(mask, c, d, off, gamma, invStd) ? dy[off] : 0
-                    dx[off] = av[c] * g + bv[c] * d + cv[c]
+                    DX.store(av[c] * g + bv[c] * d + cv[c], dx + off)
                 }
             }
         }

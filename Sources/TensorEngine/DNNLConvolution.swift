@@ -130,9 +130,23 @@ public final class DNNLConvolution {
     public func backward(dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
                          dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x input: UnsafePointer<Float>?,
                          weight: UnsafePointer<Float>) {
+        backward(dx: dx, dWeight: dWeight, dBias: dBias, dy: UnsafeRawPointer(dy), bf16Gradient: false, x: input,
+                 weight: weight)
+    }
+
+    /// As above for an output gradient dy in bf16 (`bf16Gradient`; channels-last), as a batch norm after a bf16
+    /// convolution writes it: the bf16 kernels read it as it is, where a Float dy would first be rounded to bf16 —
+    /// the same bits. Requires `precision == .bf16`.
+    public func backward(dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
+                         dBias: UnsafeMutablePointer<Float>?, dy: UnsafeRawPointer, bf16Gradient: Bool,
+                         x input: UnsafePointer<Float>?, weight: UnsafePointer<Float>) {
         guard supportsBackward, let bw = backwardPass else { fatalError("DNNLConvolution.backward: no oneDNN backward") }
         precondition(input != nil || (x.inner != nil && bw.xForWeights == nil), "backward: no input")
-        bw.dy.load(dy, engine: engine)
+        guard let gradient = bf16Gradient ? bw.bf16Gradient : bw.floatGradient as Gradient? else {
+            fatalError("DNNLConvolution.backward: a bf16 output gradient needs a bf16 convolution")
+        }
+        let dyOperand = gradient.data, dyForWeights = gradient.weights
+        dyOperand.load(dy, engine: engine)
         // Operands used in place (no conversion) point at the caller's current buffers.
         if x.inner == nil, let input { x.load(input, engine: engine) }
         if w.inner == nil { w.load(weight, engine: engine) }
@@ -140,16 +154,16 @@ public final class DNNLConvolution {
             let dxOperand = bw.dx, data = bw.data
             bw.weightsForData?.load(weight, engine: engine)
             dxOperand.bind(dx)
-            engine.execute(data.primitive, [arg(DNNL_ARG_DIFF_DST, bw.dy.handle),
+            engine.execute(data.primitive, [arg(DNNL_ARG_DIFF_DST, dyOperand.handle),
                                             arg(DNNL_ARG_WEIGHTS, bw.weightsForData?.handle ?? w.handle),
                                             arg(DNNL_ARG_DIFF_SRC, dxOperand.handle)])
             dxOperand.store(engine: engine)
         }
         if let own = bw.xForWeights, let input { own.load(input, engine: engine) }
-        if let own = bw.dyForWeights { own.load(dy, engine: engine) }
+        if let own = dyForWeights { own.load(dy, engine: engine) }
         bw.dW.bind(dWeight)
         var args = [arg(DNNL_ARG_SRC, (bw.xForWeights ?? x).handle),
-                    arg(DNNL_ARG_DIFF_DST, (bw.dyForWeights ?? bw.dy).handle),
+                    arg(DNNL_ARG_DIFF_DST, (dyForWeights ?? dyOperand).handle),
                     arg(DNNL_ARG_DIFF_WEIGHTS, bw.dW.handle)]
         if let dB = bw.dB, let dBias {
             dB.bind(dBias)
@@ -165,14 +179,14 @@ public final class DNNLConvolution {
     private final class Backward {
         let data: DNNLPrimitive
         let weights: DNNLPrimitive
-        let dy: DNNLOperand
+        /// The output gradient given in Float, and (bf16 convolutions) given in bf16.
+        let floatGradient: Gradient
+        let bf16Gradient: Gradient?
         let dx: DNNLOperand
         /// nil: the forward's converted weights serve.
         let weightsForData: DNNLOperand?
         /// nil: the forward's converted input serves.
         let xForWeights: DNNLOperand?
-        /// nil: `dy` serves.
-        let dyForWeights: DNNLOperand?
         let dW: DNNLOperand
         let dB: DNNLOperand?
 
@@ -210,8 +224,7 @@ public final class DNNLConvolution {
             let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nhwc), xUser = DNNLDesc(s.src, dnnl_f32, inputTag)
             let wUser = DNNLDesc(s.weights, dnnl_f32, dnnl_oihw), bUser = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
             guard let dataPrimitive,
-                  let dy = DNNLOperand(user: dyUser, wanted: dataPrimitive.desc(dnnl_query_diff_dst_md),
-                                       isOutput: false, scratch: .convertedGradient, engine: e),
+                  let floatGradient = Gradient(user: dyUser, data: dataPrimitive, weights: weightsPrimitive, engine: e),
                   let dx = DNNLOperand(user: xUser, wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true,
                                        scratch: .convertedOutput, engine: e),
                   let dW = DNNLOperand(user: wUser, wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md),
@@ -228,17 +241,43 @@ public final class DNNLConvolution {
             guard let wForData = operand(wUser, dataPrimitive.desc(dnnl_query_weights_md), sameAs: c.w.desc,
                                          scratch: .convertedWeightsForData),
                   let xForW = operand(xUser, weightsPrimitive.desc(dnnl_query_src_md), sameAs: c.x.desc,
-                                      scratch: .convertedInput),
-                  let dyForW = operand(dyUser, weightsPrimitive.desc(dnnl_query_diff_dst_md), sameAs: dy.desc,
-                                       scratch: .convertedGradientForWeights)
+                                      scratch: .convertedInput)
             else { return nil }
             let dB = c.hasBias ? DNNLOperand(user: bUser, wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md,
                                                                                       index: 1),
                                              isOutput: true, accumulate: true, engine: e) : nil
             if c.hasBias && dB == nil { return nil }
             data = dataPrimitive; weights = weightsPrimitive
-            self.dy = dy; self.dx = dx; self.dW = dW; self.dB = dB
-            weightsForData = wForData; xForWeights = xForW; dyForWeights = dyForW
+            self.floatGradient = floatGradient; self.dx = dx; self.dW = dW; self.dB = dB
+            bf16Gradient = c.precision == .bf16
+                ? Gradient(user: DNNLDesc(s.dst, dnnl_bf16, dnnl_nhwc), data: dataPrimitive, weights: weightsPrimitive,
+                           engine: e)
+                : nil
+            weightsForData = wForData; xForWeights = xForW
+        }
+    }
+
+    /// The output gradient's operands from one user type: for backward data, and for backward weights where that
+    /// wants another layout (nil: the first serves).
+    private struct Gradient {
+        let data: DNNLOperand
+        let weights: DNNLOperand?
+
+        init?(user: DNNLDesc, data dataPrimitive: DNNLPrimitive, weights weightsPrimitive: DNNLPrimitive,
+              engine e: DNNL) {
+            guard let d = DNNLOperand(user: user, wanted: dataPrimitive.desc(dnnl_query_diff_dst_md),
+                                      isOutput: false, scratch: .convertedGradient, engine: e)
+            else { return nil }
+            let wanted = weightsPrimitive.desc(dnnl_query_diff_dst_md)
+            if wanted == d.desc {
+                weights = nil
+            } else {
+                guard let w = DNNLOperand(user: user, wanted: wanted, isOutput: false,
+                                          scratch: .convertedGradientForWeights, engine: e)
+                else { return nil }
+                weights = w
+            }
+            data = d
         }
     }
 }

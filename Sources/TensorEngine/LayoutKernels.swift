@@ -49,6 +49,18 @@ extension Tensor {
         return scratch
     }
 
+    /// The tensor in Float: itself, or a bf16 tensor widened (exactly) into `scratch`, same shape and layout.
+    public func widened(using scratch: Tensor) -> Tensor {
+        guard elementType == .bfloat16 else { return self }
+        scratch.ensure(shape: shape)
+        scratch.layout = layout
+        let src = bf16Data, dst = scratch.data
+        Parallel.chunks(count) { _, range in
+            for i in range { dst[i] = src[i].float }
+        }
+        return scratch
+    }
+
     /// The contents in NCHW order whatever the layout and element type (tests, reports).
     public var planarArray: [Float] {
         if elementType == .bfloat16 {

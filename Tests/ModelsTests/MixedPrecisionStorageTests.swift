@@ -22,7 +22,9 @@ final class MixedPrecisionStorageTests: XCTestCase {
         XCTAssertEqual(t.capacity, 2 * 3 * 5 * 7)
     }
 
-    /// Training and evaluation, with and without the fused ReLU, 16-channel blocks with and without a tail.
+    /// Training and evaluation, with and without the fused ReLU, 16-channel blocks with and without a tail; the
+    /// training backward on a bf16 input writes dx in bf16 (the Float dx rounded: `BFloat16.store16` lane for lane
+    /// `BFloat16.init`).
     func testBatchNormOnBF16InputEqualsBatchNormOnTheSameFloats() {
         for (channels, relu, training) in [(20, true, true), (32, false, true), (20, false, false), (16, true, false)] {
             var rng = RNG(seed: UInt64(channels))
@@ -48,10 +50,13 @@ final class MixedPrecisionStorageTests: XCTestCase {
                 let g = Tensor(shape: shape, values: dy)
                 g.layout = .nhwc
                 let dx = bn.backward(g).array
+                XCTAssertEqual(bn.lastGradientType, x === half && training ? .bfloat16 : .float32)
                 results.append([y, dx] + store.parameters.map(\.grads) + store.parameters.map(\.values))
             }
             let what = "channels \(channels) relu \(relu) training \(training)"
             XCTAssertEqual(results[0].count, results[1].count)
+            // After training, dx of a bf16 input is itself bf16: the Float dx rounded to nearest, ties to even.
+            if training { results[1][1] = results[1][1].map { BFloat16($0).float } }
             for (a, b) in zip(results[0], results[1]) {
                 XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), what)
             }
@@ -127,11 +132,40 @@ final class MixedPrecisionStorageTests: XCTestCase {
         }
     }
 
-    /// Two forward/backward steps on random data (no update): their losses and the last step's gradients.
+    /// Batch norm after a bf16 convolution hands that convolution its gradient in bf16: the bits oneDNN would round
+    /// the Float gradient to, so whole networks (FP32 and W1A4, ResNet-8 with its shortcut, ResNet-18 with its stem
+    /// and projections — whose in-place batch norms keep Float) compute bit for bit the same losses and gradients
+    /// either way, on one and two threads.
+    func testBF16GradientsOfBatchNormChangeNoBit() throws {
+        guard DNNL.shared != nil, DNNL.supportsEngine, DNNL.hasNativeBF16 else {
+            throw XCTSkip("no native bf16 on this CPU (oneDNN ISA \(DNNL.isaName))")
+        }
+        let w1a4 = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        for (arch, quant, shape, batch, threads) in [("resnet8", QuantPolicy.fp32, [3, 16, 16], 4, 1),
+                                                      ("resnet8", w1a4, [3, 16, 16], 4, 2),
+                                                      ("resnet18", .fp32, [3, 64, 64], 2, 2)] {
+            let what = "\(arch) \(quant == .fp32 ? "fp32 network" : "W1A4") \(threads) threads"
+            let float = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Gradients: false)
+            let half = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Gradients: true)
+            XCTAssertEqual(half.loss, float.loss, what)
+            XCTAssertEqual(half.grads.count, float.grads.count, what)
+            for (i, (a, b)) in zip(float.grads, half.grads).enumerated() {
+                XCTAssertEqual(b.map(\.bitPattern), a.map(\.bitPattern), "\(what): parameter \(i)")
+            }
+            XCTAssertGreaterThan(half.bf16Gradients, 0, "\(what): no batch norm wrote a bf16 gradient")
+        }
+    }
+
+    /// Two forward/backward steps on random data (no update): their losses, the last step's gradients, and how
+    /// many batch norms wrote a bf16 input gradient in it.
     private func networkSteps(_ arch: String, _ quant: QuantPolicy, _ shape: [Int], _ batch: Int,
-                              _ precision: Precision) throws -> (loss: [Double], grads: [[Float]]) {
-        EngineContext.configure(threads: 1, backend: .onednn, precision: precision)
+                              _ precision: Precision, threads: Int = 1, bf16Gradients: Bool = true) throws
+        -> (loss: [Double], grads: [[Float]], bf16Gradients: Int) {
+        EngineContext.configure(threads: threads, backend: .onednn, precision: precision)
         let m = try ModelZoo.make(arch, inputShape: shape, numClasses: 5, seed: 7, quant: quant)
+        let norms = m.leaves.compactMap { $0 as? BatchNorm2d }
+        for bn in norms { bn.writesBF16Gradient = bf16Gradients }
+        var written = 0
         var rng = RNG(seed: 8)
         var losses: [Double] = []
         for _ in 0..<2 {
@@ -146,7 +180,8 @@ final class MixedPrecisionStorageTests: XCTestCase {
             })
             m.store.zeroGrad()
             m.backward(d)
+            written = norms.filter { $0.lastGradientType == .bfloat16 }.count
         }
-        return (losses, m.store.parameters.map(\.grads))
+        return (losses, m.store.parameters.map(\.grads), written)
     }
 }
