@@ -44,6 +44,15 @@ public final class BasicBlock: Layer {
     /// [N, Cin, H, W]
     let dx: Tensor
     var input: Tensor?
+    /// Set (by `chain`) when this block's input is the output of a block before it, which then skips the final
+    /// ReLU's backward: this block's dx is the sum's gradient masked by that ReLU's output, [x > 0] — the same
+    /// values, one pass over the activations fewer per pair of blocks. Only for a sum (identity or projection).
+    public internal(set) var masksInputGradient = false
+    /// Set (by `chain`) when the block after this one masks its input gradient: dy is already zero where the final
+    /// ReLU's output is, and is the gradient at the sum as it stands.
+    public internal(set) var receivesMaskedGradient = false
+    /// Whether the shortcut's gradient is added to the main path's (identity, projection) rather than scattered.
+    var shortcutIsSum: Bool { identity || projection != nil }
 
     /// - Parameters:
     ///   - shared: gradient buffers shared with the network's other blocks (nil: the block owns its buffers).
@@ -122,23 +131,44 @@ public final class BasicBlock: Layer {
         return y
     }
 
+    /// Lets consecutive blocks of a network fold the ReLU backward between them into the sum before it (see
+    /// `masksInputGradient`): for each block whose input is its predecessor's output and whose shortcut is a sum.
+    public static func chain(_ blocks: [BasicBlock]) {
+        for (before, after) in zip(blocks, blocks.dropFirst()) where after.shortcutIsSum {
+            after.masksInputGradient = true
+            before.receivesMaskedGradient = true
+        }
+    }
+
+    /// Undoes `chain` (tests compare both).
+    public func unchain() { masksInputGradient = false; receivesMaskedGradient = false }
+
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("BasicBlock.backward without a forward") }
-        dsum.ensure(shape: y.shape)
-        dsum.layout = y.layout
-        ActivationKernels.reluBackward(dx: dsum.data, dy: dy.data, x: y.data, count: y.count)
+        let dsum: Tensor
+        if receivesMaskedGradient {
+            precondition(dy.shape == y.shape && dy.layout == y.layout, "BasicBlock: a masked gradient of another shape")
+            dsum = dy
+        } else {
+            dsum = self.dsum
+            dsum.ensure(shape: y.shape)
+            dsum.layout = y.layout
+            ActivationKernels.reluBackward(dx: dsum.data, dy: dy.data, x: y.data, count: y.count)
+        }
         var g = bn2.backward(dsum)
         g = conv2.backward(g)
         g = bn1.backward(g)
         g = conv1.backward(g)
         dx.ensure(shape: x.shape)
         dx.layout = x.layout
-        if identity {
-            let ds = dsum.converted(to: x.layout, using: shortcutInput)
-            ElementwiseKernels.add(dx.data, g.data, ds.data, count: dx.count)
-        } else if let projection {
-            let gs = projection.backward(dsum.converted(to: projectionLayout, using: shortcutInput))
-            ElementwiseKernels.add(dx.data, g.data, gs.data, count: dx.count)
+        if shortcutIsSum {
+            let s = identity ? dsum.converted(to: x.layout, using: shortcutInput)
+                : projection!.backward(dsum.converted(to: projectionLayout, using: shortcutInput))
+            if masksInputGradient {
+                ElementwiseKernels.addMasked(dx.data, g.data, s.data, mask: x.data, count: dx.count)
+            } else {
+                ElementwiseKernels.add(dx.data, g.data, s.data, count: dx.count)
+            }
         } else {
             dx.data.update(from: g.data, count: dx.count)
             let ds = dsum.converted(to: x.layout, using: shortcutInput)

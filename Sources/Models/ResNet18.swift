@@ -30,6 +30,7 @@ public enum ResNet18 {
                 index += 1
             }
         }
+        BasicBlock.chain(layers.compactMap { $0 as? BasicBlock })
         layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: 512, outFeatures: numClasses,
                                              quant: quant.spec(for: "fc", role: .last))]
         return layers

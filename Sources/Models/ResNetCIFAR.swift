@@ -27,6 +27,7 @@ public enum ResNetCIFAR {
                 index += 1
             }
         }
+        BasicBlock.chain(layers.compactMap { $0 as? BasicBlock })
         layers += [GlobalAvgPool2d(), Linear(store, "fc", inFeatures: c, outFeatures: numClasses,
                                              quant: quant.spec(for: "fc", role: .last))]
         return layers

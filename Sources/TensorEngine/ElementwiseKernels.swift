@@ -10,6 +10,20 @@ public enum ElementwiseKernels {
         }
     }
 
+    /// out = a + b where mask > 0, else 0: a sum's gradient through the ReLU whose output is `mask`, in one pass.
+    public static func addMasked(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
+                                 _ b: UnsafePointer<Float>, mask: UnsafePointer<Float>, count: Int) {
+        Parallel.chunks(count) { _, r in
+            let zero = Float16x()
+            var i = r.lowerBound
+            while i + 16 <= r.upperBound {
+                store((load(a + i) + load(b + i)).replacing(with: zero, where: load(mask + i) .<= zero), out + i)
+                i += 16
+            }
+            while i < r.upperBound { out[i] = mask[i] > 0 ? a[i] + b[i] : 0; i += 1 }
+        }
+    }
+
     /// out += a.
     public static func accumulate(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, count: Int) {
         Parallel.chunks(count) { _, r in

@@ -1,4 +1,5 @@
 import Models
+import Quantization
 import TensorEngine
 import TestSupport
 import XCTest
@@ -118,6 +119,40 @@ final class ModelGradientTests: XCTestCase {
             for (p, q) in zip(shared.store.parameters, own.store.parameters) {
                 let differing = zip(p.grads, q.grads).filter { $0 != $1 }.count
                 XCTAssertEqual(differing, 0, "step \(step): \(p.name) differs in \(differing) of \(p.count) values")
+            }
+        }
+    }
+
+    /// Consecutive blocks fold the ReLU backward between them into the sum before it (`BasicBlock.chain`): every
+    /// gradient, over two steps, equals bit for bit that of the same network with the blocks unchained — CIFAR
+    /// ResNets (identity and option-A blocks; FP32 and W1A4) and ResNet-18 (projections), on two threads.
+    func testChainedBlocksChangeNoGradient() throws {
+        EngineContext.threads = 2
+        defer { EngineContext.threads = 1 }
+        let w1a4 = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        for (arch, quant, shape) in [("resnet14", QuantPolicy.fp32, [3, 8, 8]), ("resnet14", w1a4, [3, 8, 8]),
+                                     ("resnet18", .fp32, [3, 32, 32])] {
+            let chained = try ModelZoo.make(arch, inputShape: shape, numClasses: 5, seed: 4, quant: quant)
+            let plain = try ModelZoo.make(arch, inputShape: shape, numClasses: 5, seed: 4, quant: quant)
+            let blocks = chained.network.layers.compactMap { $0 as? BasicBlock }
+            XCTAssertGreaterThanOrEqual(blocks.filter(\.masksInputGradient).count, 2, "\(arch): blocks chained")
+            for case let b as BasicBlock in plain.network.layers { b.unchain() }
+            var rng = RNG(seed: 5)
+            for step in 0..<2 {
+                let x = Tensor(shape: [3] + shape)
+                for i in 0..<x.count { x.data[i] = rng.normal() }
+                let d = Tensor(shape: [3, 5])
+                for i in 0..<d.count { d.data[i] = rng.normal() }
+                for m in [chained, plain] {
+                    _ = m.forward(x, training: true)
+                    m.store.zeroGrad()
+                    m.backward(d)
+                }
+                for (p, q) in zip(chained.store.parameters, plain.store.parameters) {
+                    let differing = zip(p.grads, q.grads).filter { $0.bitPattern != $1.bitPattern }.count
+                    XCTAssertEqual(differing, 0, "\(arch) step \(step): \(p.name) differs in \(differing) of \(p.count)")
+                }
+                XCTAssertTrue(chained.store.parameters.contains { $0.grads.contains { $0 != 0 } }, "\(arch): gradients")
             }
         }
     }
