@@ -154,7 +154,8 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             // Reference kernels: NCHW operands (xin is NCHW here: the forward converted it unless it ran on
             // oneDNN, whose outputs and gradients are channels-last).
             let xp = xin.tensor().converted(to: .nchw, using: planarInput)
-            let dyf = dy.widened(using: Tensor(shape: [0]))  // (bf16 only where oneDNN had no backward: rare)
+            // (A bf16 dy here only where oneDNN had no backward for a shape it ran forward: rare.)
+            let dyf = dy.elementType == .bfloat16 ? dy.widened(using: Tensor(shape: [0])) : dy
             let dyp = path.outputLayout == .nhwc ? dyf.converted(to: .nchw, using: planarGradient) : dyf
             let dxp = inputLayout == .nhwc ? planarInputGradient : dx
             if needsInputGradient { dxp.ensure(shape: x.shape) }

@@ -22,6 +22,21 @@ final class MixedPrecisionStorageTests: XCTestCase {
         XCTAssertEqual(t.capacity, 2 * 3 * 5 * 7)
     }
 
+    /// `widened` gives a bf16 tensor's exact Float values (same shape and layout) and a Float tensor itself.
+    func testWidenedIsExactAndLeavesFloatTensorsAlone() {
+        let t = Tensor(shape: [0]), scratch = Tensor(shape: [0])
+        t.ensure(shape: [2, 17, 3, 1], elementType: .bfloat16)
+        t.layout = .nhwc
+        for i in 0..<t.count { t.bf16Data[i] = BFloat16(Float(i) * -0.731 + 3) }
+        let w = t.widened(using: scratch)
+        XCTAssertTrue(w === scratch)
+        XCTAssertEqual(w.shape, t.shape)
+        XCTAssertEqual(w.layout, .nhwc)
+        XCTAssertEqual(w.elementType, .float32)
+        XCTAssertEqual(w.array.map(\.bitPattern), (0..<t.count).map { t.bf16Data[$0].float.bitPattern })
+        XCTAssertTrue(w.widened(using: Tensor(shape: [0])) === w)
+    }
+
     /// Training and evaluation, with and without the fused ReLU, 16-channel blocks with and without a tail; the
     /// training backward on a bf16 input writes dx in bf16 (the Float dx rounded: `BFloat16.store16` lane for lane
     /// `BFloat16.init`).
