@@ -35,7 +35,11 @@ extension BFloat16: NormInput {
     /// 16 values widened to Float (exact).
     @inline(__always) static func load16(_ p: UnsafePointer<BFloat16>) -> Float16x {
         let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<UInt16>.self)
-        return unsafeBitCast(SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, to: Float16x.self)
+        // Lane by lane: the compiler makes vector zero-extensions of this loop inline, where the generic
+        // SIMD16<UInt32>(truncatingIfNeeded:) stays an out-of-line call (1 % of a bf16 step).
+        var w = SIMD16<UInt32>()
+        for i in 0..<16 { w[i] = UInt32(h[i]) }
+        return unsafeBitCast(w &<< 16, to: Float16x.self)
     }
     @inline(__always) static func value(_ p: UnsafePointer<BFloat16>) -> Float { p.pointee.float }
 }
