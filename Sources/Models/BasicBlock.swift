@@ -108,27 +108,40 @@ public final class BasicBlock: Layer {
         var h = conv1.forward(x, training: training)
         h = bn1.forward(h, training: training)
         h = conv2.forward(h, training: training)
-        h = bn2.forward(h, training: training)
-        let s: Tensor
-        if identity {
-            s = x.converted(to: h.layout, using: shortcut)
-        } else if let projection {
-            let p = projection.forward(x, training: training)
-            projectionLayout = p.layout
-            s = p.converted(to: h.layout, using: shortcut)
-        } else {
-            let xs = x.converted(to: h.layout, using: shortcutInput)
-            shortcut.ensure(shape: h.shape)
-            shortcut.layout = h.layout
-            let kernel = h.layout == .nhwc ? ShortcutKernels.forwardChannelsLast : ShortcutKernels.forward
-            kernel(shortcut.data, xs.data, x.shape[0], inChannels, x.shape[2], x.shape[3], outChannels, stride)
-            s = shortcut
-        }
+        // The shortcut first: bn2 can then write relu(bn2(h) + shortcut) in one pass (channels-last).
+        let s = shortcut(x, shape: h.shape, layout: h.layout, training: training)
         y.ensure(shape: h.shape)
         y.layout = h.layout
-        ElementwiseKernels.addRelu(y.data, h.data, s.data, count: h.count)
+        summedInBatchNorm = fusesSum && bn2.forward(h, training: training, addingReLU: s, into: y)
+        if !summedInBatchNorm {
+            h = bn2.forward(h, training: training)
+            ElementwiseKernels.addRelu(y.data, h.data, s.data, count: h.count)
+        }
         input = x
         return y
+    }
+
+    /// Whether bn2 writes the block's output relu(bn2(·) + shortcut) itself where it can (the same bits as bn2
+    /// then add + ReLU; off only to compare).
+    public var fusesSum = true
+    /// Whether the last forward's bn2 wrote the output (diagnostics, tests).
+    public private(set) var summedInBatchNorm = false
+
+    /// The shortcut's output (`shape`, in `layout`): x itself, the projection's output, or option A's subsampled and
+    /// zero-padded x.
+    private func shortcut(_ x: Tensor, shape: [Int], layout: Tensor.Layout, training: Bool) -> Tensor {
+        if identity { return x.converted(to: layout, using: shortcut) }
+        if let projection {
+            let p = projection.forward(x, training: training)
+            projectionLayout = p.layout
+            return p.converted(to: layout, using: shortcut)
+        }
+        let xs = x.converted(to: layout, using: shortcutInput)
+        shortcut.ensure(shape: shape)
+        shortcut.layout = layout
+        let kernel = layout == .nhwc ? ShortcutKernels.forwardChannelsLast : ShortcutKernels.forward
+        kernel(shortcut.data, xs.data, x.shape[0], inChannels, x.shape[2], x.shape[3], outChannels, stride)
+        return shortcut
     }
 
     /// Lets consecutive blocks of a network fold the ReLU backward between them into the sum before it (see

@@ -71,30 +71,48 @@ public final class BatchNorm2d: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.shape.count >= 2 && x.shape[1] == channels, "BatchNorm2d(\(channels)) got \(x.shape)")
-        let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
+        let channelsLast = x.layout == .nhwc && x.shape.count == 4
         let backwardReadsOutput = fusedReLU && !(channelsLast && training)
         let y = backwardReadsOutput ? self.y : outputScratch ?? self.y
+        run(x, training: training, into: y, residual: nil, relu: fusedReLU)
+        return y
+    }
+
+    /// A residual block's tail in one pass: out = max(bn(x) + residual, 0), the arithmetic of this forward followed
+    /// by `ElementwiseKernels.addRelu` (the same bits), without writing and re-reading bn(x). Channels-last x and
+    /// residual of x's shape, no fused ReLU of its own; false (nothing done) otherwise — the caller then runs both.
+    /// Backward is this layer's ordinary backward (it never reads its output without a fused ReLU).
+    public func forward(_ x: Tensor, training: Bool, addingReLU residual: Tensor, into out: Tensor) -> Bool {
+        guard !fusedReLU, x.layout == .nhwc, x.shape.count == 4, residual.layout == .nhwc,
+              residual.shape == x.shape, residual.elementType == .float32, x.shape[1] == channels
+        else { return false }
+        run(x, training: training, into: out, residual: residual, relu: true)
+        return true
+    }
+
+    private func run(_ x: Tensor, training: Bool, into y: Tensor, residual: Tensor?, relu: Bool) {
+        let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
         y.ensure(shape: x.shape)
         y.layout = x.layout
+        let r = residual.map { UnsafePointer($0.data) }
         if x.elementType == .bfloat16 {
             precondition(channelsLast, "BatchNorm2d: a bf16 input must be channels-last [N, C, H, W]")
-            forward(bf16: x.bf16Data, y: y.data, batch: n, spatial: hw, training: training)
+            forward(bf16: x.bf16Data, y: y.data, batch: n, spatial: hw, training: training, relu: relu, residual: r)
         } else if training {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value,
-                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU,
-                reduce: statisticsReducer, channelsLast: channelsLast)
+                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: relu,
+                reduce: statisticsReducer, channelsLast: channelsLast, residual: r)
         } else {
             BatchNormKernel.forwardInference(
                 y: y.data, x: x.data, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
-                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU,
-                channelsLast: channelsLast)
+                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: relu,
+                channelsLast: channelsLast, residual: r)
         }
         input = x
         output = y
         trainedForward = training
-        return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
@@ -135,16 +153,17 @@ public final class BatchNorm2d: Layer {
 /// always channels-last. The kernels widen it exactly; everything else is as for a Float input.
 extension BatchNorm2d {
     func forward(bf16 x: UnsafePointer<BFloat16>, y: UnsafeMutablePointer<Float>, batch n: Int, spatial hw: Int,
-                 training: Bool) {
+                 training: Bool, relu: Bool, residual: UnsafePointer<Float>?) {
         if training {
             BatchNormKernel.forwardTrainingChannelsLast(
                 y: y, mean: mean.data, invStd: invStd.data, x: x, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
-                spatial: hw, momentum: momentum, eps: eps, relu: fusedReLU, reduce: statisticsReducer)
+                spatial: hw, momentum: momentum, eps: eps, relu: relu, reduce: statisticsReducer, residual: residual)
         } else {
             BatchNormKernel.forwardInferenceChannelsLast(
                 y: y, x: x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
-                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: fusedReLU)
+                runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: relu,
+                residual: residual)
         }
     }
 

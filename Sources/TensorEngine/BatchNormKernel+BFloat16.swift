@@ -8,23 +8,24 @@ extension BatchNormKernel {
         x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
-        reduce: Reduce? = nil
+        reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil
     ) {
         channelsLastForwardTraining(y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta,
                                     runningMean: runningMean, runningVar: runningVar, batch: batch,
                                     channels: channels, spatial: spatial, momentum: momentum, eps: eps, relu: relu,
-                                    reduce: reduce)
+                                    reduce: reduce, residual: residual)
     }
 
     /// Evaluation forward on a channels-last bf16 x with running statistics; as `forwardInference`.
     public static func forwardInferenceChannelsLast(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false
+        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false,
+        residual: UnsafePointer<Float>? = nil
     ) {
         channelsLastForwardInference(y: y, x: x, gamma: gamma, beta: beta, runningMean: runningMean,
                                      runningVar: runningVar, batch: batch, channels: channels, spatial: spatial,
-                                     eps: eps, relu: relu)
+                                     eps: eps, relu: relu, residual: residual)
     }
 
     /// Training backward on a channels-last bf16 x; as `backwardTraining`. dx is written in Float, or (the overload

@@ -53,7 +53,7 @@ extension BatchNormKernel {
         x: UnsafePointer<X>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
-        reduce: Reduce? = nil
+        reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil
     ) {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: batch * C)
         let sums = UnsafeMutablePointer<Double>.allocate(capacity: C + 1)
@@ -77,14 +77,15 @@ extension BatchNormKernel {
             runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
             scale[c] = gamma[c] * inv
         }
-        normalizeRows(y, x, batch * spatial, C, shift: mean, scale: scale, beta: beta, relu: relu)
+        normalizeRows(y, x, batch * spatial, C, shift: mean, scale: scale, beta: beta, relu: relu, residual: residual)
     }
 
     /// Evaluation forward on channels-last tensors with running statistics. x is Float or bf16.
     static func channelsLastForwardInference<X: NormInput>(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-        batch: Int, channels C: Int, spatial: Int, eps: Float, relu: Bool = false
+        batch: Int, channels C: Int, spatial: Int, eps: Float, relu: Bool = false,
+        residual: UnsafePointer<Float>? = nil
     ) {
         // [scale | shift | zeros]: y = (x − 0)·s + t, bit for bit x·s + t.
         let affine = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C)
@@ -93,14 +94,17 @@ extension BatchNormKernel {
             (affine[c], affine[C + c]) = inferenceAffine(gamma[c], beta[c], runningMean[c], runningVar[c], eps)
             affine[2 * C + c] = 0
         }
-        normalizeRows(y, x, batch * spatial, C, shift: affine + 2 * C, scale: affine, beta: affine + C, relu: relu)
+        normalizeRows(y, x, batch * spatial, C, shift: affine + 2 * C, scale: affine, beta: affine + C, relu: relu,
+                      residual: residual)
     }
 
-    /// y = (x − shift)·scale + beta per channel over `rows` rows of C values (clamped at 0 with `relu`).
+    /// y = (x − shift)·scale + beta per channel over `rows` rows of C values, plus `residual` (same layout) when
+    /// given, then clamped at 0 with `relu` — a residual block's sum and ReLU in the same pass, with the arithmetic
+    /// of the separate add + ReLU (`ElementwiseKernels.addRelu`): the same bits.
     private static func normalizeRows<X: NormInput>(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<X>,
                                                     _ rows: Int, _ C: Int, shift: UnsafePointer<Float>,
                                                     scale: UnsafePointer<Float>, beta: UnsafePointer<Float>,
-                                                    relu: Bool) {
+                                                    relu: Bool, residual: UnsafePointer<Float>?) {
         let blocks = C / 16
         Parallel.chunks(rows) { _, range in
             let zero = Float16x()
@@ -108,15 +112,19 @@ extension BatchNormKernel {
                 let c0 = b * 16
                 let mu = load(shift + c0), sc = load(scale + c0), be = load(beta + c0)
                 for r in range {
-                    var v = (X.load16(x + r * C + c0) - mu) * sc + be
+                    let o = r * C + c0
+                    var v = (X.load16(x + o) - mu) * sc + be
+                    if let residual { v = v + load(residual + o) }
                     if relu { v.replace(with: zero, where: v .< zero) }
-                    store(v, y + r * C + c0)
+                    store(v, y + o)
                 }
             }
             for c in (blocks * 16)..<C {
                 for r in range {
-                    let v = (X.value(x + r * C + c) - shift[c]) * scale[c] + beta[c]
-                    y[r * C + c] = relu ? Swift.max(v, 0) : v
+                    let o = r * C + c
+                    var v = (X.value(x + o) - shift[c]) * scale[c] + beta[c]
+                    if let residual { v = v + residual[o] }
+                    y[o] = relu ? Swift.max(v, 0) : v
                 }
             }
         }

@@ -7,7 +7,8 @@ import Foundation
 /// `channelsLast: true` runs the same computation on [N, HW, C] tensors (BatchNormKernel+ChannelsLast.swift).
 ///
 /// A following ReLU can be fused (`relu: true` forward, `reluOutput:` backward): the output is clamped in the same
-/// pass, and backward masks dy by `reluOutput > 0` on the fly — saving a full read-write pass each way.
+/// pass, and backward masks dy by `reluOutput > 0` on the fly — saving a full read-write pass each way. The
+/// channels-last forwards can also add a residual before that ReLU (`residual:`, a residual block's sum).
 public enum BatchNormKernel {
     /// Sums over all ranks (synchronised batch norm): called with a buffer of `count` doubles to be replaced by
     /// their sum across the job, identically on every rank.
@@ -27,14 +28,15 @@ public enum BatchNormKernel {
         x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
-        reduce: Reduce? = nil, channelsLast: Bool = false
+        reduce: Reduce? = nil, channelsLast: Bool = false, residual: UnsafePointer<Float>? = nil
     ) {
         if channelsLast {
             return channelsLastForwardTraining(
                 y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta, runningMean: runningMean,
                 runningVar: runningVar, batch: batch, channels: channels, spatial: spatial, momentum: momentum, eps: eps,
-                relu: relu, reduce: reduce)
+                relu: relu, reduce: reduce, residual: residual)
         }
+        precondition(residual == nil, "BatchNormKernel: a residual needs the channels-last kernels")
         func sum(_ c: Int) -> Double {
             var s = 0.0
             for n in 0..<batch { s += Double(vsum(x + (n * channels + c) * spatial, spatial)) }
@@ -96,13 +98,15 @@ public enum BatchNormKernel {
     public static func forwardInference(
         y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafePointer<Float>, runningVar: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false, channelsLast: Bool = false
+        batch: Int, channels: Int, spatial: Int, eps: Float, relu: Bool = false, channelsLast: Bool = false,
+        residual: UnsafePointer<Float>? = nil
     ) {
         if channelsLast {
             return channelsLastForwardInference(
                 y: y, x: x, gamma: gamma, beta: beta, runningMean: runningMean, runningVar: runningVar, batch: batch,
-                channels: channels, spatial: spatial, eps: eps, relu: relu)
+                channels: channels, spatial: spatial, eps: eps, relu: relu, residual: residual)
         }
+        precondition(residual == nil, "BatchNormKernel: a residual needs the channels-last kernels")
         Parallel.chunks(batch) { _, range in
             for n in range {
                 for c in 0..<channels {

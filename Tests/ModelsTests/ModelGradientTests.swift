@@ -123,36 +123,48 @@ final class ModelGradientTests: XCTestCase {
         }
     }
 
-    /// Consecutive blocks fold the ReLU backward between them into the sum before it (`BasicBlock.chain`): every
-    /// gradient, over two steps, equals bit for bit that of the same network with the blocks unchained — CIFAR
-    /// ResNets (identity and option-A blocks; FP32 and W1A4) and ResNet-18 (projections), on two threads.
-    func testChainedBlocksChangeNoGradient() throws {
-        EngineContext.threads = 2
-        defer { EngineContext.threads = 1 }
+    /// The blocks' fusions change no bit: consecutive blocks fold the ReLU backward between them into the sum
+    /// before it (`BasicBlock.chain`), and bn2 writes relu(bn2(·) + shortcut) itself (`fusesSum`). Every output and
+    /// gradient, over two steps, equals bit for bit that of the same network without them — CIFAR ResNets (identity
+    /// and option-A blocks; FP32 and W1A4) and ResNet-18 (projections), on two threads.
+    func testBlockFusionsChangeNoBit() throws {
         let w1a4 = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
+        let backends: [Backend] = DNNL.shared != nil && DNNL.supportsEngine ? [.reference, .onednn] : [.reference]
+        for backend in backends {
+            EngineContext.configure(threads: 2, backend: backend)
+            try checkBlockFusions(w1a4, backend: backend)
+        }
+    }
+
+    private func checkBlockFusions(_ w1a4: QuantPolicy, backend: Backend) throws {
         for (arch, quant, shape) in [("resnet14", QuantPolicy.fp32, [3, 8, 8]), ("resnet14", w1a4, [3, 8, 8]),
                                      ("resnet18", .fp32, [3, 32, 32])] {
             let chained = try ModelZoo.make(arch, inputShape: shape, numClasses: 5, seed: 4, quant: quant)
             let plain = try ModelZoo.make(arch, inputShape: shape, numClasses: 5, seed: 4, quant: quant)
             let blocks = chained.network.layers.compactMap { $0 as? BasicBlock }
             XCTAssertGreaterThanOrEqual(blocks.filter(\.masksInputGradient).count, 2, "\(arch): blocks chained")
-            for case let b as BasicBlock in plain.network.layers { b.unchain() }
+            for case let b as BasicBlock in plain.network.layers { b.unchain(); b.fusesSum = false }
             var rng = RNG(seed: 5)
             for step in 0..<2 {
                 let x = Tensor(shape: [3] + shape)
                 for i in 0..<x.count { x.data[i] = rng.normal() }
                 let d = Tensor(shape: [3, 5])
                 for i in 0..<d.count { d.data[i] = rng.normal() }
+                var logits: [[Float]] = []
                 for m in [chained, plain] {
-                    _ = m.forward(x, training: true)
+                    logits.append(m.forward(x, training: true).array)
                     m.store.zeroGrad()
                     m.backward(d)
                 }
+                XCTAssertEqual(logits[0].map(\.bitPattern), logits[1].map(\.bitPattern), "\(arch) step \(step): logits")
                 for (p, q) in zip(chained.store.parameters, plain.store.parameters) {
                     let differing = zip(p.grads, q.grads).filter { $0.bitPattern != $1.bitPattern }.count
                     XCTAssertEqual(differing, 0, "\(arch) step \(step): \(p.name) differs in \(differing) of \(p.count)")
                 }
                 XCTAssertTrue(chained.store.parameters.contains { $0.grads.contains { $0 != 0 } }, "\(arch): gradients")
+                // The sum is fused where the blocks run channels-last (oneDNN), not on the reference kernels' NCHW.
+                let fused = blocks.filter(\.summedInBatchNorm).count
+                XCTAssertEqual(fused, backend == .onednn ? blocks.count : 0, "\(arch) \(backend): blocks summing in bn2")
             }
         }
     }
