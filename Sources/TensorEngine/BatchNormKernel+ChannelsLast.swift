@@ -111,12 +111,20 @@ extension BatchNormKernel {
             for b in 0..<blocks {
                 let c0 = b * 16
                 let mu = load(shift + c0), sc = load(scale + c0), be = load(beta + c0)
-                for r in range {
-                    let o = r * C + c0
-                    var v = (X.load16(x + o) - mu) * sc + be
-                    if let residual { v = v + load(residual + o) }
-                    if relu { v.replace(with: zero, where: v .< zero) }
-                    store(v, y + o)
+                if let residual {  // (separate loops: one branch-free body each)
+                    for r in range {
+                        let o = r * C + c0
+                        var v = (X.load16(x + o) - mu) * sc + be + load(residual + o)
+                        if relu { v.replace(with: zero, where: v .< zero) }
+                        store(v, y + o)
+                    }
+                } else {
+                    for r in range {
+                        let o = r * C + c0
+                        var v = (X.load16(x + o) - mu) * sc + be
+                        if relu { v.replace(with: zero, where: v .< zero) }
+                        store(v, y + o)
+                    }
                 }
             }
             for c in (blocks * 16)..<C {
