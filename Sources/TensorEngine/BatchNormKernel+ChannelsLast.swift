@@ -111,21 +111,16 @@ extension BatchNormKernel {
             for b in 0..<blocks {
                 let c0 = b * 16
                 let mu = load(shift + c0), sc = load(scale + c0), be = load(beta + c0)
-                if let residual {  // (separate loops: one branch-free body each)
+                @inline(__always) func rows(_ add: (Int) -> Float16x) {  // one branch-free body per case
                     for r in range {
                         let o = r * C + c0
-                        var v = (X.load16(x + o) - mu) * sc + be + load(residual + o)
-                        if relu { v.replace(with: zero, where: v .< zero) }
-                        store(v, y + o)
-                    }
-                } else {
-                    for r in range {
-                        let o = r * C + c0
-                        var v = (X.load16(x + o) - mu) * sc + be
+                        var v = (X.load16(x + o) - mu) * sc + be + add(o)
                         if relu { v.replace(with: zero, where: v .< zero) }
                         store(v, y + o)
                     }
                 }
+                // x + (−0) is x for every x (the compiler drops it); + 0 would turn −0 into +0.
+                if let residual { rows { load(residual + $0) } } else { rows { _ in Float16x(repeating: -0.0) } }
             }
             for c in (blocks * 16)..<C {
                 for r in range {

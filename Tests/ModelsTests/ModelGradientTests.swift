@@ -159,12 +159,12 @@ final class ModelGradientTests: XCTestCase {
                 XCTAssertEqual(logits[0].map(\.bitPattern), logits[1].map(\.bitPattern), "\(arch) step \(step): logits")
                 for (p, q) in zip(chained.store.parameters, plain.store.parameters) {
                     let differing = zip(p.grads, q.grads).filter { $0.bitPattern != $1.bitPattern }.count
-                    XCTAssertEqual(differing, 0, "\(arch) step \(step): \(p.name) differs in \(differing) of \(p.count)")
+                    XCTAssertEqual(differing, 0, "\(arch) step \(step): \(p.name) differs in \(differing) values")
                 }
                 XCTAssertTrue(chained.store.parameters.contains { $0.grads.contains { $0 != 0 } }, "\(arch): gradients")
                 // The sum is fused where the blocks run channels-last (oneDNN), not on the reference kernels' NCHW.
                 let fused = blocks.filter(\.summedInBatchNorm).count
-                XCTAssertEqual(fused, backend == .onednn ? blocks.count : 0, "\(arch) \(backend): blocks summing in bn2")
+                XCTAssertEqual(fused, backend == .onednn ? blocks.count : 0, "\(arch) \(backend): summed in bn2")
             }
         }
     }
