@@ -127,13 +127,8 @@ public final class BatchNorm2d: Layer {
         dx.layout = x.layout
         let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
         let relu = fusedReLU ? UnsafePointer(y.data) : nil
-        if bf16Gradient {
-            BatchNormKernel.backwardTrainingChannelsLast(
-                dx: dx.bf16Data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.bf16Data, gamma: gamma.value,
-                mean: mean.data, invStd: invStd.data, batch: n, channels: channels, spatial: hw, reluOutput: relu,
-                reluBeta: beta.value, reduce: statisticsReducer)
-        } else if x.elementType == .bfloat16 {
-            backward(bf16: x.bf16Data, dx: dx.data, dy: dy.data, batch: n, spatial: hw, reluOutput: relu)
+        if x.elementType == .bfloat16 {
+            backward(bf16: x.bf16Data, dx: dx, dy: dy.data, batch: n, spatial: hw, reluOutput: relu)
         } else if trainedForward {
             BatchNormKernel.backwardTraining(
                 dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy.data, x: x.data, gamma: gamma.value,
@@ -167,16 +162,17 @@ extension BatchNorm2d {
         }
     }
 
-    func backward(bf16 x: UnsafePointer<BFloat16>, dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
+    /// dx is Float, or bf16 after a training forward (`writesBF16Gradient`).
+    func backward(bf16 x: UnsafePointer<BFloat16>, dx: Tensor, dy: UnsafePointer<Float>,
                   batch n: Int, spatial hw: Int, reluOutput relu: UnsafePointer<Float>?) {
         if trainedForward {
             BatchNormKernel.backwardTrainingChannelsLast(
-                dx: dx, dGamma: gamma.grad, dBeta: beta.grad, dy: dy, x: x, gamma: gamma.value, mean: mean.data,
-                invStd: invStd.data, batch: n, channels: channels, spatial: hw, reluOutput: relu,
-                reluBeta: beta.value, reduce: statisticsReducer)
+                dx: dx.rawData, bf16Gradient: dx.elementType == .bfloat16, dGamma: gamma.grad, dBeta: beta.grad,
+                dy: dy, x: x, gamma: gamma.value, mean: mean.data, invStd: invStd.data, batch: n, channels: channels,
+                spatial: hw, reluOutput: relu, reluBeta: beta.value, reduce: statisticsReducer)
         } else {
             BatchNormKernel.backwardInferenceChannelsLast(
-                dx: dx, dGamma: gamma.grad, dBeta: beta.grad, dy: dy, x: x, gamma: gamma.value,
+                dx: dx.data, dGamma: gamma.grad, dBeta: beta.grad, dy: dy, x: x, gamma: gamma.value,
                 runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
                 spatial: hw, eps: eps, reluOutput: relu)
         }

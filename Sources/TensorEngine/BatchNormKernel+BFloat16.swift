@@ -28,31 +28,25 @@ extension BatchNormKernel {
                                      eps: eps, relu: relu, residual: residual)
     }
 
-    /// Training backward on a channels-last bf16 x; as `backwardTraining`. dx is written in Float, or (the overload
-    /// below) rounded to bf16 — bit for bit what rounding the Float result would give.
+    /// Training backward on a channels-last bf16 x; as `backwardTraining`. dx is Float, or with `bf16Gradient`
+    /// bf16 (the gradient a bf16 convolution reads) — bit for bit the Float result rounded to nearest, ties to even.
     public static func backwardTrainingChannelsLast(
-        dx: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
-        dy: UnsafePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
-        mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+        dx: UnsafeMutableRawPointer, bf16Gradient: Bool = false, dGamma: UnsafeMutablePointer<Float>,
+        dBeta: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<BFloat16>,
+        gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
         batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
         reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
     ) {
-        channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
-                                     invStd: invStd, batch: batch, channels: channels, spatial: spatial,
-                                     reluOutput: reluOutput, reluBeta: reluBeta, reduce: reduce)
-    }
-
-    /// Training backward on a channels-last bf16 x writing a bf16 dx (the gradient a bf16 convolution reads).
-    public static func backwardTrainingChannelsLast(
-        dx: UnsafeMutablePointer<BFloat16>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
-        dy: UnsafePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
-        mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
-        reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
-    ) {
-        channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
-                                     invStd: invStd, batch: batch, channels: channels, spatial: spatial,
-                                     reluOutput: reluOutput, reluBeta: reluBeta, reduce: reduce)
+        func run<DX: NormGradient>(_ dx: UnsafeMutablePointer<DX>) {
+            channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
+                                         invStd: invStd, batch: batch, channels: channels, spatial: spatial,
+                                         reluOutput: reluOutput, reluBeta: reluBeta, reduce: reduce)
+        }
+        if bf16Gradient {
+            run(dx.assumingMemoryBound(to: BFloat16.self))
+        } else {
+            run(dx.assumingMemoryBound(to: Float.self))
+        }
     }
 
     /// Backward through the evaluation transform on a channels-last bf16 x; as `backwardInference`.
