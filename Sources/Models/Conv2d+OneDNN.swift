@@ -55,16 +55,22 @@ extension Conv2d {
     }
 
     /// The forward input for oneDNN's backward. The integer kernel and a datapath (straight-through) did not run
-    /// oneDNN's forward, so its operands are converted first (`prepareBackward`) — for the integer kernel's codes
-    /// straight into bf16 where the backward reads that (nil returned: no Float input was needed).
+    /// oneDNN's forward, so its operands are converted first (`prepareBackward`) — for the integer kernel, the codes
+    /// j themselves in bf16 where the backward reads that (nil returned: no Float input was needed, and the weight
+    /// gradient comes out as that of the codes, to be scaled by Δ: `scaleCodeGradient`).
     func backwardInput(_ c: DNNLConvolution, _ xin: QuantizedOperands.KernelInput, weight w: UnsafePointer<Float>)
         -> Tensor? {
         if path == .dnnl { return xin.tensor() }
-        if case .codes(let q) = xin, c.prepareBackward(codes: q.lastCodes.codes, step: q.lastCodes.step, weight: w) {
-            return nil
-        }
+        if case .codes(let q) = xin, c.prepareBackward(codes: q.lastCodes.codes, weight: w) { return nil }
         let t = xin.tensor()
         c.prepareBackward(x: t.data, weight: w)
         return t
+    }
+
+    /// After a backward on the codes j (`backwardInput` returned nil): dL/dWq = Δ·Σ j·dy — one rounding of the fp32
+    /// sum instead of one per input value. dW is the binarized layer's own zeroed target (`weightGradientTarget`).
+    func scaleCodeGradient(_ dW: UnsafeMutablePointer<Float>, _ xin: QuantizedOperands.KernelInput) {
+        guard case .codes(let q) = xin else { preconditionFailure("scaleCodeGradient without codes") }
+        ElementwiseKernels.scale(dW, count: weight.count, by: q.lastCodes.step)
     }
 }

@@ -146,6 +146,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             c.backward(dx: needsInputGradient ? dxc.data : nil, dWeight: dW, dBias: bias?.grad,
                        dy: UnsafeRawPointer(dyc.rawData), bf16Gradient: dyc.elementType == .bfloat16,
                        x: input.map { UnsafePointer($0.data) }, weight: w)
+            if input == nil { scaleCodeGradient(dW, xin) }
             if needsInputGradient && dxc !== dx {
                 dxc.layout = xin.layout
                 _ = dxc.converted(to: inputLayout, using: dx)

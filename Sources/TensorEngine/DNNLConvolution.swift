@@ -104,17 +104,19 @@ public final class DNNLConvolution {
         w.load(weight, engine: engine, transient: .preparedWeights)
     }
 
-    /// As `prepareBackward(x:weight:)` for an input given as codes, x = j·Δ (channels-last): where the backward
-    /// reads the input as bf16 in that plain layout, the bf16 values are written from the codes directly (no fp32
-    /// copy, no reorder; `IntegerConvKernels.bf16Values`) and `backward` then takes no input pointer. False, with
-    /// nothing done, elsewhere: the caller rebuilds the fp32 input and calls `prepareBackward(x:weight:)`.
-    public func prepareBackward(codes: UnsafePointer<UInt8>, step: Float, weight: UnsafePointer<Float>) -> Bool {
+    /// As `prepareBackward(x:weight:)` for an input given as k-bit codes j of x = j·Δ (channels-last): where the
+    /// backward reads the input as bf16 in that plain layout it reads the codes themselves — integers, exact in
+    /// bf16, where j·Δ would be rounded to 8 significant bits — written straight into its buffer (no fp32 copy, no
+    /// reorder). `backward` then takes no input pointer and accumulates the weight gradient of the codes, Σ j·dy:
+    /// the caller multiplies it by Δ. False, with nothing done, elsewhere: the caller rebuilds the fp32 input and
+    /// calls `prepareBackward(x:weight:)`.
+    public func prepareBackward(codes: UnsafePointer<UInt8>, weight: UnsafePointer<Float>) -> Bool {
         let s = DNNLConvolution.shapes(batch, outChannels, geometry)
         guard precision == .bf16, inputLayout == .nhwc, x.inner != nil, supportsBackward,
               let bw = backwardPass, bw.xForWeights == nil, x.desc == DNNLDesc(s.src, dnnl_bf16, dnnl_nhwc)
         else { return false }
         let values = x.bindTransient(.preparedInput).bindMemory(to: UInt16.self, capacity: s.src.reduce(1, *))
-        IntegerConvKernels.bf16Values(ofCodes: codes, count: s.src.reduce(1, *), step: step, into: values)
+        IntegerConvKernels.bf16Values(ofCodes: codes, count: s.src.reduce(1, *), step: 1, into: values)
         w.load(weight, engine: engine, transient: .preparedWeights)
         return true
     }

@@ -199,6 +199,29 @@ final class DNNLConvolutionTests: XCTestCase {
         XCTAssertEqual(rebound, plain)
     }
 
+    /// A backward prepared from k-bit codes reads the codes themselves: its weight gradient is Σ j·dy with only dy
+    /// rounded to bf16 — the reference kernels' weight gradient of the codes and of the rounded dy, to fp32
+    /// rounding. (Reading j·Δ in bf16 instead, j·Δ rounded to 8 significant bits, misses this bound by far.)
+    func testBackwardFromCodesReadsTheCodesExactly() throws {
+        guard DNNL.shared != nil, DNNL.hasNativeBF16 else { throw XCTSkip("no native bf16 on this CPU") }
+        let c = Self.cases[1], g = geometry(c), positions = c.h * c.w
+        var rng = RNG(seed: 31)
+        let codes = (0..<(c.n * c.cin * positions)).map { _ in UInt8(rng.below(16)) }  // channels-last
+        let w = GradientCheck.random(c.cout * g.columnRows, seed: 32)
+        let dy = GradientCheck.random(c.n * c.cout * g.outPixels, seed: 33)  // channels-last
+        let conv = try XCTUnwrap(DNNLConvolution(batch: c.n, outChannels: c.cout, geometry: g, bias: false,
+                                                 precision: .bf16, inputLayout: .nhwc))
+        XCTAssertTrue(conv.prepareBackward(codes: codes, weight: w))
+        var dW = [Float](repeating: 0, count: w.count)
+        dW.withMutable { conv.backward(dx: nil, dWeight: $0, dBias: nil, dy: dy, x: nil, weight: w) }
+        let j = Self.planar(codes.map(Float.init), batch: c.n, channels: c.cin, positions: positions)
+        let rounded = Self.planar(dy.map { BFloat16($0).float }, batch: c.n, channels: c.cout, positions: g.outPixels)
+        let ref = reference(c, x: j, w: w, b: nil, dy: rounded).dW
+        let magnitude = reference(c, x: j, w: w, b: nil, dy: rounded.map(abs)).dW.map(abs)
+        assertClose(dW, ref, magnitude, 1e-5, "dW of the codes")
+        XCTAssertGreaterThan(ref.map(abs).max() ?? 0, 1, "a vanishing gradient proves nothing")
+    }
+
     func testBF16WithinOperandRoundingBound() throws { try check(.bf16) }
 
     /// The bound is tight enough to mean something: fp32 results are far inside it, and bf16 differs from fp32 at
