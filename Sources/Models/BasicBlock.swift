@@ -175,8 +175,8 @@ public final class BasicBlock: Layer {
         dx.ensure(shape: x.shape)
         dx.layout = x.layout
         if shortcutIsSum {
-            let s = identity ? dsum.converted(to: x.layout, using: shortcutInput)
-                : projection!.backward(dsum.converted(to: projectionLayout, using: shortcutInput))
+            let s = projection.map { $0.backward(dsum.converted(to: projectionLayout, using: shortcutInput)) }
+                ?? dsum.converted(to: x.layout, using: shortcutInput)
             if masksInputGradient {
                 ElementwiseKernels.addMasked(dx.data, g.data, s.data, mask: x.data, count: dx.count)
             } else {

@@ -63,11 +63,7 @@ extension Tensor {
 
     /// The contents in NCHW order whatever the layout and element type (tests, reports).
     public var planarArray: [Float] {
-        if elementType == .bfloat16 {
-            let widened = Tensor(shape: shape, values: array)
-            widened.layout = layout
-            return widened.planarArray
-        }
+        if elementType == .bfloat16 { return widened(using: Tensor(shape: [0])).planarArray }
         return layout == .nchw || shape.count != 4 ? array : converted(to: .nchw, using: Tensor(shape: [0])).array
     }
 }
