@@ -52,22 +52,21 @@ public enum QuantizationKernels {
         Parallel.chunks(count) { _, r in
             let zero = Float16x(), cv = Float16x(repeating: c), iv = Float16x(repeating: inv)
             let av = Float16x(repeating: a), one = Float16x(repeating: 1), twoPi = Float16x(repeating: 2 * .pi)
-            var i = r.lowerBound
-            while i + 16 <= r.upperBound {
-                let xv = load(x + i)
+            @inline(__always) func gradient(_ xv: Float16x, _ dyv: Float16x) -> Float16x {
                 let u = xv * iv
                 let w = (u - roundHalfEven(u)) * twoPi
                 let g = one - av * cosPolynomial(w * w)
-                store((load(dy + i) * g).replacing(with: zero, where: (xv .< zero) .| (xv .> cv)), dx + i)
+                return (dyv * g).replacing(with: zero, where: (xv .< zero) .| (xv .> cv))
+            }
+            var i = r.lowerBound
+            while i + 16 <= r.upperBound {
+                store(gradient(load(x + i), load(dy + i)), dx + i)
                 i += 16
             }
+            // The tail through the same lanes: every element gets the same bits wherever a chunk boundary falls
+            // (a scalar libm cos here made the result depend on the thread count).
             while i < r.upperBound {
-                let xv = x[i]
-                if xv < 0 || xv > c { dx[i] = 0 } else {
-                    let u = xv * inv
-                    let w = (u - u.rounded(.toNearestOrEven)) * 2 * .pi
-                    dx[i] = dy[i] * (1 - a * Float(cos(Double(w))))
-                }
+                dx[i] = gradient(Float16x(repeating: x[i]), Float16x(repeating: dy[i]))[0]
                 i += 1
             }
         }

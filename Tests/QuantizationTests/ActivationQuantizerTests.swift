@@ -72,6 +72,27 @@ final class ActivationQuantizerTests: XCTestCase {
         }
     }
 
+    /// Every element's gradient is the same bits whether it falls in a 16-lane block or in a chunk's tail — so a
+    /// run's bits do not depend on where the thread count puts the chunk boundaries. Each element alone (count 1:
+    /// all tail) against the whole array (all blocks but the last 7).
+    func testSoftStaircaseGradientIsTheSameInTheTailAsInTheLanes() {
+        let x = inputs(16 * 40 + 7, seed: 91) + [-0.5, 0, 2.5]
+        let dy = x.indices.map { Float($0 % 13) * 0.37 - 2 }
+        var whole = [Float](repeating: .nan, count: x.count)
+        QuantizationKernels.softStaircaseBackward(dx: &whole, dy: dy, x: x, count: x.count, clip: 2.5, levels: 15,
+                                                  amplitude: 0.5)
+        var mismatches = 0
+        for i in x.indices {
+            var one: Float = .nan
+            QuantizationKernels.softStaircaseBackward(dx: &one, dy: [dy[i]], x: [x[i]], count: 1, clip: 2.5,
+                                                      levels: 15, amplitude: 0.5)
+            if one.bitPattern != whole[i].bitPattern { mismatches += 1 }
+        }
+        XCTAssertEqual(mismatches, 0, "elements whose tail gradient differs from the lanes' bits")
+        XCTAssertEqual(whole[x.count - 3], 0, "below the range")
+        XCTAssertEqual(whole[x.count - 1], dy[x.count - 1] * 0.5, "at the clip, a level: 1 − a")
+    }
+
     /// `quant.bwma_range: learned`: c starts at the rule's κ_k·rms of the first batch, is then the parameter's value
     /// (in training and evaluation alike), and its gradient is the staircase's derivative in c, summed by hand here.
     func testBWMALearnedClipStartsAtTheRuleAndHasTheStaircaseGradient() {
