@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // libjpeg-turbo's libjpeg API behind a C shim that turns its longjmp errors into return codes.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // The crossbar's bit-serial datapath as AND + popcount on AVX-512 VPOPCNTDQ (chosen at run time).
+        .target(name: "CCrossbar"),
         // Floor 2: tensors and kernels.
         .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fast),
         // Floor 3: weight binarizers and activation quantizers.
@@ -49,7 +51,7 @@ let package = Package(
         // Floor 3: the self-contained HTML reports of runs and sweeps, read from run folders (Plots, Yams).
         .target(name: "Reports", dependencies: ["Plots", .product(name: "Yams", package: "Yams")]),
         // Floor 4: the compute-in-memory simulator (mapping, cost model, hardware-aware inference, sweeps).
-        .target(name: "CIMSimulator", dependencies: ["TensorEngine", "Quantization", "Models", "Plots"]),
+        .target(name: "CIMSimulator", dependencies: ["CCrossbar", "TensorEngine", "Quantization", "Models", "Plots"]),
         // Floor 3: optimisers and learning-rate schedules over a parameter store.
         .target(name: "Optim", dependencies: ["TensorEngine"]),
         // Floor 5: the run configuration (YAML, validation, the loaders and optimiser it describes) and run folders.

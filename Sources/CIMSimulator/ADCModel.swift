@@ -91,22 +91,27 @@ public struct FlashADC: ADCModel {
 // MARK: - Transfer function (hardware-aware inference)
 
 /// The ADC transfer function applied to a column's partial sum (in units of one on-cell current):
-/// q(s) = clamp(round(s / step), 0, L)·step, L = 2ᵇ − 1, step = max(1, full scale / L). An ADC with at least as
-/// many levels as the column has rows resolves every integer sum: it is then lossless for ideal cells.
+/// q(s) = clamp(round(s / step), 0, L)·step, L = 2ᵇ − 1, step = max(1, full scale / L), rounding half to even. An ADC
+/// with at least as many levels as the column has rows resolves every integer sum: it is then lossless for ideal
+/// cells. s / step is computed as s·(1/step), the arithmetic of every kernel (`ADCLanes`, the popcount datapath), so
+/// a sum converts to the same bits on any path.
 public struct ADCQuantizer: Sendable, Equatable {
     public let levels: Int
     public let step: Float
     public let fullScale: Float
+    /// 1/step, rounded once.
+    public let inverseStep: Float
 
     public init(bits: Int, rows: Int, range: Double) {
         levels = (1 << bits) - 1
         fullScale = Float(range * Double(rows))
         step = Swift.max(1, fullScale / Float(levels))
+        inverseStep = 1 / step
     }
 
     @inline(__always)
     public func callAsFunction(_ s: Float) -> Float {
-        let code = Swift.min(Swift.max((s / step).rounded(.toNearestOrEven), 0), Float(levels))
+        let code = Swift.min(Swift.max((s * inverseStep).rounded(.toNearestOrEven), 0), Float(levels))
         return code * step
     }
 
@@ -115,16 +120,16 @@ public struct ADCQuantizer: Sendable, Equatable {
 }
 
 /// The same transfer function on 16 partial sums at once, as the datapath's kernels apply it: round(s·(1/step)) by
-/// the round-to-nearest-even constant 1.5·2²³, clamped to 0…L, times the step. (The reciprocal and the constant are
-/// what the kernels always used; the tests compare them with `ADCQuantizer` on the scalar path.) nil: a lossless
-/// conversion, the sums pass unchanged (a flag, not an Optional: the kernels' loops test it without a call).
+/// the round-to-nearest-even constant 1.5·2²³, clamped to 0…L, times the step — `ADCQuantizer`'s arithmetic, bit for
+/// bit. nil: a lossless conversion, the sums pass unchanged (a flag, not an Optional: the kernels' loops test it
+/// without a call).
 struct ADCLanes {
     let passesThrough: Bool
     let inverseStep: SIMD16<Float>, step: SIMD16<Float>, top: SIMD16<Float>
 
     init(_ adc: ADCQuantizer?) {
         passesThrough = adc == nil
-        inverseStep = SIMD16(repeating: 1 / (adc?.step ?? 1))
+        inverseStep = SIMD16(repeating: adc?.inverseStep ?? 1)
         step = SIMD16(repeating: adc?.step ?? 1)
         top = SIMD16(repeating: Float(adc?.levels ?? 0))
     }

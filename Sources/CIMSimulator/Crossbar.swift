@@ -18,6 +18,9 @@ public struct CrossbarArray {
     /// Ideal cells run their bit-plane GEMMs as oneDNN's u8 × s8 → s32 GEMM (`accumulateIntegers`) where it is
     /// available; false: the fp32 GEMMs of two packed planes. Both give the same sums, bit for bit.
     public var usesIntegerGEMM: Bool
+    /// The int8 route's byte codes run as AND + popcount (`accumulatePopcount`) where the CPU has it; false: the
+    /// u8 × s8 GEMMs. Both give the same accumulators, bit for bit.
+    public var usesPopcount: Bool
 
     /// - Parameters:
     ///   - on: [Cout, rows], true where B = +1.
@@ -52,6 +55,7 @@ public struct CrossbarArray {
         conductance = g
         cells = isIdeal ? g.map { $0 == 1 ? 1 : 0 } : []
         usesIntegerGEMM = isIdeal && IntegerGEMM.isAvailable
+        usesPopcount = isIdeal && CrossbarArray.popcountAvailable
     }
 
     /// Ideal cells and a lossless ADC with sums below 2²⁴: `accumulate` runs one fp32 GEMM of the codes per row
@@ -68,7 +72,9 @@ public struct CrossbarArray {
 
     /// Scratch sizes (floats) for `accumulate` with `positions` input vectors of `bits` bits.
     public func scratchCount(positions: Int, bits: Int, tileRows: Int = .max) -> Int {
-        (Swift.min(rows, tileRows) + columns) * bits * positions
+        let rowsPerGroup = Swift.min(rows, tileRows)
+        return Swift.max((rowsPerGroup + columns) * bits * positions,
+                         Self.popcountScratchCount(positions: positions, bits: bits, tileRows: rowsPerGroup))
     }
 
     /// Radix for packing two bit-planes into one GEMM operand (ideal cells only): plane₀ + radix·plane₁ keeps both

@@ -8,6 +8,11 @@ extension CrossbarArray {
                            scratch: UnsafeMutablePointer<Float>) {
         let tileRows = groups.max() ?? 1
         precondition(groups.reduce(0, +) == rows && runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc))
+        if usesPopcount && bits <= 8 {
+            return accumulatePopcount(byteCodes: codes, positions: P, bits: bits, groups: groups,
+                                      adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc,
+                                      scratch: UnsafeMutableRawPointer(scratch))
+        }
         accumulateIntegers(positions: P, bits: bits, groups: groups,
                            adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc, scratch: scratch) { r, planes in
             Self.bitPlanes(codes + r * P, P, bits, into: planes)

@@ -53,6 +53,48 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         }
     }
 
+    /// The byte route as AND + popcount (`usesPopcount`) against the same route on the u8 × s8 GEMMs: every
+    /// accumulator the same bits — groups of 16 to 256 rows (1 to 8 mask words, partial last words), every code
+    /// width, lossy and lossless ADCs, the digital reference, positions off the 16 lanes.
+    func testPopcountRouteIsTheGEMMRouteBitForBit() throws {
+        try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
+        try XCTSkipUnless(CrossbarArray.popcountAvailable, "this CPU has no AVX-512 VPOPCNTDQ")
+        var rng = RNG(seed: 47)
+        let shapes: [(Int, [Int], Int, Int)] = [(144, Array(repeating: 16, count: 9), 16, 203),
+                                                (300, [128, 128, 44], 7, 37), (456, [200, 256], 5, 50),
+                                                (64, [64], 33, 16), (33, [33], 3, 1)]
+        var compared = 0
+        for (rows, groups, out, P) in shapes {
+            for bits in [1, 2, 4, 5, 8] {
+                for (adcBits, digital) in [(3, false), (5, true), (5, false), (9, false)] {
+                    var c = CIMConfig()
+                    c.adcBits = adcBits
+                    let on = (0..<(rows * out)).map { _ in rng.uniform() < 0.5 }
+                    var a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 5,
+                                          digitalReference: digital)
+                    XCTAssertTrue(a.usesPopcount, "ideal cells on this CPU take the popcount kernel")
+                    let adc = ADCQuantizer(bits: adcBits, rows: groups.max()!, range: 0.5)
+                    guard a.runsIntegerPlanes(bits: bits, tileRows: groups.max()!, adc: adc) else { continue }
+                    let codes = (0..<(rows * P)).map { _ in UInt8(rng.below(1 << bits)) }
+                    func run() -> [UInt32] {
+                        var acc = [Float](repeating: .nan, count: a.columns * P)
+                        var scratch = [Float](repeating: .nan, count: a.scratchCount(positions: P, bits: bits,
+                                                                                     tileRows: groups.max()!))
+                        a.accumulate(byteCodes: codes, positions: P, bits: bits, groups: groups, adc: adc,
+                                     into: &acc, scratch: &scratch)
+                        return acc.map(\.bitPattern)
+                    }
+                    let popcount = run()
+                    a.usesPopcount = false
+                    XCTAssertEqual(popcount, run(), "rows \(rows), k = \(bits), \(adcBits)-bit ADC, digital \(digital)")
+                    XCTAssertFalse(popcount.contains { Float(bitPattern: $0).isNaN })
+                    compared += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(compared, 60)
+    }
+
     /// The byte route's input (`byteCodes`, `orderedColumns`) is the Float route's: codes, im2col, rows copied into
     /// the array's order — for same-size, strided, pointwise and wider-than-the-row windows, a shuffled row order,
     /// and values on the rounding ties.

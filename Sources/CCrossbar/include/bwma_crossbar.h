@@ -1,0 +1,29 @@
+#ifndef BWMA_CROSSBAR_H
+#define BWMA_CROSSBAR_H
+
+#include <stdint.h>
+
+/// The column ADC of the bit-serial datapath: q(s) = clamp(round(s·inverse_step), 0, top)·step, rounding half to
+/// even (CIMSimulator's `ADCLanes`, the same arithmetic); `passes_through`: lossless, the sums pass unchanged.
+typedef struct {
+    float inverse_step, step, top;
+    int passes_through;
+} bwma_adc;
+
+/// 1 when this CPU runs `bwma_popcount_group` (AVX-512 with VPOPCNTDQ), else 0.
+int bwma_popcount_available(void);
+
+/// One row group (subarray) of the bit-serial datapath of ideal cells, as AND + popcount:
+/// acc[c·lda + p] += Σⱼ 2ʲ·ADC(Σᵣ bitⱼ(codes[r·ld + p])·cell(c, r)) for p < n, the planes j = 0, 1, … added one
+/// after another (the order of the GEMM route, so the same bits); column `columns − 1` skips the ADC when
+/// `exact_last_column` (a digital reference popcount).
+///
+/// - codes: the group's `rows` rows of input codes (bytes < 2^bits), row stride `ld`.
+/// - cells: [columns, words] bit masks over the group's rows: bit b of word w is row 32·w + b's cell (1: on);
+///   words = ⌈rows / 32⌉.
+/// - scratch: bits · words · ⌈n / 16⌉ · 16 words (the bit-planes as masks over the rows).
+/// Requires `bwma_popcount_available()`, bits ≤ 8.
+void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
+                         int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch);
+
+#endif

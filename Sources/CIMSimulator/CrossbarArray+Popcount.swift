@@ -1,0 +1,52 @@
+import CCrossbar
+
+/// The int8 route's bit-serial datapath as AND + popcount (`bwma_popcount_group`, AVX-512 VPOPCNTDQ): ideal cells
+/// are bits, so a row group's partial sum for one column, bit-plane and position is popcount(cells ∧ plane) over
+/// 32-row words — 16 positions per instruction where the u8 × s8 GEMM did 64 multiply-adds, with no s32 sum matrix
+/// in memory and no per-call packing of the plane operand; the ADC and shift-add run on the sums in registers, the
+/// same Float operations in the same order as `convertAndShiftAdd`, so the accumulators are bit for bit the GEMM
+/// route's (CrossbarPopcountTests).
+extension CrossbarArray {
+    /// Whether this CPU runs the AND + popcount kernel.
+    public static let popcountAvailable = bwma_popcount_available() != 0
+
+    /// The scratch (in 4-byte words) `accumulatePopcount` needs for `positions` input vectors.
+    static func popcountScratchCount(positions: Int, bits: Int, tileRows: Int) -> Int {
+        bits * ((tileRows + 31) / 32) * ((positions + 15) / 16 * 16)
+    }
+
+    /// `accumulateIntegers` on the byte codes ([rows, P], the array's row order) by AND + popcount; requires
+    /// `popcountAvailable` and `cells` (ideal cells).
+    func accumulatePopcount(byteCodes codes: UnsafePointer<UInt8>, positions P: Int, bits: Int, groups: [Int],
+                            adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
+                            scratch: UnsafeMutableRawPointer) {
+        precondition(Self.popcountAvailable && !cells.isEmpty && bits <= 8)
+        acc.initialize(repeating: 0, count: columns * P)
+        let lanes = bwma_adc(inverse_step: adc?.inverseStep ?? 1, step: adc?.step ?? 1, top: Float(adc?.levels ?? 0),
+                             passes_through: adc == nil ? 1 : 0)
+        let planes = scratch.assumingMemoryBound(to: UInt32.self)
+        var masks: [UInt32] = []
+        cells.withUnsafeBufferPointer { cb in
+            var r0 = 0
+            for rr in groups {
+                Self.cellMasks(cb.baseAddress! + r0, stride: rows, rows: rr, columns: columns, into: &masks)
+                bwma_popcount_group(codes + r0 * P, Int32(rr), P, P, Int32(bits), masks, Int32(columns), lanes,
+                                    digitalReference ? 1 : 0, acc, P, planes)
+                r0 += rr
+            }
+        }
+    }
+
+    /// masks[c·words + w] bit b = cells[c·stride + 32w + b] (0/1 bytes): one column's cells of a group as words.
+    static func cellMasks(_ cells: UnsafePointer<UInt8>, stride: Int, rows: Int, columns: Int,
+                          into masks: inout [UInt32]) {
+        let words = (rows + 31) / 32
+        masks = [UInt32](repeating: 0, count: columns * words)
+        masks.withUnsafeMutableBufferPointer { m in
+            for c in 0..<columns {
+                let src = cells + c * stride, dst = m.baseAddress! + c * words
+                for r in 0..<rows { dst[r >> 5] |= UInt32(src[r]) << UInt32(r & 31) }
+            }
+        }
+    }
+}
