@@ -27,7 +27,21 @@ extension CrossbarDatapath {
             let M = scales.count, ref = acc + M * ld + p0
             for c in 0..<M {
                 let (a, b) = scales[c], bc = bias?[c] ?? 0, ac = acc + c * ld + p0, o = out + c * cs
-                for p in 0..<P {
+                var p = 0
+                if ps == 1 {
+                    // 16 positions at a time: the scalar expression lane by lane (the same bits).
+                    let lk = SIMD16<Float>(repeating: leak), g = SIMD16<Float>(repeating: gain)
+                    let av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b)
+                    let biasv = SIMD16<Float>(repeating: bc), two = SIMD16<Float>(repeating: 2)
+                    while p + 16 <= P {
+                        let r = UnsafeRawPointer(ref + p).loadUnaligned(as: SIMD16<Float>.self)
+                        let onSum = (UnsafeRawPointer(ac + p).loadUnaligned(as: SIMD16<Float>.self) - lk * r) * g
+                        UnsafeMutableRawPointer(o + p).storeBytes(of: av * (two * onSum - r) + (bv * r + biasv),
+                                                                  as: SIMD16<Float>.self)
+                        p += 16
+                    }
+                }
+                for p in p..<P {
                     // Off-current calibration: A_c = (1 − r)·Σq·cell + r·Σq (r = 1/ratio, nominal).
                     let onSum = (ac[p] - leak * ref[p]) * gain
                     o[p * ps] = CrossbarDatapath.digitalOutput(alphaStep: a, betaStep: b, bias: bc, onSum: onSum,
