@@ -11,18 +11,29 @@
 
 #define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq")))
 
+#define TRANSPOSE_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,gfni")))
+
 int bwma_popcount_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq");
 }
 
+// Whether `masks_gfni` runs here (GFNI's bit-matrix transform and AVX512-VBMI's byte permutes).
+static int transposes_bits(void) {
+    static int known = -1;
+    if (known < 0) known = __builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx512vbmi");
+    return known;
+}
+
 static inline long padded(long n) { return (n + 15) / 16 * 16; }
 
-// planes[(j·words + w)·np + p] = Σ_b bitⱼ(codes[(32w + b)·ld + p]) << b: the bit-planes as masks over the rows.
-KERNEL static void masks(const uint8_t *codes, int rows, long ld, long n, int bits, int words, uint32_t *planes) {
+// planes[(j·words + w)·np + p] = Σ_b bitⱼ(codes[(32w + b)·ld + p]) << b: the bit-planes as masks over the rows,
+// positions from `from` (a multiple of 16) on: a byte test per plane and row sets one bit of 16 positions' words.
+KERNEL static void masks(const uint8_t *codes, int rows, long ld, long from, long n, int bits, int words,
+                         uint32_t *planes) {
     const long np = padded(n);
-    for (long p0 = 0; p0 < n; p0 += 16) {
+    for (long p0 = from; p0 < n; p0 += 16) {
         const __mmask16 lanes = n - p0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - p0)) - 1);
         for (int w = 0; w < words; w++) {
             __m512i m[8];
@@ -41,20 +52,23 @@ KERNEL static void masks(const uint8_t *codes, int rows, long ld, long n, int bi
     }
 }
 
-// The ADC of `ADCLanes`: round half to even by the constant 1.5·2²³, clamped to 0…top, times the step.
-KERNEL static inline __m512 convert(__m512 s, __m512 inverse, __m512 step, __m512 top) {
+// The ADC code of `ADCLanes` for a sum s ≥ 0: round half to even by the constant 1.5·2²³, at most top (a sum is
+// never negative, so the clamp at 0 of `ADCLanes` never acts).
+KERNEL static inline __m512 code(__m512 s, __m512 inverse, __m512 top) {
     const __m512 magic = _mm512_set1_ps(12582912.0f);
-    __m512 v = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(s, inverse), magic), magic);
-    v = _mm512_max_ps(v, _mm512_setzero_ps());  // v ≥ 0 or −0/+0: the same as replacing v < 0 by 0
-    v = _mm512_min_ps(v, top);
-    return _mm512_mul_ps(v, step);
+    return _mm512_min_ps(_mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(s, inverse), magic), magic), top);
 }
 
 KERNEL static void shift_add(const uint32_t *planes, long n, int bits, int words, const uint32_t *cells,
                              int columns, bwma_adc adc, int exact_last_column, float *acc, long lda) {
     const long np = padded(n);
-    const __m512 inverse = _mm512_set1_ps(adc.inverse_step), step = _mm512_set1_ps(adc.step);
-    const __m512 top = _mm512_set1_ps(adc.top);
+    const __m512 inverse = _mm512_set1_ps(adc.inverse_step), top = _mm512_set1_ps(adc.top);
+    // 2ʲ·(code·step) as code·(2ʲ·step): a power of two scales a product exactly, so the same bits in one multiply.
+    __m512 weight[8], scaled[8];
+    for (int j = 0; j < bits; j++) {
+        weight[j] = _mm512_set1_ps((float)(1u << j));
+        scaled[j] = _mm512_set1_ps((float)(1u << j) * adc.step);
+    }
     for (int c = 0; c < columns; c++) {
         const int exact = adc.passes_through || (exact_last_column && c == columns - 1);
         __m512i cell[4];
@@ -70,18 +84,87 @@ KERNEL static void shift_add(const uint32_t *planes, long n, int bits, int words
                     const __m512i m = _mm512_loadu_si512(planes + (j * words + w) * np + p0);
                     s = _mm512_add_epi32(s, _mm512_popcnt_epi32(_mm512_and_si512(m, cw)));
                 }
-                __m512 v = _mm512_cvtepi32_ps(s);
-                if (!exact) v = convert(v, inverse, step, top);
-                a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps((float)(1u << j)), v));
+                const __m512 v = _mm512_cvtepi32_ps(s);
+                a = _mm512_add_ps(a, exact ? _mm512_mul_ps(weight[j], v)
+                                           : _mm512_mul_ps(code(v, inverse, top), scaled[j]));
             }
             _mm512_mask_storeu_ps(row + p0, lanes, a);
         }
     }
 }
 
+// As `masks` for the positions below `end` (a multiple of 8, every 8-byte read inside the rows), 8 rows × 8 positions
+// at a time: one gather of the 8 rows' 8 bytes, a byte permute to position-major order (rows reversed), and GFNI's
+// affine transform with the matrix operand transposes each position's 8×8 bit matrix — byte j of position p is then
+// plane j's mask over the 8 rows. Four such blocks make the 32-row words (two byte and two word permutes).
+TRANSPOSE_KERNEL static void masks_gfni(const uint8_t *codes, int rows, long ld, long end, long n, int bits,
+                                        int words, uint32_t *planes) {
+    const long np = padded(n);
+    uint8_t rev[64], pair[2][64];
+    uint16_t quad[2][32];
+    for (int p = 0; p < 8; p++) {
+        for (int r = 0; r < 8; r++) rev[8 * p + r] = (uint8_t)(8 * (7 - r) + p);
+    }
+    for (int h = 0; h < 2; h++) {  // planes 4h … 4h + 3
+        for (int e = 0; e < 32; e++) {  // element e = 8·(j − 4h) + p
+            const int j = 4 * h + e / 8, p = e % 8;
+            pair[h][2 * e] = (uint8_t)(8 * p + j);        // rows 0–7 (first source)
+            pair[h][2 * e + 1] = (uint8_t)(64 + 8 * p + j);  // rows 8–15 (second source)
+        }
+    }
+    for (int d = 0; d < 16; d++) {
+        for (int h = 0; h < 2; h++) {
+            quad[h][2 * d] = (uint16_t)(16 * h + d);           // rows 0–15 of element 16h + d
+            quad[h][2 * d + 1] = (uint16_t)(32 + 16 * h + d);  // rows 16–31
+        }
+    }
+    const __m512i reverse = _mm512_loadu_si512(rev), identity = _mm512_set1_epi64(0x8040201008040201LL);
+    const __m512i vindex = _mm512_set_epi64(7 * ld, 6 * ld, 5 * ld, 4 * ld, 3 * ld, 2 * ld, ld, 0);
+    for (long p0 = 0; p0 < end; p0 += 8) {
+        for (int w = 0; w < words; w++) {
+            __m512i g[4];
+            for (int k = 0; k < 4; k++) {
+                const int r0 = 32 * w + 8 * k, valid = rows - r0;
+                if (valid <= 0) {
+                    g[k] = _mm512_setzero_si512();
+                    continue;
+                }
+                const __mmask8 m = valid >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << valid) - 1);
+                const __m512i z = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vindex,
+                                                              (const void *)(codes + r0 * ld + p0), 1);
+                g[k] = _mm512_gf2p8affine_epi64_epi8(identity, _mm512_permutexvar_epi8(reverse, z), 0);
+            }
+            for (int h = 0; h < 2 && 4 * h < bits; h++) {
+                const __m512i pi = _mm512_loadu_si512(pair[h]);
+                const __m512i lo = _mm512_permutex2var_epi8(g[0], pi, g[1]);  // 16-bit: rows 0–15
+                const __m512i hi = _mm512_permutex2var_epi8(g[2], pi, g[3]);  // rows 16–31
+                for (int q = 0; q < 2; q++) {
+                    const __m512i d = _mm512_permutex2var_epi16(lo, _mm512_loadu_si512(quad[q]), hi);
+                    const int j = 4 * h + 2 * q;
+                    if (j < bits) {
+                        _mm256_storeu_si256((__m256i *)(planes + (j * words + w) * np + p0),
+                                            _mm512_castsi512_si256(d));
+                    }
+                    if (j + 1 < bits) {
+                        _mm256_storeu_si256((__m256i *)(planes + ((j + 1) * words + w) * np + p0),
+                                            _mm512_extracti64x4_epi64(d, 1));
+                    }
+                }
+            }
+        }
+    }
+    masks(codes, rows, ld, end, n, bits, words, planes);
+}
+
 void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
                          int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch) {
     const int words = (rows + 31) / 32;
-    masks(codes, rows, ld, n, bits, words, scratch);
+    // Whole blocks of 16 positions by the bit transpose (every read inside the rows), the rest row by row.
+    const long end = n / 16 * 16;
+    if (transposes_bits() && end > 0) {
+        masks_gfni(codes, rows, ld, end, n, bits, words, scratch);
+    } else {
+        masks(codes, rows, ld, 0, n, bits, words, scratch);
+    }
     shift_add(scratch, n, bits, words, cells, columns, adc, exact_last_column, acc, lda);
 }
