@@ -59,8 +59,9 @@ KERNEL static inline __m512 code(__m512 s, __m512 inverse, __m512 top) {
     return _mm512_min_ps(_mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(s, inverse), magic), magic), top);
 }
 
-KERNEL static void shift_add(const uint32_t *planes, long n, int bits, int words, const uint32_t *cells,
-                             int columns, bwma_adc adc, int exact_last_column, float *acc, long lda) {
+KERNEL static inline __attribute__((always_inline)) void shift_add_body(
+    const uint32_t *planes, long n, const int bits, const int words, const uint32_t *cells, int columns, bwma_adc adc,
+    int exact_last_column, float *acc, long lda) {
     const long np = padded(n);
     const __m512 inverse = _mm512_set1_ps(adc.inverse_step), top = _mm512_set1_ps(adc.top);
     // 2ʲ·(code·step) as code·(2ʲ·step): a power of two scales a product exactly, so the same bits in one multiply.
@@ -91,6 +92,21 @@ KERNEL static void shift_add(const uint32_t *planes, long n, int bits, int words
             _mm512_mask_storeu_ps(row + p0, lanes, a);
         }
     }
+}
+
+// `shift_add_body` with the plane and word counts of the usual layers as constants, so their loops unroll and the
+// column's cell words stay in registers.
+KERNEL static void shift_add(const uint32_t *planes, long n, int bits, int words, const uint32_t *cells,
+                             int columns, bwma_adc adc, int exact_last_column, float *acc, long lda) {
+#define SHIFT_ADD(B, W)                                                                                          \
+    if (bits == B && words == W) {                                                                             \
+        shift_add_body(planes, n, B, W, cells, columns, adc, exact_last_column, acc, lda);                      \
+        return;                                                                                                \
+    }
+    SHIFT_ADD(4, 1) SHIFT_ADD(4, 2) SHIFT_ADD(4, 3) SHIFT_ADD(4, 4)
+    SHIFT_ADD(2, 1) SHIFT_ADD(2, 2) SHIFT_ADD(2, 4) SHIFT_ADD(8, 1) SHIFT_ADD(8, 2) SHIFT_ADD(8, 4)
+#undef SHIFT_ADD
+    shift_add_body(planes, n, bits, words, cells, columns, adc, exact_last_column, acc, lda);
 }
 
 // As `masks` for the positions below `end` (a multiple of 8, every 8-byte read inside the rows), 8 rows × 8 positions
