@@ -19,10 +19,16 @@ int bwma_popcount_available(void) {
            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq");
 }
 
-// Whether `masks_gfni` runs here (GFNI's bit-matrix transform and AVX512-VBMI's byte permutes).
+// Whether `masks_gfni` and `bytes_to_planes_vbmi` run here (GFNI's bit-matrix transform, AVX512-VBMI's byte
+// permutes).
 static int transposes_bits(void) {
     static int known = -1;
-    if (known < 0) known = __builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx512vbmi");
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("gfni") &&
+                __builtin_cpu_supports("avx512vbmi");
+    }
     return known;
 }
 
@@ -183,4 +189,35 @@ void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bi
         masks(codes, rows, ld, 0, n, bits, words, scratch);
     }
     shift_add(scratch, n, bits, words, cells, columns, adc, exact_last_column, acc, lda);
+}
+
+// 4 positions × 16 channels per step: the four 16-byte pixels in one vector, one byte permute makes each channel's
+// 4 bytes adjacent, and they go to the 16 channel planes as 4-byte stores.
+TRANSPOSE_KERNEL static long bytes_to_planes_vbmi(const uint8_t *src, long positions, int channels, uint8_t *dst) {
+    uint8_t order[64];
+    for (int c = 0; c < 16; c++) {
+        for (int q = 0; q < 4; q++) order[4 * c + q] = (uint8_t)(16 * q + c);
+    }
+    const __m512i permute = _mm512_loadu_si512(order);
+    const long end = positions / 4 * 4;
+    uint32_t lanes[16];
+    for (long p = 0; p < end; p += 4) {
+        for (int c0 = 0; c0 + 16 <= channels; c0 += 16) {
+            __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(src + p * channels + c0)));
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(src + (p + 1) * channels + c0)), 1);
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(src + (p + 2) * channels + c0)), 2);
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(src + (p + 3) * channels + c0)), 3);
+            _mm512_storeu_si512(lanes, _mm512_permutexvar_epi8(permute, z));
+            for (int c = 0; c < 16; c++) __builtin_memcpy(dst + (long)(c0 + c) * positions + p, &lanes[c], 4);
+        }
+    }
+    return end;
+}
+
+void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint8_t *dst) {
+    long from = 0;
+    if (channels % 16 == 0 && transposes_bits()) from = bytes_to_planes_vbmi(src, positions, channels, dst);
+    for (long p = from; p < positions; p++) {
+        for (int c = 0; c < channels; c++) dst[(long)c * positions + p] = src[p * channels + c];
+    }
 }

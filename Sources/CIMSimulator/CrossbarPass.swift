@@ -1,3 +1,4 @@
+import CCrossbar
 import Foundation
 import Models
 import TensorEngine
@@ -66,10 +67,12 @@ extension CrossbarDatapath {
         /// Output pixels per GEMM on small feature maps.
         static let columnsPerGEMM = 1024
 
-        /// A convolution: x [N, Cin, H, W] (NCHW), y [N, Cout, outH, outW].
-        func convolution(_ x: Tensor, _ geo: ConvGeometry, outChannels M: Int, y: UnsafeMutablePointer<Float>) {
+        /// A convolution: x [N, Cin, H, W] (NCHW or channels-last, its layout), y [N, Cout, outH, outW] (NCHW, or
+        /// channels-last with `channelsLastOutput`).
+        func convolution(_ x: Tensor, _ geo: ConvGeometry, outChannels M: Int, y: UnsafeMutablePointer<Float>,
+                         channelsLastOutput: Bool) {
             let n = x.shape[0], K = layout.order.count, P = geo.outPixels
-            let perImage = geo.channels * geo.height * geo.width
+            let perImage = geo.channels * geo.height * geo.width, channelsLast = x.layout == .nhwc
             // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
             let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
             let groups = (n + group - 1) / group
@@ -79,18 +82,29 @@ extension CrossbarDatapath {
                 let cols = group * P
                 let b = DatapathBuffers(inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
                                         scratch: array.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
-                let input = ImageBuffers(bytes: bytes, perImage: perImage, unrolled: bytes ? K * cols : K * P)
+                let input = ImageBuffers(bytes: bytes, perImage: perImage, unrolled: bytes ? K * cols : K * P,
+                                         staged: channelsLast)
                 defer { b.deallocate(); input.deallocate() }
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {
                         let xi = x.data + (i0 + g) * perImage
                         if bytes {
-                            CrossbarDatapath.byteCodes(xi, perImage, codeScale, into: input.byteImage)
+                            // Channels-last codes become channel planes as bytes (a quarter of the Float's traffic).
+                            CrossbarDatapath.byteCodes(xi, perImage, codeScale,
+                                                       into: channelsLast ? input.byteStage : input.byteImage)
+                            if channelsLast {
+                                bwma_bytes_to_planes(input.byteStage, geo.height * geo.width, Int32(geo.channels),
+                                                     input.byteImage)
+                            }
                             CrossbarDatapath.orderedColumns(geo, image: input.byteImage, order: layout.order,
                                                             into: input.byteColumns + g * P, ld: width)
                         } else {
-                            CrossbarDatapath.codes(xi, perImage, codeScale, into: input.image)
+                            CrossbarDatapath.codes(xi, perImage, codeScale, into: channelsLast ? input.stage : input.image)
+                            if channelsLast {
+                                Self.planes(input.stage, positions: geo.height * geo.width, channels: geo.channels,
+                                            into: input.image)
+                            }
                             Im2col.forward(geo, x: input.image, col: input.columns, ld: P)
                             for r in 0..<K {
                                 (b.codes + r * width + g * P).update(from: input.columns + layout.order[r] * P,
@@ -105,26 +119,40 @@ extension CrossbarDatapath {
                         array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups,
                                          adc: adc, into: b.acc, scratch: b.scratch)
                     }
-                    for g in 0..<count { output.write(b.acc, width, g * P, P, y + (i0 + g) * M * P, P, 1) }
+                    for g in 0..<count {
+                        output.write(b.acc, width, g * P, P, y + (i0 + g) * M * P, channelsLastOutput ? 1 : P,
+                                     channelsLastOutput ? M : 1)
+                    }
                 }
             }
         }
 
+        /// dst[c·positions + p] = src[p·channels + c]: one image's channels-last Float codes as planes.
+        static func planes(_ src: UnsafePointer<Float>, positions: Int, channels: Int,
+                           into dst: UnsafeMutablePointer<Float>) {
+            for p in 0..<positions { for c in 0..<channels { dst[c * positions + p] = src[p * channels + c] } }
+        }
+
         /// One worker's per-image buffers: the Float route's codes and im2col matrix of one image, or the byte
-        /// route's codes of one image and the ordered columns of a whole group.
+        /// route's codes of one image and the ordered columns of a whole group; `staged`: a channels-last image's
+        /// codes before they become planes.
         private struct ImageBuffers {
             let image: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
             let byteImage: UnsafeMutablePointer<UInt8>, byteColumns: UnsafeMutablePointer<UInt8>
+            let stage: UnsafeMutablePointer<Float>, byteStage: UnsafeMutablePointer<UInt8>
 
-            init(bytes: Bool, perImage: Int, unrolled: Int) {
+            init(bytes: Bool, perImage: Int, unrolled: Int, staged: Bool) {
                 image = .allocate(capacity: bytes ? 0 : perImage)
                 columns = .allocate(capacity: bytes ? 0 : unrolled)
                 byteImage = .allocate(capacity: bytes ? perImage : 0)
                 byteColumns = .allocate(capacity: bytes ? unrolled : 0)
+                stage = .allocate(capacity: staged && !bytes ? perImage : 0)
+                byteStage = .allocate(capacity: staged && bytes ? perImage : 0)
             }
 
             func deallocate() {
                 image.deallocate(); columns.deallocate(); byteImage.deallocate(); byteColumns.deallocate()
+                stage.deallocate(); byteStage.deallocate()
             }
         }
 

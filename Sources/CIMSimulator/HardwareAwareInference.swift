@@ -91,6 +91,12 @@ public final class CrossbarDatapath: ChipDatapath {
         return l
     }
 
+    /// A convolution's input is taken channels-last as it comes, and its output written channels-last
+    /// (`LayerDatapath`); set false only to compare with the NCHW route.
+    public var channelsLast = true
+    public var readsChannelsLast: Bool { channelsLast }
+    public var writesChannelsLast: Bool { channelsLast }
+
     public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
         guard let q = op.quantization, let aq = q.inputQuantizer, let signs = q.binaryWeights, !q.groups.isEmpty else {
             preconditionFailure("\(op.name): the CIM datapath needs binary weights and k-bit inputs")
@@ -104,7 +110,7 @@ public final class CrossbarDatapath: ChipDatapath {
                         output: OutputStage(q, step: aq.quantizationStep, bias: op.bias, outChannels: op.outChannels,
                                             onOffRatio: config.effectiveOnOffRatio))
         if let geo = op.geometry {
-            pass.convolution(op.input, geo, outChannels: op.outChannels, y: y)
+            pass.convolution(op.input, geo, outChannels: op.outChannels, y: y, channelsLastOutput: channelsLast)
         } else {
             pass.linear(op.input, outChannels: op.outChannels, y: y)
         }

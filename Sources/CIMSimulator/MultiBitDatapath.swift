@@ -28,6 +28,9 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
     private var layout: CrossbarDatapath.RowLayout?
     /// Per output channel: the weight scale and Σ W_q.
     private var scales: [Float] = [], weightSums: [Float] = []
+    /// A convolution's output goes out channels-last (`LayerDatapath`; the input is read NCHW): the network's first
+    /// layer then hands the binarized layers after it channels-last tensors. False only to compare.
+    public var writesChannelsLast = true
 
     public init(config: CIMConfig, layerIndex: Int) {
         self.config = config
@@ -75,7 +78,7 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         let x = op.input, n = x.shape[0], perImage = x.count / Swift.max(n, 1)
         let P = op.geometry?.outPixels ?? 1
         let columns = M * wb
-        let scaleOf = scales, sumOf = weightSums
+        let scaleOf = scales, sumOf = weightSums, channelsLast = writesChannelsLast
         // Images in parallel (each worker its own buffers; the crossbar is read-only, outputs disjoint).
         Parallel.chunks(n) { _, range in
             let b = DatapathBuffers(inputs: K * P, accumulators: (columns + 1) * P,
@@ -101,9 +104,10 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
                         let a = acc + (c * wb + j) * P, w = Float(1 << j)
                         for p in 0..<P { uSum[p] += w * (a[p] - leak * ref[p]) * gain }
                     }
-                    // y [N, M, P] for a convolution, [N, M] for a linear layer (P = 1).
-                    let out = y + (i * M + c) * P
-                    for p in 0..<P { out[p] = scale * (uSum[p] - half * ref[p] - offset) + bias }
+                    // y [N, M, P] (or [N, P, M] channels-last) for a convolution, [N, M] for a linear layer (P = 1).
+                    let planar = !(channelsLast && op.geometry != nil)
+                    let out = y + i * M * P + (planar ? c * P : c), stride = planar ? 1 : M
+                    for p in 0..<P { out[p * stride] = scale * (uSum[p] - half * ref[p] - offset) + bias }
                 }
             }
         }

@@ -2,9 +2,9 @@ import Quantization
 import TensorEngine
 
 /// Which kernel ran a layer's last forward.
-public enum KernelPath: Sendable {
-    /// A hardware model (`LayerDatapath`).
-    case datapath
+public enum KernelPath: Sendable, Equatable {
+    /// A hardware model (`LayerDatapath`), writing NCHW or (`LayerDatapath.writesChannelsLast`) channels-last.
+    case datapath(channelsLast: Bool)
     /// The exact integer forward of a binarized layer on oneDNN (backward on oneDNN in the run's precision).
     case integer
     /// oneDNN in the run's precision.
@@ -13,7 +13,12 @@ public enum KernelPath: Sendable {
     case reference
 
     /// The layout of the output (and so of the output gradient): oneDNN writes channels-last, the others NCHW.
-    var outputLayout: Tensor.Layout { self == .integer || self == .dnnl ? .nhwc : .nchw }
+    var outputLayout: Tensor.Layout {
+        switch self {
+        case .integer, .dnnl, .datapath(channelsLast: true): return .nhwc
+        case .reference, .datapath(channelsLast: false): return .nchw
+        }
+    }
 }
 
 extension Conv2d {

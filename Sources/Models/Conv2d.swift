@@ -112,11 +112,11 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             path = .dnnl
         } else {
             y.ensure(shape: shape)
-            // The datapath and the reference kernels read NCHW.
-            xin = xin.converted(to: .nchw, using: planarInput)
+            // The reference kernels read NCHW, and so do datapaths that do not take channels-last.
+            if datapath?.readsChannelsLast != true { xin = xin.converted(to: .nchw, using: planarInput) }
             if let datapath {
                 datapath.forward(datapathOperands(xin), y: y.data)
-                path = .datapath
+                path = .datapath(channelsLast: datapath.writesChannelsLast)
             } else {
                 Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                                      outChannels: outChannels, geometry: geo)

@@ -16,10 +16,21 @@ public protocol LayerDatapath: AnyObject {
     /// (Δα·(B ⊛ j) + Δβ·(1 ⊛ j) + bias, the same Float expression): a convolution then runs its integer kernel
     /// (oneDNN u8 × s8 → s32) instead, the same numbers on the CPU's int8 units. Default: false.
     func reproducesIntegerForward(_ operands: DatapathOperands) -> Bool
+
+    /// Whether `forward` takes a convolution's input channels-last as it comes (`operands.input.layout`); false
+    /// (default): the layer converts it to NCHW first.
+    var readsChannelsLast: Bool { get }
+
+    /// Whether `forward` writes a convolution's output channels-last, [N, outH, outW, Cout] — the layout of the
+    /// oneDNN layers around it, so neither batch norm nor the backward's gradients need a conversion, and the next
+    /// datapath gets its input so. Default false: NCHW.
+    var writesChannelsLast: Bool { get }
 }
 
 extension LayerDatapath {
     public func reproducesIntegerForward(_ operands: DatapathOperands) -> Bool { false }
+    public var readsChannelsLast: Bool { false }
+    public var writesChannelsLast: Bool { false }
 }
 
 /// What a datapath needs from a layer for one forward.

@@ -145,11 +145,11 @@ final class CrossbarTests: XCTestCase {
     /// checked against that formula in Double (tight) and against the software kernel (Float rounding only).
     func checkIdealLayer(_ layer: QuantizableLayer, input x: Tensor, rows: Int, outChannels: Int, positions: Int) {
         prepare(layer, x)
-        let sw = layer.forward(x, training: false).array
+        let sw = layer.forward(x, training: false).planarArray
         var c = CIMConfig()
         c.adcBits = 8  // 255 levels >= 128 rows
         layer.datapath = CrossbarDatapath(config: c, layerIndex: 0)
-        let hw = layer.forward(x, training: false).array
+        let hw = layer.forward(x, training: false).planarArray
         layer.datapath = nil
         XCTAssertEqual(hw.count, sw.count)
         // Both round a sum of rows·(2ᵏ − 1) integer-valued terms differently (BLAS order vs exact integers): the

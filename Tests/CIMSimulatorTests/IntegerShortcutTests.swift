@@ -38,7 +38,7 @@ final class IntegerShortcutTests: XCTestCase {
             XCTAssertEqual(conv.path, .integer, "Cin \(cin): the ideal chip runs as the integer kernel")
             chip.integerShortcut = false
             let own = conv.forward(x, training: false).planarArray
-            XCTAssertEqual(conv.path, .datapath)
+            XCTAssertEqual(conv.path, .datapath(channelsLast: true))
             XCTAssertEqual(shortcut, own, "Cin \(cin): the crossbar's own GEMMs give the same bits")
             XCTAssertGreaterThan(own.map(abs).max()!, 0)
         }
@@ -57,35 +57,54 @@ final class IntegerShortcutTests: XCTestCase {
                                ("stuck-at faults", faulty)] {
             conv.datapath = CrossbarDatapath(config: config, layerIndex: 0)
             _ = conv.forward(x, training: false)
-            XCTAssertEqual(conv.path, .datapath, what)
+            XCTAssertEqual(conv.path, .datapath(channelsLast: true), what)
         }
     }
 
     /// CIM-aware training: the forward through a lossy, noisy crossbar, the backward on oneDNN from the datapath's
-    /// NCHW output gradient: the same gradients as the software layer given the same output gradient.
+    /// output gradient: the same gradients as the software layer given the same output gradient. And a
+    /// channels-last input (as batch norm hands it over in training) takes the channels-last route — input codes
+    /// transposed as bytes, output written channels-last, no conversion in backward — with the same numbers.
     func testDatapathBackwardOnOneDNNIsTheSoftwareBackward() throws {
         let (conv, store) = try conv(inChannels: 16, outChannels: 8, seed: 12)
-        let x = input([2, 16, 5, 5], seed: 13)
+        let planar = input([2, 16, 5, 5], seed: 13)
+        let nhwc = planar.converted(to: .nhwc, using: Tensor(shape: [0]))
         var rng = RNG(seed: 14)
         let dy = Tensor(shape: [2, 8, 5, 5])
         for i in 0..<dy.count { dy.data[i] = rng.normal() }
-        func step(_ datapath: LayerDatapath?) -> (y: [Float], dx: [Float], dw: [Float]) {
+        func step(_ datapath: LayerDatapath?, _ x: Tensor) -> (y: [Float], dx: [Float], dw: [Float]) {
             conv.datapath = datapath
             store.zeroGrad()
             let y = conv.forward(x, training: true).planarArray
             // The output gradient in the layout of the forward's output.
-            let g = conv.path == .datapath ? dy : dy.converted(to: .nhwc, using: Tensor(shape: [0]))
+            let g = conv.path == .datapath(channelsLast: false)
+                ? dy : dy.converted(to: .nhwc, using: Tensor(shape: [0]))
             let dx = conv.backward(g).planarArray
             return (y, dx, conv.weight.grads)
         }
-        let software = step(nil)
+        let software = step(nil, planar)
         XCTAssertEqual(conv.path, .integer)
         var noisy = CIMConfig()
         noisy.adcBits = 3; noisy.variation = 0.2
-        let hardware = step(CrossbarDatapath(config: noisy, layerIndex: 0))
-        XCTAssertEqual(conv.path, .datapath)
+        let hardware = step(CrossbarDatapath(config: noisy, layerIndex: 0), planar)
+        XCTAssertEqual(conv.path, .datapath(channelsLast: true))
         XCTAssertNotEqual(hardware.y, software.y, "the forward went through the lossy crossbar")
         XCTAssertEqual(hardware.dx, software.dx)
         XCTAssertEqual(hardware.dw, software.dw)
+        var lossy = CIMConfig()
+        lossy.adcBits = 4  // ideal cells: the byte route
+        for config in [noisy, lossy] {
+            let nchwChip = CrossbarDatapath(config: config, layerIndex: 0)
+            nchwChip.channelsLast = false
+            let nchwRoute = step(nchwChip, nhwc)
+            XCTAssertEqual(conv.path, .datapath(channelsLast: false))
+            for x in [planar, nhwc] {
+                let route = step(CrossbarDatapath(config: config, layerIndex: 0), x)
+                XCTAssertEqual(conv.path, .datapath(channelsLast: true))
+                XCTAssertEqual(route.y, nchwRoute.y, "the same outputs from either layout")
+                XCTAssertEqual(route.dx, nchwRoute.dx)
+                XCTAssertEqual(route.dw, nchwRoute.dw)
+            }
+        }
     }
 }

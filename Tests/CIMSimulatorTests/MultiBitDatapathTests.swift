@@ -56,13 +56,18 @@ final class MultiBitDatapathTests: XCTestCase {
         conv.initialize(rng: &rng)
         for c in 0..<5 { conv.bias!.value[c] = 0.1 * Float(c) }
         let x = signed([2, 3, 6, 5], seed: 6)
-        let fp32 = conv.forward(x, training: false).array
+        let fp32 = conv.forward(x, training: false).planarArray
         var c = CIMConfig()
         c.adcBits = 8  // 255 levels >= 27 rows: lossless
-        conv.datapath = MultiBitCrossbarDatapath(config: c, layerIndex: 0)
-        let hw = conv.forward(x, training: false).array
+        let chip = MultiBitCrossbarDatapath(config: c, layerIndex: 0)
+        conv.datapath = chip
+        let hw = conv.forward(x, training: false).planarArray
+        XCTAssertEqual(conv.path, .datapath(channelsLast: true))
         EngineContext.threads = 2  // images in parallel: the same numbers
-        XCTAssertEqual(conv.forward(x, training: false).array, hw)
+        XCTAssertEqual(conv.forward(x, training: false).planarArray, hw)
+        chip.writesChannelsLast = false  // the same values in NCHW
+        XCTAssertEqual(conv.forward(x, training: false).planarArray, hw)
+        XCTAssertEqual(conv.path, .datapath(channelsLast: false))
         EngineContext.threads = 1
         conv.datapath = nil
         let want = reference(conv: conv, x: x)

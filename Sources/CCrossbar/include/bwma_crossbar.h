@@ -26,4 +26,8 @@ int bwma_popcount_available(void);
 void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
                          int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch);
 
+/// dst[c·positions + p] = src[p·channels + c]: one image's channels-last bytes as channel planes (a byte
+/// transpose; AVX512-VBMI where the CPU has it, else element by element).
+void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint8_t *dst);
+
 #endif
