@@ -107,7 +107,8 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Plots"]),
         .testTarget(name: "CLITests", dependencies: ["bwma"]),
         .testTarget(
-            name: "CIMSimulatorTests", dependencies: ["CIMSimulator", "Models", "Quantization", "TensorEngine"]),
+            name: "CIMSimulatorTests",
+            dependencies: ["CCrossbar", "CIMSimulator", "Models", "Quantization", "TensorEngine"]),
     ]
 )
 

@@ -83,7 +83,7 @@ extension CrossbarDatapath {
                 let b = DatapathBuffers(inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
                                         scratch: array.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
                 let input = ImageBuffers(bytes: bytes, perImage: perImage, unrolled: bytes ? K * cols : K * P,
-                                         staged: channelsLast)
+                                         staged: channelsLast, outputs: channelsLastOutput ? M * P : 0)
                 defer { b.deallocate(); input.deallocate() }
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
@@ -120,8 +120,10 @@ extension CrossbarDatapath {
                                          adc: adc, into: b.acc, scratch: b.scratch)
                     }
                     for g in 0..<count {
-                        output.write(b.acc, width, g * P, P, y + (i0 + g) * M * P, channelsLastOutput ? 1 : P,
-                                     channelsLastOutput ? M : 1)
+                        // Channels-last: the planes' vectorised digital step, then one tile transpose into y.
+                        let out = y + (i0 + g) * M * P
+                        output.write(b.acc, width, g * P, P, channelsLastOutput ? input.outputs : out, P, 1)
+                        if channelsLastOutput { bwma_planes_to_channels_last(input.outputs, P, Int32(M), out) }
                     }
                 }
             }
@@ -140,19 +142,22 @@ extension CrossbarDatapath {
             let image: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
             let byteImage: UnsafeMutablePointer<UInt8>, byteColumns: UnsafeMutablePointer<UInt8>
             let stage: UnsafeMutablePointer<Float>, byteStage: UnsafeMutablePointer<UInt8>
+            /// One image's output as planes, before it goes out channels-last.
+            let outputs: UnsafeMutablePointer<Float>
 
-            init(bytes: Bool, perImage: Int, unrolled: Int, staged: Bool) {
+            init(bytes: Bool, perImage: Int, unrolled: Int, staged: Bool, outputs: Int) {
                 image = .allocate(capacity: bytes ? 0 : perImage)
                 columns = .allocate(capacity: bytes ? 0 : unrolled)
                 byteImage = .allocate(capacity: bytes ? perImage : 0)
                 byteColumns = .allocate(capacity: bytes ? unrolled : 0)
                 stage = .allocate(capacity: staged && !bytes ? perImage : 0)
                 byteStage = .allocate(capacity: staged && bytes ? perImage : 0)
+                self.outputs = .allocate(capacity: outputs)
             }
 
             func deallocate() {
                 image.deallocate(); columns.deallocate(); byteImage.deallocate(); byteColumns.deallocate()
-                stage.deallocate(); byteStage.deallocate()
+                stage.deallocate(); byteStage.deallocate(); outputs.deallocate()
             }
         }
 

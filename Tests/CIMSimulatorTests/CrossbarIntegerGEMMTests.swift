@@ -1,3 +1,4 @@
+import CCrossbar
 import CIMSimulator
 import Foundation
 import Models
@@ -93,6 +94,30 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(compared, 60)
+    }
+
+    /// The channels-last datapath's layout kernels against element-by-element transposes: bytes to planes (VBMI
+    /// blocks of 4 positions × 16 channels, the rest one by one) and Float planes to channels-last (16 × 16 tiles),
+    /// on shapes with and without partial blocks.
+    func testLayoutTransposesOfTheChannelsLastRoute() {
+        var rng = RNG(seed: 53)
+        for (positions, channels) in [(1024, 16), (64, 64), (25, 32), (49, 20), (7, 3), (256, 48)] {
+            let bytes = (0..<(positions * channels)).map { _ in UInt8(rng.below(256)) }
+            var planes = [UInt8](repeating: 0, count: bytes.count)
+            bwma_bytes_to_planes(bytes, positions, Int32(channels), &planes)
+            let floats = (0..<(positions * channels)).map { _ in rng.normal() }
+            var channelsLast = [Float](repeating: .nan, count: floats.count)
+            bwma_planes_to_channels_last(floats, positions, Int32(channels), &channelsLast)
+            var wrongBytes = 0, wrongFloats = 0
+            for p in 0..<positions {
+                for c in 0..<channels {
+                    if planes[c * positions + p] != bytes[p * channels + c] { wrongBytes += 1 }
+                    if channelsLast[p * channels + c] != floats[c * positions + p] { wrongFloats += 1 }
+                }
+            }
+            XCTAssertEqual(wrongBytes, 0, "bytes to planes, \(positions) x \(channels)")
+            XCTAssertEqual(wrongFloats, 0, "planes to channels-last, \(positions) x \(channels)")
+        }
     }
 
     /// The byte route's input (`byteCodes`, `orderedColumns`) is the Float route's: codes, im2col, rows copied into

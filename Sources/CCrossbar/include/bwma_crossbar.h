@@ -30,4 +30,8 @@ void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bi
 /// transpose; AVX512-VBMI where the CPU has it, else element by element).
 void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint8_t *dst);
 
+/// dst[p·channels + c] = src[c·positions + p]: one image's Float channel planes as a channels-last image (16 × 16
+/// tiles transposed in registers where the CPU has AVX-512, element by element elsewhere and at the edges).
+void bwma_planes_to_channels_last(const float *src, long positions, int channels, float *dst);
+
 #endif
