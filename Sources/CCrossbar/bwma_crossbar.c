@@ -69,10 +69,42 @@ KERNEL static inline __m512 code(__m512 s, __m512 inverse, __m512 top) {
     return _mm512_min_ps(_mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(s, inverse), magic), magic), top);
 }
 
+// Columns c … c + CB − 1 (CB = 1 or 2: two columns share every load of the planes' masks).
+KERNEL static inline __attribute__((always_inline)) void shift_add_columns(
+    const uint32_t *planes, long n, const int bits, const int words, const uint32_t *cells, int c, const int CB,
+    const int exact[2], float *acc, long lda, __m512 inverse, __m512 top, const __m512 *weight,
+    const __m512 *scaled) {
+    const long np = padded(n);
+    __m512i cell[2][4];
+    for (int k = 0; k < CB; k++) {
+        for (int w = 0; w < words && w < 4; w++) cell[k][w] = _mm512_set1_epi32((int)cells[(c + k) * words + w]);
+    }
+    for (long p0 = 0; p0 < n; p0 += 16) {
+        const __mmask16 lanes = n - p0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - p0)) - 1);
+        __m512 a[2];
+        for (int k = 0; k < CB; k++) a[k] = _mm512_maskz_loadu_ps(lanes, acc + (c + k) * lda + p0);
+        for (int j = 0; j < bits; j++) {
+            __m512i s[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+            for (int w = 0; w < words; w++) {
+                const __m512i m = _mm512_loadu_si512(planes + (j * words + w) * np + p0);
+                for (int k = 0; k < CB; k++) {
+                    const __m512i cw = w < 4 ? cell[k][w] : _mm512_set1_epi32((int)cells[(c + k) * words + w]);
+                    s[k] = _mm512_add_epi32(s[k], _mm512_popcnt_epi32(_mm512_and_si512(m, cw)));
+                }
+            }
+            for (int k = 0; k < CB; k++) {
+                const __m512 v = _mm512_cvtepi32_ps(s[k]);
+                a[k] = _mm512_add_ps(a[k], exact[k] ? _mm512_mul_ps(weight[j], v)
+                                                    : _mm512_mul_ps(code(v, inverse, top), scaled[j]));
+            }
+        }
+        for (int k = 0; k < CB; k++) _mm512_mask_storeu_ps(acc + (c + k) * lda + p0, lanes, a[k]);
+    }
+}
+
 KERNEL static inline __attribute__((always_inline)) void shift_add_body(
     const uint32_t *planes, long n, const int bits, const int words, const uint32_t *cells, int columns, bwma_adc adc,
     int exact_last_column, float *acc, long lda) {
-    const long np = padded(n);
     const __m512 inverse = _mm512_set1_ps(adc.inverse_step), top = _mm512_set1_ps(adc.top);
     // 2ʲ·(code·step) as code·(2ʲ·step): a power of two scales a product exactly, so the same bits in one multiply.
     __m512 weight[8], scaled[8];
@@ -80,26 +112,14 @@ KERNEL static inline __attribute__((always_inline)) void shift_add_body(
         weight[j] = _mm512_set1_ps((float)(1u << j));
         scaled[j] = _mm512_set1_ps((float)(1u << j) * adc.step);
     }
-    for (int c = 0; c < columns; c++) {
-        const int exact = adc.passes_through || (exact_last_column && c == columns - 1);
-        __m512i cell[4];
-        for (int w = 0; w < words && w < 4; w++) cell[w] = _mm512_set1_epi32((int)cells[c * words + w]);
-        float *row = acc + c * lda;
-        for (long p0 = 0; p0 < n; p0 += 16) {
-            const __mmask16 lanes = n - p0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - p0)) - 1);
-            __m512 a = _mm512_maskz_loadu_ps(lanes, row + p0);
-            for (int j = 0; j < bits; j++) {
-                __m512i s = _mm512_setzero_si512();
-                for (int w = 0; w < words; w++) {
-                    const __m512i cw = w < 4 ? cell[w] : _mm512_set1_epi32((int)cells[c * words + w]);
-                    const __m512i m = _mm512_loadu_si512(planes + (j * words + w) * np + p0);
-                    s = _mm512_add_epi32(s, _mm512_popcnt_epi32(_mm512_and_si512(m, cw)));
-                }
-                const __m512 v = _mm512_cvtepi32_ps(s);
-                a = _mm512_add_ps(a, exact ? _mm512_mul_ps(weight[j], v)
-                                           : _mm512_mul_ps(code(v, inverse, top), scaled[j]));
-            }
-            _mm512_mask_storeu_ps(row + p0, lanes, a);
+    int c = 0;
+    for (; c < columns; c += 2) {
+        int exact[2];
+        for (int k = 0; k < 2; k++) exact[k] = adc.passes_through || (exact_last_column && c + k == columns - 1);
+        if (c + 2 <= columns) {
+            shift_add_columns(planes, n, bits, words, cells, c, 2, exact, acc, lda, inverse, top, weight, scaled);
+        } else {
+            shift_add_columns(planes, n, bits, words, cells, c, 1, exact, acc, lda, inverse, top, weight, scaled);
         }
     }
 }
