@@ -13,13 +13,20 @@
 
 #define TRANSPOSE_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,gfni")))
 
-int bwma_popcount_available(void) {
+// Whether the CPU has AVX-512 F, BW and VL (every kernel here needs them).
+static int avx512(void) {
     static int known = -1;
     if (known < 0) {
         __builtin_cpu_init();
         known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vpopcntdq");
+                __builtin_cpu_supports("avx512vl");
     }
+    return known;
+}
+
+int bwma_popcount_available(void) {
+    static int known = -1;
+    if (known < 0) known = avx512() && __builtin_cpu_supports("avx512vpopcntdq");
     return known;
 }
 
@@ -27,12 +34,7 @@ int bwma_popcount_available(void) {
 // permutes).
 static int transposes_bits(void) {
     static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("gfni") &&
-                __builtin_cpu_supports("avx512vbmi");
-    }
+    if (known < 0) known = avx512() && __builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx512vbmi");
     return known;
 }
 
@@ -112,8 +114,7 @@ KERNEL static inline __attribute__((always_inline)) void shift_add_body(
         weight[j] = _mm512_set1_ps((float)(1u << j));
         scaled[j] = _mm512_set1_ps((float)(1u << j) * adc.step);
     }
-    int c = 0;
-    for (; c < columns; c += 2) {
+    for (int c = 0; c < columns; c += 2) {
         int exact[2];
         for (int k = 0; k < 2; k++) exact[k] = adc.passes_through || (exact_last_column && c + k == columns - 1);
         if (c + 2 <= columns) {
@@ -279,7 +280,7 @@ KERNEL static void transpose_tile(const float *src, long ss, float *dst, long ds
 void bwma_planes_to_channels_last(const float *src, long positions, int channels, float *dst) {
     long p0 = 0;
     int c0 = 0;
-    if (bwma_popcount_available()) {
+    if (avx512()) {
         for (c0 = 0; c0 + 16 <= channels; c0 += 16) {
             for (p0 = 0; p0 + 16 <= positions; p0 += 16) {
                 transpose_tile(src + c0 * positions + p0, positions, dst + p0 * channels + c0, channels);

@@ -5,7 +5,7 @@ import CCrossbar
 /// 32-row words — 16 positions per instruction where the u8 × s8 GEMM did 64 multiply-adds, with no s32 sum matrix
 /// in memory and no per-call packing of the plane operand; the ADC and shift-add run on the sums in registers, the
 /// same Float operations in the same order as `convertAndShiftAdd`, so the accumulators are bit for bit the GEMM
-/// route's (CrossbarPopcountTests).
+/// route's (`CrossbarIntegerGEMMTests.testPopcountRouteIsTheGEMMRouteBitForBit`).
 extension CrossbarArray {
     /// Whether this CPU runs the AND + popcount kernel.
     public static let popcountAvailable = bwma_popcount_available() != 0

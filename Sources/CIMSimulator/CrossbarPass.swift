@@ -100,7 +100,8 @@ extension CrossbarDatapath {
                             CrossbarDatapath.orderedColumns(geo, image: input.byteImage, order: layout.order,
                                                             into: input.byteColumns + g * P, ld: width)
                         } else {
-                            CrossbarDatapath.codes(xi, perImage, codeScale, into: channelsLast ? input.stage : input.image)
+                            CrossbarDatapath.codes(xi, perImage, codeScale,
+                                                   into: channelsLast ? input.stage : input.image)
                             if channelsLast {
                                 Self.planes(input.stage, positions: geo.height * geo.width, channels: geo.channels,
                                             into: input.image)
