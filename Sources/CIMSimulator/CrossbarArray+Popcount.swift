@@ -25,28 +25,36 @@ extension CrossbarArray {
         let lanes = bwma_adc(inverse_step: adc?.inverseStep ?? 1, step: adc?.step ?? 1, top: Float(adc?.levels ?? 0),
                              passes_through: adc == nil ? 1 : 0)
         let planes = scratch.assumingMemoryBound(to: UInt32.self)
-        var masks: [UInt32] = []
-        cells.withUnsafeBufferPointer { cb in
-            var r0 = 0
+        let masks = cellMasks(groups: groups)
+        masks.withUnsafeBufferPointer { mb in
+            var r0 = 0, m = mb.baseAddress!
             for rr in groups {
-                Self.cellMasks(cb.baseAddress! + r0, stride: rows, rows: rr, columns: columns, into: &masks)
-                bwma_popcount_group(codes + r0 * P, Int32(rr), P, P, Int32(bits), masks, Int32(columns), lanes,
+                bwma_popcount_group(codes + r0 * P, Int32(rr), P, P, Int32(bits), m, Int32(columns), lanes,
                                     digitalReference ? 1 : 0, acc, P, planes)
                 r0 += rr
+                m += columns * ((rr + 31) / 32)
             }
         }
     }
 
-    /// masks[c·words + w] bit b = cells[c·stride + 32w + b] (0/1 bytes): one column's cells of a group as words.
-    static func cellMasks(_ cells: UnsafePointer<UInt8>, stride: Int, rows: Int, columns: Int,
-                          into masks: inout [UInt32]) {
-        let words = (rows + 31) / 32
-        masks = [UInt32](repeating: 0, count: columns * words)
+    /// Every row group's cells as words, one allocation for the call: group g's block is [columns, words_g], bit b of
+    /// word w of column c = the cell of the group's row 32w + b (0/1).
+    func cellMasks(groups: [Int]) -> [UInt32] {
+        var masks = [UInt32](repeating: 0, count: groups.reduce(0) { $0 + columns * (($1 + 31) / 32) })
         masks.withUnsafeMutableBufferPointer { m in
-            for c in 0..<columns {
-                let src = cells + c * stride, dst = m.baseAddress! + c * words
-                for r in 0..<rows { dst[r >> 5] |= UInt32(src[r]) << UInt32(r & 31) }
+            cells.withUnsafeBufferPointer { cb in
+                var r0 = 0, block = m.baseAddress!
+                for rr in groups {
+                    let words = (rr + 31) / 32
+                    for c in 0..<columns {
+                        let src = cb.baseAddress! + c * rows + r0, dst = block + c * words
+                        for r in 0..<rr { dst[r >> 5] |= UInt32(src[r]) << UInt32(r & 31) }
+                    }
+                    r0 += rr
+                    block += columns * words
+                }
             }
         }
+        return masks
     }
 }

@@ -103,8 +103,8 @@ extension CrossbarDatapath {
                             CrossbarDatapath.codes(xi, perImage, codeScale,
                                                    into: channelsLast ? input.stage : input.image)
                             if channelsLast {
-                                Self.planes(input.stage, positions: geo.height * geo.width, channels: geo.channels,
-                                            into: input.image)
+                                LayoutKernels.toPlanes(input.image, input.stage, batch: 1, channels: geo.channels,
+                                                       positions: geo.height * geo.width)
                             }
                             Im2col.forward(geo, x: input.image, col: input.columns, ld: P)
                             for r in 0..<K {
@@ -128,12 +128,6 @@ extension CrossbarDatapath {
                     }
                 }
             }
-        }
-
-        /// dst[c·positions + p] = src[p·channels + c]: one image's channels-last Float codes as planes.
-        static func planes(_ src: UnsafePointer<Float>, positions: Int, channels: Int,
-                           into dst: UnsafeMutablePointer<Float>) {
-            for p in 0..<positions { for c in 0..<channels { dst[c * positions + p] = src[p * channels + c] } }
         }
 
         /// One worker's per-image buffers: the Float route's codes and im2col matrix of one image, or the byte

@@ -78,7 +78,8 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         let x = op.input, n = x.shape[0], perImage = x.count / Swift.max(n, 1)
         let P = op.geometry?.outPixels ?? 1
         let columns = M * wb
-        let scaleOf = scales, sumOf = weightSums, channelsLast = writesChannelsLast
+        // y [N, M, P] (or [N, P, M] channels-last) for a convolution, [N, M] for a linear layer (P = 1).
+        let scaleOf = scales, sumOf = weightSums, planar = !(writesChannelsLast && op.geometry != nil)
         // Images in parallel (each worker its own buffers; the crossbar is read-only, outputs disjoint).
         Parallel.chunks(n) { _, range in
             let b = DatapathBuffers(inputs: K * P, accumulators: (columns + 1) * P,
@@ -104,8 +105,6 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
                         let a = acc + (c * wb + j) * P, w = Float(1 << j)
                         for p in 0..<P { uSum[p] += w * (a[p] - leak * ref[p]) * gain }
                     }
-                    // y [N, M, P] (or [N, P, M] channels-last) for a convolution, [N, M] for a linear layer (P = 1).
-                    let planar = !(channelsLast && op.geometry != nil)
                     let out = y + i * M * P + (planar ? c * P : c), stride = planar ? 1 : M
                     for p in 0..<P { out[p * stride] = scale * (uSum[p] - half * ref[p] - offset) + bias }
                 }

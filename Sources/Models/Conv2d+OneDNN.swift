@@ -12,7 +12,8 @@ public enum KernelPath: Sendable, Equatable {
     /// The engine's own kernels over OpenBLAS.
     case reference
 
-    /// The layout of the output (and so of the output gradient): oneDNN writes channels-last, the others NCHW.
+    /// The layout of the output (and so of the output gradient): oneDNN and channels-last datapaths write
+    /// channels-last, the others NCHW.
     var outputLayout: Tensor.Layout {
         switch self {
         case .integer, .dnnl, .datapath(channelsLast: true): return .nhwc

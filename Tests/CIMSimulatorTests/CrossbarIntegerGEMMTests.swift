@@ -17,6 +17,26 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         return acc
     }
 
+    /// Ideal cells, each on with probability ½, on a chip with a `adcBits`-bit ADC.
+    func randomArray(rows: Int, outChannels out: Int, adcBits: Int, digital: Bool, stream: UInt64,
+                     rng: inout RNG) -> CrossbarArray {
+        var c = CIMConfig()
+        c.adcBits = adcBits
+        let on = (0..<(rows * out)).map { _ in rng.uniform() < 0.5 }
+        return CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: stream, digitalReference: digital)
+    }
+
+    /// The byte entry (the convolution's route) of the same accumulation.
+    func accumulate(_ a: CrossbarArray, byteCodes codes: [UInt8], P: Int, bits: Int, groups: [Int],
+                    adc: ADCQuantizer) -> [Float] {
+        var acc = [Float](repeating: .nan, count: a.columns * P)
+        var scratch = [Float](repeating: .nan, count: a.scratchCount(positions: P, bits: bits,
+                                                                     tileRows: groups.max()!))
+        a.accumulate(byteCodes: codes, positions: P, bits: bits, groups: groups, adc: adc, into: &acc,
+                     scratch: &scratch)
+        return acc
+    }
+
     func testIntegerGEMMEqualsTheFP32PathForEveryWidthADCAndGrouping() throws {
         try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
         var rng = RNG(seed: 41)
@@ -27,22 +47,15 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         for (rows, groups, out, P) in shapes {
             for bits in [1, 2, 3, 4, 5, 8] {
                 for (adcBits, digital) in [(3, false), (5, true), (8, false)] {
-                    var c = CIMConfig()
-                    c.adcBits = adcBits
-                    let on = (0..<(rows * out)).map { _ in rng.uniform() < 0.5 }
-                    var a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 3,
-                                          digitalReference: digital)
+                    var a = randomArray(rows: rows, outChannels: out, adcBits: adcBits, digital: digital,
+                                        stream: 3, rng: &rng)
                     XCTAssertTrue(a.usesIntegerGEMM, "ideal cells take the int8 GEMMs")
                     let codes = (0..<(rows * P)).map { _ in Float(rng.below(1 << bits)) }
                     let adc = ADCQuantizer(bits: adcBits, rows: groups.max()!, range: 0.5)
                     let integer = accumulate(a, codes: codes, P: P, bits: bits, groups: groups, adc: adc)
                     if a.runsIntegerPlanes(bits: bits, tileRows: groups.max()!, adc: adc) {
-                        // The byte entry (the convolution's route) is the same accumulation.
-                        var acc = [Float](repeating: .nan, count: a.columns * P)
-                        var scratch = [Float](repeating: .nan, count: a.scratchCount(positions: P, bits: bits,
-                                                                                     tileRows: groups.max()!))
-                        a.accumulate(byteCodes: codes.map { UInt8($0) }, positions: P, bits: bits, groups: groups,
-                                     adc: adc, into: &acc, scratch: &scratch)
+                        let acc = accumulate(a, byteCodes: codes.map { UInt8($0) }, P: P, bits: bits,
+                                             groups: groups, adc: adc)
                         XCTAssertEqual(acc, integer, "byte codes, rows \(rows), k = \(bits), \(adcBits)-bit ADC")
                     }
                     a.usesIntegerGEMM = false
@@ -68,22 +81,14 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         for (rows, groups, out, P) in shapes {
             for bits in [1, 2, 4, 5, 8] {
                 for (adcBits, digital) in [(3, false), (5, true), (5, false), (9, false)] {
-                    var c = CIMConfig()
-                    c.adcBits = adcBits
-                    let on = (0..<(rows * out)).map { _ in rng.uniform() < 0.5 }
-                    var a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 5,
-                                          digitalReference: digital)
+                    var a = randomArray(rows: rows, outChannels: out, adcBits: adcBits, digital: digital,
+                                        stream: 5, rng: &rng)
                     XCTAssertTrue(a.usesPopcount, "ideal cells on this CPU take the popcount kernel")
                     let adc = ADCQuantizer(bits: adcBits, rows: groups.max()!, range: 0.5)
                     guard a.runsIntegerPlanes(bits: bits, tileRows: groups.max()!, adc: adc) else { continue }
                     let codes = (0..<(rows * P)).map { _ in UInt8(rng.below(1 << bits)) }
                     func run() -> [UInt32] {
-                        var acc = [Float](repeating: .nan, count: a.columns * P)
-                        var scratch = [Float](repeating: .nan, count: a.scratchCount(positions: P, bits: bits,
-                                                                                     tileRows: groups.max()!))
-                        a.accumulate(byteCodes: codes, positions: P, bits: bits, groups: groups, adc: adc,
-                                     into: &acc, scratch: &scratch)
-                        return acc.map(\.bitPattern)
+                        accumulate(a, byteCodes: codes, P: P, bits: bits, groups: groups, adc: adc).map(\.bitPattern)
                     }
                     let popcount = run()
                     a.usesPopcount = false
