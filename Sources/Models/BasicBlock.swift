@@ -106,6 +106,7 @@ public final class BasicBlock: Layer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         var h = conv1.forward(x, training: training)
+        bn1.writesBF16Output = writesInnerBF16 && conv2.readsBF16Input
         h = bn1.forward(h, training: training)
         h = conv2.forward(h, training: training)
         // The shortcut first: bn2 can then write relu(bn2(h) + shortcut) in one pass (channels-last).
@@ -121,6 +122,9 @@ public final class BasicBlock: Layer {
         return y
     }
 
+    /// Whether bn1 hands conv2 its output in bf16 where conv2 reads that (`BatchNorm2d.writesBF16Output`: the same
+    /// bits; off only to compare).
+    public var writesInnerBF16 = true
     /// Whether bn2 writes the block's output relu(bn2(·) + shortcut) itself where it can (the same bits as bn2
     /// then add + ReLU; off only to compare).
     public var fusesSum = true

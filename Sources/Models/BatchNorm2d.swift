@@ -34,6 +34,13 @@ public final class BatchNorm2d: Layer {
     public var writesBF16Gradient = true
     /// The element type of the last backward's dx (diagnostics, tests).
     public private(set) var lastGradientType = Tensor.ElementType.float32
+    /// Set by an owner whose next layer is the only reader of this layer's output and reads it in bf16
+    /// (`Conv2d.readsBF16Input`): a training forward after a bf16 convolution then writes y in bf16 — the bits that
+    /// layer would round a Float y to, without the Float pass and the conversion (and half the memory). Where
+    /// backward reads y (a fused ReLU's mask outside the channels-last training kernels), y stays Float.
+    public var writesBF16Output = false
+    /// The element type of the last forward's y (diagnostics, tests).
+    public private(set) var lastOutputType = Tensor.ElementType.float32
     /// [C] batch mean and 1/√(var + ε) saved by the training forward.
     let mean: Tensor, invStd: Tensor
     var input: Tensor?
@@ -74,7 +81,8 @@ public final class BatchNorm2d: Layer {
         let channelsLast = x.layout == .nhwc && x.shape.count == 4
         let backwardReadsOutput = fusedReLU && !(channelsLast && training)
         let y = backwardReadsOutput ? self.y : outputScratch ?? self.y
-        run(x, training: training, into: y, residual: nil, relu: fusedReLU)
+        let bf16 = writesBF16Output && training && x.elementType == .bfloat16 && !backwardReadsOutput
+        run(x, training: training, into: y, bf16Output: bf16, residual: nil, relu: fusedReLU)
         return y
     }
 
@@ -86,18 +94,20 @@ public final class BatchNorm2d: Layer {
         guard !fusedReLU, x.layout == .nhwc, x.shape.count == 4, residual.layout == .nhwc,
               residual.shape == x.shape, residual.elementType == .float32, x.shape[1] == channels
         else { return false }
-        run(x, training: training, into: out, residual: residual, relu: true)
+        run(x, training: training, into: out, bf16Output: false, residual: residual, relu: true)
         return true
     }
 
-    private func run(_ x: Tensor, training: Bool, into y: Tensor, residual: Tensor?, relu: Bool) {
+    /// bf16Output: only after a bf16 x, training.
+    private func run(_ x: Tensor, training: Bool, into y: Tensor, bf16Output: Bool, residual: Tensor?, relu: Bool) {
         let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
-        y.ensure(shape: x.shape)
+        y.ensure(shape: x.shape, elementType: bf16Output ? .bfloat16 : .float32)
         y.layout = x.layout
+        lastOutputType = y.elementType
         let r = residual.map { UnsafePointer($0.data) }
         if x.elementType == .bfloat16 {
             precondition(channelsLast, "BatchNorm2d: a bf16 input must be channels-last [N, C, H, W]")
-            forward(bf16: x.bf16Data, y: y.data, batch: n, spatial: hw, training: training, relu: relu, residual: r)
+            forward(bf16: x.bf16Data, y: y, batch: n, spatial: hw, training: training, relu: relu, residual: r)
         } else if training {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
@@ -126,7 +136,10 @@ public final class BatchNorm2d: Layer {
         lastGradientType = dx.elementType
         dx.layout = x.layout
         let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
-        let relu = fusedReLU ? UnsafePointer(y.data) : nil
+        // The fused ReLU's mask: read from y, except by the channels-last training kernels, which recompute it from
+        // x and only test the pointer — the one case where y may be bf16 (`writesBF16Output`).
+        precondition(y.elementType == .float32 || (trainedForward && x.elementType == .bfloat16), "bf16 y read")
+        let relu = fusedReLU ? UnsafePointer(y.rawData.assumingMemoryBound(to: Float.self)) : nil
         if x.elementType == .bfloat16 {
             backward(bf16: x.bf16Data, dx: dx, dy: dy.data, batch: n, spatial: hw, reluOutput: relu)
         } else if trainedForward {
@@ -147,16 +160,17 @@ public final class BatchNorm2d: Layer {
 /// A bf16 input: a convolution's output that mixed precision stored in bf16 (`Conv2d.outputFeedsBatchNorm`),
 /// always channels-last. The kernels widen it exactly; everything else is as for a Float input.
 extension BatchNorm2d {
-    func forward(bf16 x: UnsafePointer<BFloat16>, y: UnsafeMutablePointer<Float>, batch n: Int, spatial hw: Int,
+    /// y is Float, or bf16 after a training forward (`writesBF16Output`).
+    func forward(bf16 x: UnsafePointer<BFloat16>, y: Tensor, batch n: Int, spatial hw: Int,
                  training: Bool, relu: Bool, residual: UnsafePointer<Float>?) {
         if training {
             BatchNormKernel.forwardTrainingChannelsLast(
-                y: y, mean: mean.data, invStd: invStd.data, x: x, gamma: gamma.value, beta: beta.value,
+                y: y.rawData, bf16Output: y.elementType == .bfloat16, mean: mean.data, invStd: invStd.data, x: x, gamma: gamma.value, beta: beta.value,
                 runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
                 spatial: hw, momentum: momentum, eps: eps, relu: relu, reduce: statisticsReducer, residual: residual)
         } else {
             BatchNormKernel.forwardInferenceChannelsLast(
-                y: y, x: x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
+                y: y.data, x: x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,
                 runningVar: runningVar.value, batch: n, channels: channels, spatial: hw, eps: eps, relu: relu,
                 residual: residual)
         }

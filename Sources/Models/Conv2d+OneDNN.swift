@@ -23,20 +23,28 @@ public enum KernelPath: Sendable, Equatable {
 }
 
 extension Conv2d {
-    /// The oneDNN convolution for this batch and geometry, built when either changes; nil on the reference
-    /// backend or where oneDNN has no kernel for the shape.
-    func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry, inputLayout: Tensor.Layout)
-        -> DNNLConvolution? {
+    /// The oneDNN convolution for this batch, geometry and input (layout, element type), built when any changes;
+    /// nil on the reference backend or where oneDNN has no kernel for the shape (or takes no bf16 input).
+    func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry, inputLayout: Tensor.Layout,
+                         bf16Input: Bool = false) -> DNNLConvolution? {
         guard EngineContext.usesDNNL else { return nil }
         let precision = EngineContext.precision
         if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision, c.inputLayout == inputLayout,
-           c.bf16Output == outputFeedsBatchNorm {
+           c.bf16Output == outputFeedsBatchNorm, c.bf16Input == bf16Input {
             return c
         }
         dnnl = nil  // release the old primitives' buffers first
         dnnl = DNNLConvolution(batch: n, outChannels: outChannels, geometry: geo, bias: bias != nil,
-                               precision: precision, inputLayout: inputLayout, bf16Output: outputFeedsBatchNorm)
+                               precision: precision, inputLayout: inputLayout, bf16Output: outputFeedsBatchNorm,
+                               bf16Input: bf16Input)
         return dnnl
+    }
+
+    /// Whether this layer's forward takes a bf16 input as it is (a batch norm before it may write one:
+    /// `BatchNorm2d.writesBF16Output`): an unquantized layer on oneDNN in bf16, which would round a Float input to
+    /// bf16 itself — the same bits, without the Float pass and the conversion. Other layers widen a bf16 input.
+    public var readsBF16Input: Bool {
+        quantization == nil && datapath == nil && EngineContext.usesDNNL && EngineContext.precision == .bf16
     }
 
     /// The oneDNN integer convolution for this batch and geometry (binarized layers with a k-bit input), built when

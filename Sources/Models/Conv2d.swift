@@ -37,6 +37,8 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     /// NCHW scratch for the reference backward of a channels-last neighbourhood: the output gradient, the input
     /// gradient.
     let planarGradient = Tensor(shape: [0]), planarInputGradient = Tensor(shape: [0])
+    /// A bf16 input widened for kernels that read Float (see `readsBF16Input`).
+    let widenedInput = Tensor(shape: [0])
     public var name: String { String(weight.name.dropLast(".weight".count)) }
     /// The geometry of the last forward's input (nil before the first forward).
     public var lastGeometry: ConvGeometry? { geometry }
@@ -84,6 +86,10 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        // A bf16 input (`readsBF16Input`) goes to oneDNN as it is; every other kernel reads it widened.
+        if x.elementType == .bfloat16 && !(readsBF16Input && x.layout == .nhwc) {
+            return forward(x.widened(using: widenedInput), training: training)
+        }
         let n = x.shape[0]
         let geo = currentGeometry(x)
         let shape = [n, outChannels, geo.outH, geo.outW]
@@ -106,11 +112,13 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             return y
         }
         var xin = operands.input(x, training: training)
-        if datapath == nil, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout) {
+        if datapath == nil, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout,
+                                                    bf16Input: xin.elementType == .bfloat16) {
             y.ensure(shape: shape, elementType: c.writesBF16 ? .bfloat16 : .float32)
-            c.forward(y: y.rawData, x: xin.data, weight: w, bias: biasValues)
+            c.forward(y: y.rawData, x: xin.rawData, weight: w, bias: biasValues)
             path = .dnnl
         } else {
+            xin = xin.widened(using: widenedInput)  // (no oneDNN kernel for a bf16 input of this shape)
             y.ensure(shape: shape)
             // The reference kernels read NCHW, and so do datapaths that do not take channels-last.
             if datapath?.readsChannelsLast != true { xin = xin.converted(to: .nchw, using: planarInput) }
@@ -136,7 +144,8 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         if needsInputGradient { dx.ensure(shape: x.shape) }
         dx.layout = inputLayout
         let dW = operands.weightGradientTarget(weight)
-        if path != .reference, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout),
+        if path != .reference, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout,
+                                                       bf16Input: xin.elementType == .bfloat16),
            c.supportsBackward {
             let input = backwardInput(c, xin, weight: w)
             let dyc = path.outputLayout == .nchw ? dy.converted(to: .nhwc, using: planarGradient) : dy
@@ -145,7 +154,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             // A bf16 dy (a batch norm's gradient after this layer's bf16 output) goes to oneDNN as it is.
             c.backward(dx: needsInputGradient ? dxc.data : nil, dWeight: dW, dBias: bias?.grad,
                        dy: UnsafeRawPointer(dyc.rawData), bf16Gradient: dyc.elementType == .bfloat16,
-                       x: input.map { UnsafePointer($0.data) }, weight: w)
+                       x: input.map { UnsafeRawPointer($0.rawData) }, weight: w)
             if input == nil { scaleCodeGradient(dW, xin) }
             if needsInputGradient && dxc !== dx {
                 dxc.layout = xin.layout
@@ -154,7 +163,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         } else {
             // Reference kernels: NCHW operands (xin is NCHW here: the forward converted it unless it ran on
             // oneDNN, whose outputs and gradients are channels-last).
-            let xp = xin.tensor().converted(to: .nchw, using: planarInput)
+            let xp = xin.tensor().widened(using: widenedInput).converted(to: .nchw, using: planarInput)
             // (A bf16 dy here only where oneDNN had no backward for a shape it ran forward: rare.)
             let dyf = dy.elementType == .bfloat16 ? dy.widened(using: Tensor(shape: [0])) : dy
             let dyp = path.outputLayout == .nhwc ? dyf.converted(to: .nchw, using: planarGradient) : dyf

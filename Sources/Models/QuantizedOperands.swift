@@ -54,6 +54,12 @@ struct QuantizedOperands {
             return .nhwc
         }
 
+        /// The tensor's element type (Float for codes, whose values backward rebuilds in Float or bf16 itself).
+        var elementType: Tensor.ElementType {
+            if case .tensor(let t) = self { return t.elementType }
+            return .float32
+        }
+
         /// The input as a tensor (the codes' values rebuilt into shared scratch: `rebuiltInput`).
         func tensor() -> Tensor {
             switch self {

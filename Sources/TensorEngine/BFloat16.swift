@@ -44,19 +44,20 @@ extension BFloat16: NormInput {
     @inline(__always) static func value(_ p: UnsafePointer<BFloat16>) -> Float { p.pointee.float }
 }
 
-/// What the channels-last batch norm backward writes its input gradient dx as: Float, or bf16 where the convolution
-/// before it reads its output gradient in bf16 (it would round a Float one to bf16 itself: the same bits).
-protocol NormGradient {
+/// What the channels-last batch norm kernels write as: Float, or bf16 where the convolution next to it reads bf16 —
+/// backward's input gradient dx for the convolution before, forward's output y for the one after (either would
+/// round a Float tensor to bf16 itself: the same bits).
+protocol NormOutput {
     static func store16(_ v: Float16x, _ p: UnsafeMutablePointer<Self>)
     static func store(_ v: Float, _ p: UnsafeMutablePointer<Self>)
 }
 
-extension Float: NormGradient {
+extension Float: NormOutput {
     @inline(__always) static func store16(_ v: Float16x, _ p: UnsafeMutablePointer<Float>) { TensorEngine.store(v, p) }
     @inline(__always) static func store(_ v: Float, _ p: UnsafeMutablePointer<Float>) { p.pointee = v }
 }
 
-extension BFloat16: NormGradient {
+extension BFloat16: NormOutput {
     /// 16 values rounded to nearest, ties to even — lane for lane `BFloat16.init(_:)`.
     @inline(__always) static func store16(_ v: Float16x, _ p: UnsafeMutablePointer<BFloat16>) {
         let b = unsafeBitCast(v, to: SIMD16<UInt32>.self)

@@ -2,18 +2,27 @@
 /// convolution stored its output so: widened exactly, a bf16 x gives bit for bit the result of the same values in
 /// Float. Outputs, gradients and statistics are Float. (Float inputs go through `forwardTraining` and the others.)
 extension BatchNormKernel {
-    /// Training forward on a channels-last bf16 x, Float y [N, HW, C]; as `forwardTraining`.
+    /// Training forward on a channels-last bf16 x, y [N, HW, C]; as `forwardTraining`. y is Float, or with
+    /// `bf16Output` bf16 (the input a bf16 convolution reads) — bit for bit the Float result rounded to nearest,
+    /// ties to even.
     public static func forwardTrainingChannelsLast(
-        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
-        x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
-        runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
-        batch: Int, channels: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
-        reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil
+        y: UnsafeMutableRawPointer, bf16Output: Bool = false, mean: UnsafeMutablePointer<Float>,
+        invStd: UnsafeMutablePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
+        beta: UnsafePointer<Float>, runningMean: UnsafeMutablePointer<Float>,
+        runningVar: UnsafeMutablePointer<Float>, batch: Int, channels: Int, spatial: Int, momentum: Float,
+        eps: Float, relu: Bool = false, reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil
     ) {
-        channelsLastForwardTraining(y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta,
-                                    runningMean: runningMean, runningVar: runningVar, batch: batch,
-                                    channels: channels, spatial: spatial, momentum: momentum, eps: eps, relu: relu,
-                                    reduce: reduce, residual: residual)
+        func run<Y: NormOutput>(_ y: UnsafeMutablePointer<Y>) {
+            channelsLastForwardTraining(y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta,
+                                        runningMean: runningMean, runningVar: runningVar, batch: batch,
+                                        channels: channels, spatial: spatial, momentum: momentum, eps: eps,
+                                        relu: relu, reduce: reduce, residual: residual)
+        }
+        if bf16Output {
+            run(y.assumingMemoryBound(to: BFloat16.self))
+        } else {
+            run(y.assumingMemoryBound(to: Float.self))
+        }
     }
 
     /// Evaluation forward on a channels-last bf16 x with running statistics; as `forwardInference`.
@@ -37,7 +46,7 @@ extension BatchNormKernel {
         batch: Int, channels: Int, spatial: Int, reluOutput: UnsafePointer<Float>? = nil,
         reluBeta: UnsafePointer<Float>? = nil, reduce: Reduce? = nil
     ) {
-        func run<DX: NormGradient>(_ dx: UnsafeMutablePointer<DX>) {
+        func run<DX: NormOutput>(_ dx: UnsafeMutablePointer<DX>) {
             channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
                                          invStd: invStd, batch: batch, channels: channels, spatial: spatial,
                                          reluOutput: reluOutput, reluBeta: reluBeta, reduce: reduce)

@@ -47,9 +47,9 @@ extension BatchNormKernel {
         for n in 0..<batch { for c in 0..<C { sums[c] += Double(partials[n * C + c]) } }
     }
 
-    /// Training forward on channels-last x, y [N, HW, C]; as `forwardTraining`. x is Float or bf16.
-    static func channelsLastForwardTraining<X: NormInput>(
-        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
+    /// Training forward on channels-last x, y [N, HW, C]; as `forwardTraining`. x is Float or bf16, and so is y.
+    static func channelsLastForwardTraining<X: NormInput, Y: NormOutput>(
+        y: UnsafeMutablePointer<Y>, mean: UnsafeMutablePointer<Float>, invStd: UnsafeMutablePointer<Float>,
         x: UnsafePointer<X>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
@@ -101,10 +101,10 @@ extension BatchNormKernel {
     /// y = (x − shift)·scale + beta per channel over `rows` rows of C values, plus `residual` (same layout) when
     /// given, then clamped at 0 with `relu` — a residual block's sum and ReLU in the same pass, with the arithmetic
     /// of the separate add + ReLU (`ElementwiseKernels.addRelu`): the same bits.
-    private static func normalizeRows<X: NormInput>(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<X>,
-                                                    _ rows: Int, _ C: Int, shift: UnsafePointer<Float>,
-                                                    scale: UnsafePointer<Float>, beta: UnsafePointer<Float>,
-                                                    relu: Bool, residual: UnsafePointer<Float>?) {
+    private static func normalizeRows<X: NormInput, Y: NormOutput>(
+        _ y: UnsafeMutablePointer<Y>, _ x: UnsafePointer<X>, _ rows: Int, _ C: Int, shift: UnsafePointer<Float>,
+        scale: UnsafePointer<Float>, beta: UnsafePointer<Float>, relu: Bool, residual: UnsafePointer<Float>?
+    ) {
         let blocks = C / 16
         Parallel.chunks(rows) { _, range in
             let zero = Float16x()
@@ -116,7 +116,7 @@ extension BatchNormKernel {
                         let o = r * C + c0
                         var v = (X.load16(x + o) - mu) * sc + be + add(o)
                         if relu { v.replace(with: zero, where: v .< zero) }
-                        store(v, y + o)
+                        Y.store16(v, y + o)
                     }
                 }
                 // x + (−0) is x for every x (the compiler drops it); + 0 would turn −0 into +0.
@@ -127,14 +127,14 @@ extension BatchNormKernel {
                     let o = r * C + c
                     var v = (X.value(x + o) - shift[c]) * scale[c] + beta[c]
                     if let residual { v = v + residual[o] }
-                    y[o] = relu ? Swift.max(v, 0) : v
+                    Y.store(relu ? Swift.max(v, 0) : v, y + o)
                 }
             }
         }
     }
 
     /// Training backward on channels-last tensors; as `backwardTraining`. x is Float or bf16, and so is dx.
-    static func channelsLastBackwardTraining<X: NormInput, DX: NormGradient>(
+    static func channelsLastBackwardTraining<X: NormInput, DX: NormOutput>(
         dx: UnsafeMutablePointer<DX>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
@@ -160,7 +160,7 @@ extension BatchNormKernel {
         case recomputed(beta: UnsafePointer<Float>)
     }
 
-    private static func channelsLastBackwardTraining<X: NormInput, DX: NormGradient>(
+    private static func channelsLastBackwardTraining<X: NormInput, DX: NormOutput>(
         dx: UnsafeMutablePointer<DX>, dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
         dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
         mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,

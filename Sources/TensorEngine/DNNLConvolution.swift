@@ -3,7 +3,8 @@ import CDNNL
 /// oneDNN convolution primitives for one layer shape (batch, geometry, output channels), precision and input layout,
 /// created once and reused every step. At the layer boundary the input (and its gradient) is fp32 in the caller's
 /// layout (NCHW, or channels-last from a previous oneDNN layer) and the output (and its gradient) fp32 channels-last
-/// — or, in bf16 with `bf16Output`, the output bf16 channels-last (as autocast stores convolution outputs).
+/// — or, in bf16 with `bf16Output`, the output bf16 channels-last (as autocast stores convolution outputs), and with
+/// `bf16Input` the input bf16 channels-last (a batch norm that wrote it so: read in place, no conversion).
 ///
 /// Activations go to oneDNN in channels-last layout (its brgconv kernels; bf16 brgconv ran 1.5–2x faster than the
 /// blocked `any` choice here), weights in whatever layout the primitive picks. In bf16 the convolution reads bf16
@@ -16,19 +17,23 @@ public final class DNNLConvolution {
     public let bf16Output: Bool, writesBF16: Bool
     /// The layout of the input and of its gradient at the boundary.
     public let inputLayout: Tensor.Layout
+    /// Whether the input at the boundary is bf16 (its gradient is still fp32).
+    public let bf16Input: Bool
     let engine: DNNL
     let forwardPrimitive: DNNLPrimitive
     let x: DNNLOperand, w: DNNLOperand, y: DNNLOperand, b: DNNLOperand?
     private var backwardPass: Backward?
 
     /// nil where oneDNN has no implementation for this shape and precision. `bf16Output`: in bf16, write the
-    /// output in bf16 where oneDNN can (`writesBF16` says whether it does).
+    /// output in bf16 where oneDNN can (`writesBF16` says whether it does). `bf16Input`: the input is bf16
+    /// channels-last, which only a bf16 convolution takes (nil otherwise: the caller widens it).
     public init?(batch: Int, outChannels: Int, geometry g: ConvGeometry, bias: Bool, precision: Precision,
-                 inputLayout: Tensor.Layout = .nchw, bf16Output: Bool = false) {
-        guard let engine = DNNL.shared else { return nil }
+                 inputLayout: Tensor.Layout = .nchw, bf16Output: Bool = false, bf16Input: Bool = false) {
+        guard let engine = DNNL.shared, !bf16Input || (precision == .bf16 && inputLayout == .nhwc) else { return nil }
         self.engine = engine
         self.batch = batch; self.outChannels = outChannels; geometry = g; self.precision = precision; hasBias = bias
         self.inputLayout = inputLayout
+        self.bf16Input = bf16Input
         let inputTag = inputLayout == .nhwc ? dnnl_nhwc : dnnl_nchw
         let shapes = DNNLConvolution.shapes(batch, outChannels, g)
         let dt = precision == .bf16 ? dnnl_bf16 : dnnl_f32
@@ -50,8 +55,8 @@ public final class DNNLConvolution {
         }
         let userOutputType = createdType == dnnl_bf16 && bf16Output ? dnnl_bf16 : dnnl_f32
         guard let fwd = created,
-              let x = DNNLOperand(user: DNNLDesc(shapes.src, dnnl_f32, inputTag), wanted: fwd.desc(dnnl_query_src_md),
-                                  isOutput: false, engine: engine),
+              let x = DNNLOperand(user: DNNLDesc(shapes.src, bf16Input ? dnnl_bf16 : dnnl_f32, inputTag),
+                                  wanted: fwd.desc(dnnl_query_src_md), isOutput: false, engine: engine),
               let w = DNNLOperand(user: DNNLDesc(shapes.weights, dnnl_f32, dnnl_oihw),
                                   wanted: fwd.desc(dnnl_query_weights_md), isOutput: false, engine: engine),
               let y = DNNLOperand(user: DNNLDesc(shapes.dst, userOutputType, dnnl_nhwc),
@@ -81,8 +86,8 @@ public final class DNNLConvolution {
     }
 
     /// y = W ⋆ x (+ bias): x [N, Cin, H, W] in `inputLayout`, weight [Cout, Cin, kh, kw], y [N, Cout, outH, outW]
-    /// channels-last, all fp32 but y in bf16 where `writesBF16`.
-    public func forward(y out: UnsafeMutableRawPointer, x input: UnsafePointer<Float>,
+    /// channels-last, all fp32 but x in bf16 where `bf16Input` and y in bf16 where `writesBF16`.
+    public func forward(y out: UnsafeMutableRawPointer, x input: UnsafeRawPointer,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
         x.load(input, engine: engine)
         w.load(weight, engine: engine)
@@ -100,6 +105,7 @@ public final class DNNLConvolution {
     /// the exact integer one): `backward`, called next, then has what it needs. The converted input and weights
     /// live in the workspace until then, not in buffers of this layer's.
     public func prepareBackward(x input: UnsafePointer<Float>, weight: UnsafePointer<Float>) {
+        precondition(!bf16Input, "prepareBackward: a Float input for a bf16-input convolution")
         x.load(input, engine: engine, transient: .preparedInput)
         w.load(weight, engine: engine, transient: .preparedWeights)
     }
@@ -128,9 +134,10 @@ public final class DNNLConvolution {
     }
 
     /// Backward after `forward` on the same input and weights: accumulates dWeight (and dBias) and writes dx (nil:
-    /// skipped, as for a network's first layer). Requires `supportsBackward`. `input` nil: prepared from codes.
+    /// skipped, as for a network's first layer). Requires `supportsBackward`. `input` (fp32, or bf16 where
+    /// `bf16Input`) nil: prepared from codes.
     public func backward(dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
-                         dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x input: UnsafePointer<Float>?,
+                         dBias: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, x input: UnsafeRawPointer?,
                          weight: UnsafePointer<Float>) {
         backward(dx: dx, dWeight: dWeight, dBias: dBias, dy: UnsafeRawPointer(dy), bf16Gradient: false, x: input,
                  weight: weight)
@@ -141,7 +148,7 @@ public final class DNNLConvolution {
     /// the same bits. Requires `precision == .bf16`.
     public func backward(dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>,
                          dBias: UnsafeMutablePointer<Float>?, dy: UnsafeRawPointer, bf16Gradient: Bool,
-                         x input: UnsafePointer<Float>?, weight: UnsafePointer<Float>) {
+                         x input: UnsafeRawPointer?, weight: UnsafePointer<Float>) {
         guard supportsBackward, let bw = backwardPass else { fatalError("DNNLConvolution.backward: no oneDNN backward") }
         precondition(input != nil || (x.inner != nil && bw.xForWeights == nil), "backward: no input")
         guard let gradient = bf16Gradient ? bw.bf16Gradient : bw.floatGradient as Gradient? else {
@@ -223,11 +230,12 @@ public final class DNNLConvolution {
                 })
             else { return nil }
             let inputTag = c.inputLayout == .nhwc ? dnnl_nhwc : dnnl_nchw
-            let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nhwc), xUser = DNNLDesc(s.src, dnnl_f32, inputTag)
+            let dyUser = DNNLDesc(s.dst, dnnl_f32, dnnl_nhwc), dxUser = DNNLDesc(s.src, dnnl_f32, inputTag)
+            let xUser = DNNLDesc(s.src, c.bf16Input ? dnnl_bf16 : dnnl_f32, inputTag)
             let wUser = DNNLDesc(s.weights, dnnl_f32, dnnl_oihw), bUser = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
             guard let dataPrimitive,
                   let floatGradient = Gradient(user: dyUser, data: dataPrimitive, weights: weightsPrimitive, engine: e),
-                  let dx = DNNLOperand(user: xUser, wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true,
+                  let dx = DNNLOperand(user: dxUser, wanted: dataPrimitive.desc(dnnl_query_diff_src_md), isOutput: true,
                                        scratch: .convertedOutput, engine: e),
                   let dW = DNNLOperand(user: wUser, wanted: weightsPrimitive.desc(dnnl_query_diff_weights_md),
                                        isOutput: true, accumulate: true, scratch: .convertedWeightGradient, engine: e)

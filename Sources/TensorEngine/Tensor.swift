@@ -25,8 +25,8 @@ public final class Tensor: @unchecked Sendable {
     public private(set) var capacity: Int
     /// The storage: `capacity` floats, 64-byte aligned.
     private var storage: UnsafeMutablePointer<Float>
-    /// How the elements are stored: Float (every kernel's input), or bf16 (`bf16Data`) — a mixed-precision
-    /// convolution's output that only a batch norm reads.
+    /// How the elements are stored: Float (every kernel's input), or bf16 (`bf16Data`) — in mixed precision, a
+    /// convolution's output that only a batch norm reads, or a batch norm's output that only a convolution reads.
     public private(set) var elementType = ElementType.float32
     /// The elements as Floats (a bf16 tensor has none: asking is a programming error, caught in every build).
     public var data: UnsafeMutablePointer<Float> {

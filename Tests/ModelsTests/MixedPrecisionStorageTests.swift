@@ -116,6 +116,69 @@ final class MixedPrecisionStorageTests: XCTestCase {
         }
     }
 
+    /// A convolution given its input in bf16 computes what it computes on the same values in Float: oneDNN in bf16
+    /// reads it as it is (`readsBF16Input`: the conversion it would make of the Float input), a quantized layer
+    /// (W1A4) and fp32 precision widen it; and a batch norm asked for a bf16 output writes its Float output rounded.
+    func testBF16InputsReadAsTheirFloatValues() throws {
+        guard DNNL.shared != nil, DNNL.supportsEngine, DNNL.hasNativeBF16 else {
+            throw XCTSkip("no native bf16 on this CPU (oneDNN ISA \(DNNL.isaName))")
+        }
+        let binarized = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4).spec(for: "c", role: .middle)
+        for (quant, precision) in [(nil, Precision.bf16), (binarized, .bf16), (nil, .fp32)] {
+            EngineContext.configure(threads: 1, backend: .onednn, precision: precision)
+            var rng = RNG(seed: 5)
+            let values = (0..<(2 * 16 * 6 * 6)).map { _ in BFloat16(max(rng.normal(), 0)) }
+            let half = Tensor(shape: [0]), full = Tensor(shape: [2, 16, 6, 6], values: values.map(\.float))
+            half.ensure(shape: full.shape, elementType: .bfloat16)
+            for i in 0..<values.count { half.bf16Data[i] = values[i] }
+            half.layout = .nhwc; full.layout = .nhwc
+            var runs: [[[Float]]] = []
+            for x in [half, full] {
+                let store = ParameterStore()
+                let conv = Conv2d(store, "c", inChannels: 16, outChannels: 8, kernel: 3, stride: 1, padding: 1,
+                                  quant: quant)
+                store.finalize()
+                var prng = RNG(seed: 3)
+                conv.initialize(rng: &prng)
+                XCTAssertEqual(conv.readsBF16Input, quant == nil && precision == .bf16)
+                let y = conv.forward(x, training: true)
+                let dy = Tensor(shape: y.shape, values: (0..<y.count).map { _ in prng.normal() })
+                dy.layout = y.layout
+                store.zeroGrad()
+                runs.append([y.array, conv.backward(dy).array] + store.parameters.map(\.grads))
+            }
+            let what = "\(quant == nil ? "float weights" : "binarized") \(precision)"
+            for (a, b) in zip(runs[0], runs[1]) { XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), what) }
+            XCTAssertGreaterThan(runs[0][2].map(abs).max() ?? 0, 0, what)
+        }
+        // Batch norm: training after a bf16 x, fused ReLU (whose backward recomputes the mask from x).
+        EngineContext.configure(threads: 1, backend: .onednn, precision: .bf16)
+        var rng = RNG(seed: 6)
+        let x = Tensor(shape: [0])
+        x.ensure(shape: [3, 20, 4, 5], elementType: .bfloat16)
+        x.layout = .nhwc
+        for i in 0..<x.count { x.bf16Data[i] = BFloat16(rng.normal()) }
+        let dy = (0..<x.count).map { _ in rng.normal() }
+        var runs: [(y: Tensor, grads: [[Float]])] = []
+        for bf16 in [true, false] {
+            let store = ParameterStore()
+            let bn = BatchNorm2d(store, "bn", channels: 20, fusedReLU: true)
+            store.finalize()
+            var prng = RNG(seed: 2)
+            bn.initialize(rng: &prng)
+            for i in 0..<20 { bn.beta.value[i] = prng.normal() * 0.5 }
+            bn.writesBF16Output = bf16
+            let y = bn.forward(x, training: true)
+            XCTAssertEqual(bn.lastOutputType, bf16 ? .bfloat16 : .float32)
+            let g = Tensor(shape: x.shape, values: dy)
+            g.layout = .nhwc
+            runs.append((y, [bn.backward(g).array] + store.parameters.map(\.grads)))
+        }
+        XCTAssertEqual(runs[0].y.array.map(\.bitPattern), runs[1].y.array.map { BFloat16($0).float.bitPattern })
+        XCTAssertEqual(runs[0].grads, runs[1].grads)
+        XCTAssertTrue(runs[1].y.array.contains(0) && runs[1].y.array.contains { $0 > 0 }, "the ReLU both ways")
+    }
+
     /// Whole networks in bf16 (bf16 convolution outputs, batch-norm outputs in the blocks' buffers, the integer path
     /// rounding its outputs) against the same networks in fp32, two steps each (the second on reused buffers): the
     /// loss to 1 %, and for the FP32 networks every parameter's gradient in the same direction (cosine ≥ 0.98 for
@@ -147,11 +210,12 @@ final class MixedPrecisionStorageTests: XCTestCase {
         }
     }
 
-    /// Batch norm after a bf16 convolution hands that convolution its gradient in bf16: the bits oneDNN would round
-    /// the Float gradient to, so whole networks (FP32 and W1A4, ResNet-8 with its shortcut, ResNet-18 with its stem
-    /// and projections — whose in-place batch norms keep Float) compute bit for bit the same losses and gradients
-    /// either way, on one and two threads.
-    func testBF16GradientsOfBatchNormChangeNoBit() throws {
+    /// Batch norm after a bf16 convolution hands that convolution its gradient in bf16, and a block's first batch
+    /// norm hands the second convolution its output in bf16 (`BatchNorm2d.writesBF16Output`): the bits oneDNN would
+    /// round the Float tensors to, so whole networks (FP32 and W1A4 — whose quantized convolutions take no bf16
+    /// input —, ResNet-8 with its shortcut, ResNet-18 with its stem and projections — whose in-place batch norms
+    /// keep Float) compute bit for bit the same losses and gradients either way, on one and two threads.
+    func testBF16HandoffsOfBatchNormChangeNoBit() throws {
         guard DNNL.shared != nil, DNNL.supportsEngine, DNNL.hasNativeBF16 else {
             throw XCTSkip("no native bf16 on this CPU (oneDNN ISA \(DNNL.isaName))")
         }
@@ -160,27 +224,31 @@ final class MixedPrecisionStorageTests: XCTestCase {
                                                       ("resnet8", w1a4, [3, 16, 16], 4, 2),
                                                       ("resnet18", .fp32, [3, 64, 64], 2, 2)] {
             let what = "\(arch) \(quant == .fp32 ? "fp32 network" : "W1A4") \(threads) threads"
-            let float = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Gradients: false)
-            let half = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Gradients: true)
+            let float = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Handoffs: false)
+            let half = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Handoffs: true)
             XCTAssertEqual(half.loss, float.loss, what)
             XCTAssertEqual(half.grads.count, float.grads.count, what)
             for (i, (a, b)) in zip(float.grads, half.grads).enumerated() {
                 XCTAssertEqual(b.map(\.bitPattern), a.map(\.bitPattern), "\(what): parameter \(i)")
             }
             XCTAssertGreaterThan(half.bf16Gradients, 0, "\(what): no batch norm wrote a bf16 gradient")
+            // One per basic block in an FP32 network (bn1); none where conv2 quantizes its input.
+            XCTAssertEqual(half.bf16Outputs, quant == .fp32 ? (arch == "resnet8" ? 3 : 8) : 0, what)
+            XCTAssertEqual(float.bf16Gradients + float.bf16Outputs, 0, what)
         }
     }
 
     /// Two forward/backward steps on random data (no update): their losses, the last step's gradients, and how
-    /// many batch norms wrote a bf16 input gradient in it.
+    /// many batch norms wrote a bf16 input gradient and a bf16 output in it.
     private func networkSteps(_ arch: String, _ quant: QuantPolicy, _ shape: [Int], _ batch: Int,
-                              _ precision: Precision, threads: Int = 1, bf16Gradients: Bool = true) throws
-        -> (loss: [Double], grads: [[Float]], bf16Gradients: Int) {
+                              _ precision: Precision, threads: Int = 1, bf16Handoffs: Bool = true) throws
+        -> (loss: [Double], grads: [[Float]], bf16Gradients: Int, bf16Outputs: Int) {
         EngineContext.configure(threads: threads, backend: .onednn, precision: precision)
         let m = try ModelZoo.make(arch, inputShape: shape, numClasses: 5, seed: 7, quant: quant)
         let norms = m.leaves.compactMap { $0 as? BatchNorm2d }
-        for bn in norms { bn.writesBF16Gradient = bf16Gradients }
-        var written = 0
+        for bn in norms { bn.writesBF16Gradient = bf16Handoffs }
+        for block in m.network.layers.compactMap({ $0 as? BasicBlock }) { block.writesInnerBF16 = bf16Handoffs }
+        var written = 0, outputs = 0
         var rng = RNG(seed: 8)
         var losses: [Double] = []
         for _ in 0..<2 {
@@ -196,7 +264,8 @@ final class MixedPrecisionStorageTests: XCTestCase {
             m.store.zeroGrad()
             m.backward(d)
             written = norms.filter { $0.lastGradientType == .bfloat16 }.count
+            outputs = norms.filter { $0.lastOutputType == .bfloat16 }.count
         }
-        return (losses, m.store.parameters.map(\.grads), written)
+        return (losses, m.store.parameters.map(\.grads), written, outputs)
     }
 }
