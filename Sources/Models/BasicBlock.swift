@@ -32,6 +32,13 @@ public final class BasicBlock: Layer {
 
     /// [N, Cout, H', W'] block output after the fused add + ReLU.
     let y = Tensor(shape: [0])
+    /// The output rounded to bf16, written in the same pass for the next block's convolutions where they read bf16
+    /// (`writesInnerBF16`; its shortcut reads y).
+    let yBF16 = Tensor(shape: [0])
+    /// The blocks before and after this one in a chain (`chain`).
+    private weak var previous: BasicBlock?, next: BasicBlock?
+    /// The projection's convolution (option B).
+    private let projectionConv: Conv2d?
     /// Option-A shortcut output [N, Cout, H', W'] (or the identity/projection output converted to the main path's
     /// layout, where the two differ).
     let shortcut = Tensor(shape: [0])
@@ -81,8 +88,10 @@ public final class BasicBlock: Layer {
             conv.dx = buffers.first
             conv.outputFeedsBatchNorm = true
             projection = Sequential([conv, bn])
+            projectionConv = conv
         } else {
             projection = nil
+            projectionConv = nil
         }
         precondition(kind == .optionB || outChannels >= inChannels, "option A cannot shrink channels")
         conv1.outputFeedsBatchNorm = true
@@ -105,15 +114,18 @@ public final class BasicBlock: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var h = conv1.forward(x, training: training)
+        // x in bf16 where the block before wrote it so, for the convolutions that read that.
+        let x16 = previous.flatMap { $0.bf16Output(of: x) }
+        var h = conv1.forward(conv1.readsBF16Input ? x16 ?? x : x, training: training)
         bn1.writesBF16Output = writesInnerBF16 && conv2.readsBF16Input
         h = bn1.forward(h, training: training)
         h = conv2.forward(h, training: training)
         // The shortcut first: bn2 can then write relu(bn2(h) + shortcut) in one pass (channels-last).
-        let s = shortcut(x, shape: h.shape, layout: h.layout, training: training)
+        let s = shortcut(x, x16, shape: h.shape, layout: h.layout, training: training)
         y.ensure(shape: h.shape)
         y.layout = h.layout
-        summedInBatchNorm = fusesSum && bn2.forward(h, training: training, addingReLU: s, into: y)
+        let copy = writesInnerBF16 && next?.readsBF16Input == true ? yBF16 : nil
+        summedInBatchNorm = fusesSum && bn2.forward(h, training: training, addingReLU: s, into: y, copy: copy)
         if !summedInBatchNorm {
             h = bn2.forward(h, training: training)
             ElementwiseKernels.addRelu(y.data, h.data, s.data, count: h.count)
@@ -122,9 +134,17 @@ public final class BasicBlock: Layer {
         return y
     }
 
-    /// Whether bn1 hands conv2 its output in bf16 where conv2 reads that (`BatchNorm2d.writesBF16Output`: the same
-    /// bits; off only to compare).
+    /// Whether bn1 hands conv2 its output in bf16 where conv2 reads that (`BatchNorm2d.writesBF16Output`), and bn2
+    /// the next block's convolutions the output (`yBF16`): the same bits; off only to compare.
     public var writesInnerBF16 = true
+
+    /// Whether a convolution that reads this block's input reads it in bf16.
+    var readsBF16Input: Bool { conv1.readsBF16Input || projectionConv?.readsBF16Input == true }
+
+    /// `yBF16` where it holds x (this block's output) rounded, written by the last forward.
+    private func bf16Output(of x: Tensor) -> Tensor? {
+        x === y && summedInBatchNorm && bn2.lastWroteCopy ? yBF16 : nil
+    }
     /// Whether bn2 writes the block's output relu(bn2(·) + shortcut) itself where it can (the same bits as bn2
     /// then add + ReLU; off only to compare).
     public var fusesSum = true
@@ -133,10 +153,11 @@ public final class BasicBlock: Layer {
 
     /// The shortcut's output (`shape`, in `layout`): x itself, the projection's output, or option A's subsampled and
     /// zero-padded x.
-    private func shortcut(_ x: Tensor, shape: [Int], layout: Tensor.Layout, training: Bool) -> Tensor {
+    private func shortcut(_ x: Tensor, _ x16: Tensor?, shape: [Int], layout: Tensor.Layout, training: Bool)
+        -> Tensor {
         if identity { return x.converted(to: layout, using: shortcut) }
         if let projection {
-            let p = projection.forward(x, training: training)
+            let p = projection.forward(projectionConv?.readsBF16Input == true ? x16 ?? x : x, training: training)
             projectionLayout = p.layout
             return p.converted(to: layout, using: shortcut)
         }
@@ -150,15 +171,22 @@ public final class BasicBlock: Layer {
 
     /// Lets consecutive blocks of a network fold the ReLU backward between them into the sum before it (see
     /// `masksInputGradient`): for each block whose input is its predecessor's output and whose shortcut is a sum.
+    /// Also links each block to its neighbours, for the bf16 copy of the output (`yBF16`).
     public static func chain(_ blocks: [BasicBlock]) {
-        for (before, after) in zip(blocks, blocks.dropFirst()) where after.shortcutIsSum {
+        for (before, after) in zip(blocks, blocks.dropFirst()) {
+            before.next = after
+            after.previous = before
+            guard after.shortcutIsSum else { continue }
             after.masksInputGradient = true
             before.receivesMaskedGradient = true
         }
     }
 
     /// Undoes `chain` (tests compare both).
-    public func unchain() { masksInputGradient = false; receivesMaskedGradient = false }
+    public func unchain() {
+        masksInputGradient = false; receivesMaskedGradient = false
+        previous = nil; next = nil
+    }
 
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("BasicBlock.backward without a forward") }

@@ -90,24 +90,36 @@ public final class BatchNorm2d: Layer {
     /// by `ElementwiseKernels.addRelu` (the same bits), without writing and re-reading bn(x). Channels-last x and
     /// residual of x's shape, no fused ReLU of its own; false (nothing done) otherwise — the caller then runs both.
     /// Backward is this layer's ordinary backward (it never reads its output without a fused ReLU).
-    public func forward(_ x: Tensor, training: Bool, addingReLU residual: Tensor, into out: Tensor) -> Bool {
+    /// `copy`: where the training kernels after a bf16 x run, out is also written rounded to bf16 into `copy`, in
+    /// the same pass (`lastWroteCopy` says whether it was).
+    public func forward(_ x: Tensor, training: Bool, addingReLU residual: Tensor, into out: Tensor,
+                        copy: Tensor? = nil) -> Bool {
         guard !fusedReLU, x.layout == .nhwc, x.shape.count == 4, residual.layout == .nhwc,
               residual.shape == x.shape, residual.elementType == .float32, x.shape[1] == channels
         else { return false }
-        run(x, training: training, into: out, bf16Output: false, residual: residual, relu: true)
+        run(x, training: training, into: out, bf16Output: false, residual: residual, relu: true, copy: copy)
         return true
     }
 
-    /// bf16Output: only after a bf16 x, training.
-    private func run(_ x: Tensor, training: Bool, into y: Tensor, bf16Output: Bool, residual: Tensor?, relu: Bool) {
+    /// Whether the last forward wrote a bf16 copy of its output (diagnostics, and for the copy's reader).
+    public private(set) var lastWroteCopy = false
+
+    /// bf16Output, copy: only after a bf16 x, training.
+    private func run(_ x: Tensor, training: Bool, into y: Tensor, bf16Output: Bool, residual: Tensor?, relu: Bool,
+                     copy: Tensor? = nil) {
         let n = x.shape[0], hw = spatial(x), channelsLast = x.layout == .nhwc && x.shape.count == 4
         y.ensure(shape: x.shape, elementType: bf16Output ? .bfloat16 : .float32)
         y.layout = x.layout
         lastOutputType = y.elementType
         let r = residual.map { UnsafePointer($0.data) }
+        let copy = training && x.elementType == .bfloat16 && !bf16Output ? copy : nil
+        copy?.ensure(shape: x.shape, elementType: .bfloat16)
+        copy?.layout = x.layout
+        lastWroteCopy = copy != nil
         if x.elementType == .bfloat16 {
             precondition(channelsLast, "BatchNorm2d: a bf16 input must be channels-last [N, C, H, W]")
-            forward(bf16: x.bf16Data, y: y, batch: n, spatial: hw, training: training, relu: relu, residual: r)
+            forward(bf16: x.bf16Data, y: y, batch: n, spatial: hw, training: training, relu: relu, residual: r,
+                    copy: copy?.bf16Data)
         } else if training {
             BatchNormKernel.forwardTraining(
                 y: y.data, mean: mean.data, invStd: invStd.data, x: x.data, gamma: gamma.value, beta: beta.value,
@@ -162,12 +174,13 @@ public final class BatchNorm2d: Layer {
 extension BatchNorm2d {
     /// y is Float, or bf16 after a training forward (`writesBF16Output`).
     func forward(bf16 x: UnsafePointer<BFloat16>, y: Tensor, batch n: Int, spatial hw: Int,
-                 training: Bool, relu: Bool, residual: UnsafePointer<Float>?) {
+                 training: Bool, relu: Bool, residual: UnsafePointer<Float>?, copy: UnsafeMutablePointer<BFloat16>?) {
         if training {
             BatchNormKernel.forwardTrainingChannelsLast(
-                y: y.rawData, bf16Output: y.elementType == .bfloat16, mean: mean.data, invStd: invStd.data, x: x, gamma: gamma.value, beta: beta.value,
-                runningMean: runningMean.value, runningVar: runningVar.value, batch: n, channels: channels,
-                spatial: hw, momentum: momentum, eps: eps, relu: relu, reduce: statisticsReducer, residual: residual)
+                y: y.rawData, bf16Output: y.elementType == .bfloat16, mean: mean.data, invStd: invStd.data, x: x,
+                gamma: gamma.value, beta: beta.value, runningMean: runningMean.value, runningVar: runningVar.value,
+                batch: n, channels: channels, spatial: hw, momentum: momentum, eps: eps, relu: relu,
+                reduce: statisticsReducer, residual: residual, copy: copy)
         } else {
             BatchNormKernel.forwardInferenceChannelsLast(
                 y: y.data, x: x, gamma: gamma.value, beta: beta.value, runningMean: runningMean.value,

@@ -4,19 +4,21 @@
 extension BatchNormKernel {
     /// Training forward on a channels-last bf16 x, y [N, HW, C]; as `forwardTraining`. y is Float, or with
     /// `bf16Output` bf16 (the input a bf16 convolution reads) — bit for bit the Float result rounded to nearest,
-    /// ties to even.
+    /// ties to even. `copy`: a Float y rounded so as well, in the same pass (a block's output, which the next
+    /// block's convolutions read in bf16 and its shortcut in Float).
     public static func forwardTrainingChannelsLast(
         y: UnsafeMutableRawPointer, bf16Output: Bool = false, mean: UnsafeMutablePointer<Float>,
         invStd: UnsafeMutablePointer<Float>, x: UnsafePointer<BFloat16>, gamma: UnsafePointer<Float>,
         beta: UnsafePointer<Float>, runningMean: UnsafeMutablePointer<Float>,
         runningVar: UnsafeMutablePointer<Float>, batch: Int, channels: Int, spatial: Int, momentum: Float,
-        eps: Float, relu: Bool = false, reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil
+        eps: Float, relu: Bool = false, reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil,
+        copy: UnsafeMutablePointer<BFloat16>? = nil
     ) {
         func run<Y: NormOutput>(_ y: UnsafeMutablePointer<Y>) {
             channelsLastForwardTraining(y: y, mean: mean, invStd: invStd, x: x, gamma: gamma, beta: beta,
                                         runningMean: runningMean, runningVar: runningVar, batch: batch,
                                         channels: channels, spatial: spatial, momentum: momentum, eps: eps,
-                                        relu: relu, reduce: reduce, residual: residual)
+                                        relu: relu, reduce: reduce, residual: residual, copy: copy)
         }
         if bf16Output {
             run(y.assumingMemoryBound(to: BFloat16.self))

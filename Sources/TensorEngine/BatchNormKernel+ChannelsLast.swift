@@ -53,7 +53,7 @@ extension BatchNormKernel {
         x: UnsafePointer<X>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         runningMean: UnsafeMutablePointer<Float>, runningVar: UnsafeMutablePointer<Float>,
         batch: Int, channels C: Int, spatial: Int, momentum: Float, eps: Float, relu: Bool = false,
-        reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil
+        reduce: Reduce? = nil, residual: UnsafePointer<Float>? = nil, copy: UnsafeMutablePointer<BFloat16>? = nil
     ) {
         let partials = UnsafeMutablePointer<Float>.allocate(capacity: batch * C)
         let sums = UnsafeMutablePointer<Double>.allocate(capacity: C + 1)
@@ -77,7 +77,8 @@ extension BatchNormKernel {
             runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
             scale[c] = gamma[c] * inv
         }
-        normalizeRows(y, x, batch * spatial, C, shift: mean, scale: scale, beta: beta, relu: relu, residual: residual)
+        normalizeRows(y, x, batch * spatial, C, shift: mean, scale: scale, beta: beta, relu: relu, residual: residual,
+                      copy: copy)
     }
 
     /// Evaluation forward on channels-last tensors with running statistics. x is Float or bf16.
@@ -100,10 +101,12 @@ extension BatchNormKernel {
 
     /// y = (x − shift)·scale + beta per channel over `rows` rows of C values, plus `residual` (same layout) when
     /// given, then clamped at 0 with `relu` — a residual block's sum and ReLU in the same pass, with the arithmetic
-    /// of the separate add + ReLU (`ElementwiseKernels.addRelu`): the same bits.
+    /// of the separate add + ReLU (`ElementwiseKernels.addRelu`): the same bits. `copy`: y rounded to bf16 as well
+    /// (nearest, ties to even), for a bf16 convolution that reads the same values.
     private static func normalizeRows<X: NormInput, Y: NormOutput>(
         _ y: UnsafeMutablePointer<Y>, _ x: UnsafePointer<X>, _ rows: Int, _ C: Int, shift: UnsafePointer<Float>,
-        scale: UnsafePointer<Float>, beta: UnsafePointer<Float>, relu: Bool, residual: UnsafePointer<Float>?
+        scale: UnsafePointer<Float>, beta: UnsafePointer<Float>, relu: Bool, residual: UnsafePointer<Float>?,
+        copy: UnsafeMutablePointer<BFloat16>? = nil
     ) {
         let blocks = C / 16
         Parallel.chunks(rows) { _, range in
@@ -117,6 +120,7 @@ extension BatchNormKernel {
                         var v = (X.load16(x + o) - mu) * sc + be + add(o)
                         if relu { v.replace(with: zero, where: v .< zero) }
                         Y.store16(v, y + o)
+                        if let copy { BFloat16.store16(v, copy + o) }
                     }
                 }
                 // x + (−0) is x for every x (the compiler drops it); + 0 would turn −0 into +0.
@@ -127,7 +131,9 @@ extension BatchNormKernel {
                     let o = r * C + c
                     var v = (X.value(x + o) - shift[c]) * scale[c] + beta[c]
                     if let residual { v = v + residual[o] }
-                    Y.store(relu ? Swift.max(v, 0) : v, y + o)
+                    let out = relu ? Swift.max(v, 0) : v
+                    Y.store(out, y + o)
+                    if let copy { BFloat16.store(out, copy + o) }
                 }
             }
         }
