@@ -26,11 +26,16 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
     public var draw: UInt64 = 0
     private var cache = CrossbarCache()
     private var layout: CrossbarDatapath.RowLayout?
-    /// Per output channel: the weight scale and Σ W_q.
-    private var scales: [Float] = [], weightSums: [Float] = []
+    /// Per output channel: the weight scale and Σ W_q; and W_q itself, [K, M] in the weights' row order.
+    private(set) var scales: [Float] = [], weightSums: [Float] = [], weightCodes: [Int8] = []
     /// A convolution's output goes out channels-last (`LayerDatapath`; the input is read NCHW): the network's first
     /// layer then hands the binarized layers after it channels-last tensors. False only to compare.
     public var writesChannelsLast = true
+    /// Whether an ideal chip with a lossless ADC runs the layer as the 8-bit integer GEMM it equals
+    /// (MultiBitDatapath+Integer.swift). False only to compare with the bit-serial route.
+    public var runsIntegerLayer = true
+    /// Whether the last forward took that route (diagnostics, tests).
+    public private(set) var ranIntegerLayer = false
 
     public init(config: CIMConfig, layerIndex: Int) {
         self.config = config
@@ -46,18 +51,26 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         return cache.array(weights: w, draw: draw) {
             var on = [Bool](repeating: false, count: M * wb * K)
             scales = []; weightSums = []
+            weightCodes = [Int8](repeating: 0, count: wb <= 8 ? K * M : 0)
             for c in 0..<M {
                 let row = w[(c * K)..<((c + 1) * K)]
                 let m = row.map { abs($0) }.max() ?? 0
                 let s = m > 0 ? m / Float(half - 1) : 1
                 var sum = 0
                 for r in 0..<K {
-                    let q = Int(Swift.min(Swift.max((w[c * K + lay.order[r]] / s).rounded(), -Float(half - 1)), Float(half - 1)))
+                    let v = (w[c * K + lay.order[r]] / s).rounded()
+                    let q = Int(Swift.min(Swift.max(v, -Float(half - 1)), Float(half - 1)))
                     sum += q
                     let u = q + half
                     for j in 0..<wb where (u >> j) & 1 == 1 { on[(c * wb + j) * K + r] = true }
                 }
                 scales.append(s); weightSums.append(Float(sum))
+                if wb <= 8 {
+                    for r in 0..<K {
+                        let q = Swift.min(Swift.max((w[c * K + r] / s).rounded(), -Float(half - 1)), Float(half - 1))
+                        weightCodes[r * M + c] = Int8(q)
+                    }
+                }
             }
             return CrossbarArray(on: on, outChannels: M * wb, rows: K, config: config,
                                  stream: CrossbarCache.stream(0xC2_0000, layer: layerIndex, draw: draw),
@@ -79,7 +92,10 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         let P = op.geometry?.outPixels ?? 1
         let columns = M * wb
         // y [N, M, P] (or [N, P, M] channels-last) for a convolution, [N, M] for a linear layer (P = 1).
-        let scaleOf = scales, sumOf = weightSums, planar = !(writesChannelsLast && op.geometry != nil)
+        let planar = !(writesChannelsLast && op.geometry != nil)
+        ranIntegerLayer = takesIntegerRoute(xb, rows: K, tileRows: tileRows, adc: adc, leak: leak)
+        if ranIntegerLayer { return integerForward(op, y: y, planar: planar) }
+        let scaleOf = scales, sumOf = weightSums
         // Images in parallel (each worker its own buffers; the crossbar is read-only, outputs disjoint).
         Parallel.chunks(n) { _, range in
             let b = DatapathBuffers(inputs: K * P, accumulators: (columns + 1) * P,
@@ -88,10 +104,7 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
             let raw = b.raw, codes = b.codes, acc = b.acc
             for i in range {
                 let xi = x.data + i * perImage
-                // This image's 8-bit input grid (the range always includes 0, the padding value).
-                var lo: Float = 0, hi: Float = 0
-                for t in 0..<perImage { lo = Swift.min(lo, xi[t]); hi = Swift.max(hi, xi[t]) }
-                let sx = hi > lo ? (hi - lo) / 255 : 1, z = (-lo / sx).rounded()
+                let (sx, z) = Self.inputGrid(xi, perImage)
                 if let g = op.geometry { Im2col.forward(g, x: xi, col: raw, ld: P) } else { raw.update(from: xi, count: K) }
                 for r in 0..<K { Self.codes(raw + lay.order[r] * P, P, step: sx, zero: z, into: codes + r * P) }
                 xb.accumulate(codes: codes, positions: P, bits: bits, groups: lay.groups, adc: adc, into: acc,

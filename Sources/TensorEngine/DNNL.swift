@@ -54,6 +54,13 @@ public final class DNNL: @unchecked Sendable {
         return isa.rawValue & bf16 == bf16
     }
 
+    /// u8 × s8 products summed in s32 by one instruction (AVX512-VNNI or AMX); without it oneDNN's int8 kernels pair
+    /// products in s16 with saturation (`IntegerGEMM`).
+    public static var hasVNNI: Bool {
+        let vnni = dnnl_cpu_isa_avx512_core_vnni.rawValue
+        return isa.rawValue & vnni == vnni
+    }
+
     /// oneDNN runs the engine's layers only with AVX-512 or better (`avx512_core`: Skylake-SP and later, Zen 4). With
     /// Debian's oneDNN 2.6 capped at AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`), the model-level gradient tests aborted with heap
     /// corruption in 1 of 2 to 1 of 8 runs on small odd shapes (2–6 channels, 3x3–6x6 images), never on AVX-512

@@ -84,6 +84,59 @@ final class MultiBitDatapathTests: XCTestCase {
         conv.datapath = nil
     }
 
+    /// An ideal chip with a lossless ADC runs the layer as the 8-bit integer GEMM (`runsIntegerLayer`): bit for bit
+    /// the bit-serial route's y — convolutions with and without padding and stride, a linear layer, both output
+    /// layouts, one and two threads; a lossy ADC or a leaky cell keeps the bit-serial route.
+    func testIntegerRouteIsTheBitSerialRouteBitForBit() throws {
+        guard IntegerGEMM.isAvailable else { throw XCTSkip("no int8 GEMM here (oneDNN ISA \(DNNL.isaName))") }
+        defer { EngineContext.threads = 1 }
+        let cases: [(cin: Int, cout: Int, kernel: Int, stride: Int, pad: Int, hw: Int)] = [
+            (3, 16, 3, 1, 1, 9), (3, 8, 3, 2, 1, 11), (5, 7, 1, 1, 0, 4), (12, 10, 0, 0, 0, 0),
+        ]
+        for (k, t) in cases.enumerated() {
+            let store = ParameterStore()
+            let layer: Layer = t.kernel > 0
+                ? Conv2d(store, "c", inChannels: t.cin, outChannels: t.cout, kernel: t.kernel, stride: t.stride,
+                         padding: t.pad, bias: true)
+                : Linear(store, "fc", inFeatures: t.cin, outFeatures: t.cout)
+            store.finalize()
+            var rng = RNG(seed: UInt64(10 + k))
+            layer.initialize(rng: &rng)
+            let x = signed(t.kernel > 0 ? [3, t.cin, t.hw, t.hw] : [3, t.cin], seed: UInt64(20 + k))
+            var c = CIMConfig()
+            c.adcBits = 8
+            for (threads, channelsLast) in [(1, true), (2, false)] {
+                EngineContext.threads = threads
+                var outputs: [[UInt32]] = []
+                for integer in [true, false] {
+                    let chip = MultiBitCrossbarDatapath(config: c, layerIndex: 0)
+                    chip.runsIntegerLayer = integer
+                    chip.writesChannelsLast = channelsLast
+                    (layer as? Conv2d)?.datapath = chip
+                    (layer as? Linear)?.datapath = chip
+                    outputs.append(layer.forward(x, training: false).array.map(\.bitPattern))
+                    XCTAssertEqual(chip.ranIntegerLayer, integer, "case \(k)")
+                }
+                XCTAssertEqual(outputs[0], outputs[1], "case \(k), \(threads) threads")
+                XCTAssertTrue(outputs[0].contains { Float(bitPattern: $0) != 0 }, "case \(k)")
+            }
+        }
+        // A lossy ADC, or cells that leak, keep the bit-serial route.
+        for lossy in [true, false] {
+            var c = CIMConfig()
+            if lossy { c.adcBits = 3 } else { c.adcBits = 8; c.onOffRatio = 10 }
+            let store = ParameterStore()
+            let conv = Conv2d(store, "c", inChannels: 3, outChannels: 4, kernel: 3, padding: 1)
+            store.finalize()
+            var rng = RNG(seed: 3)
+            conv.initialize(rng: &rng)
+            let chip = MultiBitCrossbarDatapath(config: c, layerIndex: 0)
+            conv.datapath = chip
+            _ = conv.forward(signed([1, 3, 5, 5], seed: 4), training: false)
+            XCTAssertFalse(chip.ranIntegerLayer, lossy ? "lossy ADC" : "leaky cells")
+        }
+    }
+
     func testAttachPutsTheFP32LayersOnTheChipWhenTheyAreMapped() throws {
         let policy = try QuantPolicy(weights: .bwma, activations: .bwma, abits: 4)
         let model = try ModelZoo.make("smallcnn", inputShape: [1, 12, 12], numClasses: 10, quant: policy)

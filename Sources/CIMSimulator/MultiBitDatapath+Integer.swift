@@ -1,0 +1,86 @@
+import Models
+import TensorEngine
+
+/// The multi-bit datapath where it is exactly the 8-bit integer layer: ideal cells, no leakage, a lossless ADC and
+/// every sum of the shift-add below 2²⁴. The crossbar's integers are then Σ U·u and Σ u, the shift-add is exact in
+/// Float, and Σ U·u − 2ʷ⁻¹·Σ u = Σ W_q·u — so the layer runs as one u8 × s8 → s32 GEMM of the input codes u and the
+/// weight codes W_q per image (instead of w bit-sliced weight columns through the bit-serial route), and the digital
+/// step s_c·s_x·(Σ W_q·u − z·Σ W_q) + bias gives bit for bit the bit-serial route's y (`MultiBitDatapathTests`).
+extension MultiBitCrossbarDatapath {
+    /// Whether `forward` takes this route for these settings (and `runsIntegerLayer` allows it).
+    func takesIntegerRoute(_ xb: CrossbarArray, rows K: Int, tileRows: Int, adc: ADCQuantizer, leak: Float) -> Bool {
+        runsIntegerLayer && leak == 0 && weightBits <= 8 && IntegerGEMM.isAvailable
+            && xb.runsExactGEMM(bits: 8, tileRows: tileRows, adc: adc) && 255 * 255 * K < 1 << 24
+    }
+
+    /// The route: y [N, M, P] (or [N, P, M] channels-last). `weightCodes` ([K, M], W_q) and the scales are set.
+    func integerForward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>, planar: Bool) {
+        let K = op.rows, M = op.outChannels, x = op.input, n = x.shape[0], perImage = x.count / Swift.max(n, 1)
+        let P = op.geometry?.outPixels ?? 1
+        // Without VNNI oneDNN pairs u8 × s8 products in s16 with saturation: 2·255·127 would overflow, so the codes
+        // go in two 4-bit halves (2·15·127 fits) and S = 16·S_hi + S_lo.
+        let halves = DNNL.hasVNNI ? 1 : 2
+        let scaleOf = scales, sumOf = weightSums
+        weightCodes.withUnsafeBufferPointer { wq in
+            Parallel.chunks(n) { _, range in
+                let image = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
+                let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: perImage)
+                let a = UnsafeMutablePointer<UInt8>.allocate(capacity: halves * P * K)
+                let s = UnsafeMutablePointer<Int32>.allocate(capacity: halves * P * M)
+                defer { image.deallocate(); bytes.deallocate(); a.deallocate(); s.deallocate() }
+                for i in range {
+                    let xi = x.data + i * perImage
+                    let (sx, z) = Self.inputGrid(xi, perImage)
+                    Self.codes(xi, perImage, step: sx, zero: z, into: image)
+                    for t in 0..<perImage { bytes[t] = UInt8(image[t]) }
+                    Self.unroll(bytes, geometry: op.geometry, rows: K, padding: UInt8(z), into: a)
+                    if halves == 2 {
+                        for t in 0..<(P * K) { (a[P * K + t], a[t]) = (a[t] >> 4, a[t] & 15) }
+                    }
+                    for h in 0..<halves {
+                        IntegerGEMM.multiply(m: P, n: M, k: K, a: a + h * P * K, lda: K, b: wq.baseAddress!, ldb: M,
+                                             c: s + h * P * M, ldc: M)
+                    }
+                    if halves == 2 { for t in 0..<(P * M) { s[t] += 16 * s[P * M + t] } }
+                    for c in 0..<M {
+                        let scale = scaleOf[c] * sx, bias = op.bias?[c] ?? 0, offset = z * sumOf[c]
+                        let out = y + i * M * P + (planar ? c * P : c), stride = planar ? 1 : M
+                        for p in 0..<P { out[p * stride] = scale * (Float(s[p * M + c]) - offset) + bias }
+                    }
+                }
+            }
+        }
+    }
+
+    /// An image's 8-bit input grid: s_x = (max − min)/255 over its values with the range widened to include 0 (the
+    /// padding value), and the zero point z = round(−min/s_x).
+    static func inputGrid(_ x: UnsafePointer<Float>, _ count: Int) -> (step: Float, zero: Float) {
+        var lo: Float = 0, hi: Float = 0
+        for t in 0..<count { lo = Swift.min(lo, x[t]); hi = Swift.max(hi, x[t]) }
+        let sx = hi > lo ? (hi - lo) / 255 : 1
+        return (sx, (-lo / sx).rounded())
+    }
+
+    /// a[p·K + k] = the code of unrolled row k (Im2col's order: channel, kernel row, kernel column) at output
+    /// position p — `padding` (the code of 0) outside the image; a linear layer's K codes as they are.
+    static func unroll(_ codes: UnsafePointer<UInt8>, geometry: ConvGeometry?, rows K: Int, padding: UInt8,
+                       into a: UnsafeMutablePointer<UInt8>) {
+        guard let g = geometry else { return a.update(from: codes, count: K) }
+        let H = g.height, W = g.width, OW = g.outW
+        for oy in 0..<g.outH {
+            for ox in 0..<OW {
+                var dst = a + (oy * OW + ox) * K
+                for c in 0..<g.channels {
+                    for ki in 0..<g.kernelH {
+                        let iy = oy * g.strideH - g.padH + ki
+                        for kj in 0..<g.kernelW {
+                            let ix = ox * g.strideW - g.padW + kj
+                            dst.pointee = iy >= 0 && iy < H && ix >= 0 && ix < W ? codes[(c * H + iy) * W + ix] : padding
+                            dst += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
