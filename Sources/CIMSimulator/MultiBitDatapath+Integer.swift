@@ -62,22 +62,28 @@ extension MultiBitCrossbarDatapath {
     }
 
     /// a[p·K + k] = the code of unrolled row k (Im2col's order: channel, kernel row, kernel column) at output
-    /// position p — `padding` (the code of 0) outside the image; a linear layer's K codes as they are.
+    /// position p — `padding` (the code of 0) outside the image; a linear layer's K codes as they are. The image
+    /// is first copied into a frame of `padding` codes, so the unroll itself reads without bounds tests.
     static func unroll(_ codes: UnsafePointer<UInt8>, geometry: ConvGeometry?, rows K: Int, padding: UInt8,
                        into a: UnsafeMutablePointer<UInt8>) {
         guard let g = geometry else { return a.update(from: codes, count: K) }
-        let H = g.height, W = g.width, OW = g.outW
+        let H = g.height, W = g.width, OW = g.outW, Hp = H + 2 * g.padH, Wp = W + 2 * g.padW
+        let framed = UnsafeMutablePointer<UInt8>.allocate(capacity: g.channels * Hp * Wp)
+        defer { framed.deallocate() }
+        framed.initialize(repeating: padding, count: g.channels * Hp * Wp)
+        for c in 0..<g.channels {
+            for iy in 0..<H {
+                (framed + (c * Hp + iy + g.padH) * Wp + g.padW).update(from: codes + (c * H + iy) * W, count: W)
+            }
+        }
         for oy in 0..<g.outH {
             for ox in 0..<OW {
                 var dst = a + (oy * OW + ox) * K
                 for c in 0..<g.channels {
                     for ki in 0..<g.kernelH {
-                        let iy = oy * g.strideH - g.padH + ki
-                        for kj in 0..<g.kernelW {
-                            let ix = ox * g.strideW - g.padW + kj
-                            dst.pointee = iy >= 0 && iy < H && ix >= 0 && ix < W ? codes[(c * H + iy) * W + ix] : padding
-                            dst += 1
-                        }
+                        let src = framed + (c * Hp + oy * g.strideH + ki) * Wp + ox * g.strideW
+                        for kj in 0..<g.kernelW { dst[kj] = src[kj] }
+                        dst += g.kernelW
                     }
                 }
             }
