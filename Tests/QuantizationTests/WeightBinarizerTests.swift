@@ -65,8 +65,11 @@ final class WeightBinarizerTests: XCTestCase {
     /// by sorting.
     func testBalancedSelectionMatchesSortedSplitOnLargeVectors() {
         var rng = RNG(seed: 21)
-        for n in [10_000, 10_001, 36_865] {
-            let w = (0..<n).map { _ in rng.normal() * 0.1 + (rng.uniform() < 0.2 ? 0.3 : 0) }
+        // Continuous values, and (the selection's equal-to-pivot part) a few values repeated thousands of times.
+        for (n, few) in [(10_000, false), (10_001, false), (36_865, false), (9_999, true), (12_000, true)] {
+            let w = (0..<n).map { _ in
+                few ? [-1, 0, 0.5, 0.5, 2][Int(rng.below(5))] : rng.normal() * 0.1 + (rng.uniform() < 0.2 ? 0.3 : 0)
+            }
             let (wq, _) = binarize(w, .bwma)
             let sorted = w.map(Double.init).sorted()
             var best = Double.infinity
