@@ -5,7 +5,8 @@
     gcc -O2 -mavx512f -mavx512bf16 -mavx512vnni bench/peak_dot.c -o /tmp/peak_dot
     python3 bench/conv_roofline.py log --steps S+1 --threads T --peak "$(/tmp/peak_dot)"
 
-Reads the `exec` lines of the last of the `--steps` logged steps; per pass (forward, backward data, backward weights,
+Reads the `exec` lines of the last of the `--steps` logged steps (oneDNN 2.x lines, as the engine's Debian oneDNN
+writes them, or oneDNN 3.x `v1` lines, as PyTorch's writes them); per pass (forward, backward data, backward weights,
 and bf16 / int8 source type) prints the time, the multiply-adds that touch the input (taps over the zero padding
 are not counted: kernels skip them), the rate and its share of `threads` × the measured peak of the instruction that
 pass runs on (vdpbf16ps for bf16, vpdpbusd for u8 × s8, the bf16 peak / 2 for fp32 FMA); then the reorders, and the
@@ -31,6 +32,17 @@ def macs(shape):
         * valid_taps(f["iw"], f["ow"], f["kw"], f["sw"], f.get("dw", 0), f["pw"])
 
 
+def exec_fields(line):
+    """An `exec` line's fields in oneDNN 2.x order (`onednn_verbose,exec,cpu,<primitive>,<impl>,<pass>,<memory>,...`),
+    or None. oneDNN 3.x writes `onednn_verbose,v1,primitive,exec,...`: the two extra fields are dropped."""
+    f = line.strip().split(",")
+    if f[:2] == ["onednn_verbose", "exec"]:
+        return f
+    if f[:4] == ["onednn_verbose", "v1", "primitive", "exec"]:
+        return f[:1] + f[3:]
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -39,7 +51,8 @@ def main():
     ap.add_argument("--peak", required=True, help="bench/peak_dot's JSON (one core)")
     a = ap.parse_args()
     peak = json.loads(a.peak)
-    lines = [l.strip().split(",") for l in open(a.log) if l.startswith("onednn_verbose,exec")]
+    lines = [exec_fields(l) for l in open(a.log)]
+    lines = [l for l in lines if l]
     if not lines or len(lines) % a.steps:
         sys.exit(f"{a.log}: {len(lines)} exec lines do not split into {a.steps} equal steps")
     step = lines[-len(lines) // a.steps:]
@@ -52,7 +65,7 @@ def main():
             continue
         # The multiplied type: the weights' (the source's in backward weights, whose weights are its fp32 output).
         operand = "src" if l[5] == "backward_weights" else "wei"
-        src = re.search(operand + r"_(\w+?):", l[6]).group(1)
+        src = re.search(r"(?:^|\s)" + operand + r"[_:]([a-z0-9]+)", l[6]).group(1)
         row = rows[(l[5], src, l[4].split(":")[0])]
         row[0] += ms; row[1] += macs(l[-2]); row[2] += 1
     print(f"peak per core: bf16 {peak['bf16_gflops']:.0f} GFLOP/s, int8 {peak['int8_gops']:.0f} GOP/s; "
