@@ -145,6 +145,7 @@ public final class BasicBlock: Layer {
     private func bf16Output(of x: Tensor) -> Tensor? {
         x === y && summedInBatchNorm && bn2.lastWroteCopy ? yBF16 : nil
     }
+
     /// Whether bn2 writes the block's output relu(bn2(·) + shortcut) itself where it can (the same bits as bn2
     /// then add + ReLU; off only to compare).
     public var fusesSum = true

@@ -100,9 +100,8 @@ extension BatchNormKernel {
     }
 
     /// y = (x − shift)·scale + beta per channel over `rows` rows of C values, plus `residual` (same layout) when
-    /// given, then clamped at 0 with `relu` — a residual block's sum and ReLU in the same pass, with the arithmetic
-    /// of the separate add + ReLU (`ElementwiseKernels.addRelu`): the same bits. `copy`: y rounded to bf16 as well
-    /// (nearest, ties to even), for a bf16 convolution that reads the same values.
+    /// given, then clamped at 0 with `relu` — a block's sum and ReLU in one pass, the bits of `ElementwiseKernels
+    /// .addRelu`. `copy`: y rounded to bf16 as well (nearest, ties to even), for a bf16 convolution reading y.
     private static func normalizeRows<X: NormInput, Y: NormOutput>(
         _ y: UnsafeMutablePointer<Y>, _ x: UnsafePointer<X>, _ rows: Int, _ C: Int, shift: UnsafePointer<Float>,
         scale: UnsafePointer<Float>, beta: UnsafePointer<Float>, relu: Bool, residual: UnsafePointer<Float>?,
@@ -129,11 +128,10 @@ extension BatchNormKernel {
             for c in (blocks * 16)..<C {
                 for r in range {
                     let o = r * C + c
-                    var v = (X.value(x + o) - shift[c]) * scale[c] + beta[c]
-                    if let residual { v = v + residual[o] }
-                    let out = relu ? Swift.max(v, 0) : v
-                    Y.store(out, y + o)
-                    if let copy { BFloat16.store(out, copy + o) }
+                    var v = (X.value(x + o) - shift[c]) * scale[c] + beta[c] + (residual?[o] ?? -0.0)
+                    if relu { v = Swift.max(v, 0) }
+                    Y.store(v, y + o)
+                    if let copy { BFloat16.store(v, copy + o) }
                 }
             }
         }
@@ -155,15 +153,6 @@ extension BatchNormKernel {
         channelsLastBackwardTraining(dx: dx, dGamma: dGamma, dBeta: dBeta, dy: dy, x: x, gamma: gamma, mean: mean,
                                      invStd: invStd, batch: batch, channels: C, spatial: spatial,
                                      mask: reluOutput.map { .output($0) } ?? .none, reduce: reduce)
-    }
-
-    /// Where the fused ReLU's gradient mask comes from: none (no ReLU), the forward's output (y ≤ 0: zero
-    /// gradient), or recomputed from x with the forward's arithmetic, (x − μ)·(γ·σ⁻¹) + β ≤ 0 — the same bits, one
-    /// tensor fewer to read in both passes (batch norm backward is memory-bound).
-    enum ReLUMask {
-        case none
-        case output(UnsafePointer<Float>)
-        case recomputed(beta: UnsafePointer<Float>)
     }
 
     private static func channelsLastBackwardTraining<X: NormInput, DX: NormOutput>(

@@ -256,4 +256,13 @@ public enum BatchNormKernel {
             dGamma[c] += Float(sdyx); dBeta[c] += Float(sdy)
         }
     }
+
+    /// Where the fused ReLU's gradient mask comes from: none (no ReLU), the forward's output (y ≤ 0: zero
+    /// gradient), or recomputed from x with the forward's arithmetic, (x − μ)·(γ·σ⁻¹) + β ≤ 0 — the same bits, one
+    /// tensor fewer to read in both passes (batch norm backward is memory-bound).
+    enum ReLUMask {
+        case none
+        case output(UnsafePointer<Float>)
+        case recomputed(beta: UnsafePointer<Float>)
+    }
 }

@@ -212,7 +212,8 @@ final class MixedPrecisionStorageTests: XCTestCase {
 
     /// Batch norm after a bf16 convolution hands that convolution its gradient in bf16, a block's first batch norm
     /// hands the second convolution its output in bf16 (`BatchNorm2d.writesBF16Output`) and its second one the next
-    /// block's convolutions a bf16 copy of the block's output: the bits oneDNN would round the Float tensors to, so whole networks (FP32 and W1A4 — whose quantized convolutions take no bf16
+    /// block's convolutions a bf16 copy of the block's output: the bits oneDNN would round the Float tensors to, so
+    /// whole networks (FP32 and W1A4 — whose quantized convolutions take no bf16
     /// input —, ResNet-8 with its shortcut, ResNet-18 with its stem and projections — whose in-place batch norms
     /// keep Float) compute bit for bit the same losses and gradients either way, on one and two threads.
     func testBF16HandoffsOfBatchNormChangeNoBit() throws {
