@@ -15,22 +15,50 @@ extension CrossbarArray {
         bits * ((tileRows + 31) / 32) * ((positions + 15) / 16 * 16)
     }
 
+    /// Whether this CPU reads the codes where they lie in padded images (`accumulatePopcount(imageRows:…)`).
+    public static let imageRowsAvailable = bwma_image_rows_available() != 0
+
     /// `accumulateIntegers` on the byte codes ([rows, P], the array's row order) by AND + popcount; requires
     /// `popcountAvailable` and `cells` (ideal cells).
     func accumulatePopcount(byteCodes codes: UnsafePointer<UInt8>, positions P: Int, bits: Int, groups: [Int],
                             adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
                             scratch: UnsafeMutableRawPointer) {
-        precondition(Self.popcountAvailable && !cells.isEmpty && bits <= 8)
+        precondition(bits <= 8)
+        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc) { r0, rr, cells, lanes, reference in
+            bwma_popcount_group(codes + r0 * P, Int32(rr), P, P, Int32(bits), cells, Int32(columns), lanes, reference,
+                                acc, P, scratch.assumingMemoryBound(to: UInt32.self))
+        }
+    }
+
+    /// The same with the codes read from padded channel-plane images instead of unrolled rows (`src`: its
+    /// `row_offset` has the array's rows in order; docs of `bwma_image_rows`): the same sums and accumulators bit for
+    /// bit, without the 9x unrolled copy. Requires `imageRowsAvailable` and the geometry of `bwma_image_rows`.
+    func accumulatePopcount(imageRows src: bwma_image_rows, positions P: Int, bits: Int, groups: [Int],
+                            adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
+                            scratch: UnsafeMutableRawPointer) {
+        precondition(Self.imageRowsAvailable && bits <= 8)
+        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc) { r0, rr, cells, lanes, reference in
+            var group = src
+            group.row_offset = src.row_offset + r0
+            bwma_popcount_group_image(&group, Int32(rr), P, Int32(bits), cells, Int32(columns), lanes, reference, acc, P,
+                                      scratch.assumingMemoryBound(to: UInt32.self))
+        }
+    }
+
+    /// Zeroes the accumulators and runs `group(r0, rows, cells, adc, exact reference column)` for each row group with
+    /// its cell masks.
+    private func eachPopcountGroup(positions P: Int, groups: [Int], adc: ADCQuantizer?,
+                                   into acc: UnsafeMutablePointer<Float>,
+                                   _ group: (Int, Int, UnsafePointer<UInt32>, bwma_adc, Int32) -> Void) {
+        precondition(Self.popcountAvailable && !cells.isEmpty)
         acc.initialize(repeating: 0, count: columns * P)
         let lanes = bwma_adc(inverse_step: adc?.inverseStep ?? 1, step: adc?.step ?? 1, top: Float(adc?.levels ?? 0),
                              passes_through: adc == nil ? 1 : 0)
-        let planes = scratch.assumingMemoryBound(to: UInt32.self)
         let masks = cellMasks(groups: groups)
         masks.withUnsafeBufferPointer { mb in
             var r0 = 0, m = mb.baseAddress!
             for rr in groups {
-                bwma_popcount_group(codes + r0 * P, Int32(rr), P, P, Int32(bits), m, Int32(columns), lanes,
-                                    digitalReference ? 1 : 0, acc, P, planes)
+                group(r0, rr, m, lanes, digitalReference ? 1 : 0)
                 r0 += rr
                 m += columns * ((rr + 31) / 32)
             }

@@ -63,28 +63,36 @@ extension CrossbarDatapath {
         /// Code of a quantized input value: round(x_q·(2ᵏ − 1)/c).
         let codeScale: Float
         let output: OutputStage
+        /// `CrossbarDatapath.readsImageRows`.
+        let readsImageRowsEnabled: Bool
 
         /// Output pixels per GEMM on small feature maps.
         static let columnsPerGEMM = 1024
 
         /// A convolution: x [N, Cin, H, W] (NCHW or channels-last, its layout), y [N, Cout, outH, outW] (NCHW, or
-        /// channels-last with `channelsLastOutput`).
+        /// channels-last with `channelsLastOutput`). Returns whether the codes were read from images
+        /// (`readsImageRows`).
+        @discardableResult
         func convolution(_ x: Tensor, _ geo: ConvGeometry, outChannels M: Int, y: UnsafeMutablePointer<Float>,
-                         channelsLastOutput: Bool) {
+                         channelsLastOutput: Bool) -> Bool {
             let n = x.shape[0], K = layout.order.count, P = geo.outPixels
             let perImage = geo.channels * geo.height * geo.width, channelsLast = x.layout == .nhwc
             // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
             let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
             let groups = (n + group - 1) / group
-            // The int8 bit-planes take the codes as bytes; the fp32 GEMMs (device effects) as Floats.
+            // The int8 bit-planes take the codes as bytes; the fp32 GEMMs (device effects) as Floats. The popcount
+            // kernel may read the bytes where they lie in padded images instead of an unrolled copy.
             let bytes = array.runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc)
+            let frame = bytes && readsImageRows(geo) ? ImageFrame(geo, order: layout.order) : nil
             Parallel.chunks(groups) { _, range in
                 let cols = group * P
                 let b = DatapathBuffers(inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
                                         scratch: array.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
-                let input = ImageBuffers(bytes: bytes, perImage: perImage, unrolled: bytes ? K * cols : K * P,
+                let input = ImageBuffers(bytes: bytes, perImage: perImage,
+                                         unrolled: frame != nil ? 0 : bytes ? K * cols : K * P,
                                          staged: channelsLast, outputs: channelsLastOutput ? M * P : 0)
-                defer { b.deallocate(); input.deallocate() }
+                let framed = frame?.buffer(images: group)
+                defer { b.deallocate(); input.deallocate(); framed?.deallocate() }
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {
@@ -97,8 +105,12 @@ extension CrossbarDatapath {
                                 bwma_bytes_to_planes(input.byteStage, geo.height * geo.width, Int32(geo.channels),
                                                      input.byteImage)
                             }
-                            CrossbarDatapath.orderedColumns(geo, image: input.byteImage, order: layout.order,
-                                                            into: input.byteColumns + g * P, ld: width)
+                            if let frame, let framed {
+                                frame.place(input.byteImage, into: framed + g * frame.perImage)
+                            } else {
+                                CrossbarDatapath.orderedColumns(geo, image: input.byteImage, order: layout.order,
+                                                                into: input.byteColumns + g * P, ld: width)
+                            }
                         } else {
                             CrossbarDatapath.codes(xi, perImage, codeScale,
                                                    into: channelsLast ? input.stage : input.image)
@@ -113,7 +125,13 @@ extension CrossbarDatapath {
                             }
                         }
                     }
-                    if bytes {
+                    if let frame, let framed {
+                        frame.rows(framed, positions: P) { src in
+                            array.accumulatePopcount(imageRows: src, positions: width, bits: bits, groups: layout.groups,
+                                                     adc: adc.isLossless(rows: tileRows) ? nil : adc, into: b.acc,
+                                                     scratch: UnsafeMutableRawPointer(b.scratch))
+                        }
+                    } else if bytes {
                         array.accumulate(byteCodes: input.byteColumns, positions: width, bits: bits,
                                          groups: layout.groups, adc: adc, into: b.acc, scratch: b.scratch)
                     } else {
@@ -128,6 +146,7 @@ extension CrossbarDatapath {
                     }
                 }
             }
+            return frame != nil
         }
 
         /// One worker's per-image buffers: the Float route's codes and im2col matrix of one image, or the byte

@@ -96,6 +96,11 @@ public final class CrossbarDatapath: ChipDatapath {
     public var channelsLast = true
     public var readsChannelsLast: Bool { channelsLast }
     public var writesChannelsLast: Bool { channelsLast }
+    /// Whether the popcount route reads a convolution's codes where they lie in padded images
+    /// (`Pass.readsImageRows`) instead of an unrolled copy; false only to compare.
+    public var readsImageRows = true
+    /// Whether the last forward read its codes so (diagnostics, tests).
+    public private(set) var lastReadImageRows = false
 
     public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
         guard let q = op.quantization, let aq = q.inputQuantizer, let signs = q.binaryWeights, !q.groups.isEmpty else {
@@ -108,10 +113,13 @@ public final class CrossbarDatapath: ChipDatapath {
                         adc: ADCQuantizer(bits: config.adcBits, rows: tileRows, range: config.adcRange),
                         tileRows: tileRows, codeScale: Float(aq.levelCount) / aq.clip,
                         output: OutputStage(q, step: aq.quantizationStep, bias: op.bias, outChannels: op.outChannels,
-                                            onOffRatio: config.effectiveOnOffRatio))
+                                            onOffRatio: config.effectiveOnOffRatio),
+                        readsImageRowsEnabled: readsImageRows)
         if let geo = op.geometry {
-            pass.convolution(op.input, geo, outChannels: op.outChannels, y: y, channelsLastOutput: channelsLast)
+            lastReadImageRows = pass.convolution(op.input, geo, outChannels: op.outChannels, y: y,
+                                                 channelsLastOutput: channelsLast)
         } else {
+            lastReadImageRows = false
             pass.linear(op.input, outChannels: op.outChannels, y: y)
         }
     }

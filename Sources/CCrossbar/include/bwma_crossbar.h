@@ -26,6 +26,26 @@ int bwma_popcount_available(void);
 void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
                          int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch);
 
+/// Where a group's rows lie when they are read from images instead of unrolled rows (`bwma_popcount_group_image`):
+/// `images` holds zero-padded channel planes, one image every `image_stride` bytes, each plane `padded_width` bytes
+/// wide; input position p of the group is pixel (y, x) = ((p mod positions) / width, p mod width) of image
+/// p / positions, and the group's row r at that position is the byte at image + row_offset[r] + y·padded_width + x
+/// (row_offset: its channel's plane and kernel tap, the padding folded in).
+typedef struct {
+    const uint8_t *images;
+    long image_stride, positions, width, padded_width;
+    const int64_t *row_offset;
+} bwma_image_rows;
+
+/// 1 when this CPU runs `bwma_popcount_group_image` (VPOPCNTDQ, GFNI and AVX512-VBMI), else 0.
+int bwma_image_rows_available(void);
+
+/// `bwma_popcount_group` with the rows read from images (`src`) — the same sums, no unrolled copy of the codes.
+/// Requires `bwma_image_rows_available()`, width a multiple of 8, n a multiple of 16 and of `positions`.
+void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int bits, const uint32_t *cells,
+                               int columns, bwma_adc adc, int exact_last_column, float *acc, long lda,
+                               uint32_t *scratch);
+
 /// dst[c·positions + p] = src[p·channels + c]: one image's channels-last bytes as channel planes (a byte
 /// transpose; AVX512-VBMI where the CPU has it, else element by element).
 void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint8_t *dst);

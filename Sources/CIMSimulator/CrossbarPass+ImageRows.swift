@@ -1,0 +1,62 @@
+import CCrossbar
+import TensorEngine
+
+extension CrossbarDatapath.Pass {
+    /// Whether the popcount kernel reads this layer's input codes where they lie in padded channel planes
+    /// (`ImageFrame`) rather than from the unrolled rows `orderedColumns` writes: ideal cells on the popcount route,
+    /// a stride-1 "same" convolution whose rows of pixels come in whole gathers of 8 (width a multiple of 8) and whose
+    /// images fill whole vectors of 16 positions. The same bits either way (`CrossbarIntegerGEMMTests`).
+    func readsImageRows(_ geo: ConvGeometry) -> Bool {
+        readsImageRowsEnabled && array.usesPopcount && CrossbarArray.imageRowsAvailable && bits <= 8
+            && geo.isSameStrideOne && geo.width % 8 == 0 && geo.outPixels % 16 == 0
+    }
+}
+
+/// A layer's input codes as zero-padded channel planes — one image every `perImage` bytes, planes (H + 2·padH) ×
+/// (W + 2·padW) — and each array row's byte offset in an image: its channel's plane and kernel tap, so the row's
+/// code at output pixel (y, x) is at offset + y·(W + 2·padW) + x (padding read as the code 0, as `orderedColumns`
+/// writes it).
+struct ImageFrame {
+    let geo: ConvGeometry
+    let paddedHeight: Int, paddedWidth: Int, perImage: Int
+    /// Per array row (its order), padded to a multiple of 8 for the kernel's 8-row loads.
+    let rowOffsets: [Int64]
+
+    init(_ geo: ConvGeometry, order: [Int]) {
+        self.geo = geo
+        let Hp = geo.height + 2 * geo.padH, Wp = geo.width + 2 * geo.padW, taps = geo.kernelH * geo.kernelW
+        paddedHeight = Hp
+        paddedWidth = Wp
+        perImage = geo.channels * Hp * Wp
+        rowOffsets = order.map { q in
+            let c = q / taps, ky = (q % taps) / geo.kernelW, kx = q % geo.kernelW
+            return Int64((c * Hp + ky) * Wp + kx)
+        } + [Int64](repeating: 0, count: 8)
+    }
+
+    /// A zeroed buffer for `images` images (the borders stay zero; `place` writes the interiors).
+    func buffer(images: Int) -> UnsafeMutablePointer<UInt8> {
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: images * perImage)
+        b.initialize(repeating: 0, count: images * perImage)
+        return b
+    }
+
+    /// One image's channel planes [C, H, W] into its padded slot.
+    func place(_ planes: UnsafePointer<UInt8>, into slot: UnsafeMutablePointer<UInt8>) {
+        let H = geo.height, W = geo.width
+        for c in 0..<geo.channels {
+            for y in 0..<H {
+                (slot + (c * paddedHeight + y + geo.padH) * paddedWidth + geo.padW)
+                    .update(from: planes + (c * H + y) * W, count: W)
+            }
+        }
+    }
+
+    /// `body` with the kernel's description of the images in `framed` (`positions` output pixels each).
+    func rows<T>(_ framed: UnsafePointer<UInt8>, positions: Int, _ body: (bwma_image_rows) -> T) -> T {
+        rowOffsets.withUnsafeBufferPointer { offsets in
+            body(bwma_image_rows(images: framed, image_stride: perImage, positions: positions, width: geo.width,
+                                 padded_width: paddedWidth, row_offset: offsets.baseAddress!))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import CIMSimulator
+import Foundation
+import Models
+import TensorEngine
+import XCTest
+
+/// The popcount route reading a convolution's input codes where they lie in padded channel planes
+/// (`CrossbarDatapath.readsImageRows`) against the unrolled copy `orderedColumns` writes: the same accumulators, so
+/// the same outputs bit for bit — lossy ADCs of several resolutions, row groups that are and are not multiples of 8 and 32,
+/// images that share a GEMM, one and two threads; where the geometry does not allow it (width not a multiple of 8)
+/// the unrolled route runs.
+final class ImageRowsTests: XCTestCase {
+    override func setUpWithError() throws {
+        EngineContext.configure(threads: 1, backend: .onednn, precision: .fp32)
+        guard EngineContext.usesDNNL, CrossbarArray.imageRowsAvailable else {
+            throw XCTSkip("no popcount image route on this CPU (oneDNN ISA \(DNNL.isaName))")
+        }
+    }
+
+    override func tearDown() { EngineContext.configure(threads: 1, backend: .reference, precision: .fp32) }
+
+    func testImageRowsGiveTheUnrolledRoutesBitsExactly() throws {
+        // (Cin, H, W, ADC bits): kernel-split groups of 16 / 32 / 64 rows, conventional tiles of Cin·9 = 180 rows (a
+        // partial 8-row block at the end); 8×8 images share a GEMM; 4×4 cannot be read so.
+        let cases: [(Int, Int, Int, Int)] = [(16, 8, 8, 5), (20, 8, 16, 3), (64, 16, 8, 5), (32, 8, 8, 4), (16, 4, 4, 5)]
+        for (k, (cin, h, w, adcBits)) in cases.enumerated() {
+            let (conv, store) = try TestLayers.binarizedConv(inChannels: cin, outChannels: 9, seed: UInt64(30 + k))
+            defer { withExtendedLifetime(store) {} }
+            let x = TestLayers.reluInput([5, cin, h, w], seed: UInt64(40 + k))
+                .converted(to: .nhwc, using: Tensor(shape: [0]))
+            _ = conv.forward(x, training: true)
+            var config = CIMConfig()
+            config.adcBits = adcBits
+            for threads in [1, 2] {
+                EngineContext.threads = threads
+                var outputs: [[UInt32]] = []
+                for images in [true, false] {
+                    let chip = CrossbarDatapath(config: config, layerIndex: 0)
+                    chip.integerShortcut = false  // the crossbar's own route, also for the lossless ADC
+                    chip.readsImageRows = images
+                    conv.datapath = chip
+                    outputs.append(conv.forward(x, training: false).array.map(\.bitPattern))
+                    XCTAssertEqual(chip.lastReadImageRows, images && w % 8 == 0, "case \(k)")
+                }
+                XCTAssertEqual(outputs[0], outputs[1], "case \(k), \(threads) threads")
+                XCTAssertTrue(outputs[0].contains { Float(bitPattern: $0) != 0 }, "case \(k)")
+            }
+            conv.datapath = nil
+        }
+    }
+}
