@@ -152,7 +152,9 @@ static void gfni_tables_init(gfni_tables *t) {
 TRANSPOSE_KERNEL static inline void store_word(__m512i g[4], const gfni_tables *t, int bits, int words, int w,
                                                long np, long p0, uint32_t *planes) {
     const __m512i reverse = _mm512_loadu_si512(t->rev), identity = _mm512_set1_epi64(0x8040201008040201LL);
-    for (int k = 0; k < 4; k++) g[k] = _mm512_gf2p8affine_epi64_epi8(identity, _mm512_permutexvar_epi8(reverse, g[k]), 0);
+    for (int k = 0; k < 4; k++) {
+        g[k] = _mm512_gf2p8affine_epi64_epi8(identity, _mm512_permutexvar_epi8(reverse, g[k]), 0);
+    }
     for (int h = 0; h < 2 && 4 * h < bits; h++) {
         const __m512i pi = _mm512_loadu_si512(t->pair[h]);
         const __m512i lo = _mm512_permutex2var_epi8(g[0], pi, g[1]);  // 16-bit: rows 0–15

@@ -40,8 +40,8 @@ extension CrossbarArray {
         eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc) { r0, rr, cells, lanes, reference in
             var group = src
             group.row_offset = src.row_offset + r0
-            bwma_popcount_group_image(&group, Int32(rr), P, Int32(bits), cells, Int32(columns), lanes, reference, acc, P,
-                                      scratch.assumingMemoryBound(to: UInt32.self))
+            bwma_popcount_group_image(&group, Int32(rr), P, Int32(bits), cells, Int32(columns), lanes, reference,
+                                      acc, P, scratch.assumingMemoryBound(to: UInt32.self))
         }
     }
 

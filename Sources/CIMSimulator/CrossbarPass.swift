@@ -127,7 +127,8 @@ extension CrossbarDatapath {
                     }
                     if let frame, let framed {
                         frame.rows(framed, positions: P) { src in
-                            array.accumulatePopcount(imageRows: src, positions: width, bits: bits, groups: layout.groups,
+                            array.accumulatePopcount(imageRows: src, positions: width, bits: bits,
+                                                     groups: layout.groups,
                                                      adc: adc.isLossless(rows: tileRows) ? nil : adc, into: b.acc,
                                                      scratch: UnsafeMutableRawPointer(b.scratch))
                         }

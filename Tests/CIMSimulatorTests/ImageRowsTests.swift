@@ -6,8 +6,8 @@ import XCTest
 
 /// The popcount route reading a convolution's input codes where they lie in padded channel planes
 /// (`CrossbarDatapath.readsImageRows`) against the unrolled copy `orderedColumns` writes: the same accumulators, so
-/// the same outputs bit for bit — lossy ADCs of several resolutions, row groups that are and are not multiples of 8 and 32,
-/// images that share a GEMM, one and two threads; where the geometry does not allow it (width not a multiple of 8)
+/// the same outputs bit for bit — lossy ADCs of several resolutions, row groups that are and are not multiples of 8
+/// and 32, images that share a GEMM, one and two threads; where the geometry does not allow it (width not a multiple of 8)
 /// the unrolled route runs.
 final class ImageRowsTests: XCTestCase {
     override func setUpWithError() throws {
@@ -22,7 +22,9 @@ final class ImageRowsTests: XCTestCase {
     func testImageRowsGiveTheUnrolledRoutesBitsExactly() throws {
         // (Cin, H, W, ADC bits): kernel-split groups of 16 / 32 / 64 rows, conventional tiles of Cin·9 = 180 rows (a
         // partial 8-row block at the end); 8×8 images share a GEMM; 4×4 cannot be read so.
-        let cases: [(Int, Int, Int, Int)] = [(16, 8, 8, 5), (20, 8, 16, 3), (64, 16, 8, 5), (32, 8, 8, 4), (16, 4, 4, 5)]
+        let cases: [(Int, Int, Int, Int)] = [
+            (16, 8, 8, 5), (20, 8, 16, 3), (64, 16, 8, 5), (32, 8, 8, 4), (16, 4, 4, 5),
+        ]
         for (k, (cin, h, w, adcBits)) in cases.enumerated() {
             let (conv, store) = try TestLayers.binarizedConv(inChannels: cin, outChannels: 9, seed: UInt64(30 + k))
             defer { withExtendedLifetime(store) {} }
