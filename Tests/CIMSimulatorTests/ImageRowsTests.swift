@@ -7,8 +7,8 @@ import XCTest
 /// The popcount route reading a convolution's input codes where they lie in padded channel planes
 /// (`CrossbarDatapath.readsImageRows`) against the unrolled copy `orderedColumns` writes: the same accumulators, so
 /// the same outputs bit for bit — lossy ADCs of several resolutions, row groups that are and are not multiples of 8
-/// and 32, images that share a GEMM, one and two threads; where the geometry does not allow it (width not a multiple of 8)
-/// the unrolled route runs.
+/// and 32, images that share a GEMM, one and two threads; where the geometry does not allow it (width not a
+/// multiple of 8) the unrolled route runs.
 final class ImageRowsTests: XCTestCase {
     override func setUpWithError() throws {
         EngineContext.configure(threads: 1, backend: .onednn, precision: .fp32)
