@@ -227,6 +227,16 @@ final class MixedPrecisionStorageTests: XCTestCase {
             let what = "\(arch) \(quant == .fp32 ? "fp32 network" : "W1A4") \(threads) threads"
             let float = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Handoffs: false)
             let half = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Handoffs: true)
+            // An evaluation (Float handoffs, another batch size) between the steps changes nothing either, and
+            // computes what it computes without any handoffs.
+            let evaluated = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Handoffs: true,
+                                             evaluateBetween: true)
+            XCTAssertEqual(evaluated.loss, half.loss, what)
+            XCTAssertEqual(evaluated.grads, half.grads, what)
+            let plain = try networkSteps(arch, quant, shape, batch, .bf16, threads: threads, bf16Handoffs: false,
+                                         evaluateBetween: true)
+            XCTAssertEqual(evaluated.evaluation.map(\.bitPattern), plain.evaluation.map(\.bitPattern), what)
+            XCTAssertFalse(evaluated.evaluation.isEmpty, what)
             XCTAssertEqual(half.loss, float.loss, what)
             XCTAssertEqual(half.grads.count, float.grads.count, what)
             for (i, (a, b)) in zip(float.grads, half.grads).enumerated() {
@@ -244,8 +254,9 @@ final class MixedPrecisionStorageTests: XCTestCase {
     /// Two forward/backward steps on random data (no update): their losses, the last step's gradients, and how
     /// many batch norms wrote a bf16 input gradient and a bf16 output in it.
     private func networkSteps(_ arch: String, _ quant: QuantPolicy, _ shape: [Int], _ batch: Int,
-                              _ precision: Precision, threads: Int = 1, bf16Handoffs: Bool = true) throws
-        -> (loss: [Double], grads: [[Float]], bf16Gradients: Int, bf16Outputs: Int) {
+                              _ precision: Precision, threads: Int = 1, bf16Handoffs: Bool = true,
+                              evaluateBetween: Bool = false) throws
+        -> (loss: [Double], grads: [[Float]], bf16Gradients: Int, bf16Outputs: Int, evaluation: [Float]) {
         EngineContext.configure(threads: threads, backend: .onednn, precision: precision)
         let m = try ModelZoo.make(arch, inputShape: shape, numClasses: 5, seed: 7, quant: quant)
         let norms = m.leaves.compactMap { $0 as? BatchNorm2d }
@@ -253,8 +264,13 @@ final class MixedPrecisionStorageTests: XCTestCase {
         for block in m.network.layers.compactMap({ $0 as? BasicBlock }) { block.writesInnerBF16 = bf16Handoffs }
         var written = 0, outputs = 0
         var rng = RNG(seed: 8)
-        var losses: [Double] = []
-        for _ in 0..<2 {
+        var losses: [Double] = [], evaluation: [Float] = []
+        for step in 0..<2 {
+            if step == 1 && evaluateBetween {
+                let e = Tensor(shape: [batch + 1] + shape)
+                for i in 0..<e.count { e.data[i] = Float(i % 7) * 0.3 - 0.9 }
+                evaluation = m.forward(e, training: false).array
+            }
             let x = Tensor(shape: [batch] + shape)
             for i in 0..<x.count { x.data[i] = rng.normal() }
             var labels: [Int32] = (0..<batch).map { _ in Int32(rng.below(5)) }
@@ -269,6 +285,6 @@ final class MixedPrecisionStorageTests: XCTestCase {
             written = norms.filter { $0.lastGradientType == .bfloat16 }.count
             outputs = norms.filter { $0.lastOutputType == .bfloat16 }.count + norms.filter(\.lastWroteCopy).count
         }
-        return (losses, m.store.parameters.map(\.grads), written, outputs)
+        return (losses, m.store.parameters.map(\.grads), written, outputs, evaluation)
     }
 }
