@@ -6,8 +6,6 @@
 #include "bwma_crossbar.h"
 #include "cpu.h"
 
-#include <immintrin.h>
-
 #pragma clang fp contract(off)
 
 int bwma_popcount_available(void) {
@@ -118,7 +116,7 @@ KERNEL static void shift_add(const uint32_t *planes, long n, int bits, int words
     shift_add_body(planes, n, bits, words, cells, columns, adc, exact_last_column, acc, lda);
 }
 
-// The byte permutes of `masks_gfni`: rev puts 8 rows × 8 positions (row-major) in position-major order, rows
+// The byte permutes of `masks_gather`: rev puts 8 rows × 8 positions (row-major) in position-major order, rows
 // reversed; pair[h] interleaves two such blocks' plane bytes 4h … 4h + 3 into 16-bit halves; quad[q] the 16-bit
 // halves of rows 0–15 and 16–31 into 32-bit words.
 typedef struct {
@@ -179,36 +177,15 @@ static inline __mmask8 row_lanes(int rows, int w, int k) {
     return valid <= 0 ? (__mmask8)0 : valid >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << valid) - 1);
 }
 
-// As `masks` for the positions below `end` (a multiple of 8, every 8-byte read inside the rows), 8 rows × 8 positions
-// at a time: one gather of the 8 rows' 8 bytes, transposed by `store_word`.
-TRANSPOSE_KERNEL static void masks_gfni(const uint8_t *codes, int rows, long ld, long end, long n, int bits,
-                                        int words, uint32_t *planes) {
-    const long np = padded(n);
-    gfni_tables t;
-    gfni_tables_init(&t);
-    const __m512i vindex = _mm512_set_epi64(7 * ld, 6 * ld, 5 * ld, 4 * ld, 3 * ld, 2 * ld, ld, 0);
-    for (long p0 = 0; p0 < end; p0 += 8) {
-        for (int w = 0; w < words; w++) {
-            __m512i g[4];
-            for (int k = 0; k < 4; k++) {
-                g[k] = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), row_lanes(rows, w, k), vindex,
-                                                   (const void *)(codes + (32 * w + 8 * k) * ld + p0), 1);
-            }
-            store_word(g, &t, bits, words, w, np, p0, planes);
-        }
-    }
-    masks(codes, rows, ld, end, n, bits, words, planes);
-}
-
-// `masks_gfni` reading the rows where they lie in padded channel-plane images (`bwma_popcount_group_image`): row r of
-// position p is the byte at image p / positions, offset row_offset[r] + y·padded_width + x for pixel (y, x) — the 8
-// positions of one gather are 8 adjacent pixels of one image row (width a multiple of 8).
-TRANSPOSE_KERNEL static void masks_image(const bwma_image_rows *src, int rows, long n, int bits, int words,
-                                         uint32_t *planes) {
+// As `masks` for the positions below `end` (a multiple of 8), 8 rows × 8 positions at a time: one gather of the 8
+// rows' 8 bytes — row r of position p at `bwma_image_rows`'s address of p plus row_offset[r] —, transposed by
+// `store_word`. The 8 positions of a gather are 8 adjacent bytes of every row.
+TRANSPOSE_KERNEL static void masks_gather(const bwma_image_rows *src, int rows, long end, long n, int bits,
+                                          int words, uint32_t *planes) {
     const long np = padded(n), positions = src->positions, width = src->width;
     gfni_tables t;
     gfni_tables_init(&t);
-    for (long p0 = 0; p0 < n; p0 += 8) {
+    for (long p0 = 0; p0 < end; p0 += 8) {
         const long i = p0 / positions, q = p0 % positions;
         const uint8_t *base = src->images + i * src->image_stride + (q / width) * src->padded_width + q % width;
         for (int w = 0; w < words; w++) {
@@ -223,12 +200,23 @@ TRANSPOSE_KERNEL static void masks_image(const bwma_image_rows *src, int rows, l
     }
 }
 
+// `masks_gather` on unrolled rows (row r at codes + r·ld, one "image" of n positions in one row of pixels) below
+// `end` (a multiple of 16, every 8-byte read inside the rows), then `masks` for the rest.
+TRANSPOSE_KERNEL static void masks_gfni(const uint8_t *codes, int rows, long ld, long end, long n, int bits,
+                                        int words, uint32_t *planes) {
+    int64_t offsets[rows];
+    for (int r = 0; r < rows; r++) offsets[r] = (int64_t)r * ld;
+    const bwma_image_rows src = {codes, 0, n, n, 0, offsets};
+    masks_gather(&src, rows, end, n, bits, words, planes);
+    masks(codes, rows, ld, end, n, bits, words, planes);
+}
+
 int bwma_image_rows_available(void) { return bwma_popcount_available() && transposes_bits(); }
 
 void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int bits, const uint32_t *cells,
                                int columns, bwma_adc adc, int exact_last_column, float *acc, long lda,
                                uint32_t *scratch) {
-    masks_image(src, rows, n, bits, (rows + 31) / 32, scratch);
+    masks_gather(src, rows, n, n, bits, (rows + 31) / 32, scratch);
     shift_add(scratch, n, bits, (rows + 31) / 32, cells, columns, adc, exact_last_column, acc, lda);
 }
 

@@ -1,3 +1,4 @@
+import CCrossbar
 import TensorEngine
 
 extension CrossbarArray {
@@ -17,6 +18,18 @@ extension CrossbarArray {
                            adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc, scratch: scratch) { r, planes in
             Self.bitPlanes(codes + r * P, P, bits, into: planes)
         }
+    }
+
+    /// As `accumulate(byteCodes:…)` with the codes read where they lie in padded images (`src`, its rows in the
+    /// array's order; `CrossbarDatapath.Pass.readsImageRows` must hold): the popcount kernel's gathers instead of an
+    /// unrolled copy — the same accumulators.
+    func accumulate(imageRows src: bwma_image_rows, positions P: Int, bits: Int, groups: [Int], adc: ADCQuantizer,
+                    into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let tileRows = groups.max() ?? 1
+        precondition(groups.reduce(0, +) == rows && runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc))
+        accumulatePopcount(imageRows: src, positions: P, bits: bits, groups: groups,
+                           adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc,
+                           scratch: UnsafeMutableRawPointer(scratch))
     }
 
     /// The bit-serial datapath of ideal cells on the int8 units: per row group, the 0/1 bit-planes of the codes

@@ -19,7 +19,7 @@ extension CrossbarDatapath.Pass {
 struct ImageFrame {
     let geo: ConvGeometry
     let paddedHeight: Int, paddedWidth: Int, perImage: Int
-    /// Per array row (its order), padded to a multiple of 8 for the kernel's 8-row loads.
+    /// Per array row (its order).
     let rowOffsets: [Int64]
 
     init(_ geo: ConvGeometry, order: [Int]) {
@@ -31,7 +31,7 @@ struct ImageFrame {
         rowOffsets = order.map { q in
             let c = q / taps, ky = (q % taps) / geo.kernelW, kx = q % geo.kernelW
             return Int64((c * Hp + ky) * Wp + kx)
-        } + [Int64](repeating: 0, count: 8)
+        }
     }
 
     /// A zeroed buffer for `images` images (the borders stay zero; `place` writes the interiors).
@@ -52,10 +52,10 @@ struct ImageFrame {
         }
     }
 
-    /// `body` with the kernel's description of the images in `framed` (`positions` output pixels each).
-    func rows<T>(_ framed: UnsafePointer<UInt8>, positions: Int, _ body: (bwma_image_rows) -> T) -> T {
+    /// `body` with the kernel's description of the images in `framed`.
+    func rows<T>(_ framed: UnsafePointer<UInt8>, _ body: (bwma_image_rows) -> T) -> T {
         rowOffsets.withUnsafeBufferPointer { offsets in
-            body(bwma_image_rows(images: framed, image_stride: perImage, positions: positions, width: geo.width,
+            body(bwma_image_rows(images: framed, image_stride: perImage, positions: geo.outPixels, width: geo.width,
                                  padded_width: paddedWidth, row_offset: offsets.baseAddress!))
         }
     }

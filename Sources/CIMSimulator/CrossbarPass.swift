@@ -126,11 +126,9 @@ extension CrossbarDatapath {
                         }
                     }
                     if let frame, let framed {
-                        frame.rows(framed, positions: P) { src in
-                            array.accumulatePopcount(imageRows: src, positions: width, bits: bits,
-                                                     groups: layout.groups,
-                                                     adc: adc.isLossless(rows: tileRows) ? nil : adc, into: b.acc,
-                                                     scratch: UnsafeMutableRawPointer(b.scratch))
+                        frame.rows(framed) { src in
+                            array.accumulate(imageRows: src, positions: width, bits: bits, groups: layout.groups,
+                                             adc: adc, into: b.acc, scratch: b.scratch)
                         }
                     } else if bytes {
                         array.accumulate(byteCodes: input.byteColumns, positions: width, bits: bits,

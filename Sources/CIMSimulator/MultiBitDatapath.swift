@@ -52,25 +52,20 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
             var on = [Bool](repeating: false, count: M * wb * K)
             scales = []; weightSums = []
             weightCodes = [Int8](repeating: 0, count: wb <= 8 ? K * M : 0)
+            var q = [Int](repeating: 0, count: K)  // one channel's W_q, in the weights' row order
             for c in 0..<M {
                 let row = w[(c * K)..<((c + 1) * K)]
                 let m = row.map { abs($0) }.max() ?? 0
                 let s = m > 0 ? m / Float(half - 1) : 1
-                var sum = 0
+                for k in 0..<K {
+                    q[k] = Int(Swift.min(Swift.max((w[c * K + k] / s).rounded(), -Float(half - 1)), Float(half - 1)))
+                }
                 for r in 0..<K {
-                    let v = (w[c * K + lay.order[r]] / s).rounded()
-                    let q = Int(Swift.min(Swift.max(v, -Float(half - 1)), Float(half - 1)))
-                    sum += q
-                    let u = q + half
+                    let u = q[lay.order[r]] + half
                     for j in 0..<wb where (u >> j) & 1 == 1 { on[(c * wb + j) * K + r] = true }
                 }
-                scales.append(s); weightSums.append(Float(sum))
-                if wb <= 8 {
-                    for r in 0..<K {
-                        let q = Swift.min(Swift.max((w[c * K + r] / s).rounded(), -Float(half - 1)), Float(half - 1))
-                        weightCodes[r * M + c] = Int8(q)
-                    }
-                }
+                scales.append(s); weightSums.append(Float(q.reduce(0, +)))
+                if wb <= 8 { for k in 0..<K { weightCodes[k * M + c] = Int8(q[k]) } }
             }
             return CrossbarArray(on: on, outChannels: M * wb, rows: K, config: config,
                                  stream: CrossbarCache.stream(0xC2_0000, layer: layerIndex, draw: draw),

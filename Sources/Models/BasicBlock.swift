@@ -38,7 +38,7 @@ public final class BasicBlock: Layer {
     /// The blocks before and after this one in a chain (`chain`).
     private weak var previous: BasicBlock?, next: BasicBlock?
     /// The projection's convolution (option B).
-    private let projectionConv: Conv2d?
+    private var projectionConv: Conv2d? { projection?.layers.first as? Conv2d }
     /// Option-A shortcut output [N, Cout, H', W'] (or the identity/projection output converted to the main path's
     /// layout, where the two differ).
     let shortcut = Tensor(shape: [0])
@@ -88,10 +88,8 @@ public final class BasicBlock: Layer {
             conv.dx = buffers.first
             conv.outputFeedsBatchNorm = true
             projection = Sequential([conv, bn])
-            projectionConv = conv
         } else {
             projection = nil
-            projectionConv = nil
         }
         precondition(kind == .optionB || outChannels >= inChannels, "option A cannot shrink channels")
         conv1.outputFeedsBatchNorm = true
