@@ -36,8 +36,10 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // The crossbar's bit-serial datapath as AND + popcount on AVX-512 VPOPCNTDQ (chosen at run time).
         .target(name: "CCrossbar"),
+        // A bf16 convolution's weight gradient on AVX512-BF16 (chosen at run time; oneDNN 2.6 has slower ones there).
+        .target(name: "CConvKernels"),
         // Floor 2: tensors and kernels.
-        .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: fast),
+        .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CDNNL", "CConvKernels"], swiftSettings: fast),
         // Floor 3: weight binarizers and activation quantizers.
         .target(name: "Quantization", dependencies: ["TensorEngine"]),
         // Floor 3: datasets.

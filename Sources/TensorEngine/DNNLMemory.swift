@@ -38,6 +38,14 @@ final class DNNLMemory {
 
     deinit { dnnl_memory_destroy(handle) }
 
+    /// The buffer the memory points at (bound before).
+    var pointer: UnsafeRawPointer {
+        var p: UnsafeMutableRawPointer?
+        DNNL.check(dnnl_memory_get_data_handle(handle, &p), "get data handle")
+        guard let p else { preconditionFailure("DNNLMemory.pointer: an unbound memory") }
+        return UnsafeRawPointer(p)
+    }
+
     /// Points the memory at a caller's buffer (which must hold `desc.byteCount` bytes in `desc`'s layout).
     func bind(_ p: UnsafeRawPointer) {
         DNNL.check(dnnl_memory_set_data_handle(handle, UnsafeMutableRawPointer(mutating: p)), "set data handle")

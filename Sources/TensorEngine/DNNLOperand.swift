@@ -53,6 +53,8 @@ final class DNNLOperand {
     var handle: dnnl_memory_t { (inner ?? user).handle }
     /// The layout the primitive uses.
     var desc: DNNLDesc { (inner ?? user).desc }
+    /// The buffer the primitive reads or writes (after `load` or `bind`).
+    var pointer: UnsafeRawPointer { (inner ?? user).pointer }
 
     /// Input: points at the caller's buffer and converts it for the primitive — into the operand's own buffer, or
     /// (`transient`) into a workspace slot for a copy that lives one primitive call even though the operand owns a

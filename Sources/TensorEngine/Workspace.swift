@@ -23,6 +23,9 @@ public final class Workspace: @unchecked Sendable {
         /// A binarized layer's weights α·B + β, its weight gradient before the straight-through rule, and its
         /// binarizer's sort buffer.
         case binarizedWeights, quantizedWeightGradient, binarizerScratch
+        /// A worker's fp32 partial sums of a bf16 weight gradient and its chunk of padded input and paired output
+        /// gradient (`BF16WeightGradient`).
+        case weightGradPartial, weightGradScratch
     }
 
     private var buffers: [[Tensor?]] = []

@@ -1,0 +1,39 @@
+#ifndef BWMA_CONV_H
+#define BWMA_CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// A convolution's geometry: input [batch, height, width, channels] and output gradient [batch, out_height,
+/// out_width, out_channels], both bf16 channels-last; weights [out_channels, channels, kernel_h, kernel_w]; the
+/// same padding on both sides of each axis.
+typedef struct {
+    int batch, channels, height, width;
+    int out_channels, out_height, out_width;
+    int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} bwma_conv_shape;
+
+/// 1 when this CPU runs `bwma_bf16_weight_gradient` (AVX-512 F, BW, VL and AVX512-BF16's VDPBF16PS), else 0.
+int bwma_bf16_weight_gradient_available(void);
+
+/// 1 when the kernel takes this shape: channels and out_channels multiples of 16, a valid geometry.
+int bwma_bf16_weight_gradient_supports(const bwma_conv_shape *s);
+
+/// Floats of one worker's partial sums (`partial` below): out_channels · channels · kernel_h · kernel_w.
+size_t bwma_bf16_weight_gradient_partial_floats(const bwma_conv_shape *s);
+
+/// Bytes of one worker's `scratch` below (the zero-padded input and the paired output gradient of one chunk of
+/// images, sized to stay in the core's L2 cache).
+size_t bwma_bf16_weight_gradient_scratch_bytes(const bwma_conv_shape *s);
+
+/// partial += Σ over images [first, first + count) of the weight gradient Σₚ dy[p, o] · x[p + tap, c], in fp32 from
+/// the exact bf16 products (VDPBF16PS: two products per lane and instruction), in a blocked layout of its own that
+/// `bwma_bf16_weight_gradient_add` reads. `partial` zeroed by the caller before a worker's first call; `x`, `dy`:
+/// the whole batch. Requires `bwma_bf16_weight_gradient_available()` and `_supports(s)`.
+void bwma_bf16_weight_gradient(const bwma_conv_shape *s, const uint16_t *x, const uint16_t *dy, int first, int count,
+                               float *partial, void *scratch);
+
+/// dw[o, c, i, j] (OIHW, fp32) += Σ over the `workers` partials, added in worker order.
+void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers, float *dw);
+
+#endif
