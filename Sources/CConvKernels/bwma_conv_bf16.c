@@ -130,12 +130,13 @@ KERNEL static void pair_gradient(const bwma_conv_shape *s, const uint16_t *dy, i
     if (q % 2) offsets[q] = offsets[q - 1];  // the zero dy of an odd last position reads any valid pixel
 }
 
-// acc[16 output channels][16 lanes] += Σ over `pairs` of the paired dy (one block of 16 output channels, `k` pairs
-// per position pair) times x at the pairs' offsets (one block of 16 input channels at one tap).
+// acc[16 output channels][16 lanes] (+)= Σ over `pairs` of the paired dy (one block of 16 output channels, `k`
+// pairs per position pair) times x at the pairs' offsets (one block of 16 input channels at one tap); `add`: 0 starts
+// from zero.
 KERNEL static void tap_block(const uint16_t *x, const uint32_t *dy, long k, const int32_t *offsets, long pairs,
-                             float *acc) {
+                             float *acc, int add) {
     __m512 a[16];
-    for (int o = 0; o < 16; o++) a[o] = _mm512_loadu_ps(acc + 16 * o);
+    for (int o = 0; o < 16; o++) a[o] = add ? _mm512_loadu_ps(acc + 16 * o) : _mm512_setzero_ps();
     for (long j = 0; j < pairs; j++) {
         __m256i first = _mm256_loadu_si256((const __m256i *)(x + offsets[2 * j]));
         __m256i second = _mm256_loadu_si256((const __m256i *)(x + offsets[2 * j + 1]));
@@ -164,19 +165,32 @@ void bwma_bf16_weight_gradient(const bwma_conv_shape *s, const uint16_t *x, cons
                 for (int t = 0; t < taps; t++) {
                     const uint16_t *xt = sc.x + ((t / s->kernel_w) * wp + t % s->kernel_w) * c + 16 * i;
                     float *acc = partial + (((size_t)o * cb + i) * taps + t) * 256;
-                    tap_block(xt, sc.dy + 16 * o, s->out_channels, sc.offsets, pairs, acc);
+                    tap_block(xt, sc.dy + 16 * o, s->out_channels, sc.offsets, pairs, acc, n > first);
                 }
     }
 }
 
-void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers, float *dw) {
+// Block by block: the workers' partials summed in vectors, then added into dw in its own order (the block's taps and
+// lanes transposed to channels and taps).
+KERNEL void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers,
+                                          float *dw, int first_block, int blocks) {
     const int cb = s->channels / 16, taps = s->kernel_h * s->kernel_w;
-    for (int o = 0; o < s->out_channels; o++)
-        for (int i = 0; i < cb; i++)
-            for (int t = 0; t < taps; t++)
-                for (int l = 0; l < 16; l++) {
-                    size_t at = ((((size_t)(o / 16) * cb + i) * taps + t) * 16 + o % 16) * 16 + l;
-                    float *out = dw + ((size_t)o * s->channels + 16 * i + lane_channel[l]) * taps + t;
-                    for (int w = 0; w < workers; w++) *out += partials[w][at];
+    int lane_of[16];
+    for (int l = 0; l < 16; l++) lane_of[lane_channel[l]] = l;
+    float sum[taps * 256];
+    for (int o = first_block; o < first_block + blocks; o++)
+        for (int i = 0; i < cb; i++) {
+            size_t block = ((size_t)o * cb + i) * taps * 256;
+            for (int v = 0; v < taps * 16; v++) {
+                __m512 acc = _mm512_loadu_ps(partials[0] + block + 16 * v);
+                for (int w = 1; w < workers; w++) acc = _mm512_add_ps(acc, _mm512_loadu_ps(partials[w] + block + 16 * v));
+                _mm512_storeu_ps(sum + 16 * v, acc);
+            }
+            for (int r = 0; r < 16; r++)
+                for (int ch = 0; ch < 16; ch++) {
+                    float *out = dw + ((size_t)(16 * o + r) * s->channels + 16 * i + ch) * taps;
+                    const float *in = sum + 16 * r + lane_of[ch];
+                    for (int t = 0; t < taps; t++) out[t] += in[256 * t];
                 }
+        }
 }

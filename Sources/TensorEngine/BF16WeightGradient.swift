@@ -7,7 +7,7 @@ import CConvKernels
 /// picked that kernel.
 ///
 /// Batches split over `Parallel`'s workers, each summing its images into its own fp32 partial (a workspace slot);
-/// the partials are then added into dW in worker order. The sums' order differs from oneDNN's, so the results agree
+/// the partials' sum (in worker order) is then added into dW, the output channels split over the workers. The sums' order differs from oneDNN's, so the results agree
 /// to fp32 rounding, not bit for bit; with the same thread count a run repeats bit for bit.
 public struct BF16WeightGradient {
     let shape: bwma_conv_shape
@@ -31,21 +31,28 @@ public struct BF16WeightGradient {
     /// bit patterns).
     public func accumulate(dWeight: UnsafeMutablePointer<Float>, x: UnsafePointer<UInt16>, dy: UnsafePointer<UInt16>) {
         var s = shape
-        let batch = Int(s.batch), workers = Swift.min(Parallel.threads, batch)
-        let floats = bwma_bf16_weight_gradient_partial_floats(&s), scratchBytes = bwma_bf16_weight_gradient_scratch_bytes(&s)
-        let workspace = EngineContext.workspace
-        // Every worker's partial starts at zero (OpenMP may run fewer workers than asked: theirs stay zero).
-        let partials: [UnsafePointer<Float>?] = (0..<workers).map { w in
-            let p = workspace.buffer(.weightGradPartial, worker: w, count: floats)
-            p.initialize(repeating: 0, count: floats)
-            return UnsafePointer(p)
+        let workers = Swift.min(Parallel.threads, Int(s.batch)), workspace = EngineContext.workspace
+        let floats = bwma_bf16_weight_gradient_partial_floats(&s)
+        let scratchBytes = bwma_bf16_weight_gradient_scratch_bytes(&s)
+        // Each worker's partial, and whether it ran (OpenMP may run fewer workers than asked).
+        let partials = (0..<workers).map { workspace.buffer(.weightGradPartial, worker: $0, count: floats) }
+        var ran = [Bool](repeating: false, count: workers)
+        ran.withUnsafeMutableBufferPointer { ran in
+            Parallel.chunks(Int(s.batch)) { worker, range in
+                var s = shape
+                let scratch = workspace.buffer(.weightGradScratch, worker: worker, bytes: scratchBytes)
+                bwma_bf16_weight_gradient(&s, x, dy, Int32(range.lowerBound), Int32(range.count), partials[worker],
+                                          scratch)
+                ran[worker] = true
+            }
         }
-        Parallel.chunks(batch) { worker, range in
-            var s = shape
-            let partial = workspace.buffer(.weightGradPartial, worker: worker, count: floats)
-            let scratch = workspace.buffer(.weightGradScratch, worker: worker, bytes: scratchBytes)
-            bwma_bf16_weight_gradient(&s, x, dy, Int32(range.lowerBound), Int32(range.count), partial, scratch)
+        let summed: [UnsafePointer<Float>?] = zip(partials, ran).compactMap { $1 ? UnsafePointer($0) : nil }
+        summed.withUnsafeBufferPointer { summed in
+            Parallel.chunks(Int(s.out_channels) / 16) { _, blocks in
+                var s = shape
+                bwma_bf16_weight_gradient_add(&s, summed.baseAddress, Int32(summed.count), dWeight,
+                                              Int32(blocks.lowerBound), Int32(blocks.count))
+            }
         }
-        partials.withUnsafeBufferPointer { bwma_bf16_weight_gradient_add(&s, $0.baseAddress, Int32(workers), dWeight) }
     }
 }

@@ -26,14 +26,16 @@ size_t bwma_bf16_weight_gradient_partial_floats(const bwma_conv_shape *s);
 /// images, sized to stay in the core's L2 cache).
 size_t bwma_bf16_weight_gradient_scratch_bytes(const bwma_conv_shape *s);
 
-/// partial += Σ over images [first, first + count) of the weight gradient Σₚ dy[p, o] · x[p + tap, c], in fp32 from
+/// partial = Σ over images [first, first + count) of the weight gradient Σₚ dy[p, o] · x[p + tap, c], in fp32 from
 /// the exact bf16 products (VDPBF16PS: two products per lane and instruction), in a blocked layout of its own that
-/// `bwma_bf16_weight_gradient_add` reads. `partial` zeroed by the caller before a worker's first call; `x`, `dy`:
-/// the whole batch. Requires `bwma_bf16_weight_gradient_available()` and `_supports(s)`.
+/// `bwma_bf16_weight_gradient_add` reads. `x`, `dy`: the whole batch; count ≥ 1. Requires
+/// `bwma_bf16_weight_gradient_available()` and `_supports(s)`.
 void bwma_bf16_weight_gradient(const bwma_conv_shape *s, const uint16_t *x, const uint16_t *dy, int first, int count,
                                float *partial, void *scratch);
 
-/// dw[o, c, i, j] (OIHW, fp32) += Σ over the `workers` partials, added in worker order.
-void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers, float *dw);
+/// dw[o, c, i, j] (OIHW, fp32) += the sum of the `workers` partials (≥ 1, added in worker order), for the output
+/// channels of blocks [first_block, first_block + blocks) (16 channels a block).
+void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers, float *dw,
+                                   int first_block, int blocks);
 
 #endif
