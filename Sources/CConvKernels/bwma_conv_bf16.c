@@ -82,8 +82,29 @@ size_t bwma_bf16_weight_gradient_scratch_bytes(const bwma_conv_shape *s) {
            round64(pairs * 2 * 4);
 }
 
-// The chunk's images with their zero border: [images, height + 2·pad_h, width + 2·pad_w, channels].
-static void pad_input(const bwma_conv_shape *s, const uint16_t *x, int images, uint16_t *out) {
+// Copies one row of x into the padded chunk: bf16 as it is, or codes widened to bf16.
+typedef void (*row_copy)(uint16_t *dst, const void *src, long elements);
+
+static void copy_bf16(uint16_t *dst, const void *src, long elements) { memcpy(dst, src, elements * 2); }
+
+// Bytes < 256 to bf16 (exact: at most 8 significant bits); elements a multiple of 16.
+KERNEL static void widen_codes(uint16_t *dst, const void *src, long elements) {
+    const uint8_t *codes = src;
+    long i = 0;
+    for (; i + 32 <= elements; i += 32) {
+        __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + i))));
+        __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + i + 16))));
+        _mm512_storeu_si512(dst + i, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+    for (; i < elements; i += 16) {
+        __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + i))));
+        _mm256_storeu_si256((__m256i *)(dst + i), (__m256i)_mm512_cvtneps_pbh(v));
+    }
+}
+
+// The chunk's images with their zero border: [images, height + 2·pad_h, width + 2·pad_w, channels]; x's elements
+// are `size` bytes each (2: bf16, 1: codes), copied by `copy`.
+static void pad_input(const bwma_conv_shape *s, const void *x, int size, row_copy copy, int images, uint16_t *out) {
     const int wp = s->width + 2 * s->pad_w, hp = s->height + 2 * s->pad_h;
     const size_t c = s->channels, row = (size_t)wp * c;
     for (int n = 0; n < images; n++) {
@@ -95,7 +116,8 @@ static void pad_input(const bwma_conv_shape *s, const uint16_t *x, int images, u
                 continue;
             }
             memset(dst, 0, s->pad_w * c * 2);
-            memcpy(dst + s->pad_w * c, x + ((size_t)n * s->height + y) * s->width * c, s->width * c * 2);
+            copy(dst + s->pad_w * c, (const char *)x + ((size_t)n * s->height + y) * s->width * c * size,
+                 (long)s->width * c);
             memset(dst + (s->pad_w + s->width) * c, 0, s->pad_w * c * 2);
         }
     }
@@ -149,15 +171,15 @@ KERNEL static void tap_block(const uint16_t *x, const uint32_t *dy, long k, cons
 }
 
 // The partial's layout: [out block][in block][tap][16 output channels][16 lanes].
-void bwma_bf16_weight_gradient(const bwma_conv_shape *s, const uint16_t *x, const uint16_t *dy, int first, int count,
-                               float *partial, void *scratch) {
+static void gradient(const bwma_conv_shape *s, const void *x, int size, row_copy copy, const uint16_t *dy, int first,
+                     int count, float *partial, void *scratch) {
     const int kb = s->out_channels / 16, cb = s->channels / 16, taps = s->kernel_h * s->kernel_w;
     const long wp = s->width + 2 * s->pad_w, c = s->channels;
     const int most = chunk_images(s);
     for (int n = first; n < first + count; n += most) {
         int images = first + count - n < most ? first + count - n : most;
         chunk_scratch sc = carve(s, images, scratch);
-        pad_input(s, x + (size_t)n * s->height * s->width * c, images, sc.x);
+        pad_input(s, (const char *)x + (size_t)n * s->height * s->width * c * size, size, copy, images, sc.x);
         pair_gradient(s, dy + (size_t)n * positions(s) * s->out_channels, images, sc.dy, sc.offsets);
         long pairs = ((long)images * positions(s) + 1) / 2;
         for (int o = 0; o < kb; o++)
@@ -168,6 +190,16 @@ void bwma_bf16_weight_gradient(const bwma_conv_shape *s, const uint16_t *x, cons
                     tap_block(xt, sc.dy + 16 * o, s->out_channels, sc.offsets, pairs, acc, n > first);
                 }
     }
+}
+
+void bwma_bf16_weight_gradient(const bwma_conv_shape *s, const uint16_t *x, const uint16_t *dy, int first, int count,
+                               float *partial, void *scratch) {
+    gradient(s, x, 2, copy_bf16, dy, first, count, partial, scratch);
+}
+
+void bwma_bf16_weight_gradient_of_codes(const bwma_conv_shape *s, const uint8_t *codes, const uint16_t *dy, int first,
+                                        int count, float *partial, void *scratch) {
+    gradient(s, codes, 1, widen_codes, dy, first, count, partial, scratch);
 }
 
 // Block by block: the workers' partials summed in vectors, then added into dw in its own order (the block's taps and

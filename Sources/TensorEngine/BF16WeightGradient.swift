@@ -30,6 +30,27 @@ public struct BF16WeightGradient {
     /// dW (fp32, OIHW) += the weight gradient of bf16 x [N, H, W, Cin] and dy [N, outH, outW, Cout] (channels-last
     /// bit patterns).
     public func accumulate(dWeight: UnsafeMutablePointer<Float>, x: UnsafePointer<UInt16>, dy: UnsafePointer<UInt16>) {
+        accumulate(dWeight: dWeight, dy: dy) { s, first, count, partial, scratch in
+            bwma_bf16_weight_gradient(s, x, dy, first, count, partial, scratch)
+        }
+    }
+
+    /// As above for an input given as codes j (bytes, channels-last), read as the bf16 of j (exact): the gradient of
+    /// the codes, Σ j·dy, without a bf16 copy of the input.
+    public func accumulate(dWeight: UnsafeMutablePointer<Float>, codes: UnsafePointer<UInt8>,
+                           dy: UnsafePointer<UInt16>) {
+        accumulate(dWeight: dWeight, dy: dy) { s, first, count, partial, scratch in
+            bwma_bf16_weight_gradient_of_codes(s, codes, dy, first, count, partial, scratch)
+        }
+    }
+
+    /// Runs `kernel(shape, first image, image count, partial, scratch)` over the batch's chunks, then adds the
+    /// partials into dW.
+    private func accumulate(
+        dWeight: UnsafeMutablePointer<Float>, dy: UnsafePointer<UInt16>,
+        _ kernel: (UnsafePointer<bwma_conv_shape>, Int32, Int32, UnsafeMutablePointer<Float>, UnsafeMutableRawPointer)
+            -> Void
+    ) {
         var s = shape
         let workers = Swift.min(Parallel.threads, Int(s.batch)), workspace = EngineContext.workspace
         let floats = bwma_bf16_weight_gradient_partial_floats(&s)
@@ -41,8 +62,7 @@ public struct BF16WeightGradient {
             Parallel.chunks(Int(s.batch)) { worker, range in
                 var s = shape
                 let scratch = workspace.buffer(.weightGradScratch, worker: worker, bytes: scratchBytes)
-                bwma_bf16_weight_gradient(&s, x, dy, Int32(range.lowerBound), Int32(range.count), partials[worker],
-                                          scratch)
+                kernel(&s, Int32(range.lowerBound), Int32(range.count), partials[worker], scratch)
                 ran[worker] = true
             }
         }

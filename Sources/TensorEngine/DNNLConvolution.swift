@@ -23,6 +23,8 @@ public final class DNNLConvolution {
     let forwardPrimitive: DNNLPrimitive
     let x: DNNLOperand, w: DNNLOperand, y: DNNLOperand, b: DNNLOperand?
     private var backwardPass: Backward?
+    /// The codes `prepareBackward(codes:weight:)` left for the next backward's own weight-gradient kernel.
+    private var pendingCodes: UnsafePointer<UInt8>?
 
     /// nil where oneDNN has no implementation for this shape and precision. `bf16Output`: in bf16, write the
     /// output in bf16 where oneDNN can (`writesBF16` says whether it does). `bf16Input`: the input is bf16
@@ -106,6 +108,7 @@ public final class DNNLConvolution {
     /// live in the workspace until then, not in buffers of this layer's.
     public func prepareBackward(x input: UnsafePointer<Float>, weight: UnsafePointer<Float>) {
         precondition(!bf16Input, "prepareBackward: a Float input for a bf16-input convolution")
+        pendingCodes = nil
         x.load(input, engine: engine, transient: .preparedInput)
         w.load(weight, engine: engine, transient: .preparedWeights)
     }
@@ -113,7 +116,8 @@ public final class DNNLConvolution {
     /// As `prepareBackward(x:weight:)` for an input given as k-bit codes j of x = j·Δ (channels-last): where the
     /// backward reads the input as bf16 in that plain layout it reads the codes themselves — integers, exact in
     /// bf16, where j·Δ would be rounded to 8 significant bits — written straight into its buffer (no fp32 copy, no
-    /// reorder). `backward` then takes no input pointer and accumulates the weight gradient of the codes, Σ j·dy:
+    /// reorder), or, where the engine's own weight-gradient kernel runs, read by it from the codes' bytes (kept,
+    /// not copied: they must stay as they are until `backward`). `backward` then takes no input pointer and accumulates the weight gradient of the codes, Σ j·dy:
     /// the caller multiplies it by Δ. False, with nothing done, elsewhere: the caller rebuilds the fp32 input and
     /// calls `prepareBackward(x:weight:)`.
     public func prepareBackward(codes: UnsafePointer<UInt8>, weight: UnsafePointer<Float>) -> Bool {
@@ -121,8 +125,12 @@ public final class DNNLConvolution {
         guard precision == .bf16, inputLayout == .nhwc, x.inner != nil, supportsBackward,
               let bw = backwardPass, bw.xForWeights == nil, x.desc == DNNLDesc(s.src, dnnl_bf16, dnnl_nhwc)
         else { return false }
-        let values = x.bindTransient(.preparedInput).bindMemory(to: UInt16.self, capacity: s.src.reduce(1, *))
-        IntegerConvKernels.bf16Values(ofCodes: codes, count: s.src.reduce(1, *), step: 1, into: values)
+        if bw.ownWeights != nil {
+            pendingCodes = codes  // the engine's own kernel reads them as they are
+        } else {
+            let values = x.bindTransient(.preparedInput).bindMemory(to: UInt16.self, capacity: s.src.reduce(1, *))
+            IntegerConvKernels.bf16Values(ofCodes: codes, count: s.src.reduce(1, *), step: 1, into: values)
+        }
         w.load(weight, engine: engine, transient: .preparedWeights)
         return true
     }
@@ -170,9 +178,16 @@ public final class DNNLConvolution {
         }
         if let own = bw.xForWeights, let input { own.load(input, engine: engine) }
         if let own = dyForWeights { own.load(dy, engine: engine) }
+        let codes = input == nil ? pendingCodes : nil
+        pendingCodes = nil
         if let kernel = bw.ownWeights {
-            kernel.accumulate(dWeight: dWeight, x: (bw.xForWeights ?? x).pointer.assumingMemoryBound(to: UInt16.self),
-                              dy: (dyForWeights ?? dyOperand).pointer.assumingMemoryBound(to: UInt16.self))
+            let dyBits = (dyForWeights ?? dyOperand).pointer.assumingMemoryBound(to: UInt16.self)
+            if let codes {
+                kernel.accumulate(dWeight: dWeight, codes: codes, dy: dyBits)
+            } else {
+                kernel.accumulate(dWeight: dWeight, x: (bw.xForWeights ?? x).pointer.assumingMemoryBound(to: UInt16.self),
+                                  dy: dyBits)
+            }
             return
         }
         bw.dW.bind(dWeight)

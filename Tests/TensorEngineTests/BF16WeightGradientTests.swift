@@ -95,6 +95,33 @@ final class BF16WeightGradientTests: XCTestCase {
         }
     }
 
+    /// Codes read as bytes give the bits of the same codes handed over as bf16 (the same products in the same order),
+    /// which on grid inputs are the exact sums.
+    func testCodesGiveTheBitsOfTheirBF16Values() throws {
+        for (index, c) in Self.cases.enumerated() {
+            let g = geometry(c)
+            guard let k = BF16WeightGradient(batch: c.n, outChannels: c.cout, geometry: g) else {
+                throw XCTSkip("the kernel does not run here (AVX512-BF16 needed)")
+            }
+            var rng = RNG(seed: UInt64(400 + index))
+            let codes = (0..<c.n * c.h * c.w * c.cin).map { _ in UInt8(rng.next() % 16) }
+            let dy = (0..<c.n * g.outPixels * c.cout).map { _ in Float(Int(rng.next() % 33) - 16) / 64 }
+            let dyb = dy.map { BFloat16($0).bits }
+            EngineContext.threads = 2
+            var dW = [Float](repeating: 0, count: c.cout * c.cin * c.k * c.k)
+            dW.withUnsafeMutableBufferPointer { out in
+                codes.withUnsafeBufferPointer { cp in
+                    dyb.withUnsafeBufferPointer { k.accumulate(dWeight: out.baseAddress!, codes: cp.baseAddress!,
+                                                               dy: $0.baseAddress!) }
+                }
+            }
+            let values = codes.map { Float($0) }
+            XCTAssertEqual(dW, try kernel(c, x: values, dy: dy, threads: 2), "case \(index): codes against bf16")
+            let want = reference(c, x: values, dy: dy).sum.map { Float($0) }
+            XCTAssertEqual(zip(dW, want).filter { $0 != $1 }.count, 0, "case \(index): codes against the exact sum")
+        }
+    }
+
     /// A oneDNN bf16 convolution hands its weight gradient to the kernel where oneDNN would run its `jit_bf16` one,
     /// and the result is the kernel's: the exact sum on grid inputs, added into dW.
     func testConvolutionUsesTheKernelWhereOneDNNWouldRunJitBF16() throws {

@@ -33,6 +33,11 @@ size_t bwma_bf16_weight_gradient_scratch_bytes(const bwma_conv_shape *s);
 void bwma_bf16_weight_gradient(const bwma_conv_shape *s, const uint16_t *x, const uint16_t *dy, int first, int count,
                                float *partial, void *scratch);
 
+/// As `bwma_bf16_weight_gradient` for an input given as bytes (the k-bit codes of a quantized input, channels-last):
+/// each read as the bf16 of its integer value (exact), with no bf16 copy of the input.
+void bwma_bf16_weight_gradient_of_codes(const bwma_conv_shape *s, const uint8_t *codes, const uint16_t *dy, int first,
+                                        int count, float *partial, void *scratch);
+
 /// dw[o, c, i, j] (OIHW, fp32) += the sum of the `workers` partials (≥ 1, added in worker order), for the output
 /// channels of blocks [first_block, first_block + blocks) (16 channels a block).
 void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers, float *dw,
