@@ -215,7 +215,8 @@ KERNEL void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float 
             size_t block = ((size_t)o * cb + i) * taps * 256;
             for (int v = 0; v < taps * 16; v++) {
                 __m512 acc = _mm512_loadu_ps(partials[0] + block + 16 * v);
-                for (int w = 1; w < workers; w++) acc = _mm512_add_ps(acc, _mm512_loadu_ps(partials[w] + block + 16 * v));
+                for (int w = 1; w < workers; w++)
+                    acc = _mm512_add_ps(acc, _mm512_loadu_ps(partials[w] + block + 16 * v));
                 _mm512_storeu_ps(sum + 16 * v, acc);
             }
             for (int r = 0; r < 16; r++)

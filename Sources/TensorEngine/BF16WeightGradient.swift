@@ -1,4 +1,5 @@
 import CConvKernels
+import Foundation
 
 /// A bf16 convolution's weight gradient, dW[o, c, i, j] += Σ dy[n, o, y, x] · x[n, c, y·s + i − p, x·s + j − p], on
 /// AVX512-BF16's VDPBF16PS: bf16 operands (both channels-last), exact products, fp32 sums — the arithmetic of
@@ -7,8 +8,9 @@ import CConvKernels
 /// picked that kernel.
 ///
 /// Batches split over `Parallel`'s workers, each summing its images into its own fp32 partial (a workspace slot);
-/// the partials' sum (in worker order) is then added into dW, the output channels split over the workers. The sums' order differs from oneDNN's, so the results agree
-/// to fp32 rounding, not bit for bit; with the same thread count a run repeats bit for bit.
+/// the partials' sum (in worker order) is then added into dW, the output channels split over the workers. The sums'
+/// order differs from oneDNN's, so the results agree to fp32 rounding, not bit for bit; with the same thread count a
+/// run repeats bit for bit.
 public struct BF16WeightGradient {
     let shape: bwma_conv_shape
 
@@ -44,6 +46,22 @@ public struct BF16WeightGradient {
         }
     }
 
+    /// Whether `ONEDNN_VERBOSE` asks for oneDNN's execution log: each call then prints a line in oneDNN 2.x's `exec`
+    /// format (kernel `bwma_bf16:avx512_core_bf16`, its time in ms), so that bench/conv_roofline.py and other
+    /// readers of that log count this kernel with the convolutions whose pass it runs.
+    static let logsCalls = getenv("ONEDNN_VERBOSE").map { atoi($0) >= 1 } ?? false
+
+    /// The line `logsCalls` prints for a call, less its time (`,<ms>`).
+    public var logLine: String {
+        let s = shape
+        let geometry = "mb\(s.batch)_ic\(s.channels)oc\(s.out_channels)"
+            + "_ih\(s.height)oh\(s.out_height)kh\(s.kernel_h)sh\(s.stride_h)dh0ph\(s.pad_h)"
+            + "_iw\(s.width)ow\(s.out_width)kw\(s.kernel_w)sw\(s.stride_w)dw0pw\(s.pad_w)"
+        return "onednn_verbose,exec,cpu,convolution,bwma_bf16:avx512_core_bf16,backward_weights,"
+            + "src_bf16::blocked:acdb:f0 wei_f32::blocked:abcd:f0 bia_undef::undef::f0 dst_bf16::blocked:acdb:f0,,"
+            + "alg:convolution_direct,\(geometry)"
+    }
+
     /// Runs `kernel(shape, first image, image count, partial, scratch)` over the batch's chunks, then adds the
     /// partials into dW.
     private func accumulate(
@@ -51,6 +69,12 @@ public struct BF16WeightGradient {
         _ kernel: (UnsafePointer<bwma_conv_shape>, Int32, Int32, UnsafeMutablePointer<Float>, UnsafeMutableRawPointer)
             -> Void
     ) {
+        let start = BF16WeightGradient.logsCalls ? ProcessClock.now() : 0
+        defer {
+            if BF16WeightGradient.logsCalls {
+                print(logLine + String(format: ",%.4f", (ProcessClock.now() - start) * 1e3))
+            }
+        }
         var s = shape
         let workers = Swift.min(Parallel.threads, Int(s.batch)), workspace = EngineContext.workspace
         let floats = bwma_bf16_weight_gradient_partial_floats(&s)

@@ -117,8 +117,8 @@ public final class DNNLConvolution {
     /// backward reads the input as bf16 in that plain layout it reads the codes themselves — integers, exact in
     /// bf16, where j·Δ would be rounded to 8 significant bits — written straight into its buffer (no fp32 copy, no
     /// reorder), or, where the engine's own weight-gradient kernel runs, read by it from the codes' bytes (kept,
-    /// not copied: they must stay as they are until `backward`). `backward` then takes no input pointer and accumulates the weight gradient of the codes, Σ j·dy:
-    /// the caller multiplies it by Δ. False, with nothing done, elsewhere: the caller rebuilds the fp32 input and
+    /// not copied: they must stay as they are until `backward`). `backward` then takes no input pointer and
+    /// accumulates the weight gradient of the codes, Σ j·dy: the caller multiplies it by Δ. False, with nothing done, elsewhere: the caller rebuilds the fp32 input and
     /// calls `prepareBackward(x:weight:)`.
     public func prepareBackward(codes: UnsafePointer<UInt8>, weight: UnsafePointer<Float>) -> Bool {
         let s = DNNLConvolution.shapes(batch, outChannels, geometry)
@@ -185,8 +185,8 @@ public final class DNNLConvolution {
             if let codes {
                 kernel.accumulate(dWeight: dWeight, codes: codes, dy: dyBits)
             } else {
-                kernel.accumulate(dWeight: dWeight, x: (bw.xForWeights ?? x).pointer.assumingMemoryBound(to: UInt16.self),
-                                  dy: dyBits)
+                let xBits = (bw.xForWeights ?? x).pointer.assumingMemoryBound(to: UInt16.self)
+                kernel.accumulate(dWeight: dWeight, x: xBits, dy: dyBits)
             }
             return
         }

@@ -59,7 +59,9 @@ final class BF16WeightGradientTests: XCTestCase {
         var dW = [Float](repeating: 1, count: c.cout * c.cin * c.k * c.k)
         dW.withUnsafeMutableBufferPointer { out in
             xb.withUnsafeBufferPointer { xp in
-                dyb.withUnsafeBufferPointer { k.accumulate(dWeight: out.baseAddress!, x: xp.baseAddress!, dy: $0.baseAddress!) }
+                dyb.withUnsafeBufferPointer {
+                    k.accumulate(dWeight: out.baseAddress!, x: xp.baseAddress!, dy: $0.baseAddress!)
+                }
             }
         }
         return dW.map { $0 - 1 }
@@ -120,6 +122,17 @@ final class BF16WeightGradientTests: XCTestCase {
             let want = reference(c, x: values, dy: dy).sum.map { Float($0) }
             XCTAssertEqual(zip(dW, want).filter { $0 != $1 }.count, 0, "case \(index): codes against the exact sum")
         }
+    }
+
+    /// The verbose log line names the geometry as oneDNN's own lines do (bench/conv_roofline.py reads it).
+    func testLogLineNamesTheGeometryAsOneDNNDoes() throws {
+        let c = Case(n: 4, cin: 16, h: 9, w: 7, cout: 32, k: 3, s: 2, p: 1)
+        guard let k = BF16WeightGradient(batch: c.n, outChannels: c.cout, geometry: geometry(c)) else {
+            throw XCTSkip("the kernel does not run here (AVX512-BF16 needed)")
+        }
+        let prefix = "onednn_verbose,exec,cpu,convolution,bwma_bf16:avx512_core_bf16,backward_weights,"
+        XCTAssertTrue(k.logLine.hasPrefix(prefix), k.logLine)
+        XCTAssertTrue(k.logLine.hasSuffix(",mb4_ic16oc32_ih9oh5kh3sh2dh0ph1_iw7ow4kw3sw2dw0pw1"), k.logLine)
     }
 
     /// A oneDNN bf16 convolution hands its weight gradient to the kernel where oneDNN would run its `jit_bf16` one,
