@@ -49,11 +49,16 @@ static size_t positions(const bwma_conv_shape *s) { return (size_t)s->out_height
 
 static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
-// Images per chunk: as many as fit CHUNK_BYTES, at least one.
+// Images per chunk: as many as fit CHUNK_BYTES, and at least MIN_POSITIONS output positions — each 16 × 16 block of
+// a tap goes to memory and back once per chunk (the partial sums of wide layers outgrow the caches: 9.4 MB at
+// 512 × 512 channels), so a chunk of a few 7 × 7 images would spend more time moving them than summing.
+enum { MIN_POSITIONS = 512 };
+
 static int chunk_images(const bwma_conv_shape *s) {
     size_t per_image = padded_pixels(s) * s->channels * 2 + positions(s) * (s->out_channels * 2 + 4);
-    size_t n = CHUNK_BYTES / per_image;
-    return n < 1 ? 1 : n > (size_t)s->batch ? s->batch : (int)n;
+    size_t n = CHUNK_BYTES / per_image, least = (MIN_POSITIONS + positions(s) - 1) / positions(s);
+    if (n < least) n = least;
+    return n > (size_t)s->batch ? s->batch : (int)n;
 }
 
 // The scratch of a chunk of `images`: padded x, then paired dy, then the pairs' two input offsets.

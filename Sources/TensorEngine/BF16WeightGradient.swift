@@ -14,6 +14,17 @@ import Foundation
 public struct BF16WeightGradient {
     let shape: bwma_conv_shape
 
+    /// Whether this kernel outruns oneDNN 2.6's `jit_bf16:avx512_core_bf16` on this shape (measured on ResNet-20 and
+    /// ResNet-18 layers, docs/benchmarks.md): every strided convolution (oneDNN's at 48–58 % of the bf16 peak, this
+    /// one at 63–89 %), and any whose fp32 weight gradient fits in 1 MiB (the partial sums stay in L2: 85–95 %
+    /// against oneDNN's 66–93 %). Wider stride-1 layers (256 and 512 channels) stay on oneDNN, which keeps 81–95 %
+    /// there while two workers' partial sums here outgrow the caches (74–91 %).
+    public var outrunsOneDNN: Bool {
+        let s = shape
+        let gradientBytes = 4 * Int(s.out_channels) * Int(s.channels) * Int(s.kernel_h) * Int(s.kernel_w)
+        return s.stride_h > 1 || s.stride_w > 1 || gradientBytes <= 1 << 20
+    }
+
     /// Whether this CPU has the instructions (AVX-512 F/BW/VL and AVX512-BF16).
     public static var available: Bool { bwma_bf16_weight_gradient_available() != 0 }
 

@@ -16,9 +16,9 @@ extension DNNLConvolution {
         let xForWeights: DNNLOperand?
         let dW: DNNLOperand
         let dB: DNNLOperand?
-        /// The engine's own bf16 weight-gradient kernel, where oneDNN picked its `jit_bf16:avx512_core_bf16` one
-        /// (56–84 % of the core's bf16 peak against ~90 %, docs/benchmarks.md) and reads both operands bf16
-        /// channels-last; nil: oneDNN's runs.
+        /// The engine's own bf16 weight-gradient kernel, where oneDNN picked its `jit_bf16:avx512_core_bf16` one,
+        /// reads both operands bf16 channels-last, and the shape is one where ours runs faster
+        /// (`BF16WeightGradient.outrunsOneDNN`); nil: oneDNN's runs.
         let ownWeights: BF16WeightGradient?
 
         init?(_ c: DNNLConvolution) {
@@ -87,11 +87,12 @@ extension DNNLConvolution {
                 : nil
             weightsForData = wForData; xForWeights = xForW
             let plain = (src: DNNLDesc(s.src, dnnl_bf16, dnnl_nhwc), dst: DNNLDesc(s.dst, dnnl_bf16, dnnl_nhwc))
-            ownWeights = c.precision == .bf16 && !c.hasBias
+            let own = c.precision == .bf16 && !c.hasBias
                 && weightsPrimitive.implementation == "jit_bf16:avx512_core_bf16"
                 && weightsPrimitive.desc(dnnl_query_src_md) == plain.src
                 && weightsPrimitive.desc(dnnl_query_diff_dst_md) == plain.dst
                 ? BF16WeightGradient(batch: c.batch, outChannels: c.outChannels, geometry: c.geometry) : nil
+            ownWeights = own?.outrunsOneDNN == true ? own : nil
         }
 
         /// The weight gradient's kernel: oneDNN's implementation, or the engine's own.
