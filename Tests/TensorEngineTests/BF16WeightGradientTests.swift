@@ -124,6 +124,22 @@ final class BF16WeightGradientTests: XCTestCase {
         }
     }
 
+    /// Where the kernel replaces oneDNN's: strided layers and weight gradients within 1 MiB, not ResNet-18's wide
+    /// stride-1 layers.
+    func testTakenWhereItOutrunsOneDNN() throws {
+        func outruns(_ c: Case) throws -> Bool {
+            guard let k = BF16WeightGradient(batch: c.n, outChannels: c.cout, geometry: geometry(c)) else {
+                throw XCTSkip("the kernel does not run here (AVX512-BF16 needed)")
+            }
+            return k.outrunsOneDNN
+        }
+        XCTAssertTrue(try outruns(Case(n: 32, cin: 64, h: 56, w: 56, cout: 64, k: 3, s: 1, p: 1)))
+        XCTAssertTrue(try outruns(Case(n: 32, cin: 128, h: 28, w: 28, cout: 128, k: 3, s: 1, p: 1)))  // 576 KiB
+        XCTAssertFalse(try outruns(Case(n: 32, cin: 256, h: 14, w: 14, cout: 256, k: 3, s: 1, p: 1)))
+        XCTAssertFalse(try outruns(Case(n: 32, cin: 512, h: 7, w: 7, cout: 512, k: 3, s: 1, p: 1)))
+        XCTAssertTrue(try outruns(Case(n: 32, cin: 256, h: 14, w: 14, cout: 512, k: 3, s: 2, p: 1)))
+    }
+
     /// The verbose log line names the geometry as oneDNN's own lines do (bench/conv_roofline.py reads it).
     func testLogLineNamesTheGeometryAsOneDNNDoes() throws {
         let c = Case(n: 4, cin: 16, h: 9, w: 7, cout: 32, k: 3, s: 2, p: 1)
