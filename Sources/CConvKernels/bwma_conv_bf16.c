@@ -5,7 +5,7 @@
 // for 16 channels, interleaved (built from two loads of channels-last x), the other broadcasts dy at the same two
 // positions for one output channel (a 32-bit pair, from a copy of dy with consecutive positions paired). Sixteen
 // accumulators — one per output channel — hold a 16 × 16 block of one kernel tap; a block runs over all positions of
-// a chunk of images that stays in L2 (zero-padded x and the paired dy), then goes back to memory.
+// a chunk of images sized for L2 (zero-padded x and the paired dy), then goes back to memory.
 #include "bwma_conv.h"
 
 #include <immintrin.h>
@@ -15,6 +15,9 @@
 
 // Bytes of one chunk's padded input and paired output gradient: most of a 1 MiB L2 (Zen 4; 2 MiB on Sapphire Rapids).
 enum { CHUNK_BYTES = 384 * 1024 };
+
+// Kernel windows up to 8 × 8: `bwma_bf16_weight_gradient_add` sums a block's taps on the stack (1 KiB a tap).
+enum { MAX_TAPS = 64 };
 
 // Lane l of an accumulator holds input channel lane_channel[l] of its block (the order the 256-bit unpacks leave).
 static const int lane_channel[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
@@ -32,7 +35,8 @@ int bwma_bf16_weight_gradient_available(void) {
 int bwma_bf16_weight_gradient_supports(const bwma_conv_shape *s) {
     return s->batch > 0 && s->channels > 0 && s->channels % 16 == 0 && s->out_channels > 0 &&
            s->out_channels % 16 == 0 && s->kernel_h > 0 && s->kernel_w > 0 && s->stride_h > 0 && s->stride_w > 0 &&
-           s->pad_h >= 0 && s->pad_w >= 0 && s->out_height > 0 && s->out_width > 0 &&
+           s->kernel_h * s->kernel_w <= MAX_TAPS && s->pad_h >= 0 && s->pad_w >= 0 && s->out_height > 0 &&
+           s->out_width > 0 &&
            (s->out_height - 1) * s->stride_h + s->kernel_h <= s->height + 2 * s->pad_h &&
            (s->out_width - 1) * s->stride_w + s->kernel_w <= s->width + 2 * s->pad_w;
 }

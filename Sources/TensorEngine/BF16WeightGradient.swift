@@ -3,9 +3,9 @@ import Foundation
 
 /// A bf16 convolution's weight gradient, dW[o, c, i, j] += Σ dy[n, o, y, x] · x[n, c, y·s + i − p, x·s + j − p], on
 /// AVX512-BF16's VDPBF16PS: bf16 operands (both channels-last), exact products, fp32 sums — the arithmetic of
-/// oneDNN's bf16 kernels. oneDNN 2.6 runs this pass at 56–84 % of the core's bf16 peak on CPUs without AMX (its
-/// `jit_bf16` kernel; docs/benchmarks.md); this kernel runs at ~90 %, and `DNNLConvolution` takes it where oneDNN
-/// picked that kernel.
+/// oneDNN's bf16 kernels. On CPUs without AMX oneDNN 2.6 runs this pass with its `jit_bf16` kernel, at 41–83 % of
+/// the core's bf16 peak on ResNet layers (docs/benchmarks.md); this one runs at 85–95 % on its own, and
+/// `DNNLConvolution` takes it where oneDNN picked that kernel and this one is faster (`outrunsOneDNN`).
 ///
 /// Batches split over `Parallel`'s workers, each summing its images into its own fp32 partial (a workspace slot);
 /// the partials' sum (in worker order) is then added into dW, the output channels split over the workers. The sums'
@@ -15,10 +15,10 @@ public struct BF16WeightGradient {
     let shape: bwma_conv_shape
 
     /// Whether this kernel outruns oneDNN 2.6's `jit_bf16:avx512_core_bf16` on this shape (measured on ResNet-20 and
-    /// ResNet-18 layers, docs/benchmarks.md): every strided convolution (oneDNN's at 48–58 % of the bf16 peak, this
-    /// one at 63–89 %), and any whose fp32 weight gradient fits in 1 MiB (the partial sums stay in L2: 85–95 %
-    /// against oneDNN's 66–93 %). Wider stride-1 layers (256 and 512 channels) stay on oneDNN, which keeps 81–95 %
-    /// there while two workers' partial sums here outgrow the caches (74–91 %).
+    /// ResNet-18 layers in training steps, docs/benchmarks.md): every strided convolution (oneDNN's at 41–60 % of the
+    /// bf16 peak, this one at 47–83 %), and any whose fp32 weight gradient fits in 1 MiB, so that the partial sums
+    /// stay in L2 (63–83 % → 73–82 %). Wider stride-1 layers (ResNet-18's 256 and 512 channels) stay on oneDNN,
+    /// which keeps 81–95 % there while two workers' partial sums here outgrow the caches.
     public var outrunsOneDNN: Bool {
         let s = shape
         let gradientBytes = 4 * Int(s.out_channels) * Int(s.channels) * Int(s.kernel_h) * Int(s.kernel_w)

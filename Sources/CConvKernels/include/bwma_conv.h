@@ -16,7 +16,8 @@ typedef struct {
 /// 1 when this CPU runs `bwma_bf16_weight_gradient` (AVX-512 F, BW, VL and AVX512-BF16's VDPBF16PS), else 0.
 int bwma_bf16_weight_gradient_available(void);
 
-/// 1 when the kernel takes this shape: channels and out_channels multiples of 16, a valid geometry.
+/// 1 when the kernel takes this shape: channels and out_channels multiples of 16, at most 64 kernel taps, a valid
+/// geometry.
 int bwma_bf16_weight_gradient_supports(const bwma_conv_shape *s);
 
 /// Floats of one worker's partial sums (`partial` below): out_channels · channels · kernel_h · kernel_w.
