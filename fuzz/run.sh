@@ -22,18 +22,20 @@ rel="$scratch/spm/release"
 # 2. The harness, linked with every module object Training needs.
 objs=()
 for m in TensorEngine Quantization Data Models Distributed Plots Reports CIMSimulator Optim RunConfiguration Training \
-         Yams CYaml CJPEG CCrossbar; do
+         Yams CYaml CJPEG CCrossbar CConvKernels; do
     while IFS= read -r o; do objs+=("$o"); done < <(find "$rel/$m.build" -name '*.o' | sort)
 done
 maps=()
 for mm in Sources/COpenBLAS/module.modulemap Sources/CDNNL/module.modulemap Sources/CZlib/module.modulemap \
           Sources/CMPI/module.modulemap \
           "$rel/CJPEG.build/module.modulemap" "$rel/CCrossbar.build/module.modulemap" \
+          "$rel/CConvKernels.build/module.modulemap" \
           "$scratch/spm/checkouts/Yams/Sources/CYaml/include/module.modulemap"; do
     [ -f "$mm" ] && maps+=(-Xcc "-fmodule-map-file=$mm")
 done
 swiftc -O -parse-as-library -sanitize=fuzzer,address -module-name BWMAFuzz fuzz/Harness.swift \
     -I "$rel/Modules" "${maps[@]}" -Xcc -ISources/CJPEG/include -Xcc -ISources/CCrossbar/include \
+    -Xcc -ISources/CConvKernels/include \
     -I/usr/include/x86_64-linux-gnu/openblas-pthread -I/usr/lib/x86_64-linux-gnu/openmpi/include \
     -I/usr/lib/x86_64-linux-gnu/openmpi/include/openmpi \
     "${objs[@]}" -L/usr/lib/x86_64-linux-gnu/openmpi/lib -lmpi -lopenblas -ldnnl -lgomp -lz -ljpeg \
