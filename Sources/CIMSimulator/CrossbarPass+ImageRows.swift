@@ -19,10 +19,10 @@ extension CrossbarDatapath.Pass {
 struct ImageFrame {
     let geo: ConvGeometry
     let paddedHeight: Int, paddedWidth: Int, perImage: Int
-    /// Per array row (its order).
+    /// Per array row (its order; none where only the framing is used).
     let rowOffsets: [Int64]
 
-    init(_ geo: ConvGeometry, order: [Int]) {
+    init(_ geo: ConvGeometry, order: [Int] = []) {
         self.geo = geo
         let Hp = geo.height + 2 * geo.padH, Wp = geo.width + 2 * geo.padW, taps = geo.kernelH * geo.kernelW
         paddedHeight = Hp

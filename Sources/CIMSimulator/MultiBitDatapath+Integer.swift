@@ -20,20 +20,25 @@ extension MultiBitCrossbarDatapath {
         // Without VNNI oneDNN pairs u8 × s8 products in s16 with saturation: 2·255·127 would overflow, so the codes
         // go in two 4-bit halves (2·15·127 fits) and S = 16·S_hi + S_lo.
         let halves = DNNL.hasVNNI ? 1 : 2
-        let scaleOf = scales, sumOf = weightSums
+        let scaleOf = scales, sumOf = weightSums, frame = op.geometry.map { ImageFrame($0) }
         weightCodes.withUnsafeBufferPointer { wq in
             Parallel.chunks(n) { _, range in
                 let image = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
                 let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: perImage)
                 let a = UnsafeMutablePointer<UInt8>.allocate(capacity: halves * P * K)
                 let s = UnsafeMutablePointer<Int32>.allocate(capacity: halves * P * M)
-                defer { image.deallocate(); bytes.deallocate(); a.deallocate(); s.deallocate() }
+                let framed = frame?.buffer(images: 1)
+                defer { image.deallocate(); bytes.deallocate(); a.deallocate(); s.deallocate(); framed?.deallocate() }
                 for i in range {
                     let xi = x.data + i * perImage
                     let (sx, z) = Self.inputGrid(xi, perImage)
                     Self.codes(xi, perImage, step: sx, zero: z, into: image)
                     for t in 0..<perImage { bytes[t] = UInt8(image[t]) }
-                    Self.unroll(bytes, geometry: op.geometry, rows: K, padding: UInt8(z), into: a)
+                    if let frame, let framed {
+                        Self.unroll(bytes, frame: frame, framed: framed, rows: K, padding: UInt8(z), into: a)
+                    } else {
+                        a.update(from: bytes, count: K)  // a linear layer's K codes as they are
+                    }
                     if halves == 2 {
                         for t in 0..<(P * K) { (a[P * K + t], a[t]) = (a[t] >> 4, a[t] & 15) }
                     }
@@ -62,20 +67,13 @@ extension MultiBitCrossbarDatapath {
     }
 
     /// a[p·K + k] = the code of unrolled row k (Im2col's order: channel, kernel row, kernel column) at output
-    /// position p — `padding` (the code of 0) outside the image; a linear layer's K codes as they are. The image
-    /// is first copied into a frame of `padding` codes, so the unroll itself reads without bounds tests.
-    static func unroll(_ codes: UnsafePointer<UInt8>, geometry: ConvGeometry?, rows K: Int, padding: UInt8,
-                       into a: UnsafeMutablePointer<UInt8>) {
-        guard let g = geometry else { return a.update(from: codes, count: K) }
-        let H = g.height, W = g.width, OW = g.outW, Hp = H + 2 * g.padH, Wp = W + 2 * g.padW
-        let framed = UnsafeMutablePointer<UInt8>.allocate(capacity: g.channels * Hp * Wp)
-        defer { framed.deallocate() }
-        framed.initialize(repeating: padding, count: g.channels * Hp * Wp)
-        for c in 0..<g.channels {
-            for iy in 0..<H {
-                (framed + (c * Hp + iy + g.padH) * Wp + g.padW).update(from: codes + (c * H + iy) * W, count: W)
-            }
-        }
+    /// position p — `padding` (the code of 0) outside the image. The image is first placed in `framed` (one image
+    /// of `frame`) with a border of `padding` codes, so the unroll itself reads without bounds tests.
+    static func unroll(_ codes: UnsafePointer<UInt8>, frame: ImageFrame, framed: UnsafeMutablePointer<UInt8>,
+                       rows K: Int, padding: UInt8, into a: UnsafeMutablePointer<UInt8>) {
+        let g = frame.geo, OW = g.outW, Hp = frame.paddedHeight, Wp = frame.paddedWidth
+        framed.update(repeating: padding, count: frame.perImage)
+        frame.place(codes, into: framed)
         for oy in 0..<g.outH {
             for ox in 0..<OW {
                 var dst = a + (oy * OW + ox) * K

@@ -25,6 +25,10 @@ public struct BF16WeightGradient {
         return s.stride_h > 1 || s.stride_w > 1 || gradientBytes <= 1 << 20
     }
 
+    /// The kernel's name where oneDNN's implementation names are listed (`DNNLConvolution.implementations`, the
+    /// `ONEDNN_VERBOSE` lines below).
+    public static let implementation = "bwma_bf16:avx512_core_bf16"
+
     /// Whether this CPU has the instructions (AVX-512 F/BW/VL and AVX512-BF16).
     public static var available: Bool { bwma_bf16_weight_gradient_available() != 0 }
 
@@ -68,7 +72,7 @@ public struct BF16WeightGradient {
         let geometry = "mb\(s.batch)_ic\(s.channels)oc\(s.out_channels)"
             + "_ih\(s.height)oh\(s.out_height)kh\(s.kernel_h)sh\(s.stride_h)dh0ph\(s.pad_h)"
             + "_iw\(s.width)ow\(s.out_width)kw\(s.kernel_w)sw\(s.stride_w)dw0pw\(s.pad_w)"
-        return "onednn_verbose,exec,cpu,convolution,bwma_bf16:avx512_core_bf16,backward_weights,"
+        return "onednn_verbose,exec,cpu,convolution,\(BF16WeightGradient.implementation),backward_weights,"
             + "src_bf16::blocked:acdb:f0 wei_f32::blocked:abcd:f0 bia_undef::undef::f0 dst_bf16::blocked:acdb:f0,,"
             + "alg:convolution_direct,\(geometry)"
     }

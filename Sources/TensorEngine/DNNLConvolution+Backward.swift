@@ -97,7 +97,7 @@ extension DNNLConvolution {
 
         /// The weight gradient's kernel: oneDNN's implementation, or the engine's own.
         var weightsImplementation: String {
-            ownWeights == nil ? weights.implementation : "bwma_bf16:avx512_core_bf16"
+            ownWeights == nil ? weights.implementation : BF16WeightGradient.implementation
         }
     }
 
