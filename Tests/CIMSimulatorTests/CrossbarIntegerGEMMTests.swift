@@ -101,6 +101,47 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         XCTAssertGreaterThan(compared, 60)
     }
 
+    /// The popcount kernel's ADC over every sum a group can give (0 … 128 rows): sums at each end — a column of
+    /// cells all on, positions whose codes are all at the top, so a 128-row group sums to exactly 128 — and every
+    /// density in between, against the GEMM route bit for bit, for 32- to 128-row groups and ADCs from 3 to 9 bits
+    /// at several full scales, over more positions than one pass of 16 lanes.
+    func testPopcountADCCodesOverTheWholeRangeOfSums() throws {
+        try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
+        try XCTSkipUnless(CrossbarArray.popcountAvailable, "this CPU has no AVX-512 VPOPCNTDQ")
+        var rng = RNG(seed: 59)
+        let out = 17, P = 613, bits = 4
+        for group in [32, 64, 96, 128] {
+            let rows = 2 * group
+            // Column c's cells ([Cout, rows]) are on with probability c / (out − 1): column 0 none, out − 1 all.
+            let on = (0..<(rows * out)).map { i -> Bool in
+                let p = Float(i / rows) / Float(out - 1)
+                return rng.uniform() < p
+            }
+            // Position p's codes ([rows, P]) are at the top with probability p / (P − 1), else random.
+            let top = UInt8(1 << bits - 1)
+            let codes = (0..<(rows * P)).map { i -> UInt8 in
+                let p = Float(i % P) / Float(P - 1)
+                return rng.uniform() < p ? top : UInt8(rng.below(1 << bits))
+            }
+            for (adcBits, range) in [(3, 1.0), (5, 0.5), (5, 1), (7, 1), (9, 1)] {
+                var c = CIMConfig()
+                c.adcBits = adcBits
+                var a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 7,
+                                      digitalReference: false)
+                let adc = ADCQuantizer(bits: adcBits, rows: group, range: range)
+                guard a.runsIntegerPlanes(bits: bits, tileRows: group, adc: adc) else { continue }
+                func run() -> [UInt32] {
+                    accumulate(a, byteCodes: codes, P: P, bits: bits, groups: [group, group], adc: adc)
+                        .map(\.bitPattern)
+                }
+                XCTAssertTrue(a.usesPopcount)
+                let popcount = run()
+                a.usesPopcount = false
+                XCTAssertEqual(popcount, run(), "\(group)-row groups, \(adcBits)-bit ADC, range \(range)")
+            }
+        }
+    }
+
     /// The channels-last datapath's layout kernels against element-by-element transposes: bytes to planes (VBMI
     /// blocks of 4 positions × 16 channels, the rest one by one) and Float planes to channels-last (16 × 16 tiles),
     /// on shapes with and without partial blocks.
