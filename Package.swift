@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(name: "docplots", dependencies: ["CIMSimulator", "Plots"]),
         // Shared test helpers (finite-difference gradient checks).
         .target(name: "TestSupport", dependencies: ["TensorEngine"], path: "Tests/TestSupport"),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "TestSupport"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["CConvKernels", "TensorEngine", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TensorEngine", "CZlib"], resources: [.copy("Fixtures")]),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "TensorEngine", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Quantization", "TensorEngine", "TestSupport"]),

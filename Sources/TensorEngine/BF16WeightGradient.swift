@@ -35,11 +35,7 @@ public struct BF16WeightGradient {
     /// nil where the CPU lacks the instructions or the shape is not one the kernel takes (channel counts that are
     /// not multiples of 16).
     public init?(batch: Int, outChannels: Int, geometry g: ConvGeometry) {
-        var s = bwma_conv_shape()
-        s.batch = Int32(batch); s.channels = Int32(g.channels); s.height = Int32(g.height); s.width = Int32(g.width)
-        s.out_channels = Int32(outChannels); s.out_height = Int32(g.outH); s.out_width = Int32(g.outW)
-        s.kernel_h = Int32(g.kernelH); s.kernel_w = Int32(g.kernelW)
-        s.stride_h = Int32(g.strideH); s.stride_w = Int32(g.strideW); s.pad_h = Int32(g.padH); s.pad_w = Int32(g.padW)
+        var s = g.cShape(batch: batch, outChannels: outChannels)
         guard BF16WeightGradient.available, bwma_bf16_weight_gradient_supports(&s) != 0 else { return nil }
         shape = s
     }

@@ -1,3 +1,5 @@
+import CConvKernels
+
 /// The pointwise parts of the exact integer forward of a binarized convolution (the integer sums B ⊛ j themselves
 /// come from `DNNLIntegerConvolution`, or from `reference` in tests):
 ///
@@ -59,53 +61,21 @@ public enum IntegerConvKernels {
         }
     }
 
-    /// (1 ⊛ j)[n, p]: the sum of the codes under each output position's window over all input channels (padding
-    /// counts as code 0). codes [N, H, W, C] (channels-last); sums [N, outH·outW]. Separable: Σ over channels per
-    /// pixel, then each row's horizontal window sums, then the vertical sums of those (exact integers in any order).
+    /// S₁[n, p] = (1 ⊛ j)[n, p]: the sum of the codes under output position p's window, over all input channels
+    /// (zero padding) — codes [N, H, W, C] channels-last, sums [N, outH·outW]. One image per call of the C kernel
+    /// (`bwma_window_sums`: the channel sums of every pixel by VPSADBW into a zero-bordered plane, then the kernel's
+    /// rows and columns over it), images spread over the workers.
     public static func windowSums(codes: UnsafePointer<UInt8>, batch: Int, geometry g: ConvGeometry,
                                   into sums: UnsafeMutablePointer<Int32>) {
-        let H = g.height, W = g.width, C = g.channels, outW = g.outW
+        var shape = g.cShape(batch: 1, outChannels: 1)
+        let scratchInts = bwma_window_sums_scratch_ints(&shape)
         Parallel.chunks(batch) { _, range in
-            let plane = UnsafeMutablePointer<Int32>.allocate(capacity: H * W)
-            let rows = UnsafeMutablePointer<Int32>.allocate(capacity: H * outW)
-            defer { plane.deallocate(); rows.deallocate() }
+            let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: scratchInts)
+            defer { scratch.deallocate() }
+            var s = shape
             for n in range {
-                channelSums(codes + n * H * W * C, pixels: H * W, channels: C, into: plane)
-                rows.update(repeating: 0, count: H * outW)
-                for kx in 0..<g.kernelW {
-                    let cols = g.outputColumns(tap: kx), shift = kx - g.padW, sw = g.strideW
-                    for y in 0..<H where !cols.isEmpty {
-                        let src = plane + y * W + shift, dst = rows + y * outW
-                        for ox in cols { dst[ox] &+= src[ox * sw] }
-                    }
-                }
-                let out = sums + n * g.outPixels
-                for oy in 0..<g.outH {
-                    let y0 = oy * g.strideH - g.padH, o = out + oy * outW
-                    o.update(repeating: 0, count: outW)
-                    for ky in Swift.max(0, -y0)..<Swift.max(0, Swift.min(g.kernelH, H - y0)) {
-                        let src = rows + (y0 + ky) * outW
-                        for ox in 0..<outW { o[ox] &+= src[ox] }
-                    }
-                }
+                bwma_window_sums(&s, codes + n * g.height * g.width * g.channels, sums + n * g.outPixels, scratch)
             }
-        }
-    }
-
-    /// plane[i] = Σ_c codes[i·C + c]: 16 channels per step, widened to 32-bit lanes (any C·255 fits).
-    static func channelSums(_ codes: UnsafePointer<UInt8>, pixels: Int, channels C: Int,
-                            into plane: UnsafeMutablePointer<Int32>) {
-        let blocks = C / 16
-        for i in 0..<pixels {
-            let px = codes + i * C
-            var acc = SIMD16<UInt32>()
-            for b in 0..<blocks {
-                acc &+= SIMD16<UInt32>(truncatingIfNeeded: UnsafeRawPointer(px + b * 16).loadUnaligned(
-                    as: SIMD16<UInt8>.self))
-            }
-            var s = Int32(truncatingIfNeeded: acc.wrappedSum())
-            for c in (blocks * 16)..<C { s &+= Int32(px[c]) }
-            plane[i] = s
         }
     }
 

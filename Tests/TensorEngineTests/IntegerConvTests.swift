@@ -1,5 +1,6 @@
 import TensorEngine
 import TestSupport
+import CConvKernels
 import XCTest
 
 /// The exact integer forward of binarized convolutions: oneDNN's u8 x s8 → s32 sums equal direct integer summation
@@ -46,11 +47,15 @@ final class IntegerConvTests: XCTestCase {
         }
     }
 
+    /// 1 ⊛ j against the brute-force convolution with all-ones weights, on the cases above and on channel counts
+    /// that take each of the kernel's byte-sum widths (32, 16, and single codes): the AVX2 route and the generic one.
     func testWindowSumsCountCodesUnderEachWindow() {
         var rng = RNG(seed: 4)
-        for c in Self.cases {
+        let more = [Case(n: 2, cin: 48, h: 7, w: 11, cout: 1, k: 3, s: 1, p: 1),
+                    Case(n: 1, cin: 83, h: 5, w: 19, cout: 1, k: 3, s: 2, p: 1)]
+        for c in Self.cases + more {
             let g = geometry(c)
-            let codes = (0..<(c.n * c.cin * c.h * c.w)).map { _ in UInt8(rng.next() % 16) }
+            let codes = (0..<(c.n * c.cin * c.h * c.w)).map { _ in UInt8(rng.next() % 256) }
             // 1 ⊛ j is B ⊛ j with all-ones weights and one output channel.
             var expected = [Int32](repeating: 0, count: c.n * g.outPixels)
             IntegerConvKernels.reference(codes: codes, signs: [Int8](repeating: 1, count: g.columnRows), batch: c.n,
@@ -58,6 +63,11 @@ final class IntegerConvTests: XCTestCase {
             var got = [Int32](repeating: -1, count: c.n * g.outPixels)
             IntegerConvKernels.windowSums(codes: codes, batch: c.n, geometry: g, into: &got)
             XCTAssertEqual(got, expected, "\(c)")
+            var shape = g.cShape(batch: 1, outChannels: 1)
+            var scratch = [Int32](repeating: -1, count: bwma_window_sums_scratch_ints(&shape))
+            var generic = [Int32](repeating: -1, count: g.outPixels)
+            bwma_window_sums_generic(&shape, codes, &generic, &scratch)
+            XCTAssertEqual(generic, Array(expected.prefix(g.outPixels)), "generic route, \(c)")
         }
     }
 

@@ -44,4 +44,16 @@ void bwma_bf16_weight_gradient_of_codes(const bwma_conv_shape *s, const uint8_t 
 void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers, float *dw,
                                    int first_block, int blocks);
 
+/// Int32s of `scratch` for `bwma_window_sums`: the zero-bordered plane of channel sums and the kernel rows' sums.
+size_t bwma_window_sums_scratch_ints(const bwma_conv_shape *s);
+
+/// One image's window sums, 1 ⊛ j: sums[oy·out_width + ox] = Σ of codes[y, x, c] over all channels c and the
+/// kernel window of output position (oy, ox) (zero padding). `codes`: [height, width, channels] bytes
+/// (channels-last); batch, out_channels and the dy side of the shape are not read. Any x86-64 CPU (AVX2 where it
+/// has it).
+void bwma_window_sums(const bwma_conv_shape *s, const uint8_t *codes, int32_t *sums, int32_t *scratch);
+
+/// `bwma_window_sums` without AVX2 (what a CPU without it runs; tests compare the two).
+void bwma_window_sums_generic(const bwma_conv_shape *s, const uint8_t *codes, int32_t *sums, int32_t *scratch);
+
 #endif
