@@ -48,11 +48,13 @@ final class IntegerConvTests: XCTestCase {
     }
 
     /// 1 ⊛ j against the brute-force convolution with all-ones weights, on the cases above and on channel counts
-    /// that take each of the kernel's byte-sum widths (32, 16, and single codes): the AVX2 route and the generic one.
+    /// that take each of the kernel's byte-sum widths (32, 16, and single codes) and rows of several vectors: the AVX2
+    /// route and the generic one.
     func testWindowSumsCountCodesUnderEachWindow() {
         var rng = RNG(seed: 4)
         let more = [Case(n: 2, cin: 48, h: 7, w: 11, cout: 1, k: 3, s: 1, p: 1),
-                    Case(n: 1, cin: 83, h: 5, w: 19, cout: 1, k: 3, s: 2, p: 1)]
+                    Case(n: 1, cin: 83, h: 5, w: 19, cout: 1, k: 3, s: 2, p: 1),
+                    Case(n: 1, cin: 16, h: 4, w: 35, cout: 1, k: 3, s: 1, p: 1)]
         for c in Self.cases + more {
             let g = geometry(c)
             let codes = (0..<(c.n * c.cin * c.h * c.w)).map { _ in UInt8(rng.next() % 256) }
