@@ -1,6 +1,6 @@
 // The window sums of a binarized convolution's integer forward, 1 ⊛ j: for every output position the sum of the
 // input codes under its window, over all channels (zero padding). Per image: the channel sums of every pixel into a
-// zero-bordered plane (VPSADBW: 32 or 16 codes per instruction, where the CPU has AVX2), then the kernel's rows and
+// zero-bordered plane (VPSADBW: 16 or 32 codes per instruction, where the CPU has AVX2), then the kernel's rows and
 // columns summed over that plane, 8 output positions per vector. Integers throughout, so any order gives the same
 // sums.
 #include "bwma_conv.h"
@@ -48,6 +48,29 @@ static inline int32_t pixel_sum(const uint8_t *p, int channels) {
     int32_t total = 0;
     for (int c = 0; c < channels; c++) total += p[c];
     return total;
+}
+
+// dst[x] = Σ_c src[x·C + c] for x < width: for C a multiple of 16, four pixels at a time — each pixel's 16-code
+// chunks summed by VPSADBW into two 64-bit halves, the four pixels' halves folded by three horizontal adds.
+AVX2 static void row_sums_avx2(const uint8_t *src, long width, int C, int32_t *dst) {
+    long x = 0;
+    if (C % 16 == 0) {
+        for (; x + 4 <= width; x += 4) {
+            __m128i h[4];
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *p = src + (x + k) * C;
+                __m128i acc = _mm_sad_epu8(_mm_loadu_si128((const __m128i *)p), _mm_setzero_si128());
+                for (int c = 16; c < C; c += 16) {
+                    acc = _mm_add_epi64(acc, _mm_sad_epu8(_mm_loadu_si128((const __m128i *)(p + c)),
+                                                          _mm_setzero_si128()));
+                }
+                h[k] = acc;  // as 32-bit lanes: [low half, 0, high half, 0] (each half < 2³²)
+            }
+            const __m128i pairs = _mm_hadd_epi32(_mm_hadd_epi32(h[0], h[1]), _mm_hadd_epi32(h[2], h[3]));
+            _mm_storeu_si128((__m128i *)(dst + x), pairs);
+        }
+    }
+    for (; x < width; x++) dst[x] = pixel_sum_avx2(src + x * C, C);
 }
 
 // rows[y·outW + ox] = Σ_kx plane[y·PW + ox·stride_w + kx] for every plane row y; then
@@ -113,12 +136,15 @@ static void box(const bwma_conv_shape *s, const int32_t *plane, int32_t *rows, i
 static void window_sums(const bwma_conv_shape *s, const uint8_t *codes, int32_t *sums, int32_t *scratch, int avx2) {
     const long pw = plane_width(s), ph = plane_height(s), C = s->channels;
     int32_t *plane = scratch, *rows = scratch + ph * pw;
-    memset(plane, 0, (size_t)(ph * pw) * sizeof(int32_t));
+    // The border only: every pixel inside is written below.
+    memset(plane, 0, (size_t)(s->pad_h * pw) * sizeof(int32_t));
+    memset(plane + (ph - s->pad_h) * pw, 0, (size_t)(s->pad_h * pw) * sizeof(int32_t));
     for (long y = 0; y < s->height; y++) {
-        int32_t *dst = plane + (y + s->pad_h) * pw + s->pad_w;
+        int32_t *row = plane + (y + s->pad_h) * pw, *dst = row + s->pad_w;
+        for (long x = 0; x < s->pad_w; x++) row[x] = row[pw - 1 - x] = 0;
         const uint8_t *src = codes + y * s->width * C;
         if (avx2) {
-            for (long x = 0; x < s->width; x++) dst[x] = pixel_sum_avx2(src + x * C, (int)C);
+            row_sums_avx2(src, s->width, (int)C, dst);
         } else {
             for (long x = 0; x < s->width; x++) dst[x] = pixel_sum(src + x * C, (int)C);
         }
