@@ -1,3 +1,4 @@
+import CConvKernels
 import Foundation
 
 /// Elementwise kernels of the activation quantizers (uniform k-bit grids on [0, c]), vectorised. The quantizers
@@ -44,11 +45,24 @@ public enum QuantizationKernels {
 
     /// Backward of the soft staircase s(x) = x − (aΔ/2π)·sin(2πx/Δ) on [0, c] (0 outside):
     /// dx = dy·(1 − a·cos(2πx/Δ)) for 0 ≤ x ≤ c. cos is evaluated by reducing to v = x/Δ − round(x/Δ) ∈ [−½, ½] and a
-    /// degree-12 Taylor polynomial of cos(2πv) (error < 2e-3 at the period ends, 0 at the levels).
+    /// degree-12 Taylor polynomial of cos(2πv) (error < 2e-3 at the period ends, 0 at the levels). `kernel`: on the
+    /// AVX-512 kernel (CConvKernels' `bwma_soft_staircase_backward`, where the CPU has it), else on these Swift lanes —
+    /// the same operations in the same order, so the same bits (tests compare the two).
     public static func softStaircaseBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                              x: UnsafePointer<Float>, count: Int, clip c: Float, levels: Int,
-                                             amplitude a: Float) {
+                                             amplitude a: Float, kernel: Bool = hasStaircaseKernel) {
         let inv = Float(levels) / c
+        if kernel {
+            var s = bwma_staircase()
+            s.clip = c; s.inverse_step = inv; s.amplitude = a; s.two_pi = 2 * .pi
+            let k = cosine
+            s.cosine = (k[0], k[1], k[2], k[3], k[4], k[5], k[6])
+            Parallel.chunks(count) { [s] _, r in
+                var s = s
+                bwma_soft_staircase_backward(dx + r.lowerBound, dy + r.lowerBound, x + r.lowerBound, r.count, &s)
+            }
+            return
+        }
         Parallel.chunks(count) { _, r in
             let zero = Float16x(), cv = Float16x(repeating: c), iv = Float16x(repeating: inv)
             let av = Float16x(repeating: a), one = Float16x(repeating: 1), twoPi = Float16x(repeating: 2 * .pi)
@@ -72,6 +86,9 @@ public enum QuantizationKernels {
         }
     }
 
+    /// Whether this CPU runs the soft staircase's backward on the AVX-512 kernel.
+    public static let hasStaircaseKernel = bwma_soft_staircase_available() != 0
+
     /// Round half to even for |v| < 2²², by adding and subtracting 1.5·2²³ (the FPU's default rounding does the
     /// work). `rounded(.toNearestOrEven)` on SIMD vectors compiles to one libm call per lane on baseline x86-64
     /// (7 % of a quantized training step); this is two vector adds. Larger |v| only occur where callers mask the
@@ -81,18 +98,14 @@ public enum QuantizationKernels {
         return (v + magic) - magic
     }
 
-    /// cos(w) for |w| ≤ π from w²: Taylor series to w¹².
+    /// The Taylor coefficients of cos(w) in w², highest power first: w¹²/12!, −w¹⁰/10!, …, 1.
+    static let cosine: [Float] = [1 / 479_001_600, -1 / 3_628_800, 1 / 40320, -1 / 720, 1 / 24, -0.5, 1]
+
+    /// cos(w) for |w| ≤ π from w²: Taylor series to w¹² (`cosine`, Horner's rule).
     @inline(__always) static func cosPolynomial(_ w2: Float16x) -> Float16x {
-        let c12 = Float16x(repeating: 1 / 479_001_600), c10 = Float16x(repeating: -1 / 3_628_800)
-        let c8 = Float16x(repeating: 1 / 40320), c6 = Float16x(repeating: -1 / 720)
-        let c4 = Float16x(repeating: 1 / 24), c2 = Float16x(repeating: -0.5), c0 = Float16x(repeating: 1)
-        var p = c12
-        p = p * w2 + c10
-        p = p * w2 + c8
-        p = p * w2 + c6
-        p = p * w2 + c4
-        p = p * w2 + c2
-        return p * w2 + c0
+        var p = Float16x(repeating: cosine[0])
+        for k in 1..<7 { p = p * w2 + Float16x(repeating: cosine[k]) }
+        return p
     }
 
     /// Σ x² (Float partials of 4096 elements, Double across them in order: the same bits on any thread count).

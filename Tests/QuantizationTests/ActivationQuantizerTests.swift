@@ -93,6 +93,31 @@ final class ActivationQuantizerTests: XCTestCase {
         XCTAssertEqual(whole[x.count - 1], dy[x.count - 1] * 0.5, "at the clip, a level: 1 − a")
     }
 
+    /// The AVX-512 kernel of the staircase's backward against the Swift lanes, bit for bit: random inputs around
+    /// [0, c], the levels, the half-levels (ties of the rounding), ±0 and c itself, a tail off the 16 lanes, 2- and
+    /// 4-bit grids, several amplitudes.
+    func testSoftStaircaseKernelIsTheSwiftLanesBitForBit() throws {
+        try XCTSkipUnless(QuantizationKernels.hasStaircaseKernel, "this CPU has no AVX-512")
+        let c: Float = 2.5
+        for levels in [3, 15] {
+            let delta = c / Float(levels)
+            let grid = (0...(2 * levels)).map { Float($0) * delta / 2 }
+            let x = inputs(16 * 37 + 9, seed: 93).map { $0 * 1.6 - 0.5 } + grid + [0, -0.0, c, c.nextUp, -1e-30]
+            let dy = x.indices.map { Float($0 % 17) * 0.29 - 2.3 }
+            for amplitude: Float in [0, 0.5, 1] {
+                var lanes = [Float](repeating: .nan, count: x.count), kernel = lanes
+                QuantizationKernels.softStaircaseBackward(dx: &lanes, dy: dy, x: x, count: x.count, clip: c,
+                                                          levels: levels, amplitude: amplitude, kernel: false)
+                QuantizationKernels.softStaircaseBackward(dx: &kernel, dy: dy, x: x, count: x.count, clip: c,
+                                                          levels: levels, amplitude: amplitude, kernel: true)
+                let differ = x.indices.filter { lanes[$0].bitPattern != kernel[$0].bitPattern }
+                XCTAssertEqual(differ.count, 0, "levels \(levels), a = \(amplitude): first at x = "
+                               + "\(differ.first.map { x[$0] } ?? 0)")
+                XCTAssertFalse(kernel.contains { $0.isNaN })
+            }
+        }
+    }
+
     /// `quant.bwma_range: learned`: c starts at the rule's κ_k·rms of the first batch, is then the parameter's value
     /// (in training and evaluation alike), and its gradient is the staircase's derivative in c, summed by hand here.
     func testBWMALearnedClipStartsAtTheRuleAndHasTheStaircaseGradient() {

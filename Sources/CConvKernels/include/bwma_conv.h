@@ -56,4 +56,18 @@ void bwma_window_sums(const bwma_conv_shape *s, const uint8_t *codes, int32_t *s
 /// `bwma_window_sums` without AVX2 (what a CPU without it runs; tests compare the two).
 void bwma_window_sums_generic(const bwma_conv_shape *s, const uint8_t *codes, int32_t *sums, int32_t *scratch);
 
+/// The soft staircase's backward (Quantization's BWMA activation quantizer): for 0 ≤ x ≤ clip
+/// dx = dy·(1 − amplitude·P(w²)) with u = x·inverse_step, w = (u − round(u))·two_pi and P the polynomial with
+/// coefficients `cosine` (highest power of w² first, Horner's rule); dx = 0 outside.
+typedef struct {
+    float clip, inverse_step, amplitude, two_pi;
+    float cosine[7];
+} bwma_staircase;
+
+/// 1 when this CPU runs `bwma_soft_staircase_backward` (AVX-512 F), else 0.
+int bwma_soft_staircase_available(void);
+
+/// dx[i] for i < count as above, the same Float operations in the same order as the Swift lanes (no FMA).
+void bwma_soft_staircase_backward(float *dx, const float *dy, const float *x, long count, const bwma_staircase *s);
+
 #endif
