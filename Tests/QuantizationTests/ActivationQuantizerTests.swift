@@ -104,7 +104,7 @@ final class ActivationQuantizerTests: XCTestCase {
             let grid = (0...(2 * levels)).map { Float($0) * delta / 2 }
             let x = inputs(16 * 37 + 9, seed: 93).map { $0 * 1.6 - 0.5 } + grid + [0, -0.0, c, c.nextUp, -1e-30]
             let dy = x.indices.map { Float($0 % 17) * 0.29 - 2.3 }
-            for amplitude: Float in [0, 0.5, 1] {
+            for amplitude: Float in [0, 0.37, 0.5, 0.8, 1] {
                 var lanes = [Float](repeating: .nan, count: x.count), kernel = lanes
                 QuantizationKernels.softStaircaseBackward(dx: &lanes, dy: dy, x: x, count: x.count, clip: c,
                                                           levels: levels, amplitude: amplitude, kernel: false)
