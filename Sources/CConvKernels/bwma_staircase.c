@@ -44,3 +44,16 @@ KERNEL void bwma_soft_staircase_backward(float *dx, const float *dy, const float
                                                       _mm512_maskz_loadu_ps(lanes, dy + i), s));
     }
 }
+
+KERNEL void bwma_soft_staircase_backward_add_masked(float *out, const float *dy, const float *x, const float *shortcut,
+                                                    long count, const bwma_staircase *s) {
+    for (long i = 0; i < count; i += 16) {
+        const __mmask16 lanes = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        const __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+        const __m512 sum = _mm512_add_ps(gradient(xv, _mm512_maskz_loadu_ps(lanes, dy + i), s),
+                                         _mm512_maskz_loadu_ps(lanes, shortcut + i));
+        // Kept where not x ≤ 0 (a NaN keeps its sum, as the Swift lanes do).
+        const __mmask16 keep = _mm512_cmp_ps_mask(xv, _mm512_setzero_ps(), _CMP_NLE_UQ);
+        _mm512_mask_storeu_ps(out + i, lanes, _mm512_maskz_mov_ps(keep, sum));
+    }
+}

@@ -144,6 +144,22 @@ public final class BasicBlock: Layer {
         x === y && summedInBatchNorm && bn2.lastWroteCopy ? yBF16 : nil
     }
 
+    /// conv1's input quantizer where its backward runs fused with the masked sum of the block's input gradient:
+    /// a BWMA staircase with the rule's range on a block that masks its input gradient (a sum after a ReLU), its
+    /// input the block's own (Float) input. Off (`fusesInputQuantizer`) only to compare.
+    private var fusedInputQuantizer: BWMAActivationQuantizer? {
+        guard fusesInputQuantizer, masksInputGradient, shortcutIsSum, conv1.datapath == nil,
+              let q = conv1.quantization?.inputQuantizer as? BWMAActivationQuantizer, q.addsMaskedInBackward
+        else { return nil }
+        return q
+    }
+
+    /// Whether the block fuses conv1's quantizer backward into its input-gradient sum where it can (the same
+    /// bits as the two passes; off only to compare).
+    public var fusesInputQuantizer = true
+    /// Whether the last backward did (diagnostics, tests).
+    public private(set) var fusedLastBackward = false
+
     /// Whether bn2 writes the block's output relu(bn2(·) + shortcut) itself where it can (the same bits as bn2
     /// then add + ReLU; off only to compare).
     public var fusesSum = true
@@ -202,13 +218,20 @@ public final class BasicBlock: Layer {
         var g = bn2.backward(dsum)
         g = conv2.backward(g)
         g = bn1.backward(g)
+        // conv1's input quantizer reads the block's input x, as the ReLU mask before the sum does: its backward
+        // and the masked sum are one pass (`fusedInputQuantizer`).
+        let fused = fusedInputQuantizer
+        conv1.defersInputQuantizerGradient = fused != nil
+        fusedLastBackward = fused != nil
         g = conv1.backward(g)
         dx.ensure(shape: x.shape)
         dx.layout = x.layout
         if shortcutIsSum {
             let s = projection.map { $0.backward(dsum.converted(to: projectionLayout, using: shortcutInput)) }
                 ?? dsum.converted(to: x.layout, using: shortcutInput)
-            if masksInputGradient {
+            if let fused {
+                fused.backwardAddingMasked(out: dx.data, dy: g.data, x: x.data, shortcut: s.data, count: dx.count)
+            } else if masksInputGradient {
                 ElementwiseKernels.addMasked(dx.data, g.data, s.data, mask: x.data, count: dx.count)
             } else {
                 ElementwiseKernels.add(dx.data, g.data, s.data, count: dx.count)

@@ -9,6 +9,9 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
     public let inChannels: Int, outChannels: Int
     public let kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int)
     public var needsInputGradient = true
+    /// Set by an owner that applies the input quantizer's backward itself, fused with what it does next
+    /// (`BasicBlock`): backward then returns the gradient at the quantized input.
+    public var defersInputQuantizerGradient = false
     /// Set by an owner whose batch norm is the only reader of this layer's output: in bf16 mixed precision the
     /// output is then stored in bf16, as autocast stores convolution outputs (half the memory and traffic; the
     /// batch norm widens it exactly). Float otherwise, and on the datapath and reference kernels.
@@ -178,7 +181,8 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
                                              positions: geo.height * geo.width)
             }
         }
-        operands.finish(weight: weight, dx: needsInputGradient ? dx : nil, input: x)
+        operands.finish(weight: weight, dx: needsInputGradient ? dx : nil, input: x,
+                        inputGradient: !defersInputQuantizerGradient)
         return dx
     }
 }

@@ -77,8 +77,10 @@ struct QuantizedOperands {
 
     /// After the kernel's backward: the straight-through rules into the latent weights' gradient and, when the
     /// input gradient was computed (`dx`), into dL/d(input) in place.
-    func finish(weight: Parameter, dx: Tensor?, input x: Tensor) {
+    /// `inputGradient: false` leaves dx the gradient at the quantized input (a caller applies the quantizer's rule:
+    /// `Conv2d.defersInputQuantizerGradient`).
+    func finish(weight: Parameter, dx: Tensor?, input x: Tensor, inputGradient: Bool = true) {
         quantization?.finishWeightGradient(weight)
-        if let dx { quantization?.inputGradient(dx, input: x) }
+        if let dx, inputGradient { quantization?.inputGradient(dx, input: x) }
     }
 }

@@ -70,6 +70,20 @@ public final class BWMAActivationQuantizer: ActivationQuantizer {
         if let c = learnedClip { clip = Swift.max(c.value[0], 1e-6) }
     }
 
+    /// Whether `backwardAddingMasked` applies: the range is the rule's (a learned range's gradient reads the
+    /// staircase's pass on its own).
+    public var addsMaskedInBackward: Bool { learnedClip == nil }
+
+    /// `backward` fused with the sum after it in a residual block (`BasicBlock`): out = (dx + shortcut) where x > 0,
+    /// else 0, dx this quantizer's input gradient from dy at x — one pass over the activations instead of two
+    /// (the same bits; dy may be overwritten). Requires `addsMaskedInBackward`.
+    public func backwardAddingMasked(out: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                                     x: UnsafePointer<Float>, shortcut: UnsafePointer<Float>, count: Int) {
+        precondition(addsMaskedInBackward, "backwardAddingMasked with a learned range")
+        QuantizationKernels.softStaircaseBackwardAddMasked(out: out, dy: dy, x: x, shortcut: shortcut, count: count,
+                                                           clip: clip, levels: levels(bits), amplitude: amplitude)
+    }
+
     public func backward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
                          count: Int, perSample: Int) {
         QuantizationKernels.softStaircaseBackward(dx: dx, dy: dy, x: x, count: count, clip: clip,

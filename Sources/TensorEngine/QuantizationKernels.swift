@@ -53,11 +53,8 @@ public enum QuantizationKernels {
                                              amplitude a: Float, kernel: Bool = hasStaircaseKernel) {
         let inv = Float(levels) / c
         if kernel {
-            var s = bwma_staircase()
-            s.clip = c; s.inverse_step = inv; s.amplitude = a; s.two_pi = 2 * .pi
-            let k = cosine
-            s.cosine = (k[0], k[1], k[2], k[3], k[4], k[5], k[6])
-            Parallel.chunks(count) { [s] _, r in
+            let s = staircase(clip: c, inverse: inv, amplitude: a)
+            Parallel.chunks(count) { _, r in
                 var s = s
                 bwma_soft_staircase_backward(dx + r.lowerBound, dy + r.lowerBound, x + r.lowerBound, r.count, &s)
             }
@@ -88,6 +85,36 @@ public enum QuantizationKernels {
 
     /// Whether this CPU runs the soft staircase's backward on the AVX-512 kernel.
     public static let hasStaircaseKernel = bwma_soft_staircase_available() != 0
+
+    /// The staircase's backward fused with a residual block's input-gradient sum through the ReLU before the block:
+    /// out = (dx + shortcut) where x > 0, else 0, dx = `softStaircaseBackward` of dy at x — one pass on the AVX-512
+    /// kernel, else that pass (in place over dy) and `ElementwiseKernels.addMasked`: the same bits either way.
+    public static func softStaircaseBackwardAddMasked(out: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                                                      x: UnsafePointer<Float>, shortcut: UnsafePointer<Float>,
+                                                      count: Int, clip c: Float, levels: Int, amplitude a: Float,
+                                                      kernel: Bool = hasStaircaseKernel) {
+        guard kernel else {
+            softStaircaseBackward(dx: dy, dy: dy, x: x, count: count, clip: c, levels: levels, amplitude: a,
+                                  kernel: false)
+            ElementwiseKernels.addMasked(out, dy, shortcut, mask: x, count: count)
+            return
+        }
+        let s = staircase(clip: c, inverse: Float(levels) / c, amplitude: a)
+        Parallel.chunks(count) { _, r in
+            var s = s
+            let i = r.lowerBound
+            bwma_soft_staircase_backward_add_masked(out + i, dy + i, x + i, shortcut + i, r.count, &s)
+        }
+    }
+
+    /// The C kernels' parameters of the staircase (the polynomial's coefficients and 2π as the Swift lanes use them).
+    private static func staircase(clip: Float, inverse: Float, amplitude: Float) -> bwma_staircase {
+        var s = bwma_staircase()
+        s.clip = clip; s.inverse_step = inverse; s.amplitude = amplitude; s.two_pi = 2 * .pi
+        let k = cosine
+        s.cosine = (k[0], k[1], k[2], k[3], k[4], k[5], k[6])
+        return s
+    }
 
     /// Round half to even for |v| < 2²², by adding and subtracting 1.5·2²³ (the FPU's default rounding does the
     /// work). `rounded(.toNearestOrEven)` on SIMD vectors compiles to one libm call per lane on baseline x86-64

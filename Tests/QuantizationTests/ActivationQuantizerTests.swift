@@ -118,6 +118,31 @@ final class ActivationQuantizerTests: XCTestCase {
         }
     }
 
+    /// The staircase's backward fused with a block's masked input-gradient sum: the AVX-512 kernel's one pass
+    /// against the two passes of the Swift lanes (staircase, then `ElementwiseKernels.addMasked`), bit for bit —
+    /// inputs around [0, c], ±0, c, negative values (masked), a tail off the 16 lanes.
+    func testFusedStaircaseAndMaskedSumIsTheTwoPassesBitForBit() throws {
+        try XCTSkipUnless(QuantizationKernels.hasStaircaseKernel, "this CPU has no AVX-512")
+        let c: Float = 1.7, levels = 15
+        let x = inputs(16 * 29 + 11, seed: 95).map { $0 * 1.3 - 0.4 } + [0, -0.0, c, c.nextUp, -2]
+        let dy = x.indices.map { Float($0 % 19) * 0.21 - 1.9 }
+        let shortcut = x.indices.map { Float($0 % 7) * 0.33 - 1.1 }
+        for amplitude: Float in [0.37, 0.5] {
+            var kernel = [Float](repeating: .nan, count: x.count), twoPasses = kernel
+            var dyKernel = dy, dyTwoPasses = dy
+            QuantizationKernels.softStaircaseBackwardAddMasked(out: &kernel, dy: &dyKernel, x: x, shortcut: shortcut,
+                                                               count: x.count, clip: c, levels: levels,
+                                                               amplitude: amplitude, kernel: true)
+            QuantizationKernels.softStaircaseBackwardAddMasked(out: &twoPasses, dy: &dyTwoPasses, x: x,
+                                                               shortcut: shortcut, count: x.count, clip: c,
+                                                               levels: levels, amplitude: amplitude, kernel: false)
+            XCTAssertEqual(kernel.map(\.bitPattern), twoPasses.map(\.bitPattern), "a = \(amplitude)")
+            XCTAssertEqual(kernel[x.count - 1], 0, "masked below zero")
+            XCTAssertEqual(kernel[x.count - 2], shortcut[x.count - 2], "above the clip: the shortcut alone")
+            XCTAssertTrue(kernel.contains { $0 != 0 })
+        }
+    }
+
     /// `quant.bwma_range: learned`: c starts at the rule's κ_k·rms of the first batch, is then the parameter's value
     /// (in training and evaluation alike), and its gradient is the staircase's derivative in c, summed by hand here.
     func testBWMALearnedClipStartsAtTheRuleAndHasTheStaircaseGradient() {

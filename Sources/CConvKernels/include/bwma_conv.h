@@ -70,4 +70,10 @@ int bwma_soft_staircase_available(void);
 /// dx[i] for i < count as above, the same Float operations in the same order as the Swift lanes (no FMA).
 void bwma_soft_staircase_backward(float *dx, const float *dy, const float *x, long count, const bwma_staircase *s);
 
+/// out[i] = dx[i] + shortcut[i] where x[i] > 0, else 0, with dx as `bwma_soft_staircase_backward` computes it: a
+/// residual block's input gradient through its first convolution's quantizer and the ReLU before the block, in one
+/// pass — the bits of the staircase's pass followed by `ElementwiseKernels.addMasked`.
+void bwma_soft_staircase_backward_add_masked(float *out, const float *dy, const float *x, const float *shortcut,
+                                             long count, const bwma_staircase *s);
+
 #endif
