@@ -146,9 +146,10 @@ public final class BasicBlock: Layer {
 
     /// conv1's input quantizer where its backward runs fused with the masked sum of the block's input gradient:
     /// a BWMA staircase with the rule's range on a block that masks its input gradient (a sum after a ReLU), its
-    /// input the block's own (Float) input. Off (`fusesInputQuantizer`) only to compare.
+    /// input the block's own (Float) input — with or without a datapath in forward (its backward is the software
+    /// one). Off (`fusesInputQuantizer`) only to compare.
     private var fusedInputQuantizer: BWMAActivationQuantizer? {
-        guard fusesInputQuantizer, masksInputGradient, shortcutIsSum, conv1.datapath == nil,
+        guard fusesInputQuantizer, masksInputGradient, shortcutIsSum,
               let q = conv1.quantization?.inputQuantizer as? BWMAActivationQuantizer, q.addsMaskedInBackward
         else { return nil }
         return q
