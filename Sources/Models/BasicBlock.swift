@@ -225,6 +225,7 @@ public final class BasicBlock: Layer {
         conv1.defersInputQuantizerGradient = fused != nil
         fusedLastBackward = fused != nil
         g = conv1.backward(g)
+        conv1.defersInputQuantizerGradient = false
         dx.ensure(shape: x.shape)
         dx.layout = x.layout
         if shortcutIsSum {
