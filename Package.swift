@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // The crossbar's bit-serial datapath as AND + popcount on AVX-512 VPOPCNTDQ (chosen at run time).
         .target(name: "CCrossbar"),
-        // A bf16 convolution's weight gradient on AVX512-BF16 (chosen at run time; oneDNN 2.6 has slower ones there).
+        // The engine's own C kernels, each chosen at run time: a bf16 convolution's weight gradient on AVX512-BF16
+        // (oneDNN 2.6 has slower ones there), the integer forward's window sums, the soft staircase's backward.
         .target(name: "CConvKernels"),
         // Floor 2: tensors and kernels.
         .target(name: "TensorEngine", dependencies: ["COpenBLAS", "CDNNL", "CConvKernels"], swiftSettings: fast),

@@ -7,6 +7,7 @@
 // accumulators — one per output channel — hold a 16 × 16 block of one kernel tap; a block runs over all positions of
 // a chunk of images sized for L2 (zero-padded x and the paired dy), then goes back to memory.
 #include "bwma_conv.h"
+#include "cpu.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -23,13 +24,8 @@ enum { MAX_TAPS = 64 };
 static const int lane_channel[16] = {0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15};
 
 int bwma_bf16_weight_gradient_available(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
-    }
-    return known;
+    CPU_SUPPORTS_ONCE(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"));
 }
 
 int bwma_bf16_weight_gradient_supports(const bwma_conv_shape *s) {

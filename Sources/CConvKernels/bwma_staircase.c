@@ -2,6 +2,7 @@
 // (`QuantizationKernels.softStaircaseBackward`, 16 Floats at a time there too) in the same order, no contraction into
 // FMA, so the same bits — twice the elements per instruction of the Swift code's AVX2.
 #include "bwma_conv.h"
+#include "cpu.h"
 
 #include <immintrin.h>
 
@@ -9,14 +10,7 @@
 
 #define KERNEL __attribute__((target("avx512f")))
 
-int bwma_soft_staircase_available(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512f");
-    }
-    return known;
-}
+int bwma_soft_staircase_available(void) { CPU_SUPPORTS_ONCE(__builtin_cpu_supports("avx512f")); }
 
 KERNEL static inline __m512 gradient(__m512 x, __m512 dy, const bwma_staircase *s) {
     const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 · 2²³: round half to even by the FPU

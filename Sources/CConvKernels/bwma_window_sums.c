@@ -4,20 +4,14 @@
 // columns summed over that plane, 8 output positions per vector. Integers throughout, so any order gives the same
 // sums.
 #include "bwma_conv.h"
+#include "cpu.h"
 
 #include <immintrin.h>
 #include <string.h>
 
 #define AVX2 __attribute__((target("avx2")))
 
-static int has_avx2(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2");
-    }
-    return known;
-}
+static int has_avx2(void) { CPU_SUPPORTS_ONCE(__builtin_cpu_supports("avx2")); }
 
 static inline long plane_width(const bwma_conv_shape *s) { return s->width + 2L * s->pad_w; }
 static inline long plane_height(const bwma_conv_shape *s) { return s->height + 2L * s->pad_h; }

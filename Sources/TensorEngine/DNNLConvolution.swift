@@ -118,8 +118,8 @@ public final class DNNLConvolution {
     /// bf16, where j·Δ would be rounded to 8 significant bits — written straight into its buffer (no fp32 copy, no
     /// reorder), or, where the engine's own weight-gradient kernel runs, read by it from the codes' bytes (kept,
     /// not copied: they must stay as they are until `backward`). `backward` then takes no input pointer and
-    /// accumulates the weight gradient of the codes, Σ j·dy: the caller multiplies it by Δ. False, with nothing done, elsewhere: the caller rebuilds the fp32 input and
-    /// calls `prepareBackward(x:weight:)`.
+    /// accumulates the weight gradient of the codes, Σ j·dy: the caller multiplies it by Δ. False, with nothing
+    /// done, elsewhere: the caller rebuilds the fp32 input and calls `prepareBackward(x:weight:)`.
     public func prepareBackward(codes: UnsafePointer<UInt8>, weight: UnsafePointer<Float>) -> Bool {
         let s = DNNLConvolution.shapes(batch, outChannels, geometry)
         guard precision == .bf16, inputLayout == .nhwc, x.inner != nil, supportsBackward,
