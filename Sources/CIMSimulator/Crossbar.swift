@@ -21,6 +21,8 @@ public struct CrossbarArray {
     /// The int8 route's byte codes run as AND + popcount (`accumulatePopcount`) where the CPU has it; false: the
     /// u8 × s8 GEMMs. Both give the same accumulators, bit for bit.
     public var usesPopcount: Bool
+    /// The cells as the popcount kernel's words, made on first use (`cellMasks`).
+    let maskMemo = CellMaskMemo()
 
     /// - Parameters:
     ///   - on: [Cout, rows], true where B = +1.
@@ -273,17 +275,19 @@ extension CrossbarArray {
 }
 
 /// One worker's buffers for a datapath pass: two input buffers (raw values, codes), the accumulators and the
-/// crossbar's scratch; freed by `deallocate()`.
+/// crossbar's scratch — pieces of the worker's grow-only workspace slot, so a steady-state pass allocates nothing
+/// and touches no fresh pages. Valid until the worker's next pass.
 struct DatapathBuffers {
     let raw: UnsafeMutablePointer<Float>, codes: UnsafeMutablePointer<Float>
     let acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
 
-    init(inputs: Int, accumulators: Int, scratch: Int) {
-        raw = .allocate(capacity: inputs)
-        codes = .allocate(capacity: inputs)
-        acc = .allocate(capacity: accumulators)
-        self.scratch = .allocate(capacity: scratch)
+    init(worker: Int, inputs: Int, accumulators: Int, scratch: Int) {
+        let p = EngineContext.workspace.pieces(.datapathBuffers, worker: worker,
+                                               bytes: [inputs, inputs, accumulators, scratch].map { 4 * $0 })
+        raw = p[0].bindMemory(to: Float.self, capacity: inputs)
+        codes = p[1].bindMemory(to: Float.self, capacity: inputs)
+        acc = p[2].bindMemory(to: Float.self, capacity: accumulators)
+        self.scratch = p[3].bindMemory(to: Float.self, capacity: scratch)
     }
-
-    func deallocate() { raw.deallocate(); codes.deallocate(); acc.deallocate(); scratch.deallocate() }
 }
+

@@ -1,4 +1,5 @@
 import CCrossbar
+import Foundation
 
 /// The int8 route's bit-serial datapath as AND + popcount (`bwma_popcount_group`, AVX-512 VPOPCNTDQ): ideal cells
 /// are bits, so a row group's partial sum for one column, bit-plane and position is popcount(cells ∧ plane) over
@@ -65,9 +66,12 @@ extension CrossbarArray {
         }
     }
 
-    /// Every row group's cells as words, one allocation for the call: group g's block is [columns, words_g], bit b of
-    /// word w of column c = the cell of the group's row 32w + b (0/1).
-    func cellMasks(groups: [Int]) -> [UInt32] {
+    /// Every row group's cells as words: group g's block is [columns, words_g], bit b of word w of column c = the
+    /// cell of the group's row 32w + b (0/1). Made once per array and grouping (a pass asks once per group of
+    /// images).
+    func cellMasks(groups: [Int]) -> [UInt32] { maskMemo.masks(groups) { makeCellMasks(groups: groups) } }
+
+    private func makeCellMasks(groups: [Int]) -> [UInt32] {
         var masks = [UInt32](repeating: 0, count: groups.reduce(0) { $0 + columns * (($1 + 31) / 32) })
         masks.withUnsafeMutableBufferPointer { m in
             cells.withUnsafeBufferPointer { cb in
@@ -84,5 +88,21 @@ extension CrossbarArray {
             }
         }
         return masks
+    }
+}
+
+/// The cell masks of the last row grouping asked of an array (`cellMasks`), shared by its copies — the cells never
+/// change — and by the workers of a pass.
+final class CellMaskMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var groups: [Int] = [], masks: [UInt32]?
+
+    func masks(_ groups: [Int], make: () -> [UInt32]) -> [UInt32] {
+        lock.lock(); defer { lock.unlock() }
+        if let masks, groups == self.groups { return masks }
+        let made = make()
+        self.groups = groups
+        masks = made
+        return made
     }
 }

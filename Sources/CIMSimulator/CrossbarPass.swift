@@ -11,14 +11,32 @@ extension CrossbarDatapath {
         /// The nominal off conductance (in units of G_on) and the gain that undoes it; 0 and 1 for SRAM.
         let leak: Float, gain: Float
 
+        /// The scales as the C kernel takes them: [M] Δα, [M] Δβ.
+        let alphaSteps: [Float], betaSteps: [Float]
+
         init(_ q: LayerQuantization, step: Float, bias: UnsafePointer<Float>?, outChannels M: Int, onOffRatio: Double) {
             scales = (0..<M).map { c in
                 let g = q.groups.count == M ? q.groups[c] : q.groups[0]
                 return (g.alpha * step, g.beta * step)
             }
+            alphaSteps = scales.map(\.alphaStep)
+            betaSteps = scales.map(\.betaStep)
             self.bias = bias
             leak = onOffRatio.isInfinite ? 0 : Float(1 / onOffRatio)
             gain = 1 / (1 - leak)
+        }
+
+        /// `write` into y[p, c] channels-last (M channels per position) in one pass (`bwma_output_channels_last`:
+        /// the same Float operations, the tiles transposed in registers).
+        func writeChannelsLast(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int,
+                               _ out: UnsafeMutablePointer<Float>) {
+            alphaSteps.withUnsafeBufferPointer { a in
+                betaSteps.withUnsafeBufferPointer { b in
+                    var stage = bwma_output_stage(alpha_step: a.baseAddress, beta_step: b.baseAddress, bias: bias,
+                                                  leak: leak, gain: gain)
+                    bwma_output_channels_last(&stage, acc + p0, ld, P, Int32(scales.count), out)
+                }
+            }
         }
 
         /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators [M + 1, ld] (the weight columns,
@@ -70,13 +88,14 @@ extension CrossbarDatapath {
         static let columnsPerGEMM = 1024
 
         /// A convolution: x [N, Cin, H, W] (NCHW or channels-last, its layout), y [N, Cout, outH, outW] (NCHW, or
-        /// channels-last with `channelsLastOutput`). Returns whether the codes were read from images
+        /// channels-last with `channelsLastOutput`); with `codes` ([N, H, W, Cin], `DatapathOperands.codes`) the
+        /// input's codes are those, and x gives only the shape. Returns whether the codes were read from images
         /// (`readsImageRows`).
         @discardableResult
         func convolution(_ x: Tensor, _ geo: ConvGeometry, outChannels M: Int, y: UnsafeMutablePointer<Float>,
-                         channelsLastOutput: Bool) -> Bool {
+                         channelsLastOutput: Bool, codes: UnsafePointer<UInt8>? = nil) -> Bool {
             let n = x.shape[0], K = layout.order.count, P = geo.outPixels
-            let perImage = geo.channels * geo.height * geo.width, channelsLast = x.layout == .nhwc
+            let perImage = geo.channels * geo.height * geo.width
             // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
             let group = Swift.max(1, Swift.min(n, (Self.columnsPerGEMM + P - 1) / P))
             let groups = (n + group - 1) / group
@@ -84,49 +103,38 @@ extension CrossbarDatapath {
             // kernel may read the bytes where they lie in padded images instead of an unrolled copy.
             let bytes = array.runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc)
             let frame = bytes && readsImageRows(geo) ? ImageFrame(geo, order: layout.order) : nil
-            Parallel.chunks(groups) { _, range in
+            let source = InputSource(x: x, codes: codes, perImage: perImage, codeScale: codeScale)
+            Parallel.chunks(groups) { worker, range in
                 let cols = group * P
-                let b = DatapathBuffers(inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
+                let b = DatapathBuffers(worker: worker, inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
                                         scratch: array.scratchCount(positions: cols, bits: bits, tileRows: tileRows))
-                let input = ImageBuffers(bytes: bytes, perImage: perImage,
+                let input = ImageBuffers(worker: worker, bytes: bytes, perImage: perImage,
                                          unrolled: frame != nil ? 0 : bytes ? K * cols : K * P,
-                                         staged: channelsLast, outputs: channelsLastOutput ? M * P : 0)
-                let framed = frame?.buffer(images: group)
-                defer { b.deallocate(); input.deallocate(); framed?.deallocate() }
+                                         staged: source.isChannelsLast && !(bytes && codes != nil),
+                                         framed: (frame?.perImage ?? 0) * group)
+                // The frames' borders are the padding's zero codes (`place` writes only the interiors).
+                input.framed.initialize(repeating: 0, count: (frame?.perImage ?? 0) * group)
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {
-                        let xi = x.data + (i0 + g) * perImage
                         if bytes {
-                            // Channels-last codes become channel planes as bytes (a quarter of the Float's traffic).
-                            CrossbarDatapath.byteCodes(xi, perImage, codeScale,
-                                                       into: channelsLast ? input.byteStage : input.byteImage)
-                            if channelsLast {
-                                bwma_bytes_to_planes(input.byteStage, geo.height * geo.width, Int32(geo.channels),
-                                                     input.byteImage)
-                            }
-                            if let frame, let framed {
-                                frame.place(input.byteImage, into: framed + g * frame.perImage)
+                            let planes = source.bytePlanes(i0 + g, geo, input)
+                            if let frame {
+                                frame.place(planes, into: input.framed + g * frame.perImage)
                             } else {
-                                CrossbarDatapath.orderedColumns(geo, image: input.byteImage, order: layout.order,
+                                CrossbarDatapath.orderedColumns(geo, image: planes, order: layout.order,
                                                                 into: input.byteColumns + g * P, ld: width)
                             }
                         } else {
-                            CrossbarDatapath.codes(xi, perImage, codeScale,
-                                                   into: channelsLast ? input.stage : input.image)
-                            if channelsLast {
-                                LayoutKernels.toPlanes(input.image, input.stage, batch: 1, channels: geo.channels,
-                                                       positions: geo.height * geo.width)
-                            }
-                            Im2col.forward(geo, x: input.image, col: input.columns, ld: P)
+                            Im2col.forward(geo, x: source.valuePlanes(i0 + g, geo, input), col: input.columns, ld: P)
                             for r in 0..<K {
                                 (b.codes + r * width + g * P).update(from: input.columns + layout.order[r] * P,
                                                                      count: P)
                             }
                         }
                     }
-                    if let frame, let framed {
-                        frame.rows(framed) { src in
+                    if let frame {
+                        frame.rows(input.framed) { src in
                             array.accumulate(imageRows: src, positions: width, bits: bits, groups: layout.groups,
                                              adc: adc, into: b.acc, scratch: b.scratch)
                         }
@@ -138,48 +146,87 @@ extension CrossbarDatapath {
                                          adc: adc, into: b.acc, scratch: b.scratch)
                     }
                     for g in 0..<count {
-                        // Channels-last: the planes' vectorised digital step, then one tile transpose into y.
                         let out = y + (i0 + g) * M * P
-                        output.write(b.acc, width, g * P, P, channelsLastOutput ? input.outputs : out, P, 1)
-                        if channelsLastOutput { bwma_planes_to_channels_last(input.outputs, P, Int32(M), out) }
+                        if channelsLastOutput {
+                            output.writeChannelsLast(b.acc, width, g * P, P, out)
+                        } else {
+                            output.write(b.acc, width, g * P, P, out, P, 1)
+                        }
                     }
                 }
             }
             return frame != nil
         }
 
+        /// Where a convolution's input codes come from: the codes themselves (channels-last bytes), or the quantized
+        /// values x_q, whose codes are round(x_q·codeScale).
+        private struct InputSource {
+            let x: Tensor, codes: UnsafePointer<UInt8>?, perImage: Int, codeScale: Float
+
+            /// Whether an image's codes arrive channels-last (and must become channel planes).
+            var isChannelsLast: Bool { codes != nil || x.layout == .nhwc }
+
+            /// Image i's codes as bytes in channel planes [C, H, W] (in `input.byteImage`).
+            func bytePlanes(_ i: Int, _ geo: ConvGeometry, _ input: ImageBuffers) -> UnsafePointer<UInt8> {
+                let positions = geo.height * geo.width, channels = Int32(geo.channels)
+                if let codes {
+                    bwma_bytes_to_planes(codes + i * perImage, positions, channels, input.byteImage)
+                    return UnsafePointer(input.byteImage)
+                }
+                // Channels-last codes become channel planes as bytes (a quarter of the Float's traffic).
+                let xi = x.data + i * perImage, channelsLast = isChannelsLast
+                CrossbarDatapath.byteCodes(xi, perImage, codeScale, into: channelsLast ? input.byteStage : input.byteImage)
+                if channelsLast { bwma_bytes_to_planes(input.byteStage, positions, channels, input.byteImage) }
+                return UnsafePointer(input.byteImage)
+            }
+
+            /// Image i's codes as Float values in channel planes [C, H, W] (in `input.image`).
+            func valuePlanes(_ i: Int, _ geo: ConvGeometry, _ input: ImageBuffers) -> UnsafePointer<Float> {
+                let staged = isChannelsLast ? input.stage : input.image
+                if let codes {
+                    for t in 0..<perImage { staged[t] = Float(codes[i * perImage + t]) }
+                } else {
+                    CrossbarDatapath.codes(x.data + i * perImage, perImage, codeScale, into: staged)
+                }
+                if isChannelsLast {
+                    LayoutKernels.toPlanes(input.image, input.stage, batch: 1, channels: geo.channels,
+                                           positions: geo.height * geo.width)
+                }
+                return UnsafePointer(input.image)
+            }
+        }
+
         /// One worker's per-image buffers: the Float route's codes and im2col matrix of one image, or the byte
-        /// route's codes of one image and the ordered columns of a whole group; `staged`: a channels-last image's
-        /// codes before they become planes.
+        /// route's codes of one image and the ordered columns (or framed images) of a whole group; `staged`: a
+        /// channels-last image's codes before they become planes. Pieces of the worker's workspace slot.
         private struct ImageBuffers {
             let image: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>
             let byteImage: UnsafeMutablePointer<UInt8>, byteColumns: UnsafeMutablePointer<UInt8>
             let stage: UnsafeMutablePointer<Float>, byteStage: UnsafeMutablePointer<UInt8>
-            /// One image's output as planes, before it goes out channels-last.
-            let outputs: UnsafeMutablePointer<Float>
+            /// A group's images in padded frames (`ImageFrame`).
+            let framed: UnsafeMutablePointer<UInt8>
 
-            init(bytes: Bool, perImage: Int, unrolled: Int, staged: Bool, outputs: Int) {
-                image = .allocate(capacity: bytes ? 0 : perImage)
-                columns = .allocate(capacity: bytes ? 0 : unrolled)
-                byteImage = .allocate(capacity: bytes ? perImage : 0)
-                byteColumns = .allocate(capacity: bytes ? unrolled : 0)
-                stage = .allocate(capacity: staged && !bytes ? perImage : 0)
-                byteStage = .allocate(capacity: staged && bytes ? perImage : 0)
-                self.outputs = .allocate(capacity: outputs)
-            }
-
-            func deallocate() {
-                image.deallocate(); columns.deallocate(); byteImage.deallocate(); byteColumns.deallocate()
-                stage.deallocate(); byteStage.deallocate(); outputs.deallocate()
+            init(worker: Int, bytes: Bool, perImage: Int, unrolled: Int, staged: Bool, framed: Int) {
+                let floats = bytes ? 0 : 4
+                let p = EngineContext.workspace.pieces(
+                    .datapathInputs, worker: worker,
+                    bytes: [floats * perImage, floats * unrolled, bytes ? perImage : 0, bytes ? unrolled : 0,
+                            staged ? floats * perImage : 0, staged && bytes ? perImage : 0, framed])
+                image = p[0].bindMemory(to: Float.self, capacity: floats * perImage / 4)
+                columns = p[1].bindMemory(to: Float.self, capacity: floats * unrolled / 4)
+                byteImage = p[2].bindMemory(to: UInt8.self, capacity: bytes ? perImage : 0)
+                byteColumns = p[3].bindMemory(to: UInt8.self, capacity: bytes ? unrolled : 0)
+                stage = p[4].bindMemory(to: Float.self, capacity: staged ? floats * perImage / 4 : 0)
+                byteStage = p[5].bindMemory(to: UInt8.self, capacity: staged && bytes ? perImage : 0)
+                self.framed = p[6].bindMemory(to: UInt8.self, capacity: framed)
             }
         }
 
         /// A linear layer: the batch's input vectors are the columns of one [in, N] code matrix; y [N, out].
         func linear(_ x: Tensor, outChannels M: Int, y: UnsafeMutablePointer<Float>) {
             let n = x.shape[0], K = layout.order.count
-            let b = DatapathBuffers(inputs: K * n, accumulators: (M + 1) * n,
+            let b = DatapathBuffers(worker: 0, inputs: K * n, accumulators: (M + 1) * n,
                                     scratch: array.scratchCount(positions: n, bits: bits, tileRows: tileRows))
-            defer { b.deallocate() }
             CrossbarDatapath.codes(x.data, K * n, codeScale, into: b.raw)
             for i in 0..<n { for r in 0..<K { b.codes[r * n + i] = b.raw[i * K + layout.order[r]] } }
             array.accumulate(codes: b.codes, positions: n, bits: bits, groups: layout.groups, adc: adc, into: b.acc,

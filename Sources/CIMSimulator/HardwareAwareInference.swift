@@ -96,6 +96,10 @@ public final class CrossbarDatapath: ChipDatapath {
     public var channelsLast = true
     public var readsChannelsLast: Bool { channelsLast }
     public var writesChannelsLast: Bool { channelsLast }
+    /// Whether a binarized convolution hands over its input as codes (`LayerDatapath.readsCodes`) rather than as
+    /// quantized values; false only to compare.
+    public var takesCodes = true
+    public var readsCodes: Bool { takesCodes }
     /// Whether the popcount route reads a convolution's codes where they lie in padded images
     /// (`Pass.readsImageRows`) instead of an unrolled copy; false only to compare.
     public var readsImageRows = true
@@ -117,7 +121,7 @@ public final class CrossbarDatapath: ChipDatapath {
                         readsImageRowsEnabled: readsImageRows)
         if let geo = op.geometry {
             lastReadImageRows = pass.convolution(op.input, geo, outChannels: op.outChannels, y: y,
-                                                 channelsLastOutput: channelsLast)
+                                                 channelsLastOutput: channelsLast, codes: op.codes)
         } else {
             lastReadImageRows = false
             pass.linear(op.input, outChannels: op.outChannels, y: y)

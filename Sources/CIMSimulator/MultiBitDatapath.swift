@@ -92,10 +92,9 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         if ranIntegerLayer { return integerForward(op, y: y, planar: planar) }
         let scaleOf = scales, sumOf = weightSums
         // Images in parallel (each worker its own buffers; the crossbar is read-only, outputs disjoint).
-        Parallel.chunks(n) { _, range in
-            let b = DatapathBuffers(inputs: K * P, accumulators: (columns + 1) * P,
+        Parallel.chunks(n) { worker, range in
+            let b = DatapathBuffers(worker: worker, inputs: K * P, accumulators: (columns + 1) * P,
                                     scratch: xb.scratchCount(positions: P, bits: bits, tileRows: tileRows))
-            defer { b.deallocate() }
             let raw = b.raw, codes = b.codes, acc = b.acc
             for i in range {
                 let xi = x.data + i * perImage

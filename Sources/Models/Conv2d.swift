@@ -114,6 +114,19 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             operands.keep(input: x, kernelInput: nil, weights: w, training: training)
             return y
         }
+        // A datapath that reads codes gets the integer view's (no Float copy of the quantized input), and backward
+        // the same codes as after the integer kernel.
+        if let datapath, datapath.readsCodes,
+           let view = quantization?.integerView(input: x, outChannels: outChannels, training: training) {
+            y.ensure(shape: shape)
+            var op = datapathOperands(x)
+            op.codes = view.codes
+            datapath.forward(op, y: y.data)
+            path = .datapath(channelsLast: datapath.writesChannelsLast)
+            y.layout = path.outputLayout
+            operands.keep(input: x, kernelInput: nil, weights: w, training: training)
+            return y
+        }
         var xin = operands.input(x, training: training)
         if datapath == nil, let c = dnnlConvolution(batch: n, geometry: geo, inputLayout: xin.layout,
                                                     bf16Input: xin.elementType == .bfloat16) {

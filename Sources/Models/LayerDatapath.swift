@@ -25,19 +25,26 @@ public protocol LayerDatapath: AnyObject {
     /// oneDNN layers around it, so neither batch norm nor the backward's gradients need a conversion, and the next
     /// datapath gets its input so. Default false: NCHW.
     var writesChannelsLast: Bool { get }
+
+    /// Whether `forward` takes a binarized convolution's input as its k-bit codes (`DatapathOperands.codes`): the
+    /// layer then runs the input quantizer's code forward — one byte per value, the integer kernel's — instead of
+    /// the quantized Float values. Default false.
+    var readsCodes: Bool { get }
 }
 
 extension LayerDatapath {
     public func reproducesIntegerForward(_ operands: DatapathOperands) -> Bool { false }
     public var readsChannelsLast: Bool { false }
     public var writesChannelsLast: Bool { false }
+    public var readsCodes: Bool { false }
 }
 
 /// What a datapath needs from a layer for one forward.
 public struct DatapathOperands {
     /// The layer's name (its weight parameter's name without `.weight`).
     public let name: String
-    /// [N, Cin, H, W] or [N, in]: the kernel's input (the k-bit quantized input for quantized layers).
+    /// [N, Cin, H, W] or [N, in]: the kernel's input (the k-bit quantized input for quantized layers) — or, where
+    /// `codes` is set, the layer's input before quantization, of which only the shape and layout then count.
     public let input: Tensor
     /// [Cout, Cin·kh·kw] or [out, in]: the kernel's weights (α·B + β for binarized layers).
     public let weights: UnsafePointer<Float>
@@ -50,4 +57,7 @@ public struct DatapathOperands {
     public let bias: UnsafePointer<Float>?
     /// The layer's quantizers and the binarizer's (α, β) groups of this forward.
     public let quantization: LayerQuantization?
+    /// [N, H, W, Cin] (channels-last whatever `input`'s layout): the quantized input as codes j, x_q = j·Δ with
+    /// Δ = `quantization.inputQuantizer.quantizationStep` — set for a datapath that `readsCodes`, nil otherwise.
+    public var codes: UnsafePointer<UInt8>? = nil
 }

@@ -26,6 +26,9 @@ public final class Workspace: @unchecked Sendable {
         /// A worker's fp32 partial sums of a bf16 weight gradient and its chunk of padded input and paired output
         /// gradient (`BF16WeightGradient`).
         case weightGradPartial, weightGradScratch
+        /// A hardware datapath's per-worker buffers for one pass (CIMSimulator's crossbar): its accumulators and
+        /// kernel scratch, and its staged input images.
+        case datapathBuffers, datapathInputs
     }
 
     private var buffers: [[Tensor?]] = []
@@ -34,7 +37,7 @@ public final class Workspace: @unchecked Sendable {
     public init() {}
 
     /// A buffer of at least `bytes` bytes for `worker`'s `slot` (contents unspecified, 64-byte aligned).
-    func buffer(_ slot: Slot, worker: Int = 0, bytes: Int) -> UnsafeMutableRawPointer {
+    public func buffer(_ slot: Slot, worker: Int = 0, bytes: Int) -> UnsafeMutableRawPointer {
         UnsafeMutableRawPointer(buffer(slot, worker: worker, count: (bytes + 3) / 4))
     }
 
@@ -52,6 +55,18 @@ public final class Workspace: @unchecked Sendable {
         withSlot(slot, worker) { t in
             if t.capacity < count { t.ensure(shape: [count]) }
             return t.data
+        }
+    }
+
+    /// Consecutive pieces of `worker`'s `slot` of these sizes in bytes, each 64-byte aligned (contents unspecified;
+    /// valid until the slot's next use): several buffers of one pass from one grow-only slot.
+    public func pieces(_ slot: Slot, worker: Int, bytes sizes: [Int]) -> [UnsafeMutableRawPointer] {
+        let aligned = sizes.map { ($0 + 63) / 64 * 64 }
+        let base = buffer(slot, worker: worker, bytes: Swift.max(aligned.reduce(0, +), 64))
+        var offset = 0
+        return aligned.map { size in
+            defer { offset += size }
+            return base + offset
         }
     }
 

@@ -142,27 +142,52 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         }
     }
 
-    /// The channels-last datapath's layout kernels against element-by-element transposes: bytes to planes (VBMI
-    /// blocks of 4 positions × 16 channels, the rest one by one) and Float planes to channels-last (16 × 16 tiles),
-    /// on shapes with and without partial blocks.
-    func testLayoutTransposesOfTheChannelsLastRoute() {
+    /// The channels-last datapath's kernels against element by element: bytes to planes (VBMI blocks of 4
+    /// positions × 16 channels, the rest one by one), and the digital output stage written channels-last (16 × 16
+    /// tiles transposed in registers, the rest one by one) against `digitalOutput` bit for bit — with and without
+    /// off-cell leakage and a bias, accumulators with a row stride beyond the positions, shapes with and without
+    /// partial tiles.
+    func testLayoutKernelsOfTheChannelsLastRoute() {
         var rng = RNG(seed: 53)
-        for (positions, channels) in [(1024, 16), (64, 64), (25, 32), (49, 20), (7, 3), (256, 48)] {
+        for (positions, channels) in [(1024, 16), (64, 64), (25, 32), (49, 20), (7, 3), (256, 48), (40, 33)] {
             let bytes = (0..<(positions * channels)).map { _ in UInt8(rng.below(256)) }
             var planes = [UInt8](repeating: 0, count: bytes.count)
             bwma_bytes_to_planes(bytes, positions, Int32(channels), &planes)
-            let floats = (0..<(positions * channels)).map { _ in rng.normal() }
-            var channelsLast = [Float](repeating: .nan, count: floats.count)
-            bwma_planes_to_channels_last(floats, positions, Int32(channels), &channelsLast)
-            var wrongBytes = 0, wrongFloats = 0
+            var wrongBytes = 0
             for p in 0..<positions {
-                for c in 0..<channels {
-                    if planes[c * positions + p] != bytes[p * channels + c] { wrongBytes += 1 }
-                    if channelsLast[p * channels + c] != floats[c * positions + p] { wrongFloats += 1 }
-                }
+                for c in 0..<channels where planes[c * positions + p] != bytes[p * channels + c] { wrongBytes += 1 }
             }
             XCTAssertEqual(wrongBytes, 0, "bytes to planes, \(positions) x \(channels)")
-            XCTAssertEqual(wrongFloats, 0, "planes to channels-last, \(positions) x \(channels)")
+
+            let lda = positions + 5
+            let acc = (0..<((channels + 1) * lda)).map { _ in Float(rng.below(3000)) + rng.normal() }
+            let alpha = (0..<channels).map { _ in rng.normal() * 0.01 }, beta = (0..<channels).map { _ in rng.normal() }
+            let bias = (0..<channels).map { _ in rng.normal() }
+            for (leak, withBias) in [(Float(0), false), (Float(0.1), true)] {
+                let gain = 1 / (1 - leak)
+                var y = [Float](repeating: .nan, count: positions * channels)
+                alpha.withUnsafeBufferPointer { a in
+                    beta.withUnsafeBufferPointer { b in
+                        bias.withUnsafeBufferPointer { bb in
+                            var stage = bwma_output_stage(alpha_step: a.baseAddress, beta_step: b.baseAddress,
+                                                          bias: withBias ? bb.baseAddress : nil, leak: leak, gain: gain)
+                            bwma_output_channels_last(&stage, acc, lda, positions, Int32(channels), &y)
+                        }
+                    }
+                }
+                var wrong = 0
+                for p in 0..<positions {
+                    let ref = acc[channels * lda + p]
+                    for c in 0..<channels {
+                        let on = (acc[c * lda + p] - leak * ref) * gain
+                        let expected = CrossbarDatapath.digitalOutput(alphaStep: alpha[c], betaStep: beta[c],
+                                                                      bias: withBias ? bias[c] : 0, onSum: on,
+                                                                      inputSum: ref)
+                        if y[p * channels + c].bitPattern != expected.bitPattern { wrong += 1 }
+                    }
+                }
+                XCTAssertEqual(wrong, 0, "output stage, \(positions) x \(channels), leak \(leak)")
+            }
         }
     }
 

@@ -107,4 +107,50 @@ final class IntegerShortcutTests: XCTestCase {
             }
         }
     }
+
+    /// A binarized convolution hands the chip its input as the quantizer's codes (`readsCodes`): the same outputs
+    /// and gradients as from the quantized values, on every input route — padded images (8 x 8), unrolled columns
+    /// (5 x 5), the Float GEMMs of varied cells — from NCHW and channels-last inputs. And in bf16 the backward then
+    /// reads those codes as the software layer's does, so CIM-aware training gets exactly its gradients.
+    func testCodesRouteIsTheValuesRoute() throws {
+        var (conv, store) = try conv(inChannels: 16, outChannels: 8, seed: 21)
+        defer { withExtendedLifetime(store) {} }
+        func step(_ datapath: LayerDatapath?, _ x: Tensor) -> (y: [Float], dx: [Float], dw: [Float]) {
+            conv.datapath = datapath
+            store.zeroGrad()
+            let y = conv.forward(x, training: true)
+            let dy = Tensor(shape: y.shape)
+            dy.layout = y.layout
+            var rng = RNG(seed: 22)
+            for i in 0..<dy.count { dy.data[i] = rng.normal() }
+            let dx = conv.backward(dy).planarArray
+            return (y.planarArray, dx, conv.weight.grads)
+        }
+        var lossy = CIMConfig(); lossy.adcBits = 4
+        var noisy = CIMConfig(); noisy.adcBits = 5; noisy.variation = 0.1
+        for side in [8, 5] {
+            let planar = input([2, 16, side, side], seed: 23)
+            for x in [planar, planar.converted(to: .nhwc, using: Tensor(shape: [0]))] {
+                for config in [lossy, noisy] {
+                    let chip = CrossbarDatapath(config: config, layerIndex: 0)
+                    let codes = step(chip, x)
+                    XCTAssertEqual(chip.lastReadImageRows, side == 8 && config.hasIdealCells)
+                    chip.takesCodes = false
+                    let values = step(chip, x)
+                    let what = "\(side) x \(side), \(x.layout), variation \(config.variation)"
+                    XCTAssertEqual(codes.y, values.y, what)
+                    XCTAssertEqual(codes.dx, values.dx, what)
+                    XCTAssertEqual(codes.dw, values.dw, what)
+                }
+            }
+        }
+        EngineContext.configure(threads: 1, backend: .onednn, precision: .bf16)
+        guard EngineContext.precision == .bf16 else { return }
+        (conv, store) = try self.conv(inChannels: 16, outChannels: 8, seed: 21)  // a layer made in bf16
+        let x = input([2, 16, 8, 8], seed: 23).converted(to: .nhwc, using: Tensor(shape: [0]))
+        let software = step(nil, x), chip = step(CrossbarDatapath(config: lossy, layerIndex: 0), x)
+        XCTAssertNotEqual(chip.y, software.y, "the forward went through the lossy crossbar")
+        XCTAssertEqual(chip.dx, software.dx)
+        XCTAssertEqual(chip.dw, software.dw, "bf16: the weight gradient of the codes, as the software layer's")
+    }
 }

@@ -50,8 +50,17 @@ void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int
 /// transpose; AVX512-VBMI where the CPU has it, else element by element).
 void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint8_t *dst);
 
-/// dst[p·channels + c] = src[c·positions + p]: one image's Float channel planes as a channels-last image (16 × 16
-/// tiles transposed in registers where the CPU has AVX-512, element by element elsewhere and at the edges).
-void bwma_planes_to_channels_last(const float *src, long positions, int channels, float *dst);
+/// The digital step of a binarized layer's outputs (CIMSimulator's `OutputStage`): per channel c, Δα_c, Δβ_c and the
+/// bias (NULL: none); the nominal off conductance `leak` (in units of G_on) and the gain 1 / (1 − leak) that undo it.
+typedef struct {
+    const float *alpha_step, *beta_step, *bias;
+    float leak, gain;
+} bwma_output_stage;
+
+/// y[p·channels + c] = α_c·(2·on − ref) + (β_c·ref + bias_c), on = (acc[c·lda + p] − leak·ref)·gain,
+/// ref = acc[channels·lda + p] (the reference row after the channels' rows), for p < n: the outputs channels-last,
+/// straight from the accumulators (16 × 16 tiles on AVX-512, element by element elsewhere; the same bits).
+void bwma_output_channels_last(const bwma_output_stage *stage, const float *acc, long lda, long n, int channels,
+                               float *y);
 
 #endif

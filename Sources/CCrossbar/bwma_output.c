@@ -1,0 +1,54 @@
+// The crossbar's digital output stage, written channels-last: per output the off-cell calibration and the
+// channel's affine step of CIMSimulator's `OutputStage.write` — the same Float operations in the same order, no FMA
+// — for 16 channels × 16 positions at a time, transposed in registers on the way out (AVX-512), where the Swift
+// route wrote channel planes and transposed them in a second pass.
+#include "bwma_crossbar.h"
+#include "cpu.h"
+#include "transpose.h"
+
+#pragma clang fp contract(off)
+
+static inline float output_value(const bwma_output_stage *s, float bias, int c, float acc, float ref) {
+    const float on = (acc - s->leak * ref) * s->gain;
+    return s->alpha_step[c] * (2 * on - ref) + (s->beta_step[c] * ref + bias);
+}
+
+// Whole tiles: positions below n / 16 · 16, channels below channels / 16 · 16.
+KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
+                                float *y) {
+    const __m512 leak = _mm512_set1_ps(s->leak), gain = _mm512_set1_ps(s->gain), two = _mm512_set1_ps(2);
+    for (long p0 = 0; p0 + 16 <= n; p0 += 16) {
+        const __m512 ref = _mm512_loadu_ps(acc + channels * lda + p0), leaked = _mm512_mul_ps(leak, ref);
+        for (int c0 = 0; c0 + 16 <= channels; c0 += 16) {
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) {
+                const int c = c0 + i;
+                const __m512 on = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(acc + c * lda + p0), leaked), gain);
+                const __m512 offset = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(s->beta_step[c]), ref),
+                                                    _mm512_set1_ps(s->bias ? s->bias[c] : 0));
+                r[i] = _mm512_add_ps(
+                    _mm512_mul_ps(_mm512_set1_ps(s->alpha_step[c]), _mm512_sub_ps(_mm512_mul_ps(two, on), ref)),
+                    offset);
+            }
+            transpose16(r);
+            for (int i = 0; i < 16; i++) _mm512_storeu_ps(y + (p0 + i) * channels + c0, r[i]);
+        }
+    }
+}
+
+void bwma_output_channels_last(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
+                               float *y) {
+    long p_tiles = 0;
+    int c_tiles = 0;
+    if (avx512()) {
+        output_tiles(s, acc, lda, n, channels, y);
+        p_tiles = n / 16 * 16;
+        c_tiles = channels / 16 * 16;
+    }
+    const float *ref = acc + channels * lda;
+    for (long p = 0; p < n; p++) {
+        for (int c = p < p_tiles ? c_tiles : 0; c < channels; c++) {
+            y[p * channels + c] = output_value(s, s->bias ? s->bias[c] : 0, c, acc[c * lda + p], ref[p]);
+        }
+    }
+}
