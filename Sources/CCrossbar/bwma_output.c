@@ -13,22 +13,26 @@ static inline float output_value(const bwma_output_stage *s, float bias, int c, 
     return s->alpha_step[c] * (2 * on - ref) + (s->beta_step[c] * ref + bias);
 }
 
-// Whole tiles: positions below n / 16 · 16, channels below channels / 16 · 16.
+// Whole tiles: positions below n / 16 · 16, channels below channels / 16 · 16 — 16 channels' rows at a time,
+// streamed along the positions (16 + 1 sequential streams the prefetchers follow).
 KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
                                 float *y) {
     const __m512 leak = _mm512_set1_ps(s->leak), gain = _mm512_set1_ps(s->gain), two = _mm512_set1_ps(2);
-    for (long p0 = 0; p0 + 16 <= n; p0 += 16) {
-        const __m512 ref = _mm512_loadu_ps(acc + channels * lda + p0), leaked = _mm512_mul_ps(leak, ref);
-        for (int c0 = 0; c0 + 16 <= channels; c0 += 16) {
+    for (int c0 = 0; c0 + 16 <= channels; c0 += 16) {
+        __m512 alpha[16], beta[16], bias[16];
+        for (int i = 0; i < 16; i++) {
+            alpha[i] = _mm512_set1_ps(s->alpha_step[c0 + i]);
+            beta[i] = _mm512_set1_ps(s->beta_step[c0 + i]);
+            bias[i] = _mm512_set1_ps(s->bias ? s->bias[c0 + i] : 0);
+        }
+        for (long p0 = 0; p0 + 16 <= n; p0 += 16) {
+            const __m512 ref = _mm512_loadu_ps(acc + channels * lda + p0), leaked = _mm512_mul_ps(leak, ref);
             __m512 r[16];
             for (int i = 0; i < 16; i++) {
-                const int c = c0 + i;
-                const __m512 on = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(acc + c * lda + p0), leaked), gain);
-                const __m512 offset = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(s->beta_step[c]), ref),
-                                                    _mm512_set1_ps(s->bias ? s->bias[c] : 0));
-                r[i] = _mm512_add_ps(
-                    _mm512_mul_ps(_mm512_set1_ps(s->alpha_step[c]), _mm512_sub_ps(_mm512_mul_ps(two, on), ref)),
-                    offset);
+                const __m512 on =
+                    _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(acc + (c0 + i) * lda + p0), leaked), gain);
+                r[i] = _mm512_add_ps(_mm512_mul_ps(alpha[i], _mm512_sub_ps(_mm512_mul_ps(two, on), ref)),
+                                     _mm512_add_ps(_mm512_mul_ps(beta[i], ref), bias[i]));
             }
             transpose16(r);
             for (int i = 0; i < 16; i++) _mm512_storeu_ps(y + (p0 + i) * channels + c0, r[i]);
