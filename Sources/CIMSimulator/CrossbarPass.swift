@@ -133,18 +133,7 @@ extension CrossbarDatapath {
                             }
                         }
                     }
-                    if let frame {
-                        frame.rows(input.framed) { src in
-                            array.accumulate(imageRows: src, positions: width, bits: bits, groups: layout.groups,
-                                             adc: adc, into: b.acc, scratch: b.scratch)
-                        }
-                    } else if bytes {
-                        array.accumulate(byteCodes: input.byteColumns, positions: width, bits: bits,
-                                         groups: layout.groups, adc: adc, into: b.acc, scratch: b.scratch)
-                    } else {
-                        array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups,
-                                         adc: adc, into: b.acc, scratch: b.scratch)
-                    }
+                    accumulate(width, frame: frame, bytes: bytes, input, b)
                     for g in 0..<count {
                         let out = y + (i0 + g) * M * P
                         if channelsLastOutput {
@@ -156,6 +145,24 @@ extension CrossbarDatapath {
                 }
             }
             return frame != nil
+        }
+
+        /// The array's accumulation of a group's `width` positions from where `convolution` put the codes: framed
+        /// images, ordered byte columns, or Float codes.
+        private func accumulate(_ width: Int, frame: ImageFrame?, bytes: Bool, _ input: ImageBuffers,
+                                _ b: DatapathBuffers) {
+            if let frame {
+                frame.rows(input.framed) { src in
+                    array.accumulate(imageRows: src, positions: width, bits: bits, groups: layout.groups, adc: adc,
+                                     into: b.acc, scratch: b.scratch)
+                }
+            } else if bytes {
+                array.accumulate(byteCodes: input.byteColumns, positions: width, bits: bits, groups: layout.groups,
+                                 adc: adc, into: b.acc, scratch: b.scratch)
+            } else {
+                array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups, adc: adc,
+                                 into: b.acc, scratch: b.scratch)
+            }
         }
 
         /// Where a convolution's input codes come from: the codes themselves (channels-last bytes), or the quantized
@@ -175,7 +182,8 @@ extension CrossbarDatapath {
                 }
                 // Channels-last codes become channel planes as bytes (a quarter of the Float's traffic).
                 let xi = x.data + i * perImage, channelsLast = isChannelsLast
-                CrossbarDatapath.byteCodes(xi, perImage, codeScale, into: channelsLast ? input.byteStage : input.byteImage)
+                CrossbarDatapath.byteCodes(xi, perImage, codeScale,
+                                           into: channelsLast ? input.byteStage : input.byteImage)
                 if channelsLast { bwma_bytes_to_planes(input.byteStage, positions, channels, input.byteImage) }
                 return UnsafePointer(input.byteImage)
             }
