@@ -49,8 +49,10 @@ void bwma_output_channels_last(const bwma_output_stage *s, const float *acc, lon
         p_tiles = n / 16 * 16;
         c_tiles = channels / 16 * 16;
     }
+    // The rest one by one: the channels past the tiles at the tiles' positions, every channel at the positions
+    // past them.
     const float *ref = acc + channels * lda;
-    for (long p = 0; p < n; p++) {
+    for (long p = c_tiles == channels ? p_tiles : 0; p < n; p++) {
         for (int c = p < p_tiles ? c_tiles : 0; c < channels; c++) {
             y[p * channels + c] = output_value(s, s->bias ? s->bias[c] : 0, c, acc[c * lda + p], ref[p]);
         }
