@@ -37,7 +37,7 @@ public final class Workspace: @unchecked Sendable {
     public init() {}
 
     /// A buffer of at least `bytes` bytes for `worker`'s `slot` (contents unspecified, 64-byte aligned).
-    public func buffer(_ slot: Slot, worker: Int = 0, bytes: Int) -> UnsafeMutableRawPointer {
+    func buffer(_ slot: Slot, worker: Int = 0, bytes: Int) -> UnsafeMutableRawPointer {
         UnsafeMutableRawPointer(buffer(slot, worker: worker, count: (bytes + 3) / 4))
     }
 
