@@ -13,7 +13,8 @@
 # training steps in bf16 mixed precision (default fp32). Run on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS="${1:-3}"; STEPS="${2:-8}"; THREADS="${3:-1}"; ADCS="${4:-8 5}"; CHECKPOINT="${5:-}"; PRECISION="${PRECISION:-fp32}"
+ROUNDS="${1:-3}"; STEPS="${2:-8}"; THREADS="${3:-1}"; ADCS="${4:-8 5}"; CHECKPOINT="${5:-}"
+PRECISION="${PRECISION:-fp32}"
 source launch/env.sh
 swift build -c release --product bwma >/dev/null
 BWMA=.build/release/bwma
