@@ -1,7 +1,8 @@
 // The crossbar's digital output stage, written channels-last: per output the off-cell calibration and the
 // channel's affine step of CIMSimulator's `OutputStage.write` — the same Float operations in the same order, no FMA
 // — for 16 channels × 16 positions at a time, transposed in registers on the way out (AVX-512), where the Swift
-// route wrote channel planes and transposed them in a second pass.
+// route wrote channel planes and transposed them in a second pass. In bf16 mixed precision the values go out rounded
+// to bf16 as the engine rounds (`BFloat16.init`: nearest, ties to even, by the same integer operations).
 #include "bwma_crossbar.h"
 #include "cpu.h"
 #include "transpose.h"
@@ -13,10 +14,24 @@ static inline float output_value(const bwma_output_stage *s, float bias, int c, 
     return s->alpha_step[c] * (2 * on - ref) + (s->beta_step[c] * ref + bias);
 }
 
+// bits(v) + 0x7FFF + bit 16 of bits(v), the top half: round to nearest, ties to even (wrapping, as the Swift).
+static inline uint16_t bf16_bits(float v) {
+    uint32_t b;
+    __builtin_memcpy(&b, &v, 4);
+    return (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+}
+
+KERNEL static inline __m256i bf16_lanes(__m512 v) {
+    const __m512i b = _mm512_castps_si512(v);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+    const __m512i r = _mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7FFF)), odd);
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
+}
+
 // Whole tiles: positions below n / 16 · 16, channels below channels / 16 · 16 — 16 channels' rows at a time,
 // streamed along the positions (16 + 1 sequential streams the prefetchers follow).
 KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
-                                float *y) {
+                                void *y) {
     const __m512 leak = _mm512_set1_ps(s->leak), gain = _mm512_set1_ps(s->gain), two = _mm512_set1_ps(2);
     for (int c0 = 0; c0 + 16 <= channels; c0 += 16) {
         __m512 alpha[16], beta[16], bias[16];
@@ -35,13 +50,20 @@ KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, lo
                                      _mm512_add_ps(_mm512_mul_ps(beta[i], ref), bias[i]));
             }
             transpose16(r);
-            for (int i = 0; i < 16; i++) _mm512_storeu_ps(y + (p0 + i) * channels + c0, r[i]);
+            for (int i = 0; i < 16; i++) {
+                const long at = (p0 + i) * channels + c0;
+                if (s->bf16_output) {
+                    _mm256_storeu_si256((__m256i *)((uint16_t *)y + at), bf16_lanes(r[i]));
+                } else {
+                    _mm512_storeu_ps((float *)y + at, r[i]);
+                }
+            }
         }
     }
 }
 
 void bwma_output_channels_last(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
-                               float *y) {
+                               void *y) {
     long p_tiles = 0;
     int c_tiles = 0;
     if (avx512()) {
@@ -54,7 +76,12 @@ void bwma_output_channels_last(const bwma_output_stage *s, const float *acc, lon
     const float *ref = acc + channels * lda;
     for (long p = c_tiles == channels ? p_tiles : 0; p < n; p++) {
         for (int c = p < p_tiles ? c_tiles : 0; c < channels; c++) {
-            y[p * channels + c] = output_value(s, s->bias ? s->bias[c] : 0, c, acc[c * lda + p], ref[p]);
+            const float v = output_value(s, s->bias ? s->bias[c] : 0, c, acc[c * lda + p], ref[p]);
+            if (s->bf16_output) {
+                ((uint16_t *)y)[p * channels + c] = bf16_bits(v);
+            } else {
+                ((float *)y)[p * channels + c] = v;
+            }
         }
     }
 }

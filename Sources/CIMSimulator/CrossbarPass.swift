@@ -27,13 +27,13 @@ extension CrossbarDatapath {
         }
 
         /// `write` into y[p, c] channels-last (M channels per position) in one pass (`bwma_output_channels_last`:
-        /// the same Float operations, the tiles transposed in registers).
+        /// the same Float operations, the tiles transposed in registers), in Float or rounded to bf16 (`bf16`).
         func writeChannelsLast(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int,
-                               _ out: UnsafeMutablePointer<Float>) {
+                               _ out: UnsafeMutableRawPointer, bf16: Bool) {
             alphaSteps.withUnsafeBufferPointer { a in
                 betaSteps.withUnsafeBufferPointer { b in
                     var stage = bwma_output_stage(alpha_step: a.baseAddress, beta_step: b.baseAddress, bias: bias,
-                                                  leak: leak, gain: gain)
+                                                  leak: leak, gain: gain, bf16_output: bf16 ? 1 : 0)
                     bwma_output_channels_last(&stage, acc + p0, ld, P, Int32(scales.count), out)
                 }
             }
@@ -92,8 +92,9 @@ extension CrossbarDatapath {
         /// input's codes are those, and x gives only the shape. Returns whether the codes were read from images
         /// (`readsImageRows`).
         @discardableResult
-        func convolution(_ x: Tensor, _ geo: ConvGeometry, outChannels M: Int, y: UnsafeMutablePointer<Float>,
-                         channelsLastOutput: Bool, codes: UnsafePointer<UInt8>? = nil) -> Bool {
+        func convolution(_ x: Tensor, _ geo: ConvGeometry, outChannels M: Int, y: UnsafeMutableRawPointer,
+                         channelsLastOutput: Bool, bf16: Bool = false, codes: UnsafePointer<UInt8>? = nil) -> Bool {
+            precondition(!bf16 || channelsLastOutput, "a bf16 output is written channels-last")
             let n = x.shape[0], K = layout.order.count, P = geo.outPixels
             let perImage = geo.channels * geo.height * geo.width
             // Images per GEMM: enough output pixels (≥ 1024 columns) to keep the GEMMs efficient on small maps.
@@ -135,11 +136,11 @@ extension CrossbarDatapath {
                     }
                     accumulate(width, frame: frame, bytes: bytes, input, b)
                     for g in 0..<count {
-                        let out = y + (i0 + g) * M * P
+                        let out = y + (i0 + g) * M * P * (bf16 ? 2 : 4)
                         if channelsLastOutput {
-                            output.writeChannelsLast(b.acc, width, g * P, P, out)
+                            output.writeChannelsLast(b.acc, width, g * P, P, out, bf16: bf16)
                         } else {
-                            output.write(b.acc, width, g * P, P, out, P, 1)
+                            output.write(b.acc, width, g * P, P, out.assumingMemoryBound(to: Float.self), P, 1)
                         }
                     }
                 }

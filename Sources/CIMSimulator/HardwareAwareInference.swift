@@ -100,13 +100,15 @@ public final class CrossbarDatapath: ChipDatapath {
     /// quantized values; false only to compare.
     public var takesCodes = true
     public var readsCodes: Bool { takesCodes }
+    /// A channels-last output goes out in bf16 where the layer stores it so (`LayerDatapath.writesBF16`).
+    public var writesBF16: Bool { channelsLast }
     /// Whether the popcount route reads a convolution's codes where they lie in padded images
     /// (`Pass.readsImageRows`) instead of an unrolled copy; false only to compare.
     public var readsImageRows = true
     /// Whether the last forward read its codes so (diagnostics, tests).
     public private(set) var lastReadImageRows = false
 
-    public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
+    public func forward(_ op: DatapathOperands, y: UnsafeMutableRawPointer) {
         guard let q = op.quantization, let aq = q.inputQuantizer, let signs = q.binaryWeights, !q.groups.isEmpty else {
             preconditionFailure("\(op.name): the CIM datapath needs binary weights and k-bit inputs")
         }
@@ -121,10 +123,12 @@ public final class CrossbarDatapath: ChipDatapath {
                         readsImageRowsEnabled: readsImageRows)
         if let geo = op.geometry {
             lastReadImageRows = pass.convolution(op.input, geo, outChannels: op.outChannels, y: y,
-                                                 channelsLastOutput: channelsLast, codes: op.codes)
+                                                 channelsLastOutput: channelsLast, bf16: op.bf16Output,
+                                                 codes: op.codes)
         } else {
+            precondition(!op.bf16Output, "\(op.name): a linear layer's datapath writes Float")
             lastReadImageRows = false
-            pass.linear(op.input, outChannels: op.outChannels, y: y)
+            pass.linear(op.input, outChannels: op.outChannels, y: y.assumingMemoryBound(to: Float.self))
         }
     }
 

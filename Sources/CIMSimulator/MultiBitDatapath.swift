@@ -73,7 +73,8 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         }
     }
 
-    public func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
+    public func forward(_ op: DatapathOperands, y raw: UnsafeMutableRawPointer) {
+        let y = raw.assumingMemoryBound(to: Float.self)  // (Float always: `writesBF16` is false)
         let K = op.rows, M = op.outChannels, wb = weightBits, half = Float(1 << (wb - 1)), bits = 8
         if layout == nil || layout!.order.count != K {
             layout = CrossbarDatapath.layout(op, config: config, columns: M * wb)

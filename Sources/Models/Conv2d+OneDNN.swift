@@ -57,11 +57,17 @@ extension Conv2d {
         return integerConv
     }
 
+    /// Whether this forward stores its output in bf16: mixed precision's storage of a convolution output that feeds
+    /// a batch norm (`outputFeedsBatchNorm`), on the integer kernel and on a datapath that writes bf16.
+    var storesBF16Output: Bool {
+        outputFeedsBatchNorm && EngineContext.precision == .bf16 && (datapath?.writesBF16 ?? true)
+    }
+
     /// y = Δα_c·(B ⊛ j) + Δβ_c·(1 ⊛ j) (+ bias) from the layer's integer view, channels-last: in Float, or
-    /// rounded to bf16 where mixed precision stores this layer's output so (`outputFeedsBatchNorm`) — not where it
-    /// stands in for a hardware datapath (an ideal chip), whose Float output it must equal.
+    /// rounded to bf16 where mixed precision stores this layer's output so (`storesBF16Output`) — where it stands
+    /// in for a hardware datapath (an ideal chip), as that datapath would store it.
     func integerForward(_ conv: DNNLIntegerConvolution, _ view: IntegerView, shape: [Int]) {
-        let bf16 = outputFeedsBatchNorm && EngineContext.precision == .bf16 && datapath == nil
+        let bf16 = storesBF16Output
         y.ensure(shape: shape, elementType: bf16 ? .bfloat16 : .float32)
         conv.forward(codes: view.codes, signs: view.signs, scale: view.alpha.map { $0 * view.step },
                      offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) },

@@ -118,10 +118,11 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         // the same codes as after the integer kernel.
         if let datapath, datapath.readsCodes,
            let view = quantization?.integerView(input: x, outChannels: outChannels, training: training) {
-            y.ensure(shape: shape)
             var op = datapathOperands(x)
             op.codes = view.codes
-            datapath.forward(op, y: y.data)
+            op.bf16Output = storesBF16Output
+            y.ensure(shape: shape, elementType: op.bf16Output ? .bfloat16 : .float32)
+            datapath.forward(op, y: y.rawData)
             path = .datapath(channelsLast: datapath.writesChannelsLast)
             y.layout = path.outputLayout
             operands.keep(input: x, kernelInput: nil, weights: w, training: training)
@@ -135,13 +136,16 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             path = .dnnl
         } else {
             xin = xin.widened(using: widenedInput)  // (no oneDNN kernel for a bf16 input of this shape)
-            y.ensure(shape: shape)
             // The reference kernels read NCHW, and so do datapaths that do not take channels-last.
             if datapath?.readsChannelsLast != true { xin = xin.converted(to: .nchw, using: planarInput) }
             if let datapath {
-                datapath.forward(datapathOperands(xin), y: y.data)
+                var op = datapathOperands(xin)
+                op.bf16Output = storesBF16Output
+                y.ensure(shape: shape, elementType: op.bf16Output ? .bfloat16 : .float32)
+                datapath.forward(op, y: y.rawData)
                 path = .datapath(channelsLast: datapath.writesChannelsLast)
             } else {
+                y.ensure(shape: shape)
                 Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                                      outChannels: outChannels, geometry: geo)
                 path = .reference

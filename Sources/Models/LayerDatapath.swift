@@ -9,8 +9,8 @@ import TensorEngine
 /// the device effects count as identity in backward).
 public protocol LayerDatapath: AnyObject {
     /// Writes the layer's output `y` ([N, Cout, outH, outW] for a convolution, [N, out] for a linear layer),
-    /// including the bias.
-    func forward(_ operands: DatapathOperands, y: UnsafeMutablePointer<Float>)
+    /// including the bias: Float values, or bf16 where `operands.bf16Output`.
+    func forward(_ operands: DatapathOperands, y: UnsafeMutableRawPointer)
 
     /// Whether `forward` on these operands would compute exactly the layer's exact integer forward
     /// (Δα·(B ⊛ j) + Δβ·(1 ⊛ j) + bias, the same Float expression): a convolution then runs its integer kernel
@@ -30,6 +30,11 @@ public protocol LayerDatapath: AnyObject {
     /// layer then runs the input quantizer's code forward — one byte per value, the integer kernel's — instead of
     /// the quantized Float values. Default false.
     var readsCodes: Bool { get }
+
+    /// Whether `forward` writes a convolution's output in bf16 when asked (`DatapathOperands.bf16Output`): bf16
+    /// mixed precision stores the output of a convolution that feeds a batch norm so (`Conv2d.outputFeedsBatchNorm`),
+    /// as autocast does, and the batch norm reads it as it comes. Default false: Float always.
+    var writesBF16: Bool { get }
 }
 
 extension LayerDatapath {
@@ -37,6 +42,7 @@ extension LayerDatapath {
     public var readsChannelsLast: Bool { false }
     public var writesChannelsLast: Bool { false }
     public var readsCodes: Bool { false }
+    public var writesBF16: Bool { false }
 }
 
 /// What a datapath needs from a layer for one forward.
@@ -60,4 +66,7 @@ public struct DatapathOperands {
     /// [N, H, W, Cin] (channels-last whatever `input`'s layout): the quantized input as codes j, x_q = j·Δ with
     /// Δ = `quantization.inputQuantizer.quantizationStep` — set for a datapath that `readsCodes`, nil otherwise.
     public var codes: UnsafePointer<UInt8>? = nil
+    /// Write y in bf16: the Float output rounded to nearest, ties to even (`BFloat16.init`) — set only for a
+    /// datapath that `writesBF16`.
+    public var bf16Output = false
 }

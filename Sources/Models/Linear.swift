@@ -53,7 +53,7 @@ public final class Linear: Layer, InputGradientOptional, QuantizableLayer {
         if let datapath {
             datapath.forward(DatapathOperands(name: name, input: xin, weights: w, outChannels: outFeatures,
                                               rows: inFeatures, geometry: nil, bias: bias.map { UnsafePointer($0.value) },
-                                              quantization: quantization), y: y.data)
+                                              quantization: quantization), y: UnsafeMutableRawPointer(y.data))
         } else {
             LinearKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
                                  inFeatures: inFeatures, outFeatures: outFeatures)

@@ -144,9 +144,9 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
 
     /// The channels-last datapath's kernels against element by element: bytes to planes (VBMI blocks of 4
     /// positions × 16 channels, the rest one by one), and the digital output stage written channels-last (16 × 16
-    /// tiles transposed in registers, the rest one by one) against `digitalOutput` bit for bit — with and without
-    /// off-cell leakage and a bias, accumulators with a row stride beyond the positions, shapes with and without
-    /// partial tiles.
+    /// tiles transposed in registers, the rest one by one) against `digitalOutput` bit for bit, in Float and rounded
+    /// to bf16 (`BFloat16`) — with and without off-cell leakage and a bias, accumulators with a row stride beyond
+    /// the positions, shapes with and without partial tiles.
     func testLayoutKernelsOfTheChannelsLastRoute() {
         var rng = RNG(seed: 53)
         for (positions, channels) in [(1024, 16), (64, 64), (25, 32), (49, 20), (7, 3), (256, 48), (40, 33)] {
@@ -163,15 +163,21 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
             let acc = (0..<((channels + 1) * lda)).map { _ in Float(rng.below(3000)) + rng.normal() }
             let alpha = (0..<channels).map { _ in rng.normal() * 0.01 }, beta = (0..<channels).map { _ in rng.normal() }
             let bias = (0..<channels).map { _ in rng.normal() }
-            for (leak, withBias) in [(Float(0), false), (Float(0.1), true)] {
+            for (leak, withBias, bf16) in [(Float(0), false, false), (Float(0.1), true, false), (0.1, true, true)] {
                 let gain = 1 / (1 - leak)
                 var y = [Float](repeating: .nan, count: positions * channels)
+                var y16 = [UInt16](repeating: 0xFFFF, count: positions * channels)
                 alpha.withUnsafeBufferPointer { a in
                     beta.withUnsafeBufferPointer { b in
                         bias.withUnsafeBufferPointer { bb in
                             var stage = bwma_output_stage(alpha_step: a.baseAddress, beta_step: b.baseAddress,
-                                                          bias: withBias ? bb.baseAddress : nil, leak: leak, gain: gain)
-                            bwma_output_channels_last(&stage, acc, lda, positions, Int32(channels), &y)
+                                                          bias: withBias ? bb.baseAddress : nil, leak: leak,
+                                                          gain: gain, bf16_output: bf16 ? 1 : 0)
+                            if bf16 {
+                                bwma_output_channels_last(&stage, acc, lda, positions, Int32(channels), &y16)
+                            } else {
+                                bwma_output_channels_last(&stage, acc, lda, positions, Int32(channels), &y)
+                            }
                         }
                     }
                 }
@@ -183,10 +189,11 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
                         let expected = CrossbarDatapath.digitalOutput(alphaStep: alpha[c], betaStep: beta[c],
                                                                       bias: withBias ? bias[c] : 0, onSum: on,
                                                                       inputSum: ref)
-                        if y[p * channels + c].bitPattern != expected.bitPattern { wrong += 1 }
+                        let got = bf16 ? UInt32(y16[p * channels + c]) : y[p * channels + c].bitPattern
+                        if got != (bf16 ? UInt32(BFloat16(expected).bits) : expected.bitPattern) { wrong += 1 }
                     }
                 }
-                XCTAssertEqual(wrong, 0, "output stage, \(positions) x \(channels), leak \(leak)")
+                XCTAssertEqual(wrong, 0, "output stage, \(positions) x \(channels), leak \(leak), bf16 \(bf16)")
             }
         }
     }

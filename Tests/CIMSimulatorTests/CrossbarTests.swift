@@ -315,7 +315,8 @@ final class CrossbarTests: XCTestCase {
     /// A plain integer implementation of a binarized layer: codes × signs by nested Int loops over the unrolled
     /// input (no bit-planes, tiles, ADC, reference column or packing), then the datapath's digital step.
     final class IntegerReferenceDatapath: LayerDatapath {
-        func forward(_ op: DatapathOperands, y: UnsafeMutablePointer<Float>) {
+        func forward(_ op: DatapathOperands, y raw: UnsafeMutableRawPointer) {
+            let y = raw.assumingMemoryBound(to: Float.self)
             let q = op.quantization!, aq = q.inputQuantizer!, M = op.outChannels, K = op.rows
             let step = aq.quantizationStep, n = op.input.shape[0]
             let P = op.geometry?.outPixels ?? 1, perImage = op.input.count / n

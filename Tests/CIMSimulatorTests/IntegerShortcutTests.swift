@@ -153,4 +153,49 @@ final class IntegerShortcutTests: XCTestCase {
         XCTAssertEqual(chip.dx, software.dx)
         XCTAssertEqual(chip.dw, software.dw, "bf16: the weight gradient of the codes, as the software layer's")
     }
+
+    /// In bf16 mixed precision a convolution that feeds a batch norm stores its output in bf16
+    /// (`Conv2d.outputFeedsBatchNorm`), on the chip as on the integer kernel: the chip's bf16 output is its Float
+    /// output rounded to nearest even, an ideal chip's own datapath still equals the integer kernel it shortcuts to,
+    /// and the gradients are the software layer's.
+    func testChipStoresABatchNormsInputInBF16() throws {
+        EngineContext.configure(threads: 1, backend: .onednn, precision: .bf16)
+        guard EngineContext.precision == .bf16 else { throw XCTSkip("no bf16 on this CPU") }
+        let (conv, store) = try conv(inChannels: 16, outChannels: 16, seed: 31)
+        defer { withExtendedLifetime(store) {} }
+        let x = input([2, 16, 8, 8], seed: 32).converted(to: .nhwc, using: Tensor(shape: [0]))
+        func step(_ datapath: LayerDatapath?, bf16: Bool) -> (y: [Float], type: Tensor.ElementType, dx: [Float],
+                                                              dw: [Float]) {
+            conv.datapath = datapath
+            conv.outputFeedsBatchNorm = bf16
+            store.zeroGrad()
+            let y = conv.forward(x, training: true)
+            let out = (y.planarArray, y.elementType)
+            let dy = Tensor(shape: y.shape)
+            dy.layout = y.layout
+            var rng = RNG(seed: 33)
+            for i in 0..<dy.count { dy.data[i] = rng.normal() }
+            let dx = conv.backward(dy).planarArray
+            return (out.0, out.1, dx, conv.weight.grads)
+        }
+        var lossy = CIMConfig(); lossy.adcBits = 4
+        let chip = CrossbarDatapath(config: lossy, layerIndex: 0)
+        let float = step(chip, bf16: false), stored = step(chip, bf16: true), software = step(nil, bf16: true)
+        XCTAssertEqual(float.type, .float32)
+        XCTAssertEqual(stored.type, .bfloat16)
+        XCTAssertEqual(stored.y, float.y.map { BFloat16($0).float }, "the Float output rounded to bf16")
+        XCTAssertNotEqual(stored.y, software.y, "the forward went through the lossy chip")
+        XCTAssertEqual(stored.dx, software.dx)
+        XCTAssertEqual(stored.dw, software.dw)
+        var ideal = CIMConfig(); ideal.adcBits = 8
+        let exact = CrossbarDatapath(config: ideal, layerIndex: 0)
+        let shortcut = step(exact, bf16: true)
+        XCTAssertEqual(conv.path, .integer)
+        exact.integerShortcut = false
+        let own = step(exact, bf16: true)
+        XCTAssertEqual(conv.path, .datapath(channelsLast: true))
+        XCTAssertEqual(own.type, .bfloat16)
+        XCTAssertEqual(own.y, shortcut.y, "the ideal chip's own bf16 output is the integer kernel's")
+        XCTAssertEqual(own.y, software.y)
+    }
 }

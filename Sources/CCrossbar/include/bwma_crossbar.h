@@ -51,16 +51,19 @@ void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int
 void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint8_t *dst);
 
 /// The digital step of a binarized layer's outputs (CIMSimulator's `OutputStage`): per channel c, Δα_c, Δβ_c and the
-/// bias (NULL: none); the nominal off conductance `leak` (in units of G_on) and the gain 1 / (1 − leak) that undo it.
+/// bias (NULL: none); the nominal off conductance `leak` (in units of G_on) and the gain 1 / (1 − leak) that undo it;
+/// `bf16_output`: the outputs are stored as bf16 (rounded to nearest, ties to even: the engine's `BFloat16`).
 typedef struct {
     const float *alpha_step, *beta_step, *bias;
     float leak, gain;
+    int bf16_output;
 } bwma_output_stage;
 
 /// y[p·channels + c] = α_c·(2·on − ref) + (β_c·ref + bias_c), on = (acc[c·lda + p] − leak·ref)·gain,
 /// ref = acc[channels·lda + p] (the reference row after the channels' rows), for p < n: the outputs channels-last,
-/// straight from the accumulators (16 × 16 tiles on AVX-512, element by element elsewhere; the same bits).
+/// straight from the accumulators (16 × 16 tiles on AVX-512, element by element elsewhere; the same bits). y holds
+/// floats, or uint16_t bf16 bit patterns with `bf16_output`.
 void bwma_output_channels_last(const bwma_output_stage *stage, const float *acc, long lda, long n, int channels,
-                               float *y);
+                               void *y);
 
 #endif
