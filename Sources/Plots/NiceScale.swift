@@ -34,7 +34,11 @@ public enum NiceScale {
         // Snap to the step's decimals so that 0.1 × 3 prints as 0.3, not 0.30000000000000004.
         let decimals = max(0, -Int(floor(log10(step))) + 1)
         let scale = pow(10, Double(decimals))
-        let values = stride(from: first, through: last, by: 1).map { ($0 * step * scale).rounded() / scale }
+        let tick = { (k: Double) in (k * step * scale).rounded() / scale }
+        var values = stride(from: first, through: last, by: 1).map(tick)
+        // A bound an ulp past a tick can divide to that tick exactly: one tick more then encloses it.
+        if values.first! > a { values.insert(tick(first - 1), at: 0) }
+        if values.last! < b { values.append(tick(last + 1)) }
         return Ticks(lower: values.first!, upper: values.last!, step: step, values: values)
     }
 

@@ -34,8 +34,33 @@ final class NiceScaleTests: XCTestCase {
         XCTAssertEqual(NiceScale.linear(-3, 7).values, [-4, -2, 0, 2, 4, 6, 8])
     }
 
+    /// SplitMix64: a seeded generator, so the test draws the same ranges on every run.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// Bounds one ulp outside a tick (far from zero, where an ulp is near the step's decimals): the ticks still
+    /// enclose them.
+    func testBoundsAnUlpPastATickAreEnclosed() {
+        for k in stride(from: -9_978_680_400.0, through: -9_978_680_390.0, by: 1) {
+            let tick = k / 10_000  // -997868.04 …, on a 1e-4 grid
+            for (lo, hi) in [(tick - 3e-4, tick.nextUp), (tick.nextDown, tick + 3e-4)] {
+                let t = NiceScale.linear(lo, hi)
+                XCTAssertLessThanOrEqual(t.lower, lo, "[\(lo), \(hi)]")
+                XCTAssertGreaterThanOrEqual(t.upper, hi, "[\(lo), \(hi)]")
+            }
+        }
+    }
+
     func testEveryStepIsOneTwoOrFiveTimesAPowerOfTen() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededGenerator(state: 2026)
         for _ in 0..<2000 {
             let lo = Double.random(in: -1e6...1e6, using: &rng), w = pow(10, Double.random(in: -6...6, using: &rng))
             let t = NiceScale.linear(lo, lo + w)
