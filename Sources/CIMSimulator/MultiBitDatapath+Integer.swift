@@ -21,14 +21,20 @@ extension MultiBitCrossbarDatapath {
         // go in two 4-bit halves (2·15·127 fits) and S = 16·S_hi + S_lo.
         let halves = DNNL.hasVNNI ? 1 : 2
         let scaleOf = scales, sumOf = weightSums, frame = op.geometry.map { ImageFrame($0) }
+        let bias = (0..<M).map { op.bias?[$0] ?? 0 }
         weightCodes.withUnsafeBufferPointer { wq in
             Parallel.chunks(n) { _, range in
                 let image = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
                 let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: perImage)
-                let a = UnsafeMutablePointer<UInt8>.allocate(capacity: halves * P * K)
+                let a = UnsafeMutablePointer<UInt8>.allocate(capacity: halves * P * K + Self.spare)
                 let s = UnsafeMutablePointer<Int32>.allocate(capacity: halves * P * M)
-                let framed = frame?.buffer(images: 1)
-                defer { image.deallocate(); bytes.deallocate(); a.deallocate(); s.deallocate(); framed?.deallocate() }
+                let framed = frame.map { UnsafeMutablePointer<UInt8>.allocate(capacity: $0.perImage + Self.spare) }
+                let scale = UnsafeMutablePointer<Float>.allocate(capacity: M)
+                let offset = UnsafeMutablePointer<Float>.allocate(capacity: M)
+                defer {
+                    image.deallocate(); bytes.deallocate(); a.deallocate(); s.deallocate(); framed?.deallocate()
+                    scale.deallocate(); offset.deallocate()
+                }
                 for i in range {
                     let xi = x.data + i * perImage
                     let (sx, z) = Self.inputGrid(xi, perImage)
@@ -47,12 +53,30 @@ extension MultiBitCrossbarDatapath {
                                              c: s + h * P * M, ldc: M)
                     }
                     if halves == 2 { for t in 0..<(P * M) { s[t] += 16 * s[P * M + t] } }
-                    for c in 0..<M {
-                        let scale = scaleOf[c] * sx, bias = op.bias?[c] ?? 0, offset = z * sumOf[c]
-                        let out = y + i * M * P + (planar ? c * P : c), stride = planar ? 1 : M
-                        for p in 0..<P { out[p * stride] = scale * (Float(s[p * M + c]) - offset) + bias }
-                    }
+                    for c in 0..<M { (scale[c], offset[c]) = (scaleOf[c] * sx, z * sumOf[c]) }
+                    Self.digitalStep(s, scale: scale, offset: offset, bias: bias, positions: P, channels: M,
+                                     y: y + i * M * P, planar: planar)
                 }
+            }
+        }
+    }
+
+    /// y = scale_c·(S − offset_c) + bias_c for the s32 sums S [P, M] of one image: y [M, P] (`planar`) or [P, M]
+    /// (channels-last, both walked in memory order).
+    static func digitalStep(_ s: UnsafePointer<Int32>, scale: UnsafePointer<Float>, offset: UnsafePointer<Float>,
+                            bias: [Float], positions P: Int, channels M: Int, y: UnsafeMutablePointer<Float>,
+                            planar: Bool) {
+        bias.withUnsafeBufferPointer { bb in
+            let bias = bb.baseAddress!
+            if planar {
+                for c in 0..<M {
+                    for p in 0..<P { y[c * P + p] = scale[c] * (Float(s[p * M + c]) - offset[c]) + bias[c] }
+                }
+                return
+            }
+            for p in 0..<P {
+                let row = s + p * M, out = y + p * M
+                for c in 0..<M { out[c] = scale[c] * (Float(row[c]) - offset[c]) + bias[c] }
             }
         }
     }
@@ -66,22 +90,33 @@ extension MultiBitCrossbarDatapath {
         return (sx, (-lo / sx).rounded())
     }
 
+    /// Bytes `unroll` may read past `framed`'s image and write past `a`'s last position (both allocated with them).
+    static let spare = 4
+
     /// a[p·K + k] = the code of unrolled row k (Im2col's order: channel, kernel row, kernel column) at output
     /// position p — `padding` (the code of 0) outside the image. The image is first placed in `framed` (one image
     /// of `frame`) with a border of `padding` codes, so the unroll itself reads without bounds tests.
     static func unroll(_ codes: UnsafePointer<UInt8>, frame: ImageFrame, framed: UnsafeMutablePointer<UInt8>,
                        rows K: Int, padding: UInt8, into a: UnsafeMutablePointer<UInt8>) {
         let g = frame.geo, OW = g.outW, Hp = frame.paddedHeight, Wp = frame.paddedWidth
-        framed.update(repeating: padding, count: frame.perImage)
+        framed.update(repeating: padding, count: frame.perImage + spare)
         frame.place(codes, into: framed)
+        // A 3-wide kernel row as one 4-byte copy, in order: each writes a byte past its row that the next overwrites,
+        // and reads one past its source row (`spare` bytes after the last position and the last framed row).
+        let wide = g.kernelW == 3
         for oy in 0..<g.outH {
             for ox in 0..<OW {
-                var dst = a + (oy * OW + ox) * K
+                var dst = UnsafeMutableRawPointer(a + (oy * OW + ox) * K)
                 for c in 0..<g.channels {
-                    for ki in 0..<g.kernelH {
-                        let src = framed + (c * Hp + oy * g.strideH + ki) * Wp + ox * g.strideW
-                        for kj in 0..<g.kernelW { dst[kj] = src[kj] }
+                    var src = UnsafeRawPointer(framed + (c * Hp + oy * g.strideH) * Wp + ox * g.strideW)
+                    for _ in 0..<g.kernelH {
+                        if wide {
+                            dst.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
+                        } else {
+                            dst.copyMemory(from: src, byteCount: g.kernelW)
+                        }
                         dst += g.kernelW
+                        src += Wp
                     }
                 }
             }
