@@ -52,6 +52,12 @@ struct ImageFrame {
         }
     }
 
+    /// One image's channels-last codes [H, W, C] into its padded slot as channel planes, in one pass.
+    func place(channelsLast codes: UnsafePointer<UInt8>, into slot: UnsafeMutablePointer<UInt8>) {
+        bwma_bytes_to_padded_planes(codes, geo.height, geo.width, Int32(geo.channels), paddedHeight, paddedWidth,
+                                    geo.padH, geo.padW, slot)
+    }
+
     /// `body` with the kernel's description of the images in `framed`.
     func rows<T>(_ framed: UnsafePointer<UInt8>, _ body: (bwma_image_rows) -> T) -> T {
         rowOffsets.withUnsafeBufferPointer { offsets in

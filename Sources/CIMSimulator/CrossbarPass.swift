@@ -119,10 +119,10 @@ extension CrossbarDatapath {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {
                         if bytes {
-                            let planes = source.bytePlanes(i0 + g, geo, input)
                             if let frame {
-                                frame.place(planes, into: input.framed + g * frame.perImage)
+                                source.frame(i0 + g, geo, input, frame, into: input.framed + g * frame.perImage)
                             } else {
+                                let planes = source.bytePlanes(i0 + g, geo, input)
                                 CrossbarDatapath.orderedColumns(geo, image: planes, order: layout.order,
                                                                 into: input.byteColumns + g * P, ld: width)
                             }
@@ -187,6 +187,13 @@ extension CrossbarDatapath {
                                            into: channelsLast ? input.byteStage : input.byteImage)
                 if channelsLast { bwma_bytes_to_planes(input.byteStage, positions, channels, input.byteImage) }
                 return UnsafePointer(input.byteImage)
+            }
+
+            /// Image i's codes as bytes in its padded frame (`slot`): given codes straight from channels-last.
+            func frame(_ i: Int, _ geo: ConvGeometry, _ input: ImageBuffers, _ frame: ImageFrame,
+                       into slot: UnsafeMutablePointer<UInt8>) {
+                if let codes { return frame.place(channelsLast: codes + i * perImage, into: slot) }
+                frame.place(bytePlanes(i, geo, input), into: slot)
             }
 
             /// Image i's codes as Float values in channel planes [C, H, W] (in `input.image`).

@@ -142,8 +142,8 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         }
     }
 
-    /// The channels-last datapath's kernels against element by element: bytes to planes (VBMI blocks of 4
-    /// positions × 16 channels, the rest one by one), and the digital output stage written channels-last (16 × 16
+    /// The channels-last datapath's kernels against element by element: bytes to planes, plain and into padded
+    /// frames (VBMI blocks of 4 positions × 16 channels, the rest one by one), and the digital output stage written channels-last (16 × 16
     /// tiles transposed in registers, the rest one by one) against `digitalOutput` bit for bit, in Float and rounded
     /// to bf16 (`BFloat16`) — with and without off-cell leakage and a bias, accumulators with a row stride beyond
     /// the positions, shapes with and without partial tiles.
@@ -158,6 +158,23 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
                 for c in 0..<channels where planes[c * positions + p] != bytes[p * channels + c] { wrongBytes += 1 }
             }
             XCTAssertEqual(wrongBytes, 0, "bytes to planes, \(positions) x \(channels)")
+            // The same into padded frames (rows of `width` pixels; the borders keep their sentinel).
+            for (width, pad) in [(positions, 0), (1, 2), (positions % 8 == 0 ? 8 : 1, 1)] where positions % width == 0 {
+                let height = positions / width, ph = height + 2 * pad, pw = width + 2 * pad
+                var framed = [UInt8](repeating: 0xA5, count: channels * ph * pw)
+                bwma_bytes_to_padded_planes(bytes, height, width, Int32(channels), ph, pw, pad, pad, &framed)
+                var wrong = 0
+                for c in 0..<channels {
+                    for y in 0..<ph {
+                        for x in 0..<pw {
+                            let inside = (pad..<(pad + height)).contains(y) && (pad..<(pad + width)).contains(x)
+                            let expected = inside ? bytes[((y - pad) * width + x - pad) * channels + c] : 0xA5
+                            if framed[(c * ph + y) * pw + x] != expected { wrong += 1 }
+                        }
+                    }
+                }
+                XCTAssertEqual(wrong, 0, "bytes to padded planes, \(height) x \(width) x \(channels), pad \(pad)")
+            }
 
             let lda = positions + 5
             let acc = (0..<((channels + 1) * lda)).map { _ in Float(rng.below(3000)) + rng.normal() }

@@ -50,6 +50,12 @@ void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int
 /// transpose; AVX512-VBMI where the CPU has it, else element by element).
 void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint8_t *dst);
 
+/// One image's channels-last bytes [height, width, channels] into the interiors of zero-padded channel planes:
+/// dst[(c·padded_height + y + pad_h)·padded_width + x + pad_w] = src[(y·width + x)·channels + c] (the borders are
+/// not written) — `bwma_bytes_to_planes` and the copy into the frame in one pass.
+void bwma_bytes_to_padded_planes(const uint8_t *src, long height, long width, int channels, long padded_height,
+                                 long padded_width, long pad_h, long pad_w, uint8_t *dst);
+
 /// The digital step of a binarized layer's outputs (CIMSimulator's `OutputStage`): per channel c, Δα_c, Δβ_c and the
 /// bias (NULL: none); the nominal off conductance `leak` (in units of G_on) and the gain 1 / (1 − leak) that undo it;
 /// `bf16_output`: the outputs are stored as bf16 (rounded to nearest, ties to even: the engine's `BFloat16`).
