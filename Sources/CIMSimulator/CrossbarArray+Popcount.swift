@@ -20,14 +20,16 @@ extension CrossbarArray {
     public static let imageRowsAvailable = bwma_image_rows_available() != 0
 
     /// `accumulateIntegers` on the byte codes ([rows, P], the array's row order) by AND + popcount; requires
-    /// `popcountAvailable` and `cells` (ideal cells).
+    /// `popcountAvailable` and `cells` (ideal cells). `finish`: the layer's output stage, applied as the last row
+    /// group's positions finish (`bwma_finish`).
     func accumulatePopcount(byteCodes codes: UnsafePointer<UInt8>, positions P: Int, bits: Int, groups: [Int],
                             adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
-                            scratch: UnsafeMutableRawPointer) {
+                            scratch: UnsafeMutableRawPointer, finish: UnsafePointer<bwma_finish>? = nil) {
         precondition(bits <= 8)
-        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc) { r0, rr, cells, lanes, reference in
+        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc,
+                          finish: finish) { r0, rr, cells, lanes, reference, finish in
             bwma_popcount_group(codes + r0 * P, Int32(rr), P, P, Int32(bits), cells, Int32(columns), lanes, reference,
-                                acc, P, scratch.assumingMemoryBound(to: UInt32.self))
+                                acc, P, scratch.assumingMemoryBound(to: UInt32.self), finish)
         }
     }
 
@@ -36,21 +38,23 @@ extension CrossbarArray {
     /// bit, without the 9x unrolled copy. Requires `imageRowsAvailable` and the geometry of `bwma_image_rows`.
     func accumulatePopcount(imageRows src: bwma_image_rows, positions P: Int, bits: Int, groups: [Int],
                             adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
-                            scratch: UnsafeMutableRawPointer) {
+                            scratch: UnsafeMutableRawPointer, finish: UnsafePointer<bwma_finish>? = nil) {
         precondition(Self.imageRowsAvailable && bits <= 8)
-        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc) { r0, rr, cells, lanes, reference in
+        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc,
+                          finish: finish) { r0, rr, cells, lanes, reference, finish in
             var group = src
             group.row_offset = src.row_offset + r0
             bwma_popcount_group_image(&group, Int32(rr), P, Int32(bits), cells, Int32(columns), lanes, reference,
-                                      acc, P, scratch.assumingMemoryBound(to: UInt32.self))
+                                      acc, P, scratch.assumingMemoryBound(to: UInt32.self), finish)
         }
     }
 
-    /// Zeroes the accumulators and runs `group(r0, rows, cells, adc, exact reference column)` for each row group with
-    /// its cell masks.
+    /// Zeroes the accumulators and runs `group(r0, rows, cells, adc, exact reference column, finish)` for each row
+    /// group with its cell masks — `finish` for the last group only.
     private func eachPopcountGroup(positions P: Int, groups: [Int], adc: ADCQuantizer?,
-                                   into acc: UnsafeMutablePointer<Float>,
-                                   _ group: (Int, Int, UnsafePointer<UInt32>, bwma_adc, Int32) -> Void) {
+                                   into acc: UnsafeMutablePointer<Float>, finish: UnsafePointer<bwma_finish>?,
+                                   _ group: (Int, Int, UnsafePointer<UInt32>, bwma_adc, Int32,
+                                             UnsafePointer<bwma_finish>?) -> Void) {
         precondition(Self.popcountAvailable && !cells.isEmpty)
         acc.initialize(repeating: 0, count: columns * P)
         let lanes = bwma_adc(inverse_step: adc?.inverseStep ?? 1, step: adc?.step ?? 1, top: Float(adc?.levels ?? 0),
@@ -58,8 +62,8 @@ extension CrossbarArray {
         let masks = cellMasks(groups: groups)
         masks.withUnsafeBufferPointer { mb in
             var r0 = 0, m = mb.baseAddress!
-            for rr in groups {
-                group(r0, rr, m, lanes, digitalReference ? 1 : 0)
+            for (g, rr) in groups.enumerated() {
+                group(r0, rr, m, lanes, digitalReference ? 1 : 0, g == groups.count - 1 ? finish : nil)
                 r0 += rr
                 m += columns * ((rr + 31) / 32)
             }
