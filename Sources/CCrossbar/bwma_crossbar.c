@@ -5,7 +5,6 @@
 // operations in the same order (no contraction into FMA).
 #include "bwma_crossbar.h"
 #include "cpu.h"
-#include "output.h"
 
 #pragma clang fp contract(off)
 
@@ -48,19 +47,18 @@ KERNEL static inline __m512 code(__m512 s, __m512 inverse, __m512 top) {
     return _mm512_min_ps(_mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(s, inverse), magic), magic), top);
 }
 
-// Columns c … c + CB − 1 (CB = 1 or 2: two columns share every load of the planes' masks), positions from … to − 1
-// (`from` a multiple of 16).
+// Columns c … c + CB − 1 (CB = 1 or 2: two columns share every load of the planes' masks).
 KERNEL static inline __attribute__((always_inline)) void shift_add_columns(
-    const uint32_t *planes, long n, long from, long to, const int bits, const int words, const uint32_t *cells, int c,
-    const int CB, const int exact[2], float *acc, long lda, __m512 inverse, __m512 top, const __m512 *weight,
+    const uint32_t *planes, long n, const int bits, const int words, const uint32_t *cells, int c, const int CB,
+    const int exact[2], float *acc, long lda, __m512 inverse, __m512 top, const __m512 *weight,
     const __m512 *scaled) {
     const long np = padded(n);
     __m512i cell[2][4];
     for (int k = 0; k < CB; k++) {
         for (int w = 0; w < words && w < 4; w++) cell[k][w] = _mm512_set1_epi32((int)cells[(c + k) * words + w]);
     }
-    for (long p0 = from; p0 < to; p0 += 16) {
-        const __mmask16 lanes = to - p0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (to - p0)) - 1);
+    for (long p0 = 0; p0 < n; p0 += 16) {
+        const __mmask16 lanes = n - p0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - p0)) - 1);
         __m512 a[2];
         for (int k = 0; k < CB; k++) a[k] = _mm512_maskz_loadu_ps(lanes, acc + (c + k) * lda + p0);
         for (int j = 0; j < bits; j++) {
@@ -82,14 +80,9 @@ KERNEL static inline __attribute__((always_inline)) void shift_add_columns(
     }
 }
 
-// Positions per block of the shift-add: every column of a block before the next block, so the block's masks
-// (bits · words · 256 bytes) and accumulators stay in L1 — and, with `finish`, the block's outputs are written while
-// its accumulators are there.
-enum { SHIFT_ADD_BLOCK = 64 };
-
 KERNEL static inline __attribute__((always_inline)) void shift_add_body(
     const uint32_t *planes, long n, const int bits, const int words, const uint32_t *cells, int columns, bwma_adc adc,
-    int exact_last_column, float *acc, long lda, const bwma_finish *finish) {
+    int exact_last_column, float *acc, long lda) {
     const __m512 inverse = _mm512_set1_ps(adc.inverse_step), top = _mm512_set1_ps(adc.top);
     // 2ʲ·(code·step) as code·(2ʲ·step): a power of two scales a product exactly, so the same bits in one multiply.
     __m512 weight[8], scaled[8];
@@ -97,37 +90,30 @@ KERNEL static inline __attribute__((always_inline)) void shift_add_body(
         weight[j] = _mm512_set1_ps((float)(1u << j));
         scaled[j] = _mm512_set1_ps((float)(1u << j) * adc.step);
     }
-    for (long b0 = 0; b0 < n; b0 += SHIFT_ADD_BLOCK) {
-        const long b1 = n - b0 < SHIFT_ADD_BLOCK ? n : b0 + SHIFT_ADD_BLOCK;
-        for (int c = 0; c < columns; c += 2) {
-            int exact[2];
-            for (int k = 0; k < 2; k++) exact[k] = adc.passes_through || (exact_last_column && c + k == columns - 1);
-            if (c + 2 <= columns) {
-                shift_add_columns(planes, n, b0, b1, bits, words, cells, c, 2, exact, acc, lda, inverse, top, weight,
-                                  scaled);
-            } else {
-                shift_add_columns(planes, n, b0, b1, bits, words, cells, c, 1, exact, acc, lda, inverse, top, weight,
-                                  scaled);
-            }
+    for (int c = 0; c < columns; c += 2) {
+        int exact[2];
+        for (int k = 0; k < 2; k++) exact[k] = adc.passes_through || (exact_last_column && c + k == columns - 1);
+        if (c + 2 <= columns) {
+            shift_add_columns(planes, n, bits, words, cells, c, 2, exact, acc, lda, inverse, top, weight, scaled);
+        } else {
+            shift_add_columns(planes, n, bits, words, cells, c, 1, exact, acc, lda, inverse, top, weight, scaled);
         }
-        if (finish) bwma_output_range(finish->stage, acc, lda, b0, b1, columns - 1, finish->y);
     }
 }
 
 // `shift_add_body` with the plane and word counts of the usual layers as constants, so their loops unroll and the
 // column's cell words stay in registers.
 KERNEL static void shift_add(const uint32_t *planes, long n, int bits, int words, const uint32_t *cells,
-                             int columns, bwma_adc adc, int exact_last_column, float *acc, long lda,
-                             const bwma_finish *finish) {
+                             int columns, bwma_adc adc, int exact_last_column, float *acc, long lda) {
 #define SHIFT_ADD(B, W)                                                                                          \
     if (bits == B && words == W) {                                                                             \
-        shift_add_body(planes, n, B, W, cells, columns, adc, exact_last_column, acc, lda, finish);              \
+        shift_add_body(planes, n, B, W, cells, columns, adc, exact_last_column, acc, lda);                      \
         return;                                                                                                \
     }
     SHIFT_ADD(4, 1) SHIFT_ADD(4, 2) SHIFT_ADD(4, 3) SHIFT_ADD(4, 4)
     SHIFT_ADD(2, 1) SHIFT_ADD(2, 2) SHIFT_ADD(2, 4) SHIFT_ADD(8, 1) SHIFT_ADD(8, 2) SHIFT_ADD(8, 4)
 #undef SHIFT_ADD
-    shift_add_body(planes, n, bits, words, cells, columns, adc, exact_last_column, acc, lda, finish);
+    shift_add_body(planes, n, bits, words, cells, columns, adc, exact_last_column, acc, lda);
 }
 
 // The byte permutes of `masks_gather`: rev puts 8 rows × 8 positions (row-major) in position-major order, rows
@@ -229,14 +215,13 @@ int bwma_image_rows_available(void) { return bwma_popcount_available() && transp
 
 void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int bits, const uint32_t *cells,
                                int columns, bwma_adc adc, int exact_last_column, float *acc, long lda,
-                               uint32_t *scratch, const bwma_finish *finish) {
+                               uint32_t *scratch) {
     masks_gather(src, rows, n, n, bits, (rows + 31) / 32, scratch);
-    shift_add(scratch, n, bits, (rows + 31) / 32, cells, columns, adc, exact_last_column, acc, lda, finish);
+    shift_add(scratch, n, bits, (rows + 31) / 32, cells, columns, adc, exact_last_column, acc, lda);
 }
 
 void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
-                         int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch,
-                         const bwma_finish *finish) {
+                         int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch) {
     const int words = (rows + 31) / 32;
     // Whole blocks of 16 positions by the bit transpose (every read inside the rows), the rest row by row.
     const long end = n / 16 * 16;
@@ -245,5 +230,5 @@ void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bi
     } else {
         masks(codes, rows, ld, 0, n, bits, words, scratch);
     }
-    shift_add(scratch, n, bits, words, cells, columns, adc, exact_last_column, acc, lda, finish);
+    shift_add(scratch, n, bits, words, cells, columns, adc, exact_last_column, acc, lda);
 }

@@ -5,7 +5,6 @@
 // to bf16 as the engine rounds (`BFloat16.init`: nearest, ties to even, by the same integer operations).
 #include "bwma_crossbar.h"
 #include "cpu.h"
-#include "output.h"
 #include "transpose.h"
 
 #pragma clang fp contract(off)
@@ -29,10 +28,10 @@ KERNEL static inline __m256i bf16_lanes(__m512 v) {
     return _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16));
 }
 
-// Whole tiles: positions from … below to's last multiple of 16 past from, channels below channels / 16 · 16 — 16
-// channels' rows at a time, streamed along the positions (16 + 1 sequential streams the prefetchers follow).
-KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, long lda, long from, long to,
-                                int channels, void *y) {
+// Whole tiles: positions below n / 16 · 16, channels below channels / 16 · 16 — 16 channels' rows at a time,
+// streamed along the positions (16 + 1 sequential streams the prefetchers follow).
+KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
+                                void *y) {
     const __m512 leak = _mm512_set1_ps(s->leak), gain = _mm512_set1_ps(s->gain), two = _mm512_set1_ps(2);
     for (int c0 = 0; c0 + 16 <= channels; c0 += 16) {
         __m512 alpha[16], beta[16], bias[16];
@@ -41,7 +40,7 @@ KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, lo
             beta[i] = _mm512_set1_ps(s->beta_step[c0 + i]);
             bias[i] = _mm512_set1_ps(s->bias ? s->bias[c0 + i] : 0);
         }
-        for (long p0 = from; p0 + 16 <= to; p0 += 16) {
+        for (long p0 = 0; p0 + 16 <= n; p0 += 16) {
             const __m512 ref = _mm512_loadu_ps(acc + channels * lda + p0), leaked = _mm512_mul_ps(leak, ref);
             __m512 r[16];
             for (int i = 0; i < 16; i++) {
@@ -63,19 +62,19 @@ KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, lo
     }
 }
 
-void bwma_output_range(const bwma_output_stage *s, const float *acc, long lda, long from, long to, int channels,
-                       void *y) {
-    long p_tiles = from;
+void bwma_output_channels_last(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
+                               void *y) {
+    long p_tiles = 0;
     int c_tiles = 0;
     if (avx512()) {
-        output_tiles(s, acc, lda, from, to, channels, y);
-        p_tiles = from + (to - from) / 16 * 16;
+        output_tiles(s, acc, lda, n, channels, y);
+        p_tiles = n / 16 * 16;
         c_tiles = channels / 16 * 16;
     }
     // The rest one by one: the channels past the tiles at the tiles' positions, every channel at the positions
     // past them.
     const float *ref = acc + channels * lda;
-    for (long p = c_tiles == channels ? p_tiles : from; p < to; p++) {
+    for (long p = c_tiles == channels ? p_tiles : 0; p < n; p++) {
         for (int c = p < p_tiles ? c_tiles : 0; c < channels; c++) {
             const float v = output_value(s, s->bias ? s->bias[c] : 0, c, acc[c * lda + p], ref[p]);
             if (s->bf16_output) {
@@ -85,9 +84,4 @@ void bwma_output_range(const bwma_output_stage *s, const float *acc, long lda, l
             }
         }
     }
-}
-
-void bwma_output_channels_last(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
-                               void *y) {
-    bwma_output_range(s, acc, lda, 0, n, channels, y);
 }

@@ -4,38 +4,32 @@ import TensorEngine
 extension CrossbarArray {
     /// The codes as bytes ([rows, P], the rows in the array's order; `runsIntegerPlanes` must hold): the same
     /// accumulation without Float codes in between (`CrossbarDatapath.orderedColumns` writes them).
-    /// `finish` (the popcount route only): the layer's output stage, applied as the last row group's positions
-    /// finish; returns whether it was.
-    @discardableResult
     public func accumulate(byteCodes codes: UnsafePointer<UInt8>, positions P: Int, bits: Int, groups: [Int],
                            adc: ADCQuantizer, into acc: UnsafeMutablePointer<Float>,
-                           scratch: UnsafeMutablePointer<Float>, finish: UnsafePointer<bwma_finish>? = nil) -> Bool {
+                           scratch: UnsafeMutablePointer<Float>) {
         let tileRows = groups.max() ?? 1
         precondition(groups.reduce(0, +) == rows && runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc))
         if usesPopcount && bits <= 8 {
-            accumulatePopcount(byteCodes: codes, positions: P, bits: bits, groups: groups,
-                               adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc,
-                               scratch: UnsafeMutableRawPointer(scratch), finish: finish)
-            return finish != nil
+            return accumulatePopcount(byteCodes: codes, positions: P, bits: bits, groups: groups,
+                                      adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc,
+                                      scratch: UnsafeMutableRawPointer(scratch))
         }
         accumulateIntegers(positions: P, bits: bits, groups: groups,
                            adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc, scratch: scratch) { r, planes in
             Self.bitPlanes(codes + r * P, P, bits, into: planes)
         }
-        return false
     }
 
     /// As `accumulate(byteCodes:…)` with the codes read where they lie in padded images (`src`, its rows in the
     /// array's order; `CrossbarDatapath.Pass.readsImageRows` must hold): the popcount kernel's gathers instead of an
     /// unrolled copy — the same accumulators.
     func accumulate(imageRows src: bwma_image_rows, positions P: Int, bits: Int, groups: [Int], adc: ADCQuantizer,
-                    into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                    finish: UnsafePointer<bwma_finish>? = nil) {
+                    into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let tileRows = groups.max() ?? 1
         precondition(groups.reduce(0, +) == rows && runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc))
         accumulatePopcount(imageRows: src, positions: P, bits: bits, groups: groups,
                            adc: adc.isLossless(rows: tileRows) ? nil : adc, into: acc,
-                           scratch: UnsafeMutableRawPointer(scratch), finish: finish)
+                           scratch: UnsafeMutableRawPointer(scratch))
     }
 
     /// The bit-serial datapath of ideal cells on the int8 units: per row group, the 0/1 bit-planes of the codes

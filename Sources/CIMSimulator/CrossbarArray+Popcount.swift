@@ -20,16 +20,14 @@ extension CrossbarArray {
     public static let imageRowsAvailable = bwma_image_rows_available() != 0
 
     /// `accumulateIntegers` on the byte codes ([rows, P], the array's row order) by AND + popcount; requires
-    /// `popcountAvailable` and `cells` (ideal cells). `finish`: the layer's output stage, applied as the last row
-    /// group's positions finish (`bwma_finish`).
+    /// `popcountAvailable` and `cells` (ideal cells).
     func accumulatePopcount(byteCodes codes: UnsafePointer<UInt8>, positions P: Int, bits: Int, groups: [Int],
                             adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
-                            scratch: UnsafeMutableRawPointer, finish: UnsafePointer<bwma_finish>? = nil) {
+                            scratch: UnsafeMutableRawPointer) {
         precondition(bits <= 8)
-        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc,
-                          finish: finish) { r0, rr, cells, lanes, reference, finish in
+        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc) { r0, rr, cells, lanes, reference in
             bwma_popcount_group(codes + r0 * P, Int32(rr), P, P, Int32(bits), cells, Int32(columns), lanes, reference,
-                                acc, P, scratch.assumingMemoryBound(to: UInt32.self), finish)
+                                acc, P, scratch.assumingMemoryBound(to: UInt32.self))
         }
     }
 
@@ -38,23 +36,21 @@ extension CrossbarArray {
     /// bit, without the 9x unrolled copy. Requires `imageRowsAvailable` and the geometry of `bwma_image_rows`.
     func accumulatePopcount(imageRows src: bwma_image_rows, positions P: Int, bits: Int, groups: [Int],
                             adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>,
-                            scratch: UnsafeMutableRawPointer, finish: UnsafePointer<bwma_finish>? = nil) {
+                            scratch: UnsafeMutableRawPointer) {
         precondition(Self.imageRowsAvailable && bits <= 8)
-        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc,
-                          finish: finish) { r0, rr, cells, lanes, reference, finish in
+        eachPopcountGroup(positions: P, groups: groups, adc: adc, into: acc) { r0, rr, cells, lanes, reference in
             var group = src
             group.row_offset = src.row_offset + r0
             bwma_popcount_group_image(&group, Int32(rr), P, Int32(bits), cells, Int32(columns), lanes, reference,
-                                      acc, P, scratch.assumingMemoryBound(to: UInt32.self), finish)
+                                      acc, P, scratch.assumingMemoryBound(to: UInt32.self))
         }
     }
 
-    /// Zeroes the accumulators and runs `group(r0, rows, cells, adc, exact reference column, finish)` for each row
-    /// group with its cell masks — `finish` for the last group only.
+    /// Zeroes the accumulators and runs `group(r0, rows, cells, adc, exact reference column)` for each row group with
+    /// its cell masks.
     private func eachPopcountGroup(positions P: Int, groups: [Int], adc: ADCQuantizer?,
-                                   into acc: UnsafeMutablePointer<Float>, finish: UnsafePointer<bwma_finish>?,
-                                   _ group: (Int, Int, UnsafePointer<UInt32>, bwma_adc, Int32,
-                                             UnsafePointer<bwma_finish>?) -> Void) {
+                                   into acc: UnsafeMutablePointer<Float>,
+                                   _ group: (Int, Int, UnsafePointer<UInt32>, bwma_adc, Int32) -> Void) {
         precondition(Self.popcountAvailable && !cells.isEmpty)
         acc.initialize(repeating: 0, count: columns * P)
         let lanes = bwma_adc(inverse_step: adc?.inverseStep ?? 1, step: adc?.step ?? 1, top: Float(adc?.levels ?? 0),
@@ -62,8 +58,8 @@ extension CrossbarArray {
         let masks = cellMasks(groups: groups)
         masks.withUnsafeBufferPointer { mb in
             var r0 = 0, m = mb.baseAddress!
-            for (g, rr) in groups.enumerated() {
-                group(r0, rr, m, lanes, digitalReference ? 1 : 0, g == groups.count - 1 ? finish : nil)
+            for rr in groups {
+                group(r0, rr, m, lanes, digitalReference ? 1 : 0)
                 r0 += rr
                 m += columns * ((rr + 31) / 32)
             }

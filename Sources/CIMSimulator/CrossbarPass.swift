@@ -26,33 +26,17 @@ extension CrossbarDatapath {
             gain = 1 / (1 - leak)
         }
 
-        /// body(the output stage into `out` channels-last as the popcount kernel's `finish`, or nil without `out`);
-        /// returns body's answer (whether the stage was applied).
-        func finishing(_ out: UnsafeMutableRawPointer?, bf16: Bool,
-                       _ body: (UnsafePointer<bwma_finish>?) -> Bool) -> Bool {
-            guard let out else { return body(nil) }
-            return withStage(bf16: bf16) { stage in
-                var finish = bwma_finish(stage: stage, y: out)
-                return body(&finish)
-            }
-        }
-
-        /// body(this stage as the C kernels take it), valid during the call.
-        func withStage<T>(bf16: Bool, _ body: (UnsafePointer<bwma_output_stage>) -> T) -> T {
-            alphaSteps.withUnsafeBufferPointer { a in
-                betaSteps.withUnsafeBufferPointer { b in
-                    var stage = bwma_output_stage(alpha_step: a.baseAddress, beta_step: b.baseAddress, bias: bias,
-                                                  leak: leak, gain: gain, bf16_output: bf16 ? 1 : 0)
-                    return body(&stage)
-                }
-            }
-        }
-
         /// `write` into y[p, c] channels-last (M channels per position) in one pass (`bwma_output_channels_last`:
         /// the same Float operations, the tiles transposed in registers), in Float or rounded to bf16 (`bf16`).
         func writeChannelsLast(_ acc: UnsafePointer<Float>, _ ld: Int, _ p0: Int, _ P: Int,
                                _ out: UnsafeMutableRawPointer, bf16: Bool) {
-            withStage(bf16: bf16) { bwma_output_channels_last($0, acc + p0, ld, P, Int32(scales.count), out) }
+            alphaSteps.withUnsafeBufferPointer { a in
+                betaSteps.withUnsafeBufferPointer { b in
+                    var stage = bwma_output_stage(alpha_step: a.baseAddress, beta_step: b.baseAddress, bias: bias,
+                                                  leak: leak, gain: gain, bf16_output: bf16 ? 1 : 0)
+                    bwma_output_channels_last(&stage, acc + p0, ld, P, Int32(scales.count), out)
+                }
+            }
         }
 
         /// y[c, p] (channel stride `cs`, position stride `ps`) from the accumulators [M + 1, ld] (the weight columns,
@@ -150,18 +134,13 @@ extension CrossbarDatapath {
                             }
                         }
                     }
-                    // Channels-last, the group's outputs are one [width, M] block, which the popcount kernel writes as
-                    // it finishes the last row group; elsewhere the digital step follows the accumulation.
-                    let out = y + i0 * M * P * (bf16 ? 2 : 4)
-                    let finished = output.finishing(channelsLastOutput ? out : nil, bf16: bf16) { finish in
-                        accumulate(width, frame: frame, bytes: bytes, input, b, finish: finish)
-                    }
-                    for g in 0..<count where !finished {
-                        let image = out + g * M * P * (bf16 ? 2 : 4)
+                    accumulate(width, frame: frame, bytes: bytes, input, b)
+                    for g in 0..<count {
+                        let out = y + (i0 + g) * M * P * (bf16 ? 2 : 4)
                         if channelsLastOutput {
-                            output.writeChannelsLast(b.acc, width, g * P, P, image, bf16: bf16)
+                            output.writeChannelsLast(b.acc, width, g * P, P, out, bf16: bf16)
                         } else {
-                            output.write(b.acc, width, g * P, P, image.assumingMemoryBound(to: Float.self), P, 1)
+                            output.write(b.acc, width, g * P, P, out.assumingMemoryBound(to: Float.self), P, 1)
                         }
                     }
                 }
@@ -170,23 +149,21 @@ extension CrossbarDatapath {
         }
 
         /// The array's accumulation of a group's `width` positions from where `convolution` put the codes: framed
-        /// images, ordered byte columns, or Float codes. Returns whether the popcount kernel also applied `finish`.
+        /// images, ordered byte columns, or Float codes.
         private func accumulate(_ width: Int, frame: ImageFrame?, bytes: Bool, _ input: ImageBuffers,
-                                _ b: DatapathBuffers, finish: UnsafePointer<bwma_finish>?) -> Bool {
+                                _ b: DatapathBuffers) {
             if let frame {
                 frame.rows(input.framed) { src in
                     array.accumulate(imageRows: src, positions: width, bits: bits, groups: layout.groups, adc: adc,
-                                     into: b.acc, scratch: b.scratch, finish: finish)
+                                     into: b.acc, scratch: b.scratch)
                 }
-                return finish != nil
             } else if bytes {
-                return array.accumulate(byteCodes: input.byteColumns, positions: width, bits: bits,
-                                        groups: layout.groups, adc: adc, into: b.acc, scratch: b.scratch,
-                                        finish: finish)
+                array.accumulate(byteCodes: input.byteColumns, positions: width, bits: bits, groups: layout.groups,
+                                 adc: adc, into: b.acc, scratch: b.scratch)
+            } else {
+                array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups, adc: adc,
+                                 into: b.acc, scratch: b.scratch)
             }
-            array.accumulate(codes: b.codes, positions: width, bits: bits, groups: layout.groups, adc: adc,
-                             into: b.acc, scratch: b.scratch)
-            return false
         }
 
         /// Where a convolution's input codes come from: the codes themselves (channels-last bytes), or the quantized

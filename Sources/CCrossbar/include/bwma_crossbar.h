@@ -10,23 +10,6 @@ typedef struct {
     int passes_through;
 } bwma_adc;
 
-/// The digital step of a binarized layer's outputs (CIMSimulator's `OutputStage`): per channel c, Δα_c, Δβ_c and the
-/// bias (NULL: none); the nominal off conductance `leak` (in units of G_on) and the gain 1 / (1 − leak) that undo it;
-/// `bf16_output`: the outputs are stored as bf16 (rounded to nearest, ties to even: the engine's `BFloat16`).
-typedef struct {
-    const float *alpha_step, *beta_step, *bias;
-    float leak, gain;
-    int bf16_output;
-} bwma_output_stage;
-
-/// A layer's digital output stage, applied by the shift-add of its last row group as each block of positions
-/// finishes (while the block's accumulators are in L1): `bwma_output_channels_last` into y, position p at
-/// y + p · (columns − 1) elements.
-typedef struct {
-    const bwma_output_stage *stage;
-    void *y;
-} bwma_finish;
-
 /// 1 when this CPU runs `bwma_popcount_group` (AVX-512 with VPOPCNTDQ), else 0.
 int bwma_popcount_available(void);
 
@@ -39,12 +22,9 @@ int bwma_popcount_available(void);
 /// - cells: [columns, words] bit masks over the group's rows: bit b of word w is row 32·w + b's cell (1: on);
 ///   words = ⌈rows / 32⌉.
 /// - scratch: bits · words · ⌈n / 16⌉ · 16 words (the bit-planes as masks over the rows).
-/// - finish: for the layer's last row group, the output stage applied to the finished accumulators (the reference
-///   column last, `columns − 1` channels); NULL otherwise.
 /// Requires `bwma_popcount_available()`, bits ≤ 8.
 void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
-                         int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch,
-                         const bwma_finish *finish);
+                         int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch);
 
 /// Where a group's rows lie when they are read from images instead of unrolled rows (`bwma_popcount_group_image`):
 /// `images` holds zero-padded channel planes, one image every `image_stride` bytes, each plane `padded_width` bytes
@@ -64,7 +44,7 @@ int bwma_image_rows_available(void);
 /// Requires `bwma_image_rows_available()`, width a multiple of 8, n a multiple of 16 and of `positions`.
 void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int bits, const uint32_t *cells,
                                int columns, bwma_adc adc, int exact_last_column, float *acc, long lda,
-                               uint32_t *scratch, const bwma_finish *finish);
+                               uint32_t *scratch);
 
 /// dst[c·positions + p] = src[p·channels + c]: one image's channels-last bytes as channel planes (a byte
 /// transpose; AVX512-VBMI where the CPU has it, else element by element).
@@ -76,6 +56,14 @@ void bwma_bytes_to_planes(const uint8_t *src, long positions, int channels, uint
 void bwma_bytes_to_padded_planes(const uint8_t *src, long height, long width, int channels, long padded_height,
                                  long padded_width, long pad_h, long pad_w, uint8_t *dst);
 
+/// The digital step of a binarized layer's outputs (CIMSimulator's `OutputStage`): per channel c, Δα_c, Δβ_c and the
+/// bias (NULL: none); the nominal off conductance `leak` (in units of G_on) and the gain 1 / (1 − leak) that undo it;
+/// `bf16_output`: the outputs are stored as bf16 (rounded to nearest, ties to even: the engine's `BFloat16`).
+typedef struct {
+    const float *alpha_step, *beta_step, *bias;
+    float leak, gain;
+    int bf16_output;
+} bwma_output_stage;
 
 /// y[p·channels + c] = α_c·(2·on − ref) + (β_c·ref + bias_c), on = (acc[c·lda + p] − leak·ref)·gain,
 /// ref = acc[channels·lda + p] (the reference row after the channels' rows), for p < n: the outputs channels-last,
