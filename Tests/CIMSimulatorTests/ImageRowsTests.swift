@@ -50,4 +50,37 @@ final class ImageRowsTests: XCTestCase {
             conv.datapath = nil
         }
     }
+
+    /// The channels-last output (`bwma_output_channels_last`: the digital step and the transpose in one pass) is the
+    /// planar route's bit for bit — image rows and unrolled columns, one and several row groups, kernel-split
+    /// groups, images sharing a pass with a partial 16-position tail, channel counts off the 16-wide tiles, one and
+    /// two threads.
+    func testChannelsLastOutputsAreThePlanarRoutes() throws {
+        // (Cin, H, W, Cout, images)
+        let cases: [(Int, Int, Int, Int, Int)] = [
+            (16, 8, 8, 16, 5), (16, 5, 5, 16, 3), (32, 8, 8, 33, 2), (64, 8, 8, 16, 2), (20, 6, 6, 7, 3),
+        ]
+        for (k, (cin, h, w, cout, n)) in cases.enumerated() {
+            let (conv, store) = try TestLayers.binarizedConv(inChannels: cin, outChannels: cout, seed: UInt64(60 + k))
+            defer { withExtendedLifetime(store) {} }
+            let x = TestLayers.reluInput([n, cin, h, w], seed: UInt64(70 + k))
+                .converted(to: .nhwc, using: Tensor(shape: [0]))
+            var config = CIMConfig()
+            config.adcBits = 5
+            for threads in [1, 2] {
+                EngineContext.threads = threads
+                var outputs: [[UInt32]] = []
+                for channelsLast in [true, false] {
+                    let chip = CrossbarDatapath(config: config, layerIndex: 0)
+                    chip.channelsLast = channelsLast
+                    conv.datapath = chip
+                    outputs.append(conv.forward(x, training: false).planarArray.map(\.bitPattern))
+                    XCTAssertEqual(conv.path, .datapath(channelsLast: channelsLast))
+                }
+                XCTAssertEqual(outputs[0], outputs[1], "case \(k), \(threads) threads")
+                XCTAssertTrue(outputs[0].contains { Float(bitPattern: $0) != 0 }, "case \(k)")
+            }
+            conv.datapath = nil
+        }
+    }
 }
