@@ -39,6 +39,18 @@ public struct CrossbarArray {
         let faults = c.stuckAt0 + c.stuckAt1 > 0, sigma = Float(c.variation)
         isIdeal = c.hasIdealCells
         self.digitalReference = digitalReference
+        if isIdeal {
+            // No draws: the on cells hold 1, the off cells 0 (an infinite on/off ratio), the reference column 1 —
+            // what the loop below gives such a chip, without its per-cell tests.
+            var bits = [UInt8](repeating: 0, count: columns * rows)
+            for i in 0..<(outChannels * rows) where on[i] { bits[i] = 1 }
+            for r in 0..<rows { bits[outChannels * rows + r] = 1 }
+            cells = bits
+            conductance = bits.map { Float($0) }
+            usesIntegerGEMM = IntegerGEMM.isAvailable
+            usesPopcount = CrossbarArray.popcountAvailable
+            return
+        }
         var g = [Float](repeating: 0, count: columns * rows)
         var rng = RNG(seed: c.seed, stream: stream)
         for col in 0..<columns {
@@ -55,9 +67,9 @@ public struct CrossbarArray {
             }
         }
         conductance = g
-        cells = isIdeal ? g.map { $0 == 1 ? 1 : 0 } : []
-        usesIntegerGEMM = isIdeal && IntegerGEMM.isAvailable
-        usesPopcount = isIdeal && CrossbarArray.popcountAvailable
+        cells = []
+        usesIntegerGEMM = false
+        usesPopcount = false
     }
 
     /// Ideal cells and a lossless ADC with sums below 2²⁴: `accumulate` runs one fp32 GEMM of the codes per row

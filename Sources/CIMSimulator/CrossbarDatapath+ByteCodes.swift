@@ -32,17 +32,17 @@ extension CrossbarDatapath {
                 continue
             }
             let cols = g.outputColumns(tap: kx), lo = cols.lowerBound, hi = cols.upperBound, shift = kx - g.padW
+            // Rows of a few bytes (a strided layer's output rows): plain loops, no call per row.
             for oy in 0..<g.outH {
                 let iy = oy * g.strideH - g.padH + ky, out = row + oy * outW
-                guard iy >= 0 && iy < H else { out.update(repeating: 0, count: outW); continue }
-                let src = plane + iy * W + shift
-                out.update(repeating: 0, count: lo)
-                if sw == 1 {
-                    (out + lo).update(from: src + lo, count: hi - lo)
-                } else {
-                    for ox in lo..<hi { out[ox] = src[ox * sw] }
+                guard iy >= 0 && iy < H else {
+                    for ox in 0..<outW { out[ox] = 0 }
+                    continue
                 }
-                (out + hi).update(repeating: 0, count: outW - hi)
+                let src = plane + iy * W + shift
+                for ox in 0..<lo { out[ox] = 0 }
+                for ox in lo..<hi { out[ox] = src[ox * sw] }
+                for ox in hi..<outW { out[ox] = 0 }
             }
         }
     }

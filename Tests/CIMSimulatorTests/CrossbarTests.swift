@@ -121,6 +121,25 @@ final class CrossbarTests: XCTestCase {
         XCTAssertNotEqual(a.conductance, d.conductance)
     }
 
+    /// An ideal chip's cells are the weights' signs exactly: 1 where B = +1, 0 elsewhere, the reference column all 1
+    /// (an analog column or a digital popcount alike); and a chip with a finite on/off ratio is not built so.
+    func testIdealCellsAreTheSigns() {
+        var rng = RNG(seed: 77)
+        let rows = 40, out = 6
+        let on = (0..<(rows * out)).map { _ in rng.below(2) == 1 }
+        for digital in [false, true] {
+            let a = CrossbarArray(on: on, outChannels: out, rows: rows, config: CIMConfig(), stream: 3,
+                                  digitalReference: digital)
+            XCTAssertTrue(a.isIdeal)
+            XCTAssertEqual(a.conductance, on.map { $0 ? 1 : 0 } + [Float](repeating: 1, count: rows))
+        }
+        var rram = CIMConfig()
+        rram.device = .rram
+        let leaky = CrossbarArray(on: on, outChannels: out, rows: rows, config: rram, stream: 3)
+        XCTAssertFalse(leaky.isIdeal)
+        XCTAssertEqual(leaky.conductance.filter { $0 == 0 }.count, 0, "off cells conduct")
+    }
+
     func testADCTransferFunction() {
         let lossy = ADCQuantizer(bits: 3, rows: 128, range: 1)
         XCTAssertEqual(lossy.step, 128 / 7)
