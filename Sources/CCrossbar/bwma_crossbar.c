@@ -179,21 +179,33 @@ static inline __mmask8 row_lanes(int rows, int w, int k) {
 
 // As `masks` for the positions below `end` (a multiple of 8), 8 rows × 8 positions at a time: one gather of the 8
 // rows' 8 bytes — row r of position p at `bwma_image_rows`'s address of p plus row_offset[r] —, transposed by
-// `store_word`. The 8 positions of a gather are 8 adjacent bytes of every row.
+// `store_word`. The 8 positions of a gather are 8 adjacent bytes of every row; with stride 2, the even bytes of
+// 16 (two gathers, their even bytes joined by one two-source byte permute).
 TRANSPOSE_KERNEL static void masks_gather(const bwma_image_rows *src, int rows, long end, long n, int bits,
                                           int words, uint32_t *planes) {
-    const long np = padded(n), positions = src->positions, width = src->width;
+    const long np = padded(n), positions = src->positions, width = src->width, stride = src->stride;
     gfni_tables t;
     gfni_tables_init(&t);
+    uint8_t even[64];  // lane e: bytes 0, 2, 4, 6 of the first gather's lane e, then of the second's
+    for (int e = 0; e < 8; e++) {
+        for (int j = 0; j < 8; j++) even[8 * e + j] = (uint8_t)((j < 4 ? 0 : 64) + 8 * e + 2 * (j % 4));
+    }
+    const __m512i evens = _mm512_loadu_si512(even);
     for (long p0 = 0; p0 < end; p0 += 8) {
         const long i = p0 / positions, q = p0 % positions;
-        const uint8_t *base = src->images + i * src->image_stride + (q / width) * src->padded_width + q % width;
+        const uint8_t *base =
+            src->images + i * src->image_stride + stride * ((q / width) * src->padded_width + q % width);
         for (int w = 0; w < words; w++) {
             __m512i g[4];
             for (int k = 0; k < 4; k++) {
                 const __mmask8 m = row_lanes(rows, w, k);
                 const __m512i vindex = _mm512_maskz_loadu_epi64(m, src->row_offset + 32 * w + 8 * k);
                 g[k] = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vindex, (const void *)base, 1);
+                if (stride == 2) {
+                    const __m512i hi =
+                        _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vindex, (const void *)(base + 8), 1);
+                    g[k] = _mm512_permutex2var_epi8(g[k], evens, hi);
+                }
             }
             store_word(g, &t, bits, words, w, np, p0, planes);
         }
@@ -206,7 +218,7 @@ TRANSPOSE_KERNEL static void masks_gfni(const uint8_t *codes, int rows, long ld,
                                         int words, uint32_t *planes) {
     int64_t offsets[rows];
     for (int r = 0; r < rows; r++) offsets[r] = (int64_t)r * ld;
-    const bwma_image_rows src = {codes, 0, n, n, 0, offsets};
+    const bwma_image_rows src = {codes, 0, n, n, 0, offsets, 1};
     masks_gather(&src, rows, end, n, bits, words, planes);
     masks(codes, rows, ld, end, n, bits, words, planes);
 }

@@ -4,18 +4,21 @@ import TensorEngine
 extension CrossbarDatapath.Pass {
     /// Whether the popcount kernel reads this layer's input codes where they lie in padded channel planes
     /// (`ImageFrame`) rather than from the unrolled rows `orderedColumns` writes: ideal cells on the popcount route,
-    /// a stride-1 "same" convolution whose rows of pixels come in whole gathers of 8 (width a multiple of 8) and whose
-    /// images fill whole vectors of 16 positions. The same bits either way (`CrossbarIntegerGEMMTests`).
+    /// a convolution of stride 1 or 2 (the same in both directions) whose output rows come in whole gathers of 8
+    /// (output width a multiple of 8) and whose images fill whole vectors of 16 positions. The same bits either way
+    /// (`ImageRowsTests`).
     func readsImageRows(_ geo: ConvGeometry) -> Bool {
         readsImageRowsEnabled && array.usesPopcount && CrossbarArray.imageRowsAvailable && bits <= 8
-            && geo.isSameStrideOne && geo.width % 8 == 0 && geo.outPixels % 16 == 0
+            && geo.strideH == geo.strideW && (1...2).contains(geo.strideW) && geo.outW % 8 == 0
+            && geo.outPixels % 16 == 0
     }
 }
 
 /// A layer's input codes as zero-padded channel planes — one image every `perImage` bytes, planes (H + 2·padH) ×
 /// (W + 2·padW) — and each array row's byte offset in an image: its channel's plane and kernel tap, so the row's
-/// code at output pixel (y, x) is at offset + y·(W + 2·padW) + x (padding read as the code 0, as `orderedColumns`
-/// writes it).
+/// code at output pixel (y, x) is at offset + stride·(y·(W + 2·padW) + x) (padding read as the code 0, as
+/// `orderedColumns` writes it). A buffer of frames has `spare` readable bytes after the last (a stride-2 gather's
+/// reach).
 struct ImageFrame {
     let geo: ConvGeometry
     let paddedHeight: Int, paddedWidth: Int, perImage: Int
@@ -34,12 +37,8 @@ struct ImageFrame {
         }
     }
 
-    /// A zeroed buffer for `images` images (the borders stay zero; `place` writes the interiors).
-    func buffer(images: Int) -> UnsafeMutablePointer<UInt8> {
-        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: images * perImage)
-        b.initialize(repeating: 0, count: images * perImage)
-        return b
-    }
+    /// Bytes a stride-2 gather may read past a buffer's last frame (allocated and zeroed with the frames).
+    static let spare = 16
 
     /// One image's channel planes [C, H, W] into its padded slot.
     func place(_ planes: UnsafePointer<UInt8>, into slot: UnsafeMutablePointer<UInt8>) {
@@ -61,8 +60,8 @@ struct ImageFrame {
     /// `body` with the kernel's description of the images in `framed`.
     func rows<T>(_ framed: UnsafePointer<UInt8>, _ body: (bwma_image_rows) -> T) -> T {
         rowOffsets.withUnsafeBufferPointer { offsets in
-            body(bwma_image_rows(images: framed, image_stride: perImage, positions: geo.outPixels, width: geo.width,
-                                 padded_width: paddedWidth, row_offset: offsets.baseAddress!))
+            body(bwma_image_rows(images: framed, image_stride: perImage, positions: geo.outPixels, width: geo.outW,
+                                 padded_width: paddedWidth, row_offset: offsets.baseAddress!, stride: geo.strideW))
         }
     }
 }

@@ -112,9 +112,9 @@ extension CrossbarDatapath {
                 let input = ImageBuffers(worker: worker, bytes: bytes, perImage: perImage,
                                          unrolled: frame != nil ? 0 : bytes ? K * cols : K * P,
                                          staged: source.isChannelsLast && !(bytes && codes != nil),
-                                         framed: (frame?.perImage ?? 0) * group)
+                                         framed: frame.map { $0.perImage * group + ImageFrame.spare } ?? 0)
                 // The frames' borders are the padding's zero codes (`place` writes only the interiors).
-                input.framed.initialize(repeating: 0, count: (frame?.perImage ?? 0) * group)
+                input.framed.initialize(repeating: 0, count: frame.map { $0.perImage * group + ImageFrame.spare } ?? 0)
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {

@@ -28,13 +28,16 @@ void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bi
 
 /// Where a group's rows lie when they are read from images instead of unrolled rows (`bwma_popcount_group_image`):
 /// `images` holds zero-padded channel planes, one image every `image_stride` bytes, each plane `padded_width` bytes
-/// wide; input position p of the group is pixel (y, x) = ((p mod positions) / width, p mod width) of image
-/// p / positions, and the group's row r at that position is the byte at image + row_offset[r] + y·padded_width + x
-/// (row_offset: its channel's plane and kernel tap, the padding folded in).
+/// wide; input position p of the group is output pixel (y, x) = ((p mod positions) / width, p mod width) of image
+/// p / positions, and the group's row r at that position is the byte at
+/// image + row_offset[r] + stride·(y·padded_width + x) (row_offset: its channel's plane and kernel tap, the padding
+/// folded in; stride 1 or 2, the convolution's in both directions). With stride 2 a gather reads 16 bytes of a row:
+/// the images need 16 readable bytes past the last one.
 typedef struct {
     const uint8_t *images;
     long image_stride, positions, width, padded_width;
     const int64_t *row_offset;
+    long stride;
 } bwma_image_rows;
 
 /// 1 when this CPU runs `bwma_popcount_group_image` (VPOPCNTDQ, GFNI and AVX512-VBMI), else 0.
