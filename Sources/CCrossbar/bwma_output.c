@@ -5,9 +5,39 @@
 // to bf16 as the engine rounds (`BFloat16.init`: nearest, ties to even, by the same integer operations).
 #include "bwma_crossbar.h"
 #include "cpu.h"
-#include "transpose.h"
 
 #pragma clang fp contract(off)
+
+// AVX-512 F, BW and VL (`avx512()`), nothing more: these kernels run on every AVX-512 CPU.
+#define TILE_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+// A 16 × 16 Float tile transposed in registers, r[i] lane j becoming r[j] lane i: unpacks of 32- and 64-bit
+// elements, then two rounds of 128-bit lane shuffles.
+TILE_KERNEL static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        for (int k = 0; k < 2; k++) {
+            const __m512d a = _mm512_castps_pd(t[i + k]), b = _mm512_castps_pd(t[i + 2 + k]);
+            r[i + 2 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            r[i + 2 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        }
+    }
+    for (int h = 0; h < 2; h++) {
+        for (int i = 0; i < 4; i++) {
+            const int a = 8 * h + i, b = a + 4;
+            t[a] = _mm512_shuffle_f32x4(r[a], r[b], 0x88);
+            t[b] = _mm512_shuffle_f32x4(r[a], r[b], 0xDD);
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+}
 
 static inline float output_value(const bwma_output_stage *s, float bias, int c, float acc, float ref) {
     const float on = (acc - s->leak * ref) * s->gain;
@@ -23,7 +53,7 @@ static inline uint16_t bf16_bits(float v) {
 
 // The same for 16 lanes: the rounded words' top halves gathered into the low 256 bits by one word permute (a
 // narrowing VPMOVDW straight to memory is slow on Zen 4).
-KERNEL static inline __m256i bf16_lanes(__m512 v, __m512i top_halves) {
+TILE_KERNEL static inline __m256i bf16_lanes(__m512 v, __m512i top_halves) {
     const __m512i b = _mm512_castps_si512(v);
     const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
     const __m512i r = _mm512_add_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(0x7FFF)), odd);
@@ -32,7 +62,7 @@ KERNEL static inline __m256i bf16_lanes(__m512 v, __m512i top_halves) {
 
 // Whole tiles: positions below n / 16 · 16, channels below channels / 16 · 16 — 16 channels' rows at a time,
 // streamed along the positions (16 + 1 sequential streams the prefetchers follow).
-KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
+TILE_KERNEL static void output_tiles(const bwma_output_stage *s, const float *acc, long lda, long n, int channels,
                                 void *y) {
     const __m512 leak = _mm512_set1_ps(s->leak), gain = _mm512_set1_ps(s->gain), two = _mm512_set1_ps(2);
     uint16_t odd_words[32];
