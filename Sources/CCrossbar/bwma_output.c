@@ -8,9 +8,6 @@
 
 #pragma clang fp contract(off)
 
-// AVX-512 F, BW and VL (`avx512()`), nothing more: these kernels run on every AVX-512 CPU.
-#define TILE_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl")))
-
 // A 16 × 16 Float tile transposed in registers, r[i] lane j becoming r[j] lane i: unpacks of 32- and 64-bit
 // elements, then two rounds of 128-bit lane shuffles.
 TILE_KERNEL static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {

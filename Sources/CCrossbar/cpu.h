@@ -9,6 +9,9 @@
 
 #define TRANSPOSE_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,gfni")))
 
+// AVX-512 F, BW and VL alone (`avx512()`): kernels that run on every AVX-512 CPU.
+#define TILE_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl")))
+
 // Whether the CPU has AVX-512 F, BW and VL (every kernel here needs them).
 static inline int avx512(void) {
     static int known = -1;

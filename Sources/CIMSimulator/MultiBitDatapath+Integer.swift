@@ -23,18 +23,19 @@ extension MultiBitCrossbarDatapath {
         let scaleOf = scales, sumOf = weightSums, frame = op.geometry.map { ImageFrame($0) }
         let bias = (0..<M).map { op.bias?[$0] ?? 0 }
         weightCodes.withUnsafeBufferPointer { wq in
-            Parallel.chunks(n) { _, range in
-                let image = UnsafeMutablePointer<Float>.allocate(capacity: perImage)
-                let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: perImage)
-                let a = UnsafeMutablePointer<UInt8>.allocate(capacity: halves * P * K + Self.spare)
-                let s = UnsafeMutablePointer<Int32>.allocate(capacity: halves * P * M)
-                let framed = frame.map { UnsafeMutablePointer<UInt8>.allocate(capacity: $0.perImage + Self.spare) }
-                let scale = UnsafeMutablePointer<Float>.allocate(capacity: M)
-                let offset = UnsafeMutablePointer<Float>.allocate(capacity: M)
-                defer {
-                    image.deallocate(); bytes.deallocate(); a.deallocate(); s.deallocate(); framed?.deallocate()
-                    scale.deallocate(); offset.deallocate()
-                }
+            Parallel.chunks(n) { worker, range in
+                // The worker's buffers: pieces of its workspace slot (a datapath pass's, as `CrossbarDatapath`'s).
+                let b = EngineContext.workspace.pieces(
+                    .datapathInputs, worker: worker,
+                    bytes: [4 * perImage, perImage, halves * P * K + Self.spare, 4 * halves * P * M,
+                            frame.map { $0.perImage + Self.spare } ?? 0, 4 * M, 4 * M])
+                let image = b[0].bindMemory(to: Float.self, capacity: perImage)
+                let bytes = b[1].bindMemory(to: UInt8.self, capacity: perImage)
+                let a = b[2].bindMemory(to: UInt8.self, capacity: halves * P * K + Self.spare)
+                let s = b[3].bindMemory(to: Int32.self, capacity: halves * P * M)
+                let framed = frame.map { b[4].bindMemory(to: UInt8.self, capacity: $0.perImage + Self.spare) }
+                let scale = b[5].bindMemory(to: Float.self, capacity: M)
+                let offset = b[6].bindMemory(to: Float.self, capacity: M)
                 for i in range {
                     let xi = x.data + i * perImage
                     let (sx, z) = Self.inputGrid(xi, perImage)

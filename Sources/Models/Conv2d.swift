@@ -120,10 +120,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
            let view = quantization?.integerView(input: x, outChannels: outChannels, training: training) {
             var op = datapathOperands(x)
             op.codes = view.codes
-            op.bf16Output = storesBF16Output
-            y.ensure(shape: shape, elementType: op.bf16Output ? .bfloat16 : .float32)
-            datapath.forward(op, y: y.rawData)
-            path = .datapath(channelsLast: datapath.writesChannelsLast)
+            run(datapath, op, shape: shape)
             y.layout = path.outputLayout
             operands.keep(input: x, kernelInput: nil, weights: w, training: training)
             return y
@@ -139,11 +136,7 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
             // The reference kernels read NCHW, and so do datapaths that do not take channels-last.
             if datapath?.readsChannelsLast != true { xin = xin.converted(to: .nchw, using: planarInput) }
             if let datapath {
-                var op = datapathOperands(xin)
-                op.bf16Output = storesBF16Output
-                y.ensure(shape: shape, elementType: op.bf16Output ? .bfloat16 : .float32)
-                datapath.forward(op, y: y.rawData)
-                path = .datapath(channelsLast: datapath.writesChannelsLast)
+                run(datapath, datapathOperands(xin), shape: shape)
             } else {
                 y.ensure(shape: shape)
                 Conv2dKernel.forward(y: y.data, x: xin.data, weight: w, bias: bias?.value, batch: n,
@@ -154,6 +147,15 @@ public final class Conv2d: Layer, InputGradientOptional, QuantizableLayer {
         y.layout = path.outputLayout
         operands.keep(input: x, kernelInput: xin, weights: w, training: training)
         return y
+    }
+
+    /// The datapath's forward into y, in bf16 where the layer stores its output so (`storesBF16Output`).
+    private func run(_ datapath: LayerDatapath, _ operands: DatapathOperands, shape: [Int]) {
+        var op = operands
+        op.bf16Output = storesBF16Output
+        y.ensure(shape: shape, elementType: op.bf16Output ? .bfloat16 : .float32)
+        datapath.forward(op, y: y.rawData)
+        path = .datapath(channelsLast: datapath.writesChannelsLast)
     }
 
     /// dy is laid out like the forward's output, dx like its input.

@@ -69,9 +69,9 @@ public enum IntegerConvKernels {
                                   into sums: UnsafeMutablePointer<Int32>) {
         var shape = g.cShape(batch: 1, outChannels: 1)
         let scratchInts = bwma_window_sums_scratch_ints(&shape)
-        Parallel.chunks(batch) { _, range in
-            let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: scratchInts)
-            defer { scratch.deallocate() }
+        Parallel.chunks(batch) { worker, range in
+            let scratch = EngineContext.workspace.buffer(.windowSumsScratch, worker: worker, bytes: 4 * scratchInts)
+                .bindMemory(to: Int32.self, capacity: scratchInts)
             var s = shape
             for n in range {
                 bwma_window_sums(&s, codes + n * g.height * g.width * g.channels, sums + n * g.outPixels, scratch)

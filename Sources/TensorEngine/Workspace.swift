@@ -15,6 +15,8 @@ public final class Workspace: @unchecked Sendable {
         /// layout of it for the weight gradient), input, weight gradient; the integer convolution's sums.
         case convertedOutput, convertedGradient, convertedGradientForWeights, convertedInput, convertedWeightGradient
         case integerSums, windowSums
+        /// A worker's scratch of the window sums' C kernel (`IntegerConvKernels.windowSums`).
+        case windowSumsScratch
         /// The forward input and weights a oneDNN convolution converts right before its backward (`prepareBackward`),
         /// and the weights in backward-data's layout where it differs from the forward's.
         case preparedInput, preparedWeights, convertedWeightsForData
@@ -27,7 +29,7 @@ public final class Workspace: @unchecked Sendable {
         /// gradient (`BF16WeightGradient`).
         case weightGradPartial, weightGradScratch
         /// A hardware datapath's per-worker buffers for one pass (CIMSimulator's crossbar): its accumulators and
-        /// kernel scratch, and its staged input images.
+        /// kernel scratch, and its staged input images (the 8-bit integer route's per-image buffers too).
         case datapathBuffers, datapathInputs
     }
 
