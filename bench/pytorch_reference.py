@@ -57,6 +57,9 @@ Subcommands
     synthetic random inputs (standard normal) and labels, batch ``--batch``; ``--warmup`` untimed steps then
     ``--steps`` timed steps of forward + backward + SGD (Nesterov) step in train mode. Prints ONE JSON object:
     ``{"framework", "images_per_s", "ms_per_step", "peak_rss_mb", "threads", "batch", "input"}`` plus extras.
+    ``--memory-format channels_last`` converts the model and the batch to ``torch.channels_last`` (NHWC), PyTorch's
+    recommended layout for CPU convolutions (oneDNN's native one; ResNet-18 224 trains ~25 % faster so here);
+    ``contiguous`` (default) is PyTorch's default NCHW.
     ``peak_rss_mb`` is ``resource.getrusage(RUSAGE_SELF).ru_maxrss / 1024`` (Linux reports KiB).
 
 Threads: ``--threads`` (default 1) is applied with ``torch.set_num_threads`` and
@@ -373,11 +376,15 @@ def cmd_bench(args):
     torch.manual_seed(args.seed)
     model = build_model(args.model, in_channels=c, num_classes=args.classes)
     model.train()
+    if args.memory_format == "channels_last":  # before the optimiser takes the parameters
+        model = model.to(memory_format=torch.channels_last)
     opt = make_sgd(model, args.lr)
     criterion = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(args.seed)
     x = torch.randn(args.batch, c, h, w, generator=gen)
     y = torch.randint(0, args.classes, (args.batch,), generator=gen)
+    if args.memory_format == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
 
     # bf16: PyTorch's CPU autocast (bf16 convolutions and matmuls, fp32 weights, loss and optimiser).
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
@@ -408,6 +415,7 @@ def cmd_bench(args):
         "input": f"{c}x{h}x{w}",
         "model": args.model,
         "precision": args.precision,
+        "memory_format": args.memory_format,
         "steps": args.steps,
         "warmup": args.warmup,
         "torch_version": torch.__version__,
@@ -437,6 +445,8 @@ def main(argv=None):
     b.add_argument("--model", default="resnet20", choices=["resnet20", "resnet18"])
     b.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: torch.autocast('cpu', dtype=torch.bfloat16)")
+    b.add_argument("--memory-format", default="contiguous", choices=["contiguous", "channels_last"],
+                   help="channels_last: model and batch in torch.channels_last (NHWC)")
     b.add_argument("--in-channels", type=int, default=None, help="input channels (default 3)")
     b.add_argument("--input", default=None,
                    help="CxHxW, e.g. 3x32x32, or HxW with channels from --in-channels (default: 3x32x32)")

@@ -13,7 +13,9 @@ final class BatchNormChannelsLastTests: XCTestCase {
     }
 
     func testMatchesThePlanarKernels() {
-        for (n, c, p, relu) in [(3, 16, 25, true), (2, 20, 9, false), (4, 3, 7, true), (2, 64, 16, false)] {
+        // The last two span several of the kernels' row tiles (16,384 / C rows each) per sample and per worker.
+        for (n, c, p, relu) in [(3, 16, 25, true), (2, 20, 9, false), (4, 3, 7, true), (2, 64, 16, false),
+                                (2, 20, 1000, true), (3, 64, 600, false)] {
             let x = GradientCheck.random(n * c * p, seed: UInt64(c), scale: 2).map { $0 + 0.3 }
             let dy = GradientCheck.random(n * c * p, seed: UInt64(c + 1))
             let gamma = GradientCheck.random(c, seed: 7).map { $0 + 1 }, beta = GradientCheck.random(c, seed: 8)
@@ -103,5 +105,40 @@ final class BatchNormChannelsLastTests: XCTestCase {
             results.append(dx + dg + db)
         }
         XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern))
+    }
+
+    /// The statistics over several row tiles per sample are the documented sums, bit for bit: per (sample, channel)
+    /// a Float sum in row order (first Σx, then Σ(x − μ)²), then a Double sum over samples — on one and two workers.
+    func testStatisticsAreRowOrderSumsAcrossTiles() {
+        let (n, c, p) = (3, 20, 2000)  // 819 rows a tile: three tiles a sample, the last one partial
+        let x = GradientCheck.random(n * c * p, seed: 11, scale: 3).map { $0 + 0.7 }  // channels-last
+        var mean = [Float](repeating: 0, count: c), inv = mean
+        for c0 in 0..<c {
+            var sum = 0.0
+            for s in 0..<n { var f: Float = 0; for i in 0..<p { f += x[(s * p + i) * c + c0] }; sum += Double(f) }
+            mean[c0] = Float(sum / Double(n * p))
+            var sq = 0.0
+            for s in 0..<n {
+                var f: Float = 0
+                for i in 0..<p { let d = x[(s * p + i) * c + c0] - mean[c0]; f += d * d }
+                sq += Double(f)
+            }
+            inv[c0] = Float(1 / (sq / Double(n * p) + 1e-5).squareRoot())
+        }
+        let gamma = [Float](repeating: 1, count: c), beta = [Float](repeating: 0, count: c)
+        let saved = EngineContext.threads
+        defer { EngineContext.threads = saved }
+        for threads in [1, 2] {
+            EngineContext.threads = threads
+            do {
+                var y = [Float](repeating: 0, count: x.count), m = [Float](repeating: 0, count: c), s = m
+                var rm = m, rv = m
+                BatchNormKernel.forwardTraining(
+                    y: &y, mean: &m, invStd: &s, x: x, gamma: gamma, beta: beta, runningMean: &rm, runningVar: &rv,
+                    batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, channelsLast: true)
+                XCTAssertEqual(m.map(\.bitPattern), mean.map(\.bitPattern), "mean, \(threads) worker(s)")
+                XCTAssertEqual(s.map(\.bitPattern), inv.map(\.bitPattern), "invStd, \(threads) worker(s)")
+            }
+        }
     }
 }
