@@ -12,6 +12,8 @@ extension DNNLConvolution {
         let dx: DNNLOperand
         /// nil: the forward's converted weights serve.
         let weightsForData: DNNLOperand?
+        /// Backward data as a forward convolution of dy with the turned weights, where that runs faster (nil: `data`).
+        let transposedData: TransposedData?
         /// nil: the forward's converted input serves.
         let xForWeights: DNNLOperand?
         let dW: DNNLOperand
@@ -86,6 +88,7 @@ extension DNNLConvolution {
                            engine: e)
                 : nil
             weightsForData = wForData; xForWeights = xForW
+            transposedData = TransposedData(c, data: dataPrimitive)
             let plain = (src: DNNLDesc(s.src, dnnl_bf16, dnnl_nhwc), dst: DNNLDesc(s.dst, dnnl_bf16, dnnl_nhwc))
             let own = c.precision == .bf16 && !c.hasBias
                 && weightsPrimitive.implementation == "jit_bf16:avx512_core_bf16"
@@ -93,6 +96,11 @@ extension DNNLConvolution {
                 && weightsPrimitive.desc(dnnl_query_diff_dst_md) == plain.dst
                 ? BF16WeightGradient(batch: c.batch, outChannels: c.outChannels, geometry: c.geometry) : nil
             ownWeights = own?.outrunsOneDNN == true ? own : nil
+        }
+
+        /// The input gradient's kernel: oneDNN's backward data, or its forward on the turned weights.
+        var dataImplementation: String {
+            transposedData.map { "\($0.primitive.implementation) (transposed forward)" } ?? data.implementation
         }
 
         /// The weight gradient's kernel: oneDNN's implementation, or the engine's own.

@@ -84,7 +84,7 @@ public final class DNNLConvolution {
     /// `brgconv:avx512_core_bf16`; `bwma_bf16:avx512_core_bf16` for the engine's own weight gradient.
     public var implementations: [String] {
         [forwardPrimitive.implementation]
-            + (backwardPass.map { [$0.data.implementation, $0.weightsImplementation] } ?? [])
+            + (backwardPass.map { [$0.dataImplementation, $0.weightsImplementation] } ?? [])
     }
 
     /// y = W ⋆ x (+ bias): x [N, Cin, H, W] in `inputLayout`, weight [Cout, Cin, kh, kw], y [N, Cout, outH, outW]
@@ -169,11 +169,15 @@ public final class DNNLConvolution {
         if w.inner == nil { w.load(weight, engine: engine) }
         if let dx {
             let dxOperand = bw.dx, data = bw.data
-            bw.weightsForData?.load(weight, engine: engine)
             dxOperand.bind(dx)
-            engine.execute(data.primitive, [arg(DNNL_ARG_DIFF_DST, dyOperand.handle),
-                                            arg(DNNL_ARG_WEIGHTS, bw.weightsForData?.handle ?? w.handle),
-                                            arg(DNNL_ARG_DIFF_SRC, dxOperand.handle)])
+            if let transposed = bw.transposedData {
+                transposed.run(dy: dyOperand, dx: dxOperand, weight: weight, engine: engine)
+            } else {
+                bw.weightsForData?.load(weight, engine: engine)
+                engine.execute(data.primitive, [arg(DNNL_ARG_DIFF_DST, dyOperand.handle),
+                                                arg(DNNL_ARG_WEIGHTS, bw.weightsForData?.handle ?? w.handle),
+                                                arg(DNNL_ARG_DIFF_SRC, dxOperand.handle)])
+            }
             dxOperand.store(engine: engine)
         }
         if let own = bw.xForWeights, let input { own.load(input, engine: engine) }

@@ -18,8 +18,9 @@ public final class Workspace: @unchecked Sendable {
         /// A worker's scratch of the window sums' C kernel (`IntegerConvKernels.windowSums`).
         case windowSumsScratch
         /// The forward input and weights a oneDNN convolution converts right before its backward (`prepareBackward`),
-        /// and the weights in backward-data's layout where it differs from the forward's.
-        case preparedInput, preparedWeights, convertedWeightsForData
+        /// and the weights in backward-data's layout where it differs from the forward's (or, in a transposed
+        /// backward data, the turned weights in bf16 OIHW: `DNNLConvolution.TransposedData`).
+        case preparedInput, preparedWeights, convertedWeightsForData, transposedWeights
         /// A binarized layer's quantized input, rebuilt from its codes for the layer's backward (`tensor`).
         case kernelInput
         /// A binarized layer's weights α·B + β, its weight gradient before the straight-through rule, and its
