@@ -51,8 +51,8 @@ row() {
     done
     local bm pm cm; bm=$(median "${b[@]}"); pm=$(median "${p[@]}"); cm=$(median "${c[@]}")
     local q="$quant"; [ "$quant" != fp32 ] && q="$quant W1A4"
-    python3 -c "print(f'| $model | $input | $batch | $threads | $backend $q $precision | $tprec | {$bm:.1f} | {$pm:.1f} \
-| {$cm:.1f} | {$bm/$pm:.2f}x | {$bm/max($pm, $cm):.2f}x | {$(median "${brss[@]}"):.0f} \
+    python3 -c "print(f'| $model | $input | $batch | $threads | $backend $q $precision | $tprec | {$bm:.1f} \
+| {$pm:.1f} | {$cm:.1f} | {$bm/$pm:.2f}x | {$bm/max($pm, $cm):.2f}x | {$(median "${brss[@]}"):.0f} \
 | {$(median "${prss[@]}"):.0f} / {$(median "${crss[@]}"):.0f} |')"
 }
 

@@ -10,7 +10,8 @@
 #
 # With PYTORCH set to a Python that has torch (docs/benchmarks.md), the same step of PyTorch (bench/pytorch_reference.py
 # bench: the same model, input, batch, classes and precision — bf16 is autocast — on the FP32 network) is measured
-# the same way after it: whose kernels, at what share of the peak.
+# the same way after it: whose kernels, at what share of the peak. PYTORCH_MEMORY_FORMAT=channels_last runs PyTorch in
+# torch.channels_last (default: contiguous, its NCHW).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS="${1:?usage: bench/roofline.sh THREADS [bwma bench step flags...]}"; shift
@@ -31,9 +32,9 @@ for f in "$@"; do
     case "$f" in --quant|--abits|--backend|--cim-adc-bits) skip=1 ;; *) torch_flags+=("$f") ;; esac
 done
 echo
-echo "PyTorch $("$PYTORCH" -c 'import torch; print(torch.__version__)'), same step:"
+echo "PyTorch $("$PYTORCH" -c 'import torch; print(torch.__version__)') (${PYTORCH_MEMORY_FORMAT:-contiguous}), same step:"
 ONEDNN_VERBOSE=1 OMP_NUM_THREADS="$THREADS" "$PYTORCH" bench/pytorch_reference.py bench --threads "$THREADS" \
-    --warmup 1 --steps 2 "${torch_flags[@]}" >"$tmp/torch" 2>&1
+    --warmup 1 --steps 2 --memory-format "${PYTORCH_MEMORY_FORMAT:-contiguous}" "${torch_flags[@]}" >"$tmp/torch" 2>&1
 grep -m1 'oneDNN v' "$tmp/torch" | cut -d, -f4- || true
 grep -v '^onednn_verbose' "$tmp/torch" | tail -1
 python3 bench/conv_roofline.py "$tmp/torch" --steps 3 --threads "$THREADS" --peak "$peak"

@@ -6,10 +6,11 @@ extension DNNLConvolution {
     /// K − 1 − p. The same products and fp32 sums as backward data, in another order.
     ///
     /// Why: on CPUs without AMX, oneDNN 2.6 runs bf16 backward data with its `jit_bf16` kernel and the forward with
-    /// `brgconv`, which keeps closer to the core's peak on ResNet-18's wider layers (one layer, two threads, batch 32:
-    /// 64 → 64 at 56 × 56 17.9 → 17.0 ms, 256 → 256 at 14 × 14 16.8 → 16.0 ms, 512 → 512 at 7 × 7 17.3 → 14.1 ms;
-    /// docs/benchmarks.md) but not on ResNet-20's (16 channels at 32 × 32: 3.0 → 3.5 ms). Taken where oneDNN picked
-    /// `jit_bf16` for backward data, `brgconv` for this forward, and both channel counts are at least 64.
+    /// `brgconv`, which keeps closer to the core's peak on ResNet-18's wider layers (one layer, two threads, batch
+    /// 32: 64 → 64 at 56 × 56 17.9 → 17.0 ms, 256 → 256 at 14 × 14 16.8 → 16.0 ms, 512 → 512 at 7 × 7 17.3 →
+    /// 14.1 ms; `bench/backward_data_transposed.c`) but not on ResNet-20's (16 channels at 32 × 32: 3.0 → 3.5 ms).
+    /// Taken where oneDNN picked `jit_bf16` for backward data, `brgconv` for this forward, and both channel counts
+    /// are at least 64.
     final class TransposedData {
         let primitive: DNNLPrimitive
         /// W' in bf16 OIHW (written here, in the workspace), converted to the primitive's layout.
@@ -53,16 +54,22 @@ extension DNNLConvolution {
                                                  arg(DNNL_ARG_DST, dx.handle)])
         }
 
-        /// W' [C, O, K_h, K_w] in bf16 (nearest, ties to even: oneDNN's conversion) from W [O, C, K_h, K_w].
+        /// W' [C, O, K_h, K_w] in bf16 (nearest, ties to even: oneDNN's conversion) from W [O, C, K_h, K_w]: turning
+        /// a kernel by 180° reverses its taps. In 16 × 16 blocks of (c, o), so that a block's reads and writes stay
+        /// on a few pages (walking all of o for one c strides K_h·K_w·C floats a step, a page apart from 128 channels:
+        /// 1.6 % of a ResNet-18 bf16 step that way, 0.4 % in blocks).
         static func transpose(_ w: UnsafePointer<Float>, into t: UnsafeMutablePointer<BFloat16>, outChannels o: Int,
                               geometry g: ConvGeometry) {
-            let c = g.channels, kh = g.kernelH, kw = g.kernelW, taps = kh * kw
-            Parallel.chunks(c) { _, range in
-                for ci in range {
-                    for oi in 0..<o {
-                        let from = w + (oi * c + ci) * taps, to = t + (ci * o + oi) * taps
-                        for i in 0..<kh {
-                            for j in 0..<kw { to[i * kw + j] = BFloat16(from[(kh - 1 - i) * kw + (kw - 1 - j)]) }
+            let c = g.channels, taps = g.kernelH * g.kernelW, block = 16
+            Parallel.chunks((c + block - 1) / block) { _, range in
+                for cb in range {
+                    let cs = cb * block, ce = Swift.min(cs + block, c)
+                    for os in stride(from: 0, to: o, by: block) {
+                        for oi in os..<Swift.min(os + block, o) {
+                            for ci in cs..<ce {
+                                let from = w + (oi * c + ci) * taps, to = t + (ci * o + oi) * taps
+                                for k in 0..<taps { to[k] = BFloat16(from[taps - 1 - k]) }
+                            }
                         }
                     }
                 }
