@@ -96,66 +96,6 @@ public struct WeightBinarizer: Sendable, Equatable {
         return Group(alpha: Float((b - a) / 2), beta: Float((a + b) / 2), threshold: sorted[bestL], lowerCount: bestL)
     }
 
-    /// The balanced split without sorting: one selection (expected O(n)) puts the ⌊n/2⌋ smallest weights first;
-    /// for odd n the split one further is also evaluated (its threshold is the smallest of the upper part).
-    static func balancedSplit(_ w: UnsafePointer<Float>, _ n: Int, scratch a: UnsafeMutablePointer<Float>) -> Group {
-        a.update(from: w, count: n)
-        let k = n / 2
-        select(a, n, k)
-        var lower = 0.0, total = 0.0
-        for i in 0..<k { lower += Double(a[i]) }
-        total = lower
-        for i in k..<n { total += Double(a[i]) }
-        func score(_ l: Int, _ s: Double) -> Double { s * s / Double(l) + (total - s) * (total - s) / Double(n - l) }
-        var bestL = k, bestS = lower, threshold = a[k]
-        if n % 2 == 1 {
-            let s = lower + Double(a[k])
-            if score(k + 1, s) > score(k, lower) {
-                bestL = k + 1; bestS = s
-                threshold = a[k + 1]
-                for i in (k + 2)..<n where a[i] < threshold { threshold = a[i] }
-            }
-        }
-        let lo = bestS / Double(bestL), hi = (total - bestS) / Double(n - bestL)
-        return Group(alpha: Float((hi - lo) / 2), beta: Float((lo + hi) / 2), threshold: threshold, lowerCount: bestL)
-    }
-
-    /// Reorders a[0..<n] so that a[k] is the k-th smallest, with everything before it ≤ and after it ≥. Each round
-    /// splits the live range around a median-of-three pivot into < pivot | == pivot | > pivot with branch-free
-    /// passes (a comparison's outcome moves an index instead of a branch: on weights the outcomes are coin flips,
-    /// which the branchy Hoare partition this replaces mispredicted half the time: 10.3 → 2.8 ns per element on
-    /// 4,608-weight groups),
-    /// then keeps the part holding rank k; the pivot's own part is never empty, so every round shrinks the range.
-    static func select(_ a: UnsafeMutablePointer<Float>, _ n: Int, _ k: Int) {
-        var lo = 0, hi = n  // the live range [lo, hi) holds rank k
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2
-            let x = a[lo], y = a[mid], z = a[hi - 1]
-            let pivot = Swift.max(Swift.min(x, y), Swift.min(Swift.max(x, y), z))
-            let less = partition(a, lo, hi) { $0 < pivot }
-            if k < less { hi = less; continue }
-            let equal = partition(a, less, hi) { $0 == pivot }
-            if k < equal { return }
-            lo = equal
-        }
-    }
-
-    /// Moves the elements of a[lo..<hi] that satisfy `isFirst` to the front, branch-free (every element is written;
-    /// the front index advances by the outcome); returns the end of the front part. Invariant: a[lo..<front]
-    /// satisfy, a[front...i] do not.
-    @inline(__always)
-    private static func partition(_ a: UnsafeMutablePointer<Float>, _ lo: Int, _ hi: Int,
-                                  _ isFirst: (Float) -> Bool) -> Int {
-        var front = lo
-        for i in lo..<hi {
-            let v = a[i]
-            a[i] = a[front]
-            a[front] = v
-            front &+= Int(unsafeBitCast(isFirst(v), to: UInt8.self))  // (`? 1 : 0` compiled to a branch)
-        }
-        return front
-    }
-
     /// Writes α·B + β: values above the threshold get +1, below −1; among values equal to it, as many take −1 as
     /// the split by rank assigns (`lowerCount` minus the values strictly below), so the counts — and the error —
     /// are exactly those of the closed form. `signs` receives B itself: the hardware's bits, decided here once rather

@@ -4,9 +4,9 @@
 /// synchronised batch norm, and a fusable ReLU.
 ///
 /// Vectorisation: each loop runs over blocks of 16 channels whose accumulators stay in registers while it walks the
-/// rows (stride C); channels past the last full block run scalar. (Written as plain per-row loops over C, the
-/// compiler could not keep the accumulators in registers — the pointers may alias — and batch norm backward took
-/// 43 % of a bf16 ResNet-20 step.)
+/// rows (stride C) of one tile (`tiles`); channels past the last full block run scalar. (Written as plain per-row
+/// loops over C, the compiler could not keep the accumulators in registers — the pointers may alias — and batch norm
+/// backward took 43 % of a bf16 ResNet-20 step.) Backward: BatchNormKernel+ChannelsLastBackward.swift.
 extension BatchNormKernel {
     /// partials[n, c] = Σᵢ f(x[n, i, c]) for f = identity (`centre` nil) or (x − centre)² in Float.
     private static func sampleSums<X: NormInput>(_ partials: UnsafeMutablePointer<Float>, _ x: UnsafePointer<X>,
@@ -60,7 +60,7 @@ extension BatchNormKernel {
 
     /// Σₙ partials[n, c] in Double, in sample order (the same on any thread count).
     static func sumOverSamples(_ partials: UnsafePointer<Float>, batch: Int, channels C: Int,
-                                       into sums: UnsafeMutablePointer<Double>) {
+                               into sums: UnsafeMutablePointer<Double>) {
         sums.update(repeating: 0, count: C)
         for n in 0..<batch { for c in 0..<C { sums[c] += Double(partials[n * C + c]) } }
     }

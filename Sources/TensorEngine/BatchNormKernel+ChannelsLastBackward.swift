@@ -30,8 +30,36 @@ extension BatchNormKernel {
         let global = UnsafeMutablePointer<Double>.allocate(capacity: 2 * C + 1)
         let coefficients = UnsafeMutablePointer<Float>.allocate(capacity: 3 * C)
         defer { partials.deallocate(); local.deallocate(); global.deallocate(); coefficients.deallocate() }
+        gradientSums(partials, dy: dy, x: x, gamma: gamma, mean: mean, invStd: invStd, batch: batch, channels: C,
+                     spatial: spatial, mask: mask)
+        sumOverSamples(partials, batch: batch, channels: C, into: local)
+        sumOverSamples(partials + batch * C, batch: batch, channels: C, into: local + C)
+        global.update(from: local, count: 2 * C)
+        global[2 * C] = Double(batch * spatial)
+        reduce?(global, 2 * C + 1)
+        let m = Float(global[2 * C])
+        // dx = a·g + b·(x − μ) + c0 per channel (see backwardTraining).
+        let av = coefficients, bv = coefficients + C, cv = coefficients + 2 * C
+        for c in 0..<C {
+            let inv = invStd[c]
+            dGamma[c] += Float(local[C + c]) * inv
+            dBeta[c] += Float(local[c])
+            let sumDy = Float(global[c]), sumDyXhat = Float(global[C + c]) * inv
+            let k = gamma[c] * inv / m, coef = sumDyXhat * inv
+            av[c] = k * m; bv[c] = -k * coef; cv[c] = -k * sumDy
+        }
+        inputGradient(dx, dy: dy, x: x, gamma: gamma, mean: mean, invStd: invStd, coefficients: coefficients,
+                      rows: batch * spatial, channels: C, mask: mask)
+    }
+
+    /// partials[n, c] = Σᵢ g and partials[batch + n, c] = Σᵢ g·(x − μ) over sample n's rows, g = dy masked by the
+    /// fused ReLU; Float sums in row order.
+    private static func gradientSums<X: NormInput>(
+        _ partials: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<X>,
+        gamma: UnsafePointer<Float>, mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>,
+        batch: Int, channels C: Int, spatial: Int, mask: ReLUMask
+    ) {
         let blocks = C / 16
-        // (Σg, Σg·(x − μ)) per sample and channel, g = dy masked by the fused ReLU.
         Parallel.chunks(batch) { _, range in
             for n in range {
                 let base = n * spatial * C
@@ -63,23 +91,16 @@ extension BatchNormKernel {
                 }
             }
         }
-        sumOverSamples(partials, batch: batch, channels: C, into: local)
-        sumOverSamples(partials + batch * C, batch: batch, channels: C, into: local + C)
-        global.update(from: local, count: 2 * C)
-        global[2 * C] = Double(batch * spatial)
-        reduce?(global, 2 * C + 1)
-        let m = Float(global[2 * C])
-        // dx = a·g + b·(x − μ) + c0 per channel (see backwardTraining).
-        let av = coefficients, bv = coefficients + C, cv = coefficients + 2 * C
-        for c in 0..<C {
-            let inv = invStd[c]
-            dGamma[c] += Float(local[C + c]) * inv
-            dBeta[c] += Float(local[c])
-            let sumDy = Float(global[c]), sumDyXhat = Float(global[C + c]) * inv
-            let k = gamma[c] * inv / m, coef = sumDyXhat * inv
-            av[c] = k * m; bv[c] = -k * coef; cv[c] = -k * sumDy
-        }
-        Parallel.chunks(batch * spatial) { _, range in
+    }
+
+    /// dx = a·g + b·(x − μ) + c per channel, (a, b, c) the three rows of `coefficients`.
+    private static func inputGradient<X: NormInput, DX: NormOutput>(
+        _ dx: UnsafeMutablePointer<DX>, dy: UnsafePointer<Float>, x: UnsafePointer<X>, gamma: UnsafePointer<Float>,
+        mean: UnsafePointer<Float>, invStd: UnsafePointer<Float>, coefficients: UnsafePointer<Float>, rows: Int,
+        channels C: Int, mask: ReLUMask
+    ) {
+        let blocks = C / 16, av = coefficients, bv = coefficients + C, cv = coefficients + 2 * C
+        Parallel.chunks(rows) { _, range in
             tiles(range, channels: C) { tile in
                 for blk in 0..<blocks {
                     let c0 = blk * 16, relu = ReLULanes(mask, c0, gamma, invStd)

@@ -82,6 +82,36 @@ final class WeightBinarizerTests: XCTestCase {
         }
     }
 
+    /// The balanced split's rank statistics on layouts that the sampled bracket (n ≥ 2,048) handles in different
+    /// ways — typical weights, sorted either way, heavy ties, and outliers at exactly the sampled positions (the
+    /// bracket then misses rank k and the full selection runs): the threshold and lower count are the sorted
+    /// split's, and α, β its levels, for even and odd n.
+    func testBalancedSplitRankStatisticsOnBracketLayouts() throws {
+        var rng = RNG(seed: 5)
+        for n in [2048, 4608, 4609, 9001] {
+            let stride = n / 128
+            let layouts: [(String, [Float])] = [
+                ("normal", (0..<n).map { _ in rng.normal() * 0.05 }),
+                ("ascending", (0..<n).map { Float($0) / Float(n) - 0.3 }),
+                ("descending", (0..<n).map { 0.7 - Float($0) / Float(n) }),
+                ("ties", (0..<n).map { _ in [-0.1, 0, 0, 0, 0.2][Int(rng.below(5))] }),
+                ("outliers", (0..<n).map { $0 % stride == stride / 2 ? -50 : rng.normal() }),
+            ]
+            for (name, w) in layouts {
+                let (_, g) = binarize(w, .bwma)
+                let sorted = w.sorted(), k = n / 2
+                let l = try XCTUnwrap(g.lowerCount)
+                XCTAssertTrue(l == k || (n % 2 == 1 && l == k + 1), "\(name) n \(n): lower count \(l)")
+                XCTAssertEqual(g.threshold, sorted[l], "\(name) n \(n): threshold")
+                let lower = sorted[..<l].reduce(0.0) { $0 + Double($1) }
+                let upper = sorted[l...].reduce(0.0) { $0 + Double($1) }
+                let a = lower / Double(l), b = upper / Double(n - l)
+                XCTAssertEqual(Double(g.alpha), (b - a) / 2, accuracy: 1e-6 * max(abs(b - a), 1e-3), "\(name) α")
+                XCTAssertEqual(Double(g.beta), (a + b) / 2, accuracy: 1e-6 * max(abs(a) + abs(b), 1e-3), "\(name) β")
+            }
+        }
+    }
+
     func testBalancedClosedFormIsMedianSplitWithMeanOffset() {
         // Even n: β = mean(W), α = mean|W − median|.
         let w: [Float] = [3, -1, 0.5, 7, 2, -4]
