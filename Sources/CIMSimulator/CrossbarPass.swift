@@ -105,6 +105,7 @@ extension CrossbarDatapath {
             let bytes = array.runsIntegerPlanes(bits: bits, tileRows: tileRows, adc: adc)
             let frame = bytes && readsImageRows(geo) ? ImageFrame(geo, order: layout.order) : nil
             let source = InputSource(x: x, codes: codes, perImage: perImage, codeScale: codeScale)
+            let framedBytes = frame.map { $0.perImage * group + ImageFrame.spare } ?? 0
             Parallel.chunks(groups) { worker, range in
                 let cols = group * P
                 let b = DatapathBuffers(worker: worker, inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
@@ -112,9 +113,9 @@ extension CrossbarDatapath {
                 let input = ImageBuffers(worker: worker, bytes: bytes, perImage: perImage,
                                          unrolled: frame != nil ? 0 : bytes ? K * cols : K * P,
                                          staged: source.isChannelsLast && !(bytes && codes != nil),
-                                         framed: frame.map { $0.perImage * group + ImageFrame.spare } ?? 0)
+                                         framed: framedBytes)
                 // The frames' borders are the padding's zero codes (`place` writes only the interiors).
-                input.framed.initialize(repeating: 0, count: frame.map { $0.perImage * group + ImageFrame.spare } ?? 0)
+                input.framed.initialize(repeating: 0, count: framedBytes)
                 for gi in range {
                     let i0 = gi * group, count = Swift.min(group, n - i0), width = count * P
                     for g in 0..<count {

@@ -130,15 +130,13 @@ final class BatchNormChannelsLastTests: XCTestCase {
         defer { EngineContext.threads = saved }
         for threads in [1, 2] {
             EngineContext.threads = threads
-            do {
-                var y = [Float](repeating: 0, count: x.count), m = [Float](repeating: 0, count: c), s = m
-                var rm = m, rv = m
-                BatchNormKernel.forwardTraining(
-                    y: &y, mean: &m, invStd: &s, x: x, gamma: gamma, beta: beta, runningMean: &rm, runningVar: &rv,
-                    batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, channelsLast: true)
-                XCTAssertEqual(m.map(\.bitPattern), mean.map(\.bitPattern), "mean, \(threads) worker(s)")
-                XCTAssertEqual(s.map(\.bitPattern), inv.map(\.bitPattern), "invStd, \(threads) worker(s)")
-            }
+            var y = [Float](repeating: 0, count: x.count), m = [Float](repeating: 0, count: c), s = m
+            var rm = m, rv = m
+            BatchNormKernel.forwardTraining(
+                y: &y, mean: &m, invStd: &s, x: x, gamma: gamma, beta: beta, runningMean: &rm, runningVar: &rv,
+                batch: n, channels: c, spatial: p, momentum: 0.1, eps: 1e-5, channelsLast: true)
+            XCTAssertEqual(m.map(\.bitPattern), mean.map(\.bitPattern), "mean, \(threads) worker(s)")
+            XCTAssertEqual(s.map(\.bitPattern), inv.map(\.bitPattern), "invStd, \(threads) worker(s)")
         }
     }
 }
