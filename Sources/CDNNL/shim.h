@@ -11,4 +11,7 @@ int omp_get_num_threads(void);
 // libgomp's entry point for `#pragma omp parallel` (GCC's ABI, stable since GCC 4.9): runs fn(data) on a team of
 // num_threads threads, the caller being thread 0. The engine's own loops run on the same team as oneDNN's.
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+// The next piece of a worker's share in `Parallel.pieces`: an atomic add (relaxed: the pieces' data is published by
+// the team's closing barrier).
+static inline long bwma_take(long *next, long piece) { return __atomic_fetch_add(next, piece, __ATOMIC_RELAXED); }
 #endif

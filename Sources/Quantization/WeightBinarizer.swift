@@ -128,7 +128,7 @@ public struct WeightBinarizer: Sendable, Equatable {
 extension WeightBinarizer {
     /// Binarizes a whole weight tensor [groups·perGroup] (groups = output channels when `perChannel`, else 1) into
     /// `wq` (and B into `signs` when given); writes each group's α and β. `scratch` holds ≥ count floats: the groups
-    /// run in parallel (`Parallel.chunks`), each worker in its own group-sized part of it.
+    /// run in parallel (`Parallel.pieces`), each worker in its own group-sized part of it.
     public func binarize(latent w: UnsafePointer<Float>, count: Int, outChannels: Int,
                          into wq: UnsafeMutablePointer<Float>, signs: UnsafeMutablePointer<Int8>? = nil,
                          groups: inout [Group], scratch: UnsafeMutablePointer<Float>) {
@@ -137,7 +137,7 @@ extension WeightBinarizer {
         if groups.count != g { groups = [Group](repeating: Group(alpha: 0, beta: 0, threshold: 0), count: g) }
         groups.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
-            Parallel.chunks(g) { worker, range in
+            Parallel.pieces(g) { worker, range in
                 for i in range {
                     out[i] = binarize(w + i * size, size, into: wq + i * size, signs: signs.map { $0 + i * size },
                                       scratch: scratch + worker * size)
@@ -151,7 +151,7 @@ extension WeightBinarizer {
                               into wq: UnsafeMutablePointer<Float>) {
         let size = count / Swift.max(groups.count, 1)
         groups.withUnsafeBufferPointer { groups in
-            Parallel.chunks(groups.count) { _, range in
+            Parallel.pieces(groups.count) { _, range in
                 for k in range {
                     let (hi, lo) = groups[k].levels
                     for i in (k * size)..<((k + 1) * size) { wq[i] = signs[i] > 0 ? hi : lo }
@@ -166,7 +166,7 @@ extension WeightBinarizer {
                          groups: [Group], grad: UnsafeMutablePointer<Float>) {
         let size = count / groups.count
         groups.withUnsafeBufferPointer { groups in
-            Parallel.chunks(groups.count) { _, range in
+            Parallel.pieces(groups.count) { _, range in
                 for k in range {
                     let base = k * size
                     backward(group: groups[k], w + base, size, dWq: dWq + base, grad: grad + base)

@@ -3,7 +3,7 @@
 public enum ActivationKernels {
     /// y = max(x, 0).
     public static func reluForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let zero = Float16x()
             var i = r.lowerBound
             while i + 16 <= r.upperBound { let v = load(x + i); store(v.replacing(with: zero, where: v .< zero), y + i); i += 16 }
@@ -14,7 +14,7 @@ public enum ActivationKernels {
     /// dx = dy · [x > 0].
     public static func reluBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
                                     count: Int) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let zero = Float16x()
             var i = r.lowerBound
             while i + 16 <= r.upperBound {
@@ -28,7 +28,7 @@ public enum ActivationKernels {
     /// y = clamp(x, lo, hi).
     public static func hardtanhForward(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int,
                                        lo: Float = -1, hi: Float = 1) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let l = Float16x(repeating: lo), h = Float16x(repeating: hi)
             var i = r.lowerBound
             while i + 16 <= r.upperBound { var v = load(x + i)
@@ -42,7 +42,7 @@ public enum ActivationKernels {
     /// dx = dy · [lo < x < hi] (PyTorch passes the gradient strictly inside the interval).
     public static func hardtanhBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                         x: UnsafePointer<Float>, count: Int, lo: Float = -1, hi: Float = 1) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let l = Float16x(repeating: lo), h = Float16x(repeating: hi), zero = Float16x()
             var i = r.lowerBound
             while i + 16 <= r.upperBound {

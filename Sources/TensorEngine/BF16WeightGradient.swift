@@ -103,7 +103,7 @@ public struct BF16WeightGradient {
         }
         let summed: [UnsafePointer<Float>?] = zip(partials, ran).compactMap { $1 ? UnsafePointer($0) : nil }
         summed.withUnsafeBufferPointer { summed in
-            Parallel.chunks(Int(s.out_channels) / 16) { _, blocks in
+            Parallel.pieces(Int(s.out_channels) / 16) { _, blocks in
                 var s = shape
                 bwma_bf16_weight_gradient_add(&s, summed.baseAddress, Int32(summed.count), dWeight,
                                               Int32(blocks.lowerBound), Int32(blocks.count))

@@ -13,7 +13,7 @@ extension BatchNormKernel {
                                                  batch: Int, channels C: Int, spatial: Int,
                                                  centre: UnsafePointer<Float>?) {
         let blocks = C / 16
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 let xn = x + n * spatial * C, out = partials + n * C
                 tiles(0..<spatial, channels: C) { tile in
@@ -126,7 +126,7 @@ extension BatchNormKernel {
         copy: UnsafeMutablePointer<BFloat16>? = nil
     ) {
         let blocks = C / 16
-        Parallel.chunks(rows) { _, range in
+        Parallel.pieces(rows) { _, range in
             let zero = Float16x()
             tiles(range, channels: C) { tile in
                 for b in 0..<blocks {

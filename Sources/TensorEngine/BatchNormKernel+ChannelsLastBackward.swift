@@ -60,7 +60,7 @@ extension BatchNormKernel {
         batch: Int, channels C: Int, spatial: Int, mask: ReLUMask
     ) {
         let blocks = C / 16
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 let base = n * spatial * C
                 let sa = partials + n * C, sb = partials + (batch + n) * C
@@ -100,7 +100,7 @@ extension BatchNormKernel {
         channels C: Int, mask: ReLUMask
     ) {
         let blocks = C / 16, av = coefficients, bv = coefficients + C, cv = coefficients + 2 * C
-        Parallel.chunks(rows) { _, range in
+        Parallel.pieces(rows) { _, range in
             tiles(range, channels: C) { tile in
                 for blk in 0..<blocks {
                     let c0 = blk * 16, relu = ReLULanes(mask, c0, gamma, invStd)

@@ -63,7 +63,7 @@ public enum BatchNormKernel {
         }
         let m = Double(batch * spatial)
         guard let reduce else {
-            Parallel.chunks(channels) { _, range in
+            Parallel.pieces(channels) { _, range in
                 for c in range {
                     let muF = Float(sum(c) / m)
                     finish(c, muF, centredSquares(c, muF), m)
@@ -74,14 +74,14 @@ public enum BatchNormKernel {
         // [Σx per channel…, count], then [Σ(x − μ)² per channel…].
         let sums = UnsafeMutablePointer<Double>.allocate(capacity: channels + 1)
         defer { sums.deallocate() }
-        Parallel.chunks(channels) { _, range in for c in range { sums[c] = sum(c) } }
+        Parallel.pieces(channels) { _, range in for c in range { sums[c] = sum(c) } }
         sums[channels] = m
         reduce(sums, channels + 1)
         let total = sums[channels]
         let means = (0..<channels).map { Float(sums[$0] / total) }
-        Parallel.chunks(channels) { _, range in for c in range { sums[c] = centredSquares(c, means[c]) } }
+        Parallel.pieces(channels) { _, range in for c in range { sums[c] = centredSquares(c, means[c]) } }
         reduce(sums, channels)
-        Parallel.chunks(channels) { _, range in for c in range { finish(c, means[c], sums[c], total) } }
+        Parallel.pieces(channels) { _, range in for c in range { finish(c, means[c], sums[c], total) } }
     }
 
     /// Evaluation-mode batch norm as one affine map per channel, y = x·s + t with s = γ/√(var + ε) and
@@ -107,7 +107,7 @@ public enum BatchNormKernel {
                 channels: channels, spatial: spatial, eps: eps, relu: relu, residual: residual)
         }
         precondition(residual == nil, "BatchNormKernel: a residual needs the channels-last kernels")
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 for c in 0..<channels {
                     let (scale, shift) = inferenceAffine(gamma[c], beta[c], runningMean[c], runningVar[c], eps)
@@ -206,7 +206,7 @@ public enum BatchNormKernel {
         }
         let m = Float(batch * spatial)
         guard let reduce else {
-            Parallel.chunks(channels) { _, range in
+            Parallel.pieces(channels) { _, range in
                 for c in range { let s = sums(c); apply(c, local: s, global: s, m) }
             }
             return
@@ -214,14 +214,14 @@ public enum BatchNormKernel {
         let local = UnsafeMutablePointer<Double>.allocate(capacity: 2 * channels)
         let global = UnsafeMutablePointer<Double>.allocate(capacity: 2 * channels + 1)
         defer { local.deallocate(); global.deallocate() }
-        Parallel.chunks(channels) { _, range in
+        Parallel.pieces(channels) { _, range in
             for c in range { (local[2 * c], local[2 * c + 1]) = sums(c) }
         }
         global.update(from: local, count: 2 * channels)
         global[2 * channels] = Double(m)
         reduce(global, 2 * channels + 1)
         let total = Float(global[2 * channels])
-        Parallel.chunks(channels) { _, range in
+        Parallel.pieces(channels) { _, range in
             for c in range {
                 apply(c, local: (local[2 * c], local[2 * c + 1]), global: (global[2 * c], global[2 * c + 1]), total)
             }

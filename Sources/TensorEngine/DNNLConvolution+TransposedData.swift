@@ -61,7 +61,7 @@ extension DNNLConvolution {
         static func transpose(_ w: UnsafePointer<Float>, into t: UnsafeMutablePointer<BFloat16>, outChannels o: Int,
                               geometry g: ConvGeometry) {
             let c = g.channels, taps = g.kernelH * g.kernelW, block = 16
-            Parallel.chunks((c + block - 1) / block) { _, range in
+            Parallel.pieces((c + block - 1) / block) { _, range in
                 for cb in range {
                     let cs = cb * block, ce = Swift.min(cs + block, c)
                     for os in stride(from: 0, to: o, by: block) {

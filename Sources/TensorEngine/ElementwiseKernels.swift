@@ -3,7 +3,7 @@ public enum ElementwiseKernels {
     /// out = a + b.
     public static func add(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                            count: Int) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             var i = r.lowerBound
             while i + 16 <= r.upperBound { store(load(a + i) + load(b + i), out + i); i += 16 }
             while i < r.upperBound { out[i] = a[i] + b[i]; i += 1 }
@@ -13,7 +13,7 @@ public enum ElementwiseKernels {
     /// out = a + b where mask > 0, else 0: a sum's gradient through the ReLU whose output is `mask`, in one pass.
     public static func addMasked(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>,
                                  _ b: UnsafePointer<Float>, mask: UnsafePointer<Float>, count: Int) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let zero = Float16x()
             var i = r.lowerBound
             while i + 16 <= r.upperBound {
@@ -26,7 +26,7 @@ public enum ElementwiseKernels {
 
     /// out += a.
     public static func accumulate(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, count: Int) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             var i = r.lowerBound
             while i + 16 <= r.upperBound { store(load(out + i) + load(a + i), out + i); i += 16 }
             while i < r.upperBound { out[i] += a[i]; i += 1 }
@@ -44,7 +44,7 @@ public enum ElementwiseKernels {
     /// Residual output with ReLU fused: y = max(a + b, 0). Backward uses `reluBackward` on y.
     public static func addRelu(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                                count: Int) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let zero = Float16x()
             var i = r.lowerBound
             while i + 16 <= r.upperBound { let v = load(a + i) + load(b + i); store(v.replacing(with: zero, where: v .< zero), out + i); i += 16 }

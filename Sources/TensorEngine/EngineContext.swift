@@ -28,7 +28,7 @@ public enum EngineContext {
     nonisolated(unsafe) private static var resolved = (backend: Backend.reference, precision: Precision.fp32)
     nonisolated(unsafe) private static var workers = 1
 
-    /// Worker threads of the engine's own loops (`Parallel.chunks`), ≥ 1.
+    /// Worker threads of the engine's own loops (`Parallel.chunks`, `Parallel.pieces`), ≥ 1.
     public static var threads: Int {
         get { workers }
         set { workers = Swift.max(1, newValue) }

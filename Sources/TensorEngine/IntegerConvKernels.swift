@@ -16,7 +16,7 @@ public enum IntegerConvKernels {
             flatCodes(x, batch * C, clip: clip, inv: inv, into: codes)
             return
         }
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 let out = codes + n * P * C
                 for c in 0..<C {
@@ -39,7 +39,7 @@ public enum IntegerConvKernels {
     /// operations as the transposing loop.
     static func flatCodes(_ x: UnsafePointer<Float>, _ count: Int, clip: Float, inv: Float,
                           into codes: UnsafeMutablePointer<UInt8>) {
-        Parallel.chunks(count) { _, range in
+        Parallel.pieces(count) { _, range in
             for i in range { codes[i] = code(x[i], clip: clip, inv: inv) }
         }
     }
@@ -47,7 +47,7 @@ public enum IntegerConvKernels {
     /// The values of codes: y[i] = fl(j[i]·Δ), the quantizer's output bit for bit (`codes(of:)`).
     public static func values(ofCodes codes: UnsafePointer<UInt8>, count: Int, step: Float,
                               into y: UnsafeMutablePointer<Float>) {
-        Parallel.chunks(count) { _, range in
+        Parallel.pieces(count) { _, range in
             for i in range { y[i] = Float(codes[i]) * step }
         }
     }
@@ -56,7 +56,7 @@ public enum IntegerConvKernels {
     /// fp32 → bf16 conversion makes of `values(ofCodes:)` (finite, non-denormal values).
     public static func bf16Values(ofCodes codes: UnsafePointer<UInt8>, count: Int, step: Float,
                                   into out: UnsafeMutablePointer<UInt16>) {
-        Parallel.chunks(count) { _, range in
+        Parallel.pieces(count) { _, range in
             for i in range { out[i] = BFloat16(Float(codes[i]) * step).bits }
         }
     }
@@ -69,7 +69,7 @@ public enum IntegerConvKernels {
                                   into sums: UnsafeMutablePointer<Int32>) {
         var shape = g.cShape(batch: 1, outChannels: 1)
         let scratchInts = bwma_window_sums_scratch_ints(&shape)
-        Parallel.chunks(batch) { worker, range in
+        Parallel.pieces(batch) { worker, range in
             let scratch = EngineContext.workspace.buffer(.windowSumsScratch, worker: worker, bytes: 4 * scratchInts)
                 .bindMemory(to: Int32.self, capacity: scratchInts)
             var s = shape
@@ -93,7 +93,7 @@ public enum IntegerConvKernels {
             offset.withUnsafeBufferPointer { of in
                 shift.withUnsafeBufferPointer { sh in
                     let sc = sc.baseAddress!, of = of.baseAddress!, sh = sh.baseAddress!
-                    Parallel.chunks(batch * P) { _, rows in
+                    Parallel.pieces(batch * P) { _, rows in
                         for r in rows {
                             let s = sums + r * C, w = Float(windowSums[r])
                             if bf16 {

@@ -3,7 +3,7 @@ public enum LayoutKernels {
     /// dst [N, P, C] from src [N, C, P] (P = H·W).
     public static func toChannelsLast(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int,
                                       channels C: Int, positions P: Int) {
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range { transpose(dst + n * C * P, src + n * C * P, rows: C, columns: P) }
         }
     }
@@ -11,7 +11,7 @@ public enum LayoutKernels {
     /// dst [N, C, P] from src [N, P, C].
     public static func toPlanes(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, batch: Int,
                                 channels C: Int, positions P: Int) {
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range { transpose(dst + n * C * P, src + n * C * P, rows: P, columns: C) }
         }
     }
@@ -55,7 +55,7 @@ extension Tensor {
         scratch.ensure(shape: shape)
         scratch.layout = layout
         let src = bf16Data, dst = scratch.data
-        Parallel.chunks(count) { _, range in
+        Parallel.pieces(count) { _, range in
             for i in range { dst[i] = src[i].float }
         }
         return scratch

@@ -1,6 +1,7 @@
 import CDNNL
 
-/// Intra-process parallelism for the kernels: work over a batch is split into `Parallel.threads` contiguous chunks.
+/// Intra-process parallelism for the kernels: work over a batch is split into `Parallel.threads` contiguous chunks
+/// (`chunks`), or handed out in smaller pieces as workers become free (`pieces`).
 ///
 /// Under MPI every rank runs with one thread (the launch scripts also pin OpenBLAS to one thread); a single process
 /// may use all cores. Each chunk gets its index so kernels can give every worker its own scratch buffers.
@@ -27,11 +28,53 @@ public enum Parallel {
         }
     }
 
-    /// What every member of the team reads: the loop body and its trip count (each member splits by the team's
-    /// actual size, which OpenMP may make smaller than asked).
+    /// Pieces per worker that `pieces` aims for: enough that a worker slowed for a while (two vCPUs of one core, the
+    /// other process's threads) hands its share's end to the other, few enough that taking one (an atomic add)
+    /// stays a small cost of it.
+    static let piecesPerWorker = 8
+
+    /// Runs `body(worker, range)` over `0..<n`: each worker runs its own contiguous share (as in `chunks`, so
+    /// consecutive passes find their data in the same core's caches) in pieces of about n / (threads · 8), and a
+    /// worker done with its share takes the pieces the others have not started yet. Returns when all are done.
+    /// Pieces are multiples of `multiple` long but the last, so a vector kernel's scalar tail only ever runs at the
+    /// end of the range, as with one thread.
+    ///
+    /// For loops whose results do not depend on which worker ran which piece or in which order: elementwise passes,
+    /// sums per sample or per channel written to their own slots. A worker may run several pieces: `worker` may pick
+    /// its scratch memory, never a partial result that is summed afterwards (those need `chunks`, whose split is
+    /// fixed).
+    @inline(__always)
+    public static func pieces(_ n: Int, multiple: Int = 1, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+        let t = Swift.min(EngineContext.threads, n)
+        if t <= 1 {
+            if n > 0 { body(0, 0..<n) }
+            return
+        }
+        let m = Swift.max(1, multiple), even = Swift.max(1, n / (t * piecesPerWorker))
+        // One counter per worker, a cache line (8 words) apart: the start of its share's next piece.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 8 * t) { next in
+            for w in 0..<t { next[8 * w] = share(n, w, t, m).lowerBound }
+            withoutActuallyEscaping(body) { body in
+                var job = Job(body: body, count: n, piece: (even + m - 1) / m * m, multiple: m, next: next.baseAddress)
+                withUnsafeMutablePointer(to: &job) { GOMP_parallel(runPieces, $0, UInt32(t), 0) }
+            }
+        }
+    }
+
+    /// Worker w's share of 0..<n among t: bounds on multiples of m.
+    @inline(__always)
+    static func share(_ n: Int, _ w: Int, _ t: Int, _ m: Int) -> Range<Int> {
+        let units = (n + m - 1) / m
+        return Swift.min(n, units * w / t * m)..<Swift.min(n, units * (w + 1) / t * m)
+    }
+
+    /// What every member of the team reads: the loop body, its trip count (each member of `chunks` splits by the
+    /// team's actual size, which OpenMP may make smaller than asked) and the size of `pieces`'s pieces.
     private struct Job {
         let body: (Int, Range<Int>) -> Void
         let count: Int
+        var piece = 0, multiple = 1
+        var next: UnsafeMutablePointer<Int>? = nil
     }
 
     private static let runChunk: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
@@ -40,5 +83,23 @@ public enum Parallel {
         let n = job.pointee.count
         let lo = n * w / t, hi = n * (w + 1) / t
         if hi > lo { DNNL.withThreads(1) { job.pointee.body(w, lo..<hi) } }
+    }
+
+    /// A member of `pieces`'s team: its own share, then the others' (the team may be smaller than asked: the
+    /// shares of members that never started are taken the same way).
+    private static let runPieces: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
+        let job = raw.unsafelyUnwrapped.assumingMemoryBound(to: Job.self).pointee
+        let w = Int(omp_get_thread_num()), next = job.next.unsafelyUnwrapped
+        let t = Swift.min(EngineContext.threads, job.count)
+        DNNL.withThreads(1) {
+            for k in 0..<t {
+                let v = (w + k) % t, end = share(job.count, v, t, job.multiple).upperBound
+                while true {
+                    let lo = bwma_take(next + 8 * v, job.piece)
+                    if lo >= end { break }
+                    job.body(w, lo..<Swift.min(lo + job.piece, end))
+                }
+            }
+        }
     }
 }

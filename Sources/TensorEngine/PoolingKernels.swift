@@ -13,7 +13,7 @@ public enum PoolingKernels {
                                   x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry) {
         checkTaps(g)
         let H = g.height, W = g.width, oh = g.outH, ow = g.outW
-        Parallel.chunks(batch * g.channels) { _, range in
+        Parallel.pieces(batch * g.channels) { _, range in
             for plane in range {
                 let xp = x + plane * H * W, yp = y + plane * oh * ow, ap = argmax + plane * oh * ow
                 for oy in 0..<oh {
@@ -29,7 +29,7 @@ public enum PoolingKernels {
     public static func maxBackward(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                    argmax: UnsafePointer<Winner>, batch: Int, geometry g: ConvGeometry) {
         let hw = g.height * g.width, ohw = g.outH * g.outW, taps = TapPositions(g)
-        Parallel.chunks(batch * g.channels) { _, range in
+        Parallel.pieces(batch * g.channels) { _, range in
             for plane in range {
                 let dxp = dx + plane * hw, dyp = dy + plane * ohw, ap = argmax + plane * ohw
                 dxp.update(repeating: 0, count: hw)
@@ -94,7 +94,7 @@ public enum PoolingKernels {
                                               x: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry) {
         checkTaps(g)
         let H = g.height, W = g.width, C = g.channels, oh = g.outH, ow = g.outW
-        Parallel.chunks(batch * oh) { _, range in
+        Parallel.pieces(batch * oh) { _, range in
             for row in range {
                 let n = row / oh, oy = row % oh
                 let xn = x + n * H * W * C
@@ -122,7 +122,7 @@ public enum PoolingKernels {
     public static func maxBackwardChannelsLast(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>,
                                                argmax: UnsafePointer<Winner>, batch: Int, geometry g: ConvGeometry) {
         let hw = g.height * g.width, ohw = g.outH * g.outW, C = g.channels, taps = TapPositions(g)
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 let dxn = dx + n * hw * C, dyn = dy + n * ohw * C, an = argmax + n * ohw * C
                 dxn.update(repeating: 0, count: hw * C)
@@ -143,7 +143,7 @@ public enum PoolingKernels {
                                   geometry g: ConvGeometry) {
         let H = g.height, W = g.width, oh = g.outH, ow = g.outW
         let scale = 1 / Float(g.kernelH * g.kernelW)
-        Parallel.chunks(batch * g.channels) { _, range in
+        Parallel.pieces(batch * g.channels) { _, range in
             for plane in range {
                 let xp = x + plane * H * W, yp = y + plane * oh * ow
                 for oy in 0..<oh {
@@ -169,7 +169,7 @@ public enum PoolingKernels {
                                    geometry g: ConvGeometry) {
         let H = g.height, W = g.width, oh = g.outH, ow = g.outW
         let scale = 1 / Float(g.kernelH * g.kernelW)
-        Parallel.chunks(batch * g.channels) { _, range in
+        Parallel.pieces(batch * g.channels) { _, range in
             for plane in range {
                 let dxp = dx + plane * H * W, dyp = dy + plane * oh * ow
                 dxp.update(repeating: 0, count: H * W)

@@ -9,7 +9,7 @@ public enum QuantizationKernels {
     public static func quantize(y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, clip c: Float,
                                 levels: Int) {
         let delta = c / Float(levels), inv = Float(levels) / c
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let zero = Float16x(), cv = Float16x(repeating: c), iv = Float16x(repeating: inv)
             let dv = Float16x(repeating: delta)
             var i = r.lowerBound
@@ -31,7 +31,7 @@ public enum QuantizationKernels {
     /// Straight-through backward with clipping: dx = dy·[lo ≤ x ≤ hi].
     public static func passInside(dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
                                   count: Int, lo: Float, hi: Float) {
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let l = Float16x(repeating: lo), h = Float16x(repeating: hi), zero = Float16x()
             var i = r.lowerBound
             while i + 16 <= r.upperBound {
@@ -54,13 +54,13 @@ public enum QuantizationKernels {
         let inv = Float(levels) / c
         if kernel {
             let s = staircase(clip: c, inverse: inv, amplitude: a)
-            Parallel.chunks(count) { _, r in
+            Parallel.pieces(count, multiple: 16) { _, r in
                 var s = s
                 bwma_soft_staircase_backward(dx + r.lowerBound, dy + r.lowerBound, x + r.lowerBound, r.count, &s)
             }
             return
         }
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             let zero = Float16x(), cv = Float16x(repeating: c), iv = Float16x(repeating: inv)
             let av = Float16x(repeating: a), one = Float16x(repeating: 1), twoPi = Float16x(repeating: 2 * .pi)
             @inline(__always) func gradient(_ xv: Float16x, _ dyv: Float16x) -> Float16x {
@@ -100,7 +100,7 @@ public enum QuantizationKernels {
             return
         }
         let s = staircase(clip: c, inverse: Float(levels) / c, amplitude: a)
-        Parallel.chunks(count) { _, r in
+        Parallel.pieces(count, multiple: 16) { _, r in
             var s = s
             let i = r.lowerBound
             bwma_soft_staircase_backward_add_masked(out + i, dy + i, x + i, shortcut + i, r.count, &s)
@@ -141,7 +141,7 @@ public enum QuantizationKernels {
         var partials = [Float](repeating: 0, count: blocks)
         partials.withUnsafeMutableBufferPointer { partials in
             let partials = partials.baseAddress!
-            Parallel.chunks(blocks) { _, range in
+            Parallel.pieces(blocks) { _, range in
                 for b in range {
                     let p = x + b * block, n = Swift.min(block, count - b * block)
                     var acc = Float16x(), j = 0

@@ -6,7 +6,7 @@ public enum ShortcutKernels {
                                inChannels: Int, height: Int, width: Int, outChannels: Int, stride: Int) {
         let oh = (height - 1) / stride + 1, ow = (width - 1) / stride + 1
         let pad = (outChannels - inChannels) / 2
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 let yn = y + n * outChannels * oh * ow
                 yn.update(repeating: 0, count: outChannels * oh * ow)
@@ -26,7 +26,7 @@ public enum ShortcutKernels {
                                           inChannels: Int, height: Int, width: Int, outChannels: Int, stride: Int) {
         let oh = (height - 1) / stride + 1, ow = (width - 1) / stride + 1
         let pad = (outChannels - inChannels) / 2
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 for c in 0..<inChannels {
                     let dxp = dx + (n * inChannels + c) * height * width
@@ -67,7 +67,7 @@ extension ShortcutKernels {
                                               _ body: (_ xRow: Int, _ yRow: Int, _ pad: Int) -> Void) {
         let oh = (height - 1) / stride + 1, ow = (width - 1) / stride + 1
         let pad = (outChannels - inChannels) / 2
-        Parallel.chunks(batch) { _, range in
+        Parallel.pieces(batch) { _, range in
             for n in range {
                 for i in 0..<oh {
                     for j in 0..<ow {

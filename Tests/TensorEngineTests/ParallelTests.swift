@@ -1,0 +1,73 @@
+import XCTest
+import TensorEngine
+
+/// The two ways the engine's loops are split over its workers.
+final class ParallelTests: XCTestCase {
+    private var savedThreads = 1
+    override func setUp() { savedThreads = EngineContext.threads }
+    override func tearDown() { EngineContext.threads = savedThreads }
+
+    /// Every call's (worker, range), recorded under a lock (the bodies run on OpenMP's team).
+    private final class Calls: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var all: [(worker: Int, range: Range<Int>)] = []
+        func add(_ w: Int, _ r: Range<Int>) { lock.lock(); all.append((w, r)); lock.unlock() }
+    }
+
+    private func covered(_ calls: Calls, _ n: Int) -> [Int] {
+        var hits = [Int](repeating: 0, count: n)
+        for c in calls.all { for i in c.range { hits[i] += 1 } }
+        return hits
+    }
+
+    func testChunksSplitIntoOneContiguousRangePerWorker() {
+        for threads in [1, 2, 3] {
+            EngineContext.threads = threads
+            for n in [0, 1, 2, 5, 128, 1001] {
+                let calls = Calls()
+                Parallel.chunks(n) { calls.add($0, $1) }
+                XCTAssertEqual(covered(calls, n), [Int](repeating: 1, count: n), "threads \(threads) n \(n)")
+                XCTAssertEqual(Set(calls.all.map(\.worker)).count, calls.all.count, "one range per worker")
+                XCTAssertLessThanOrEqual(calls.all.count, Swift.min(threads, Swift.max(n, 1)))
+                // Worker w has the w-th range: the fixed split that per-worker partial sums rely on.
+                let sorted = calls.all.sorted { $0.worker < $1.worker }
+                XCTAssertEqual(sorted.map(\.range.lowerBound), sorted.map(\.range.lowerBound).sorted())
+            }
+        }
+    }
+
+    func testPiecesCoverEveryIndexOnceInWholeMultiples() {
+        for threads in [1, 2, 3] {
+            EngineContext.threads = threads
+            for (n, multiple) in [(0, 1), (1, 16), (7, 1), (128, 1), (1000, 16), (4099, 16), (100_000, 16)] {
+                let calls = Calls()
+                Parallel.pieces(n, multiple: multiple) { calls.add($0, $1) }
+                XCTAssertEqual(covered(calls, n), [Int](repeating: 1, count: n), "threads \(threads) n \(n)")
+                for c in calls.all {
+                    XCTAssertTrue(c.range.lowerBound % multiple == 0, "piece \(c.range) starts off a multiple")
+                    XCTAssertTrue(c.range.count % multiple == 0 || c.range.upperBound == n, "piece \(c.range)")
+                    XCTAssertTrue((0..<Swift.max(threads, 1)).contains(c.worker))
+                }
+                if threads > 1 && n >= 128 * multiple {
+                    // Smaller pieces than a static split: a slower worker can leave some of its share to another.
+                    XCTAssertGreaterThan(calls.all.count, threads, "n \(n): \(calls.all.count) pieces")
+                }
+            }
+        }
+    }
+
+    /// A worker that stalls leaves the rest of the loop to the others (a static split would wait for its half).
+    func testPiecesMoveWorkAwayFromAStalledWorker() throws {
+        EngineContext.threads = 2
+        let calls = Calls()
+        Parallel.pieces(64) { worker, range in
+            calls.add(worker, range)
+            if worker == 0 && range.lowerBound == 0 { usleep(200_000) }
+        }
+        let team = Set(calls.all.map(\.worker))
+        try XCTSkipIf(team.count < 2, "OpenMP ran a team of one")
+        let first = calls.all.first { $0.range.lowerBound == 0 }!.worker
+        let byOthers = calls.all.filter { $0.worker != first }.reduce(0) { $0 + $1.range.count }
+        XCTAssertGreaterThan(byOthers, 48, "while one worker stalled on the first piece the other took the rest")
+    }
+}
