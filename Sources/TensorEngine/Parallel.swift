@@ -28,9 +28,9 @@ public enum Parallel {
         }
     }
 
-    /// Pieces per worker that `pieces` aims for: enough that a worker slowed for a while (two vCPUs of one core, the
-    /// other process's threads) hands its share's end to the other, few enough that taking one (an atomic add)
-    /// stays a small cost of it.
+    /// Pieces per worker that `pieces` aims for: enough that a worker slowed for a while (a vCPU whose host core is
+    /// busy elsewhere, another process's threads) hands its share's end to the other, few enough that taking one
+    /// (an atomic add) stays a small cost of it.
     static let piecesPerWorker = 8
 
     /// Runs `body(worker, range)` over `0..<n`: each worker runs its own contiguous share (as in `chunks`, so
@@ -55,7 +55,8 @@ public enum Parallel {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 8 * t) { next in
             for w in 0..<t { next[8 * w] = share(n, w, t, m).lowerBound }
             withoutActuallyEscaping(body) { body in
-                var job = Job(body: body, count: n, piece: (even + m - 1) / m * m, multiple: m, next: next.baseAddress)
+                var job = Job(body: body, count: n, piece: (even + m - 1) / m * m, multiple: m, shares: t,
+                              next: next.baseAddress)
                 withUnsafeMutablePointer(to: &job) { GOMP_parallel(runPieces, $0, UInt32(t), 0) }
             }
         }
@@ -68,12 +69,13 @@ public enum Parallel {
         return Swift.min(n, units * w / t * m)..<Swift.min(n, units * (w + 1) / t * m)
     }
 
-    /// What every member of the team reads: the loop body, its trip count (each member of `chunks` splits by the
-    /// team's actual size, which OpenMP may make smaller than asked) and the size of `pieces`'s pieces.
+    /// What every member of the team reads: the loop body and its trip count (each member of `chunks` splits by the
+    /// team's actual size, which OpenMP may make smaller than asked); for `pieces`, the pieces' size and multiple,
+    /// the number of shares and their counters.
     private struct Job {
         let body: (Int, Range<Int>) -> Void
         let count: Int
-        var piece = 0, multiple = 1
+        var piece = 0, multiple = 1, shares = 1
         var next: UnsafeMutablePointer<Int>? = nil
     }
 
@@ -89,8 +91,7 @@ public enum Parallel {
     /// shares of members that never started are taken the same way).
     private static let runPieces: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
         let job = raw.unsafelyUnwrapped.assumingMemoryBound(to: Job.self).pointee
-        let w = Int(omp_get_thread_num()), next = job.next.unsafelyUnwrapped
-        let t = Swift.min(EngineContext.threads, job.count)
+        let w = Int(omp_get_thread_num()), next = job.next.unsafelyUnwrapped, t = job.shares
         DNNL.withThreads(1) {
             for k in 0..<t {
                 let v = (w + k) % t, end = share(job.count, v, t, job.multiple).upperBound

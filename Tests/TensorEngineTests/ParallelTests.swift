@@ -56,6 +56,21 @@ final class ParallelTests: XCTestCase {
         }
     }
 
+    /// Inside another region OpenMP runs a team of one: that member runs every worker's share.
+    func testPiecesInsideAChunkCoverTheirLoop() {
+        EngineContext.threads = 2
+        let outer = Calls(), inner = [Calls(), Calls()]
+        Parallel.chunks(2) { worker, range in
+            outer.add(worker, range)
+            for i in range { Parallel.pieces(1000, multiple: 16) { inner[i].add($0, $1) } }
+        }
+        XCTAssertEqual(covered(outer, 2), [1, 1])
+        for calls in inner {
+            XCTAssertEqual(covered(calls, 1000), [Int](repeating: 1, count: 1000))
+            XCTAssertEqual(Set(calls.all.map(\.worker)), [0], "a nested region's team is its caller alone")
+        }
+    }
+
     /// A worker that stalls leaves the rest of the loop to the others (a static split would wait for its half).
     func testPiecesMoveWorkAwayFromAStalledWorker() throws {
         EngineContext.threads = 2
