@@ -64,13 +64,9 @@ public struct BF16WeightGradient {
 
     /// The line `logsCalls` prints for a call, less its time (`,<ms>`).
     public var logLine: String {
-        let s = shape
-        let geometry = "mb\(s.batch)_ic\(s.channels)oc\(s.out_channels)"
-            + "_ih\(s.height)oh\(s.out_height)kh\(s.kernel_h)sh\(s.stride_h)dh0ph\(s.pad_h)"
-            + "_iw\(s.width)ow\(s.out_width)kw\(s.kernel_w)sw\(s.stride_w)dw0pw\(s.pad_w)"
-        return "onednn_verbose,exec,cpu,convolution,\(BF16WeightGradient.implementation),backward_weights,"
+        "onednn_verbose,exec,cpu,convolution,\(BF16WeightGradient.implementation),backward_weights,"
             + "src_bf16::blocked:acdb:f0 wei_f32::blocked:abcd:f0 bia_undef::undef::f0 dst_bf16::blocked:acdb:f0,,"
-            + "alg:convolution_direct,\(geometry)"
+            + "alg:convolution_direct,\(shape.verboseProblem)"
     }
 
     /// Runs `kernel(shape, first image, image count, partial, scratch)` over the batch's chunks, then adds the

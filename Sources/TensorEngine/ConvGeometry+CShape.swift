@@ -11,3 +11,11 @@ extension ConvGeometry {
         return s
     }
 }
+
+extension bwma_conv_shape {
+    /// The shape as oneDNN 2.x's `exec` log lines name a convolution's problem (`mb…_ic…oc…_ih…_iw…`).
+    var verboseProblem: String {
+        "mb\(batch)_ic\(channels)oc\(out_channels)_ih\(height)oh\(out_height)kh\(kernel_h)sh\(stride_h)dh0ph\(pad_h)"
+            + "_iw\(width)ow\(out_width)kw\(kernel_w)sw\(stride_w)dw0pw\(pad_w)"
+    }
+}

@@ -100,7 +100,7 @@ extension DNNLConvolution {
 
         /// The input gradient's kernel: oneDNN's backward data, or its forward on the turned weights.
         var dataImplementation: String {
-            transposedData.map { "\($0.primitive.implementation) (transposed forward)" } ?? data.implementation
+            transposedData?.implementation ?? data.implementation
         }
 
         /// The weight gradient's kernel: oneDNN's implementation, or the engine's own.

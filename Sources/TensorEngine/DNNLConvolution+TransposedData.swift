@@ -9,20 +9,38 @@ extension DNNLConvolution {
     /// `brgconv`, which keeps closer to the core's peak on ResNet-18's wider layers (one layer, two threads, batch
     /// 32: 64 → 64 at 56 × 56 17.9 → 17.0 ms, 256 → 256 at 14 × 14 16.8 → 16.0 ms, 512 → 512 at 7 × 7 17.3 →
     /// 14.1 ms; `bench/backward_data_transposed.c`) but not on ResNet-20's (16 channels at 32 × 32: 3.0 → 3.5 ms).
-    /// Taken where oneDNN picked `jit_bf16` for backward data, `brgconv` for this forward, and both channel counts
-    /// are at least 64.
+    /// Taken where oneDNN picked `jit_bf16` for backward data: on the engine's own 3 × 3 kernel where the transposed
+    /// shape is one it takes (16 or 32 output channels here, `BF16Conv3x3`), else on oneDNN's `brgconv` forward where
+    /// both channel counts are at least 64.
     final class TransposedData {
-        let primitive: DNNLPrimitive
-        /// W' in bf16 OIHW (written here, in the workspace), converted to the primitive's layout.
-        let weights: DNNLOperand
+        /// oneDNN's forward primitive on W' in bf16 OIHW (written here, in the workspace) converted to its layout,
+        /// or the engine's own 3 × 3 kernel, which turns the fp32 weights itself.
+        enum Kernel {
+            case onednn(DNNLPrimitive, weights: DNNLOperand)
+            case own(BF16Conv3x3)
+        }
+        let kernel: Kernel
         let outChannels: Int, geometry: ConvGeometry
 
         init?(_ c: DNNLConvolution, data: DNNLPrimitive) {
             let g = c.geometry
             guard c.precision == .bf16, g.strideH == 1, g.strideW == 1, g.padH < g.kernelH, g.padW < g.kernelW,
-                  g.channels >= 64, c.outChannels >= 64, !c.hasBias,
-                  data.implementation.hasPrefix("jit_bf16") else { return nil }
+                  !c.hasBias, data.implementation.hasPrefix("jit_bf16") else { return nil }
             let s = DNNLConvolution.shapes(c.batch, c.outChannels, g)
+            outChannels = c.outChannels; geometry = g
+            // dy and dx as the forward reads and writes them: plain channels-last, bf16 in and fp32 out.
+            let plain = data.desc(dnnl_query_diff_dst_md) == DNNLDesc(s.dst, dnnl_bf16, dnnl_nhwc)
+                && data.desc(dnnl_query_diff_src_md) == DNNLDesc(s.src, dnnl_f32, dnnl_nhwc)
+            let turned = ConvGeometry(channels: c.outChannels, height: g.outH, width: g.outW,
+                                      kernel: (g.kernelH, g.kernelW), stride: (1, 1),
+                                      padding: (g.kernelH - 1 - g.padH, g.kernelW - 1 - g.padW))
+            if plain, BF16Conv3x3.enabled, data.implementation.hasSuffix("avx512_core_bf16"),
+               turned.outH == g.height, turned.outW == g.width,
+               let own = BF16Conv3x3(batch: c.batch, outChannels: g.channels, geometry: turned) {
+                kernel = .own(own)
+                return
+            }
+            guard g.channels >= 64, c.outChannels >= 64 else { return nil }
             let wShape = [g.channels, c.outChannels, g.kernelH, g.kernelW]
             let padding = [dnnl_dim_t(g.kernelH - 1 - g.padH), dnnl_dim_t(g.kernelW - 1 - g.padW)]
             var src = DNNLDesc(s.dst, dnnl_bf16, dnnl_nhwc), wei = DNNLDesc(wShape, dnnl_bf16, dnnl_format_tag_any)
@@ -40,18 +58,34 @@ extension DNNLConvolution {
                                       wanted: p.desc(dnnl_query_weights_md), isOutput: false,
                                       scratch: .convertedWeightsForData, engine: c.engine)
             else { return nil }
-            primitive = p; weights = w; outChannels = c.outChannels; geometry = g
+            kernel = .onednn(p, weights: w)
+        }
+
+        /// The kernel, as `implementations` lists it.
+        var implementation: String {
+            switch kernel {
+            case .onednn(let p, _): return "\(p.implementation) (transposed forward)"
+            case .own: return "\(BF16Conv3x3.implementation) (transposed forward)"
+            }
         }
 
         /// dx = dy ⋆ W' with dy and dx the backward-data operands' memories (bound by the caller).
         func run(dy: DNNLOperand, dx: DNNLOperand, weight: UnsafePointer<Float>, engine: DNNL) {
-            let g = geometry, count = outChannels * g.channels * g.kernelH * g.kernelW
-            let flipped = EngineContext.workspace.buffer(.transposedWeights, bytes: 2 * count)
-                .bindMemory(to: BFloat16.self, capacity: count)
-            Self.transpose(weight, into: flipped, outChannels: outChannels, geometry: g)
-            weights.load(flipped, engine: engine)
-            engine.execute(primitive.primitive, [arg(DNNL_ARG_SRC, dy.handle), arg(DNNL_ARG_WEIGHTS, weights.handle),
-                                                 arg(DNNL_ARG_DST, dx.handle)])
+            switch kernel {
+            case .own(let own):
+                own.forward(y: UnsafeMutableRawPointer(mutating: dx.pointer),
+                            x: dy.pointer.assumingMemoryBound(to: UInt16.self), weight: weight, turned: true,
+                            bf16Output: false)
+            case .onednn(let primitive, let weights):
+                let g = geometry, count = outChannels * g.channels * g.kernelH * g.kernelW
+                let flipped = EngineContext.workspace.buffer(.transposedWeights, bytes: 2 * count)
+                    .bindMemory(to: BFloat16.self, capacity: count)
+                Self.transpose(weight, into: flipped, outChannels: outChannels, geometry: g)
+                weights.load(flipped, engine: engine)
+                engine.execute(primitive.primitive, [arg(DNNL_ARG_SRC, dy.handle),
+                                                     arg(DNNL_ARG_WEIGHTS, weights.handle),
+                                                     arg(DNNL_ARG_DST, dx.handle)])
+            }
         }
 
         /// W' [C, O, K_h, K_w] in bf16 (nearest, ties to even: oneDNN's conversion) from W [O, C, K_h, K_w]: turning

@@ -22,6 +22,8 @@ public final class DNNLConvolution {
     let engine: DNNL
     let forwardPrimitive: DNNLPrimitive
     let x: DNNLOperand, w: DNNLOperand, y: DNNLOperand, b: DNNLOperand?
+    /// The engine's own bf16 3 × 3 kernel where the shape is one it takes (`BF16Conv3x3`); nil: oneDNN's forward.
+    let ownForward: BF16Conv3x3?
     private var backwardPass: Backward?
     /// The codes `prepareBackward(codes:weight:)` left for the next backward's own weight-gradient kernel.
     private var pendingCodes: UnsafePointer<UInt8>?
@@ -72,6 +74,10 @@ public final class DNNLConvolution {
         self.bf16Output = bf16Output
         writesBF16 = userOutputType == dnnl_bf16
         self.x = x; self.w = w; self.y = y; self.b = b
+        // Not where oneDNN has AMX (or is capped below AVX512-BF16): there its kernels are the faster.
+        ownForward = precision == .bf16 && !bias && BF16Conv3x3.enabled
+            && fwd.implementation.hasSuffix("avx512_core_bf16") && x.desc == DNNLDesc(shapes.src, dnnl_bf16, dnnl_nhwc)
+            ? BF16Conv3x3(batch: batch, outChannels: outChannels, geometry: g) : nil
     }
 
     static func shapes(_ n: Int, _ cout: Int, _ g: ConvGeometry)
@@ -83,7 +89,7 @@ public final class DNNLConvolution {
     /// The implementations oneDNN picked (forward, and backward data/weights once built), e.g.
     /// `brgconv:avx512_core_bf16`; `bwma_bf16:avx512_core_bf16` for the engine's own weight gradient.
     public var implementations: [String] {
-        [forwardPrimitive.implementation]
+        [ownForward == nil ? forwardPrimitive.implementation : BF16Conv3x3.implementation]
             + (backwardPass.map { [$0.dataImplementation, $0.weightsImplementation] } ?? [])
     }
 
@@ -92,7 +98,12 @@ public final class DNNLConvolution {
     public func forward(y out: UnsafeMutableRawPointer, x input: UnsafeRawPointer,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?) {
         x.load(input, engine: engine)
-        w.load(weight, engine: engine)
+        w.load(weight, engine: engine)  // also what backward reads
+        if let ownForward {
+            ownForward.forward(y: out, x: x.pointer.assumingMemoryBound(to: UInt16.self), weight: weight,
+                               bf16Output: writesBF16)
+            return
+        }
         y.bind(out)
         var args = [arg(DNNL_ARG_SRC, x.handle), arg(DNNL_ARG_WEIGHTS, w.handle), arg(DNNL_ARG_DST, y.handle)]
         if let b, let bias {

@@ -34,7 +34,23 @@ final class DNNLConvolutionTests: XCTestCase {
         Case(n: 2, cin: 64, h: 10, w: 9, cout: 128, k: 3, s: 1, p: 1),
         Case(n: 2, cin: 96, h: 7, w: 8, cout: 64, k: 5, s: 1, p: 2),
         Case(n: 2, cin: 64, h: 9, w: 6, cout: 64, k: 3, s: 1, p: 0),
+        // The engine's own bf16 3 x 3 kernel (`BF16Conv3x3`: 16 or 32 input channels, widths in 16s), forward and
+        // as the transposed forward of backward data: ResNet-20's stage 1, a non-square input of three 16-wide
+        // blocks (one without an edge), three output blocks (its backward data not: 48 channels), and a layer whose
+        // backward data only takes it (64 → 32).
+        Case(n: 3, cin: 16, h: 32, w: 32, cout: 16, k: 3, s: 1, p: 1),
+        Case(n: 2, cin: 32, h: 5, w: 48, cout: 32, k: 3, s: 1, p: 1),
+        Case(n: 2, cin: 16, h: 4, w: 16, cout: 48, k: 3, s: 1, p: 1),
+        Case(n: 2, cin: 64, h: 6, w: 16, cout: 32, k: 3, s: 1, p: 1),
     ]
+
+    /// Whether the engine's own 3 x 3 kernel takes a case's forward (`own(c)`), or its backward data as the
+    /// transposed forward (`own(transposed c)`), on a CPU where oneDNN runs AVX512-BF16 without AMX.
+    static func own(_ c: Case, transposed: Bool = false) -> Bool {
+        let (cin, cout) = transposed ? (c.cout, c.cin) : (c.cin, c.cout)
+        return c.k == 3 && c.s == 1 && c.p == 1 && !c.bias && (cin == 16 || cin == 32) && cout % 16 == 0
+            && c.w % 16 == 0
+    }
 
     func geometry(_ c: Case) -> ConvGeometry {
         ConvGeometry(channels: c.cin, height: c.h, width: c.w, kernel: (c.k, c.k), stride: (c.s, c.s),
@@ -71,13 +87,18 @@ final class DNNLConvolutionTests: XCTestCase {
             throw XCTSkip("no native bf16 on this CPU (oneDNN ISA \(DNNL.isaName))")
         }
         let relative: Double = precision == .bf16 ? 3.0 / 512 + 1e-5 : 1e-5
-        var transposedCases = 0
+        var transposedCases = 0, ownCases = 0
         defer {
             // Without AMX oneDNN 2.6 runs bf16 backward data on `jit_bf16`: every stride-1 case with 64 channels or
-            // more on both sides turns it around.
-            let wide = Self.cases.filter { $0.s == 1 && $0.cin >= 64 && $0.cout >= 64 && !$0.bias }.count
-            if precision == .bf16 && DNNL.isaName == "avx512_core_bf16" { XCTAssertEqual(transposedCases, wide) }
-            if precision == .fp32 { XCTAssertEqual(transposedCases, 0) }
+            // more on both sides turns it around, and every one the own 3 x 3 kernel takes as transposed.
+            let turned = Self.cases.filter {
+                !$0.bias && $0.s == 1 && ($0.cin >= 64 && $0.cout >= 64 || Self.own($0, transposed: true))
+            }
+            if precision == .bf16 && DNNL.isaName == "avx512_core_bf16" {
+                XCTAssertEqual(transposedCases, turned.count)
+                XCTAssertEqual(ownCases, Self.cases.filter { Self.own($0) }.count + turned.filter { Self.own($0, transposed: true) }.count)
+            }
+            if precision == .fp32 { XCTAssertEqual(transposedCases, 0); XCTAssertEqual(ownCases, 0) }
         }
         for (i, c) in Self.cases.enumerated() {
             let g = geometry(c)
@@ -116,6 +137,7 @@ final class DNNLConvolutionTests: XCTestCase {
             }
             let impl = conv.implementations.joined(separator: ", ")
             if conv.implementations[1].contains("transposed") { transposedCases += 1 }
+            ownCases += conv.implementations.filter { $0.hasPrefix(BF16Conv3x3.implementation) }.count
             assertClose(dx, ref.dx, mag.dx, relative, "case \(i) \(precision) dx [\(impl)]")
             assertClose(dW.map { $0 - 1 }, ref.dW, mag.dW, relative, "case \(i) \(precision) dW [\(impl)]", slack: 1e-6)
             if c.bias {

@@ -44,6 +44,25 @@ void bwma_bf16_weight_gradient_of_codes(const bwma_conv_shape *s, const uint8_t 
 void bwma_bf16_weight_gradient_add(const bwma_conv_shape *s, const float *const *partials, int workers, float *dw,
                                    int first_block, int blocks);
 
+/// 1 when this CPU and shape run `bwma_bf16_conv3x3_forward`: AVX512-BF16, a 3 × 3 kernel with stride 1 and padding
+/// 1, 16 or 32 input channels, output channels a multiple of 16, a width that is a multiple of 16.
+int bwma_bf16_conv3x3_supports(const bwma_conv_shape *s);
+
+/// 32-bit words of the packed weights: out_channels · 9 · channels / 2.
+size_t bwma_bf16_conv3x3_packed_words(const bwma_conv_shape *s);
+
+/// The weights in bf16 (nearest, ties to even) as the kernel reads them: [out_channels / 16][tap][channels / 2][16]
+/// pairs of input channels, the lower one in the low half. `w`: fp32 [out_channels][channels][3][3]; with `turned`,
+/// fp32 [channels][out_channels][3][3] used with its channels swapped and its kernel turned by 180° (the transposed
+/// convolution whose forward is another's input gradient).
+void bwma_bf16_conv3x3_pack(const bwma_conv_shape *s, const float *w, int turned, uint32_t *packed);
+
+/// y [n, height, width, out_channels] = the convolution of x [n, height, width, channels] (bf16, channels-last) with
+/// the packed weights, for images [first, first + count): fp32, or (`bf16_out`) rounded to bf16 (nearest, ties to
+/// even). Exact bf16 products, fp32 sums in the kernel's order (taps by rows, then input-channel pairs).
+void bwma_bf16_conv3x3_forward(const bwma_conv_shape *s, const uint16_t *x, const uint32_t *packed, void *y,
+                               int bf16_out, int first, int count);
+
 /// Int32s of `scratch` for `bwma_window_sums`: the zero-bordered plane of channel sums and the kernel rows' sums.
 size_t bwma_window_sums_scratch_ints(const bwma_conv_shape *s);
 
