@@ -86,7 +86,8 @@ KERNEL INLINE void block(const bwma_conv_shape *s, const uint32_t *image, const 
 KERNEL INLINE void store(const __m512 *acc, void *y, size_t at, int stride, int bf16_out) {
     if (bf16_out) {
         uint16_t *out = (uint16_t *)y + at;
-        for (int i = 0; i < 16; i++) _mm256_storeu_si256((__m256i *)(out + (size_t)i * stride), (__m256i)_mm512_cvtneps_pbh(acc[i]));
+        for (int i = 0; i < 16; i++)
+            _mm256_storeu_si256((__m256i *)(out + (size_t)i * stride), (__m256i)_mm512_cvtneps_pbh(acc[i]));
     } else {
         float *out = (float *)y + at;
         for (int i = 0; i < 16; i++) _mm512_storeu_ps(out + (size_t)i * stride, acc[i]);
