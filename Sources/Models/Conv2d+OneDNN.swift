@@ -71,7 +71,7 @@ extension Conv2d {
         y.ensure(shape: shape, elementType: bf16 ? .bfloat16 : .float32)
         conv.forward(codes: view.codes, signs: view.signs, scale: view.alpha.map { $0 * view.step },
                      offset: view.beta.map { $0 * view.step }, bias: bias.map { UnsafePointer($0.value) },
-                     y: y.rawData, bf16: bf16)
+                     y: y.rawData, bf16: bf16, levels: (1 << view.bits) - 1)
     }
 
     /// The forward input for oneDNN's backward. The integer kernel and a datapath (straight-through) did not run

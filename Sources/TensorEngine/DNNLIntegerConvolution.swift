@@ -45,17 +45,33 @@ public final class DNNLIntegerConvolution {
     /// with scale = Δα and offset = Δβ per output channel (`IntegerView`). codes [N, H, W, Cin], y [N, outH, outW,
     /// Cout] (both channels-last; Float, or rounded to bf16 with `bf16`), signs [Cout, Cin, kh, kw]. The integer
     /// sums live in the shared workspace.
+    /// With `levels` (2ᵏ − 1 of the codes), the engine's own kernel runs it where it applies (`IntegerConv3x3`: the
+    /// same bits, the sums kept in registers).
     public func forward(codes: UnsafePointer<UInt8>, signs: UnsafePointer<Int8>, scale: [Float], offset: [Float],
-                        bias: UnsafePointer<Float>?, y: UnsafeMutableRawPointer, bf16: Bool = false) {
+                        bias: UnsafePointer<Float>?, y: UnsafeMutableRawPointer, bf16: Bool = false,
+                        levels: Int? = nil) {
         let P = geometry.outPixels
-        let sums = EngineContext.workspace.buffer(.integerSums, bytes: batch * outChannels * P * 4)
-            .bindMemory(to: Int32.self, capacity: batch * outChannels * P)
         let window = EngineContext.workspace.buffer(.windowSums, bytes: batch * P * 4)
             .bindMemory(to: Int32.self, capacity: batch * P)
-        forward(codes: codes, signs: signs, sums: sums)
         IntegerConvKernels.windowSums(codes: codes, batch: batch, geometry: geometry, into: window)
+        if let levels, let own = ownKernel(levels: levels) {
+            let shift = bias.map { b in (0..<outChannels).map { b[$0] } } ?? [Float](repeating: 0, count: outChannels)
+            own.forward(y: y, codes: codes, signs: signs, windowSums: window, scale: scale, offset: offset,
+                        shift: shift, bf16: bf16)
+            return
+        }
+        let sums = EngineContext.workspace.buffer(.integerSums, bytes: batch * outChannels * P * 4)
+            .bindMemory(to: Int32.self, capacity: batch * outChannels * P)
+        forward(codes: codes, signs: signs, sums: sums)
         IntegerConvKernels.combine(y: y, sums: sums, windowSums: window, scale: scale, offset: offset, bias: bias,
                                    batch: batch, outChannels: outChannels, positions: P, bf16: bf16)
+    }
+
+    /// The engine's own kernel for codes below `levels` + 1, where it applies: not where oneDNN has AMX (or is capped
+    /// below AVX512-VNNI), whose kernel is then the faster.
+    public func ownKernel(levels: Int) -> IntegerConv3x3? {
+        guard IntegerConv3x3.enabled, primitive.implementation.hasSuffix("avx512_core_vnni") else { return nil }
+        return IntegerConv3x3(batch: batch, outChannels: outChannels, geometry: geometry, levels: levels)
     }
 
     /// sums [N, outH, outW, Cout] = B ⊛ j for codes [N, H, W, Cin] (both channels-last) and signs

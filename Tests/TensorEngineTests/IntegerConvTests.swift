@@ -165,4 +165,54 @@ final class IntegerConvTests: XCTestCase {
         }
         XCTAssertEqual(half, y.map { BFloat16($0) })
     }
+
+    /// The engine's own 3 x 3 kernel (`IntegerConv3x3`: 16 or 32 input channels, widths in 16s, codes below 128)
+    /// writes oneDNN's sums combined, bit for bit, in Float and in bf16, with and without a bias: ResNet-20's stages,
+    /// three 16-wide blocks in a row (one without an edge), three output blocks, a short non-square input.
+    func testOwnKernelEqualsSumsThenCombineBitForBit() throws {
+        guard DNNL.shared != nil, DNNL.supportsEngine else { throw XCTSkip("the engine does not use oneDNN here") }
+        let shapes = [Case(n: 3, cin: 16, h: 32, w: 32, cout: 16), Case(n: 2, cin: 32, h: 16, w: 16, cout: 32),
+                      Case(n: 2, cin: 32, h: 5, w: 48, cout: 16), Case(n: 2, cin: 16, h: 3, w: 16, cout: 48)]
+        var rng = RNG(seed: 11), taken = 0
+        defer { IntegerConv3x3.enabled = true }
+        for (i, c) in shapes.enumerated() {
+            let g = geometry(c)
+            for bits in [4, 7] {
+                let codes = (0..<(c.n * c.cin * c.h * c.w)).map { _ in UInt8(rng.next() % UInt64(1 << bits)) }
+                let signs = (0..<(c.cout * g.columnRows)).map { _ in Int8(rng.next() % 2 == 0 ? -1 : 1) }
+                let scale = (0..<c.cout).map { _ in Float(rng.next() % 1000) / 997 - 0.5 }
+                let offset = (0..<c.cout).map { _ in Float(rng.next() % 1000) / 4999 - 0.1 }
+                let bias = (0..<c.cout).map { _ in Float(rng.next() % 1000) / 333 - 1.5 }
+                let conv = try XCTUnwrap(DNNLIntegerConvolution(batch: c.n, outChannels: c.cout, geometry: g))
+                let levels = (1 << bits) - 1
+                if conv.implementation.hasSuffix("avx512_core_vnni") {
+                    XCTAssertNotNil(conv.ownKernel(levels: levels), "case \(i) \(bits)-bit: own kernel not taken")
+                    XCTAssertNil(conv.ownKernel(levels: 255), "8-bit codes do not fit the signed broadcast")
+                    taken += 1
+                }
+                for bf16 in [false, true] {
+                    for withBias in [false, true] {
+                        var outputs: [[UInt32]] = []
+                        for own in [false, true] {
+                            IntegerConv3x3.enabled = own
+                            let count = c.n * c.cout * g.outPixels
+                            var y = [UInt32](repeating: 0xFFFF_FFFF, count: count)
+                            bias.withUnsafeBufferPointer { b in
+                                y.withUnsafeMutableBytes { yp in
+                                    conv.forward(codes: codes, signs: signs, scale: scale, offset: offset,
+                                                 bias: withBias ? b.baseAddress : nil, y: yp.baseAddress!, bf16: bf16,
+                                                 levels: levels)
+                                }
+                            }
+                            // bf16 fills the first half; the rest must stay untouched.
+                            outputs.append(y)
+                        }
+                        XCTAssertEqual(outputs[1], outputs[0], "case \(i) \(bits)-bit bf16 \(bf16) bias \(withBias)")
+                        XCTAssertNotEqual(Set(outputs[0]).count, 1, "the outputs are not all equal")
+                    }
+                }
+            }
+        }
+        if DNNL.isaName == "avx512_core_bf16" { XCTAssertEqual(taken, 2 * shapes.count) }
+    }
 }

@@ -63,6 +63,31 @@ void bwma_bf16_conv3x3_pack(const bwma_conv_shape *s, const float *w, int turned
 void bwma_bf16_conv3x3_forward(const bwma_conv_shape *s, const uint16_t *x, const uint32_t *packed, void *y,
                                int bf16_out, int first, int count);
 
+/// A binarized layer's per-output-channel terms (`bwma_codes_conv3x3_forward`): y = scale·(B ⊛ j) + (offset·(1 ⊛ j)
+/// + shift), out_channels floats each.
+typedef struct {
+    const float *scale, *offset, *shift;
+} bwma_codes_terms;
+
+/// 1 when this CPU and shape run `bwma_codes_conv3x3_forward`: AVX512-VNNI, codes below 128 (`levels` = 2ᵏ − 1 <
+/// 128), and the shapes `bwma_bf16_conv3x3_supports` takes.
+int bwma_codes_conv3x3_supports(const bwma_conv_shape *s, int levels);
+
+/// 32-bit words of the packed signs: out_channels · 9 · channels / 4.
+size_t bwma_codes_conv3x3_packed_words(const bwma_conv_shape *s);
+
+/// B ∈ {−1, +1} ([out_channels][channels][3][3], as signs > 0) packed as 0/1 bytes:
+/// [out_channels / 16][tap][channels / 4][16] words of four input channels, the lowest in the low byte.
+void bwma_codes_conv3x3_pack(const bwma_conv_shape *s, const int8_t *signs, uint32_t *packed);
+
+/// y [n, height, width, out_channels] = scale_o·(B ⊛ j) + (offset_o·S₁ + shift_o) for images [first, first + count)
+/// of the codes j [n, height, width, channels] (bytes, channels-last), with `window_sums` S₁ = 1 ⊛ j [n, height·width]
+/// (`bwma_window_sums`): fp32, or (`bf16_out`) rounded to bf16 (nearest, ties to even) — bit for bit
+/// `IntegerConvKernels.combine` of the exact sums.
+void bwma_codes_conv3x3_forward(const bwma_conv_shape *s, const uint8_t *codes, const uint32_t *packed,
+                                const int32_t *window_sums, const bwma_codes_terms *terms, void *y, int bf16_out,
+                                int first, int count);
+
 /// Int32s of `scratch` for `bwma_window_sums`: the zero-bordered plane of channel sums and the kernel rows' sums.
 size_t bwma_window_sums_scratch_ints(const bwma_conv_shape *s);
 
