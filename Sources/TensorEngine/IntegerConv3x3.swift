@@ -1,4 +1,5 @@
 import CConvKernels
+import Foundation
 
 /// The exact integer forward of a binarized 3 × 3 convolution (stride 1, padding 1) on 16 or 32 input channels,
 /// its per-channel terms applied in registers, on the engine's own AVX512-VNNI kernel
@@ -29,6 +30,7 @@ public struct IntegerConv3x3 {
     public func forward(y: UnsafeMutableRawPointer, codes: UnsafePointer<UInt8>, signs: UnsafePointer<Int8>,
                         windowSums: UnsafePointer<Int32>, scale: [Float], offset: [Float], shift: [Float],
                         bf16: Bool) {
+        let start = BF16WeightGradient.logsCalls ? ProcessClock.now() : 0
         var s = shape
         let words = bwma_codes_conv3x3_packed_words(&s)
         let packed = EngineContext.workspace.buffer(.conv3x3Weights, bytes: 4 * words)
@@ -45,6 +47,12 @@ public struct IntegerConv3x3 {
                     }
                 }
             }
+        }
+        if BF16WeightGradient.logsCalls {
+            print("onednn_verbose,exec,cpu,convolution,\(IntegerConv3x3.implementation),forward_inference,"
+                  + "src_u8::blocked:acdb:f0 wei_s8::blocked:abcd:f0 bia_undef::undef::f0 "
+                  + "dst_\(bf16 ? "bf16" : "f32")::blocked:acdb:f0,,alg:convolution_direct,\(shape.verboseProblem)"
+                  + String(format: ",%.4f", (ProcessClock.now() - start) * 1e3))
         }
     }
 }
