@@ -32,7 +32,7 @@ public final class Workspace: @unchecked Sendable {
         /// A hardware datapath's per-worker buffers for one pass (CIMSimulator's crossbar): its accumulators and
         /// kernel scratch, and its staged input images (the 8-bit integer route's per-image buffers too).
         case datapathBuffers, datapathInputs
-        /// The weights of the engine's own bf16 3 × 3 convolution in its packed layout (`BF16Conv3x3`).
+        /// The weights of the engine's own 3 × 3 kernels in their packed layouts (`BF16Conv3x3`, `IntegerConv3x3`).
         case conv3x3Weights
     }
 

@@ -83,7 +83,11 @@ final class ParallelTests: XCTestCase {
         EngineContext.threads = 2
         let calls = Calls()
         Parallel.pieces(64) { worker, range in
-            if calls.add(worker, range) && worker == 0 { usleep(200_000) }
+            // 200 ms by the clock: a signal (a child process of an earlier test ending) may cut one usleep short.
+            if calls.add(worker, range) && worker == 0 {
+                let end = ProcessClock.now() + 0.2
+                while ProcessClock.now() < end { usleep(10_000) }
+            }
         }
         try XCTSkipIf(Set(calls.all.map(\.worker)).count < 2, "OpenMP ran a team of one")
         let byOthers = calls.all.filter { $0.worker != 0 }.reduce(0) { $0 + $1.range.count }
