@@ -9,6 +9,7 @@
 // oneDNN 2.6's `brgconv` reaches ~70–85 % of the bf16 peak on these shapes (ResNet-20's 16- and 32-channel stages);
 // this kernel runs close to the peak. docs/benchmarks.md, stop 35.
 #include "bwma_conv.h"
+#include "bwma_conv3x3_rows.h"
 #include "cpu.h"
 
 #include <immintrin.h>
@@ -65,22 +66,12 @@ KERNEL INLINE void tap(__m512 *acc, const uint32_t *row, const uint32_t *weights
     }
 }
 
-// 16 output positions of row y from column x0, output channels 16·ob …: `pairs` input-channel pairs (a constant in
-// each caller, so every offset is one).
+// 16 output positions of row y from column x0, output channels 16·ob …: `pairs` input-channel pairs a position
+// (a constant in each caller, so every offset is one); the rows' walk is bwma_conv3x3_rows.h's.
 KERNEL INLINE void block(const bwma_conv_shape *s, const uint32_t *image, const uint32_t *packed, int y, int x0,
                          int ob, const int pairs, __m512 *acc) {
     for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
-    const int first = x0 == 0, last = x0 + 16 == s->width;
-    for (int ky = 0; ky < 3; ky++) {
-        const int iy = y + ky - 1;
-        if (iy < 0 || iy >= s->height) continue;
-        const uint32_t *row = image + ((size_t)iy * s->width + x0) * pairs;
-        const uint32_t *w = packed + ((size_t)ob * 9 + ky * 3) * pairs * 16;
-        if (first) tap(acc, row - pairs, w, pairs, 1, 16); else tap(acc, row - pairs, w, pairs, 0, 16);
-        tap(acc, row, w + pairs * 16, pairs, 0, 16);
-        if (last) tap(acc, row + pairs, w + 2 * pairs * 16, pairs, 0, 15);
-        else tap(acc, row + pairs, w + 2 * pairs * 16, pairs, 0, 16);
-    }
+    BWMA_CONV3X3_ROWS(tap, s, image, packed, y, x0, ob, pairs, acc);
 }
 
 KERNEL INLINE void store(const __m512 *acc, void *y, size_t at, int stride, int bf16_out) {

@@ -10,6 +10,7 @@
 // padding as taps left out. The Float operations are `combine`'s, in its order and without contraction into FMA,
 // and the bf16 rounding is `BFloat16.init`'s: the same bits.
 #include "bwma_conv.h"
+#include "bwma_conv3x3_rows.h"
 #include "cpu.h"
 
 #include <immintrin.h>
@@ -62,17 +63,7 @@ KERNEL INLINE void tap(__m512i *acc, const uint32_t *row, const uint32_t *weight
 KERNEL INLINE void block(const bwma_conv_shape *s, const uint32_t *image, const uint32_t *packed, int y, int x0,
                          int ob, const int quads, __m512i *acc) {
     for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_si512();
-    const int first = x0 == 0, last = x0 + 16 == s->width;
-    for (int ky = 0; ky < 3; ky++) {
-        const int iy = y + ky - 1;
-        if (iy < 0 || iy >= s->height) continue;
-        const uint32_t *row = image + ((size_t)iy * s->width + x0) * quads;
-        const uint32_t *w = packed + ((size_t)ob * 9 + ky * 3) * quads * 16;
-        if (first) tap(acc, row - quads, w, quads, 1, 16); else tap(acc, row - quads, w, quads, 0, 16);
-        tap(acc, row, w + quads * 16, quads, 0, 16);
-        if (last) tap(acc, row + quads, w + 2 * quads * 16, quads, 0, 15);
-        else tap(acc, row + quads, w + 2 * quads * 16, quads, 0, 16);
-    }
+    BWMA_CONV3X3_ROWS(tap, s, image, packed, y, x0, ob, quads, acc);
 }
 
 // y at `at` (+ i·stride for position i) from the block's S' and the positions' window sums.
