@@ -7,6 +7,9 @@
 
 #define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq")))
 
+// The packed shift-add's lookups and byte dot products (AVX512-VBMI, AVX512-VNNI) on top of `KERNEL`'s.
+#define CODES_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx512vbmi,avx512vnni")))
+
 #define TRANSPOSE_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,gfni")))
 
 // AVX-512 F, BW and VL alone (`avx512()`): kernels that run on every AVX-512 CPU.

@@ -91,10 +91,11 @@ public struct FlashADC: ADCModel {
 // MARK: - Transfer function (hardware-aware inference)
 
 /// The ADC transfer function applied to a column's partial sum (in units of one on-cell current):
-/// q(s) = clamp(round(s / step), 0, L)·step, L = 2ᵇ − 1, step = max(1, full scale / L), rounding half to even. An ADC
-/// with at least as many levels as the column has rows resolves every integer sum: it is then lossless for ideal
-/// cells. s / step is computed as s·(1/step), the arithmetic of every kernel (`ADCLanes`, the popcount datapath), so
-/// a sum converts to the same bits on any path.
+/// code(s) = clamp(round(s / step), 0, L), L = 2ᵇ − 1, step = max(1, full scale / L), rounding half to even, and the
+/// sum it stands for q(s) = code(s)·step. An ADC with at least as many levels as the column has rows resolves every
+/// integer sum: it is then lossless for ideal cells. s / step is computed as s·(1/step), the arithmetic of every
+/// kernel (`ADCLanes`, the popcount datapath), so a sum converts to the same code on any path. The datapath shifts
+/// and adds the codes — integers, exactly — and multiplies by the step once (`CrossbarArray.scaleCodes`).
 public struct ADCQuantizer: Sendable, Equatable {
     public let levels: Int
     public let step: Float
@@ -109,38 +110,40 @@ public struct ADCQuantizer: Sendable, Equatable {
         inverseStep = 1 / step
     }
 
+    /// The code of a sum: an integer in 0…L.
     @inline(__always)
-    public func callAsFunction(_ s: Float) -> Float {
-        let code = Swift.min(Swift.max((s * inverseStep).rounded(.toNearestOrEven), 0), Float(levels))
-        return code * step
+    public func code(_ s: Float) -> Float {
+        Swift.min(Swift.max((s * inverseStep).rounded(.toNearestOrEven), 0), Float(levels))
     }
+
+    /// The sum the code stands for, code(s)·step.
+    @inline(__always)
+    public func callAsFunction(_ s: Float) -> Float { code(s) * step }
 
     /// True when every integer partial sum of `rows` cells passes unchanged.
     public func isLossless(rows: Int) -> Bool { step == 1 && Float(levels) >= Float(rows) }
 }
 
-/// The same transfer function on 16 partial sums at once, as the datapath's kernels apply it: round(s·(1/step)) by
-/// the round-to-nearest-even constant 1.5·2²³, clamped to 0…L, times the step — `ADCQuantizer`'s arithmetic, bit for
-/// bit. nil: a lossless conversion, the sums pass unchanged (a flag, not an Optional: the kernels' loops test it
-/// without a call).
+/// The codes of 16 partial sums at once, as the datapath's kernels compute them: round(s·(1/step)) by the
+/// round-to-nearest-even constant 1.5·2²³, clamped to 0…L — `ADCQuantizer.code`'s arithmetic, bit for bit. nil: a
+/// lossless conversion, the sums pass unchanged (a flag, not an Optional: the kernels' loops test it without a call).
 struct ADCLanes {
     let passesThrough: Bool
-    let inverseStep: SIMD16<Float>, step: SIMD16<Float>, top: SIMD16<Float>
+    let inverseStep: SIMD16<Float>, top: SIMD16<Float>
 
     init(_ adc: ADCQuantizer?) {
         passesThrough = adc == nil
         inverseStep = SIMD16(repeating: adc?.inverseStep ?? 1)
-        step = SIMD16(repeating: adc?.step ?? 1)
         top = SIMD16(repeating: Float(adc?.levels ?? 0))
     }
 
     @inline(__always)
-    func callAsFunction(_ s: SIMD16<Float>) -> SIMD16<Float> {
+    func code(_ s: SIMD16<Float>) -> SIMD16<Float> {
         if passesThrough { return s }
         let magic = SIMD16<Float>(repeating: 12_582_912), zero = SIMD16<Float>(repeating: 0)
         var v = (s * inverseStep + magic) - magic
         v.replace(with: zero, where: v .< zero)
         v.replace(with: top, where: v .> top)
-        return v * step
+        return v
     }
 }

@@ -103,8 +103,9 @@ public struct CrossbarArray {
 
     /// The datapath of one batch of input vectors: for each bit-plane j of the codes, each subarray (a tile of
     /// `tileRows` rows) forms the column sums Σᵢ bitⱼ(codeᵢ)·gᵢ — one GEMM per tile over all bit-planes for the
-    /// weight columns, a weighted row sum for the reference column —, the ADC quantizes every sum, and shift-add
-    /// recombines: acc[c, p] = Σ_tiles Σⱼ 2ʲ·ADC(sum).
+    /// weight columns, a weighted row sum for the reference column —, the ADC turns every sum into its code, and the
+    /// digital shift-add recombines the codes: acc[c, p] = step·Σ_tiles Σⱼ 2ʲ·code(sum) — integers added exactly,
+    /// then one multiply (`scaleCodes`), so any order of the additions gives the same bits.
     ///
     /// With ideal cells the sums are integers ≤ tile rows, and two bit-planes share one GEMM operand
     /// (plane₂ₘ + radix·plane₂ₘ₊₁); the two sums are separated exactly before the ADC. Same result, half the GEMM.
@@ -161,6 +162,24 @@ public struct CrossbarArray {
                 }
                 r0 += rr
             }
+        }
+        scaleCodes(acc, positions: P, adc: skipADC ? nil : adc)
+    }
+
+    /// After the last row group: the weight columns' integer Σ 2ʲ·code times the ADC's step (once: every addition
+    /// before it is exact); the reference column too unless it is a digital popcount. `adc` nil: lossless, step 1.
+    func scaleCodes(_ acc: UnsafeMutablePointer<Float>, positions P: Int, adc: ADCQuantizer?) {
+        guard let adc, adc.step != 1 else { return }
+        let step = SIMD16<Float>(repeating: adc.step)
+        for c in 0..<(digitalReference ? columns - 1 : columns) {
+            let a = acc + c * P
+            var i = 0
+            while i + 16 <= P {
+                let ar = UnsafeMutableRawPointer(a + i)
+                ar.storeBytes(of: ar.loadUnaligned(as: SIMD16<Float>.self) * step, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < P { a[i] *= adc.step; i += 1 }
         }
     }
 }
@@ -240,10 +259,10 @@ extension CrossbarArray {
         }
     }
 
-    /// One column's sums of one tile → ADC → shift-add into `acc` ([n]): for unpacked operands acc += 2ʲ·ADC(Sⱼ);
-    /// for packed ones S = a + radix·b is first split exactly — b = round((S − (radix/2 − 1))/radix), a = S − radix·b
-    /// (a ≤ radix − 2 keeps the offset sum inside (−½, ½)) — and acc += 2²ᵐ·ADC(a) + 2²ᵐ⁺¹·ADC(b). `adc` nil:
-    /// lossless, skipped. One pass over the sums, 16 lanes.
+    /// One column's sums of one tile → ADC → shift-add of the codes into `acc` ([n]): for unpacked operands
+    /// acc += 2ʲ·code(Sⱼ); for packed ones S = a + radix·b is first split exactly — b = round((S − (radix/2 − 1))/radix),
+    /// a = S − radix·b (a ≤ radix − 2 keeps the offset sum inside (−½, ½)) — and acc += 2²ᵐ·code(a) + 2²ᵐ⁺¹·code(b).
+    /// `adc` nil: lossless, the sums themselves. One pass over the sums, 16 lanes.
     static func convertAndShiftAdd(_ sums: UnsafePointer<Float>, operands: Int, _ n: Int, _ bits: Int, radix: Float?,
                                    adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>) {
         let magic = SIMD16<Float>(repeating: 12_582_912), lanes = ADCLanes(adc)
@@ -262,17 +281,17 @@ extension CrossbarArray {
                 if paired {
                     let b = ((s - offset) * rinv + magic) - magic
                     let lo = s - b * rv
-                    a += wLo * lanes(lo)
-                    a += wHi * lanes(b)
+                    a += wLo * lanes.code(lo)
+                    a += wHi * lanes.code(b)
                 } else {
-                    a += wLo * lanes(s)
+                    a += wLo * lanes.code(s)
                 }
                 ar.storeBytes(of: a, as: SIMD16<Float>.self)
                 i += 16
             }
             while i < n {
                 let s = src[i]
-                func q(_ v: Float) -> Float { adc.map { $0(v) } ?? v }
+                func q(_ v: Float) -> Float { adc?.code(v) ?? v }
                 if paired, let radix {
                     let b = ((s - (radix / 2 - 1)) / radix).rounded(.toNearestOrEven)
                     acc[i] += wLo[0] * q(s - b * radix)

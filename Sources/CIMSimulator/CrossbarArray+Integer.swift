@@ -35,9 +35,8 @@ extension CrossbarArray {
     /// The bit-serial datapath of ideal cells on the int8 units: per row group, the 0/1 bit-planes of the codes
     /// (s8, [rows, bits·P]) times the 0/1 cells (u8, [columns, rows], the reference column included) in one
     /// u8 × s8 → s32 GEMM — exact integers, as the fp32 path's sums are —, then each sum through the ADC and the
-    /// shift-add in the fp32 path's order (planes 0, 1, … of each group), so the accumulators equal the fp32 path's
-    /// bit for bit (CrossbarIntegerGEMMTests). Four planes run at the int8 rate instead of two packed planes at the
-    /// fp32 rate.
+    /// shift-add of the codes, and the one multiply by the step: the accumulators equal the fp32 path's bit for bit
+    /// (CrossbarIntegerGEMMTests). Four planes run at the int8 rate instead of two packed planes at the fp32 rate.
     ///
     /// - Parameters:
     ///   - adc: nil where every sum passes unchanged (lossless ADC).
@@ -67,6 +66,7 @@ extension CrossbarArray {
                 r0 += rr
             }
         }
+        scaleCodes(acc, positions: P, adc: adc)
     }
 
     /// dst[j·n + p] = bit j of the byte code src[p], j < bits; 32 bytes at a time, shifted as 32-bit lanes (x86 has
@@ -114,9 +114,9 @@ extension CrossbarArray {
     @inline(never)
     static func lowBytes(_ v: SIMD16<UInt32>) -> SIMD16<UInt8> { SIMD16<UInt8>(truncatingIfNeeded: v) }
 
-    /// One column's s32 sums of one group ([bits, n], each in 0..<2²³) → ADC → shift-add: acc += Σⱼ 2ʲ·ADC(Sⱼ), planes
-    /// in order, with the fp32 path's arithmetic (`convertAndShiftAdd`); `adc` nil: lossless, skipped. 16 lanes, the
-    /// accumulators kept in registers across the planes.
+    /// One column's s32 sums of one group ([bits, n], each in 0..<2²³) → ADC → shift-add of the codes:
+    /// acc += Σⱼ 2ʲ·code(Sⱼ) (exact integers); `adc` nil: lossless, acc += Σⱼ 2ʲ·Sⱼ. 16 lanes, the accumulators kept in
+    /// registers across the planes.
     static func convertAndShiftAdd(_ sums: UnsafePointer<Int32>, _ n: Int, _ bits: Int, adc: ADCQuantizer?,
                                    into acc: UnsafeMutablePointer<Float>) {
         let lanes = ADCLanes(adc)
@@ -129,7 +129,7 @@ extension CrossbarArray {
             for j in 0..<bits {
                 let s = UnsafeRawPointer(sums + j * n + i).loadUnaligned(as: SIMD16<UInt32>.self)
                 let v = unsafeBitCast(s | exponent, to: SIMD16<Float>.self) - two23
-                a += SIMD16<Float>(repeating: Float(1 << j)) * lanes(v)
+                a += SIMD16<Float>(repeating: Float(1 << j)) * lanes.code(v)
             }
             ar.storeBytes(of: a, as: SIMD16<Float>.self)
             i += 16
@@ -137,7 +137,7 @@ extension CrossbarArray {
         while i < n {
             for j in 0..<bits {
                 let s = Float(sums[j * n + i])
-                acc[i] += Float(1 << j) * (adc.map { $0(s) } ?? s)
+                acc[i] += Float(1 << j) * (adc?.code(s) ?? s)
             }
             i += 1
         }

@@ -4,9 +4,11 @@ import Foundation
 /// The int8 route's bit-serial datapath as AND + popcount (`bwma_popcount_group`, AVX-512 VPOPCNTDQ): ideal cells
 /// are bits, so a row group's partial sum for one column, bit-plane and position is popcount(cells ∧ plane) over
 /// 32-row words — 16 positions per instruction where the u8 × s8 GEMM did 64 multiply-adds, with no s32 sum matrix
-/// in memory and no per-call packing of the plane operand; the ADC and shift-add run on the sums in registers, the
-/// same Float operations in the same order as `convertAndShiftAdd`, so the accumulators are bit for bit the GEMM
-/// route's (`CrossbarIntegerGEMMTests.testPopcountRouteIsTheGEMMRouteBitForBit`).
+/// in memory and no per-call packing of the plane operand; the ADC and the shift-add of the codes run on the sums in
+/// registers (where the CPU has AVX512-VBMI and VNNI, four planes' sums packed in bytes: one table lookup for their
+/// codes, one byte dot product for Σⱼ 2ʲ·codeⱼ), the accumulators hold the integers until the last group, and one
+/// multiply by the step ends it — the GEMM route's accumulators bit for bit
+/// (`CrossbarIntegerGEMMTests.testPopcountRouteIsTheGEMMRouteBitForBit`).
 extension CrossbarArray {
     /// Whether this CPU runs the AND + popcount kernel.
     public static let popcountAvailable = bwma_popcount_available() != 0
@@ -46,8 +48,8 @@ extension CrossbarArray {
         }
     }
 
-    /// Zeroes the accumulators and runs `group(r0, rows, cells, adc, exact reference column)` for each row group with
-    /// its cell masks.
+    /// Zeroes the accumulators, runs `group(r0, rows, cells, adc, exact reference column)` for each row group with its
+    /// cell masks, and turns the integers into the datapath's values (`bwma_popcount_finish`).
     private func eachPopcountGroup(positions P: Int, groups: [Int], adc: ADCQuantizer?,
                                    into acc: UnsafeMutablePointer<Float>,
                                    _ group: (Int, Int, UnsafePointer<UInt32>, bwma_adc, Int32) -> Void) {
@@ -64,6 +66,7 @@ extension CrossbarArray {
                 m += columns * ((rr + 31) / 32)
             }
         }
+        bwma_popcount_finish(acc, P, P, Int32(columns), lanes, digitalReference ? 1 : 0)
     }
 
     /// Every row group's cells as words: group g's block is [columns, words_g], bit b of word w of column c = the

@@ -243,7 +243,8 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         }
     }
 
-    /// Against sums formed one by one: per group, per plane, per column Σ bit·cell in Int, the ADC, the shift-add.
+    /// Against sums formed one by one: per group, per plane, per column Σ bit·cell in Int, the ADC's code, the
+    /// shift-add of the codes in Int, the step times the total.
     func testIntegerGEMMMatchesTheScalarReference() throws {
         try XCTSkipUnless(IntegerGEMM.isAvailable, "oneDNN's int8 GEMM runs only with AVX-512 (ISA \(DNNL.isaName))")
         var c = CIMConfig()
@@ -257,17 +258,17 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         let got = accumulate(a, codes: codes.map(Float.init), P: P, bits: bits, groups: groups, adc: adc)
         for col in 0..<a.columns {
             for p in 0..<P {
-                var want: Float = 0
+                var total = 0
                 for (g, r0) in zip(groups, [0, 32, 64]) {
                     for j in 0..<bits {
                         var sum = 0
                         for r in r0..<(r0 + g) where (codes[r * P + p] >> j) & 1 == 1 {
                             sum += col == out || on[col * rows + r] ? 1 : 0
                         }
-                        want += Float(1 << j) * adc(Float(sum))
+                        total += (1 << j) * Int(adc.code(Float(sum)))
                     }
                 }
-                XCTAssertEqual(got[col * P + p], want, "column \(col), position \(p)")
+                XCTAssertEqual(got[col * P + p], Float(total) * adc.step, "column \(col), position \(p)")
             }
         }
     }

@@ -9,12 +9,12 @@ import XCTest
 /// software quantized layers.
 final class CrossbarTests: XCTestCase {
     /// Scalar reference of `CrossbarArray.accumulate`: per tile, per bit-plane, per column, the sum in Double, the
-    /// ADC, the shift-add in Float in the datapath's order (tiles, then bit-planes).
+    /// ADC's code, the shift-add of the codes in Int, and the step times the total.
     func reference(_ a: CrossbarArray, codes: [Int], P: Int, bits: Int, tile: Int, adc: ADCQuantizer) -> [Float] {
         var acc = [Float](repeating: 0, count: a.columns * P)
         for c in 0..<a.columns {
             for p in 0..<P {
-                var r0 = 0
+                var r0 = 0, total = 0
                 while r0 < a.rows {
                     let r1 = min(r0 + tile, a.rows)
                     for j in 0..<bits {
@@ -22,10 +22,11 @@ final class CrossbarTests: XCTestCase {
                         for r in r0..<r1 where (codes[r * P + p] >> j) & 1 == 1 {
                             s += Double(a.conductance[c * a.rows + r])
                         }
-                        acc[c * P + p] += Float(1 << j) * adc(Float(s))
+                        total += (1 << j) * Int(adc.code(Float(s)))
                     }
                     r0 = r1
                 }
+                acc[c * P + p] = Float(total) * adc.step
             }
         }
         return acc
@@ -217,17 +218,18 @@ final class CrossbarTests: XCTestCase {
         var want = [Float](repeating: 0, count: a.columns * P)
         for col in 0..<a.columns {
             for p in 0..<P {
-                var r0 = 0
+                var r0 = 0, total = 0
                 for g in groups {
                     for j in 0..<bits {
                         var sum = 0.0
                         for r in r0..<(r0 + g) where (codes[r * P + p] >> j) & 1 == 1 {
                             sum += Double(a.conductance[col * rows + r])
                         }
-                        want[col * P + p] += Float(1 << j) * adc(Float(sum))
+                        total += (1 << j) * Int(adc.code(Float(sum)))
                     }
                     r0 += g
                 }
+                want[col * P + p] = Float(total) * adc.step
             }
         }
         XCTAssertEqual(acc, want)

@@ -3,8 +3,9 @@
 
 #include <stdint.h>
 
-/// The column ADC of the bit-serial datapath: q(s) = clamp(round(s·inverse_step), 0, top)·step, rounding half to
-/// even (CIMSimulator's `ADCLanes`, the same arithmetic); `passes_through`: lossless, the sums pass unchanged.
+/// The column ADC of the bit-serial datapath: code(s) = clamp(round(s·inverse_step), 0, top), rounding half to even,
+/// and q(s) = code(s)·step (CIMSimulator's `ADCQuantizer`, the same arithmetic); `passes_through`: lossless, the sums
+/// pass unchanged (step 1).
 typedef struct {
     float inverse_step, step, top;
     int passes_through;
@@ -14,9 +15,9 @@ typedef struct {
 int bwma_popcount_available(void);
 
 /// One row group (subarray) of the bit-serial datapath of ideal cells, as AND + popcount:
-/// acc[c·lda + p] += Σⱼ 2ʲ·ADC(Σᵣ bitⱼ(codes[r·ld + p])·cell(c, r)) for p < n, the planes j = 0, 1, … added one
-/// after another (the order of the GEMM route, so the same bits); column `columns − 1` skips the ADC when
-/// `exact_last_column` (a digital reference popcount).
+/// acc[c·lda + p] += Σⱼ 2ʲ·code(Σᵣ bitⱼ(codes[r·ld + p])·cell(c, r)) for p < n, as int32 (the Float buffer holds
+/// integers until `bwma_popcount_finish`; zero bits are 0 in both); column `columns − 1` adds its sums without the
+/// ADC when `exact_last_column` (a digital reference popcount), and every column does when the ADC passes through.
 ///
 /// - codes: the group's `rows` rows of input codes (bytes < 2^bits), row stride `ld`.
 /// - cells: [columns, words] bit masks over the group's rows: bit b of word w is row 32·w + b's cell (1: on);
@@ -25,6 +26,10 @@ int bwma_popcount_available(void);
 /// Requires `bwma_popcount_available()`, bits ≤ 8.
 void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
                          int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch);
+
+/// After the last group: acc[c·lda + p] = Float(the int32 there)·step (times 1 in exact columns), p < n — the
+/// datapath's q-values, exact integers scaled by one rounding multiply (Σ below 2²⁴, as every mapped layer's is).
+void bwma_popcount_finish(float *acc, long lda, long n, int columns, bwma_adc adc, int exact_last_column);
 
 /// Where a group's rows lie when they are read from images instead of unrolled rows (`bwma_popcount_group_image`):
 /// `images` holds zero-padded channel planes, one image every `image_stride` bytes, each plane `padded_width` bytes
