@@ -106,7 +106,7 @@ extension CrossbarDatapath {
             let frame = bytes && readsImageRows(geo) ? ImageFrame(geo, order: layout.order) : nil
             let source = InputSource(x: x, codes: codes, perImage: perImage, codeScale: codeScale)
             let framedBytes = frame.map { $0.perImage * group + ImageFrame.spare } ?? 0
-            Parallel.chunks(groups) { worker, range in
+            Parallel.pieces(groups) { worker, range in
                 let cols = group * P
                 let b = DatapathBuffers(worker: worker, inputs: bytes ? 0 : K * cols, accumulators: (M + 1) * cols,
                                         scratch: array.scratchCount(positions: cols, bits: bits, tileRows: tileRows))

@@ -23,7 +23,7 @@ extension MultiBitCrossbarDatapath {
         let scaleOf = scales, sumOf = weightSums, frame = op.geometry.map { ImageFrame($0) }
         let bias = (0..<M).map { op.bias?[$0] ?? 0 }
         weightCodes.withUnsafeBufferPointer { wq in
-            Parallel.chunks(n) { worker, range in
+            Parallel.pieces(n) { worker, range in
                 // The worker's buffers: pieces of its workspace slot (a datapath pass's, as `CrossbarDatapath`'s).
                 let b = EngineContext.workspace.pieces(
                     .datapathInputs, worker: worker,

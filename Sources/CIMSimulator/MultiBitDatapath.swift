@@ -93,7 +93,7 @@ public final class MultiBitCrossbarDatapath: ChipDatapath {
         if ranIntegerLayer { return integerForward(op, y: y, planar: planar) }
         let scaleOf = scales, sumOf = weightSums
         // Images in parallel (each worker its own buffers; the crossbar is read-only, outputs disjoint).
-        Parallel.chunks(n) { worker, range in
+        Parallel.pieces(n) { worker, range in
             let b = DatapathBuffers(worker: worker, inputs: K * P, accumulators: (columns + 1) * P,
                                     scratch: xb.scratchCount(positions: P, bits: bits, tileRows: tileRows))
             let raw = b.raw, codes = b.codes, acc = b.acc
