@@ -18,14 +18,18 @@ int bwma_popcount_available(void) {
     return known;
 }
 
-// Whether the packed shift-add runs here (VBMI's two-table byte permute, VNNI's byte dot product).
-static int packs_codes(void) {
+static int packing_allowed = 1;
+
+void bwma_popcount_allow_packed(int allowed) { packing_allowed = allowed != 0; }
+
+// Whether the packed shift-add runs here (VBMI's two-table byte permute, VNNI's byte dot product) and is allowed.
+int bwma_popcount_packs(void) {
     static int known = -1;
     if (known < 0) {
         known = bwma_popcount_available() && __builtin_cpu_supports("avx512vbmi") &&
                 __builtin_cpu_supports("avx512vnni");
     }
-    return known;
+    return known && packing_allowed;
 }
 
 static inline long padded(long n) { return (n + 15) / 16 * 16; }
@@ -215,7 +219,7 @@ CODES_KERNEL static void shift_add_packed(const uint32_t *planes, long n, int ro
 static void shift_add(const uint32_t *planes, long n, int rows, int bits, const uint32_t *cells, int columns,
                       bwma_adc adc, int exact_last_column, float *acc, long lda) {
     int32_t *sums = (int32_t *)acc;  // integers until `bwma_popcount_finish`
-    if (bits <= 4 && rows <= 255 && (adc.passes_through || adc.top <= 255.0f) && packs_codes()) {
+    if (bits <= 4 && rows <= 255 && (adc.passes_through || adc.top <= 255.0f) && bwma_popcount_packs()) {
         shift_add_packed(planes, n, rows, bits, cells, columns, adc, exact_last_column, sums, lda);
     } else {
         shift_add_generic(planes, n, bits, (rows + 31) / 32, cells, columns, adc, exact_last_column, sums, lda);

@@ -260,8 +260,9 @@ extension CrossbarArray {
     }
 
     /// One column's sums of one tile → ADC → shift-add of the codes into `acc` ([n]): for unpacked operands
-    /// acc += 2ʲ·code(Sⱼ); for packed ones S = a + radix·b is first split exactly — b = round((S − (radix/2 − 1))/radix),
-    /// a = S − radix·b (a ≤ radix − 2 keeps the offset sum inside (−½, ½)) — and acc += 2²ᵐ·code(a) + 2²ᵐ⁺¹·code(b).
+    /// acc += 2ʲ·code(Sⱼ); for packed ones S = a + radix·b is first split exactly —
+    /// b = round((S − (radix/2 − 1))/radix), a = S − radix·b (a ≤ radix − 2 keeps the offset sum inside (−½, ½)) —
+    /// and acc += 2²ᵐ·code(a) + 2²ᵐ⁺¹·code(b).
     /// `adc` nil: lossless, the sums themselves. One pass over the sums, 16 lanes.
     static func convertAndShiftAdd(_ sums: UnsafePointer<Float>, operands: Int, _ n: Int, _ bits: Int, radix: Float?,
                                    adc: ADCQuantizer?, into acc: UnsafeMutablePointer<Float>) {

@@ -142,6 +142,46 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
         }
     }
 
+    /// The popcount kernel's packed shift-add (four planes' sums in bytes, one table lookup of their codes, one byte
+    /// dot product) against its lane-by-lane shift-add, bit for bit: groups of 16 to 255 rows — 128 and more, where
+    /// the sums outgrow the table's low half, with ADCs whose codes at 127 and 128 differ (7 bits) or not (5) —,
+    /// codes of 1 to 4 bits, lossy and lossless ADCs, a digital reference, positions off the 16 lanes.
+    func testPackedShiftAddIsTheLaneByLaneShiftAdd() throws {
+        try XCTSkipUnless(CrossbarArray.popcountAvailable, "this CPU has no AVX-512 VPOPCNTDQ")
+        try XCTSkipUnless(bwma_popcount_packs() != 0, "this CPU has no AVX512-VBMI and VNNI")
+        defer { bwma_popcount_allow_packed(1) }
+        var rng = RNG(seed: 61)
+        let shapes: [(Int, [Int], Int, Int)] = [(144, [128, 16], 16, 203), (255, [255], 5, 37),
+                                                (300, [150, 150], 7, 50), (64, [64], 33, 16), (33, [33], 3, 1)]
+        var compared = 0
+        for (rows, groups, out, P) in shapes {
+            for bits in 1...4 {
+                for (adcBits, range, digital) in [(5, 1.0, true), (7, 1, false), (3, 0.5, false), (8, 1, false)] {
+                    // Column c's cells on with probability c / (out − 1), codes at the top half the time: sums
+                    // from 0 to the group's rows.
+                    var c = CIMConfig()
+                    c.adcBits = adcBits
+                    let on = (0..<(rows * out)).map { i in rng.uniform() < Float(i / rows) / Float(out - 1) }
+                    let a = CrossbarArray(on: on, outChannels: out, rows: rows, config: c, stream: 9,
+                                          digitalReference: digital)
+                    let adc = ADCQuantizer(bits: adcBits, rows: groups.max()!, range: range)
+                    guard a.runsIntegerPlanes(bits: bits, tileRows: groups.max()!, adc: adc) else { continue }
+                    let top = 1 << bits - 1
+                    let codes = (0..<(rows * P)).map { _ in UInt8(rng.uniform() < 0.5 ? top : rng.below(top + 1)) }
+                    func run(packed: Bool) -> [UInt32] {
+                        bwma_popcount_allow_packed(packed ? 1 : 0)
+                        return accumulate(a, byteCodes: codes, P: P, bits: bits, groups: groups, adc: adc)
+                            .map(\.bitPattern)
+                    }
+                    XCTAssertEqual(run(packed: true), run(packed: false),
+                                   "groups \(groups), k = \(bits), \(adcBits)-bit ADC, range \(range), \(digital)")
+                    compared += 1
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(compared, 50)
+    }
+
     /// The channels-last datapath's kernels against element by element: bytes to planes, plain and into padded
     /// frames (VBMI blocks of 4 positions × 16 channels, the rest one by one), and the digital output stage written channels-last (16 × 16
     /// tiles transposed in registers, the rest one by one) against `digitalOutput` bit for bit, in Float and rounded

@@ -27,6 +27,15 @@ int bwma_popcount_available(void);
 void bwma_popcount_group(const uint8_t *codes, int rows, long ld, long n, int bits, const uint32_t *cells,
                          int columns, bwma_adc adc, int exact_last_column, float *acc, long lda, uint32_t *scratch);
 
+/// 1 when `bwma_popcount_group` packs four planes' sums in bytes for one code lookup and one byte dot product
+/// (groups of at most 255 rows, codes of at most 4 bits, ADCs of at most 8 bits) — the CPU has AVX512-VBMI and VNNI,
+/// and `bwma_popcount_allow_packed` has not turned it off —, else 0 (the codes lane by lane: the same integers).
+int bwma_popcount_packs(void);
+
+/// Allows (1, the default) or forbids (0) the packed shift-add: a switch for tests and comparisons (not thread-safe:
+/// set it while no datapath runs).
+void bwma_popcount_allow_packed(int allowed);
+
 /// After the last group: acc[c·lda + p] = Float(the int32 there)·step (times 1 in exact columns), p < n — the
 /// datapath's q-values, exact integers scaled by one rounding multiply (Σ below 2²⁴, as every mapped layer's is).
 void bwma_popcount_finish(float *acc, long lda, long n, int columns, bwma_adc adc, int exact_last_column);
