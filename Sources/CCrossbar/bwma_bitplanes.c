@@ -9,7 +9,7 @@ static inline long padded(long n) { return (n + 15) / 16 * 16; }
 // planes[(j·words + w)·np + p] = Σ_b bitⱼ(codes[(32w + b)·ld + p]) << b: the bit-planes as masks over the rows,
 // positions from `from` (a multiple of 16) on: a byte test per plane and row sets one bit of 16 positions' words.
 KERNEL void bwma_masks(const uint8_t *codes, int rows, long ld, long from, long n, int bits, int words,
-                         uint32_t *planes) {
+                       uint32_t *planes) {
     const long np = padded(n);
     for (long p0 = from; p0 < n; p0 += 16) {
         const __mmask16 lanes = n - p0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - p0)) - 1);
@@ -96,7 +96,7 @@ static inline __mmask8 row_lanes(int rows, int w, int k) {
 // `store_word`. The 8 positions of a gather are 8 adjacent bytes of every row; with stride 2, the even bytes of
 // 16 (two gathers, their even bytes joined by one two-source byte permute).
 TRANSPOSE_KERNEL void bwma_masks_gather(const bwma_image_rows *src, int rows, long end, long n, int bits,
-                                          int words, uint32_t *planes) {
+                                        int words, uint32_t *planes) {
     const long np = padded(n), positions = src->positions, width = src->width, stride = src->stride;
     gfni_tables t;
     gfni_tables_init(&t);
@@ -129,7 +129,7 @@ TRANSPOSE_KERNEL void bwma_masks_gather(const bwma_image_rows *src, int rows, lo
 // `bwma_masks_gather` on unrolled rows (row r at codes + r·ld, one "image" of n positions in one row of pixels) below
 // `end` (a multiple of 16, every 8-byte read inside the rows), then `bwma_masks` for the rest.
 TRANSPOSE_KERNEL void bwma_masks_gfni(const uint8_t *codes, int rows, long ld, long end, long n, int bits,
-                                        int words, uint32_t *planes) {
+                                      int words, uint32_t *planes) {
     int64_t offsets[rows];
     for (int r = 0; r < rows; r++) offsets[r] = (int64_t)r * ld;
     const bwma_image_rows src = {codes, 0, n, n, 0, offsets, 1};
