@@ -147,6 +147,7 @@ final class CrossbarIntegerGEMMTests: XCTestCase {
     /// the sums outgrow the table's low half, with ADCs whose codes at 127 and 128 differ (7 bits) or not (5) —,
     /// codes of 1 to 4 bits, lossy and lossless ADCs, a digital reference, positions off the 16 lanes.
     func testPackedShiftAddIsTheLaneByLaneShiftAdd() throws {
+        try XCTSkipUnless(IntegerGEMM.isAvailable, "the byte route runs only with AVX-512 (ISA \(DNNL.isaName))")
         try XCTSkipUnless(CrossbarArray.popcountAvailable, "this CPU has no AVX-512 VPOPCNTDQ")
         try XCTSkipUnless(bwma_popcount_packs() != 0, "this CPU has no AVX512-VBMI and VNNI")
         defer { bwma_popcount_allow_packed(1) }
