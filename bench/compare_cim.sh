@@ -24,8 +24,9 @@ step() { $BWMA bench step --model resnet20 --quant bwma --abits 4 --threads "$TH
     --precision "$PRECISION" --json "$@" \
     2>/dev/null | python3 -c "import json,sys; print(round(json.load(sys.stdin)['images_per_s'], 1))"; }
 
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); oneDNN ISA: $($BWMA bench step --batch 2 \
-    --steps 1 --warmup 0 --json 2>/dev/null | field "['isa']"); ResNet-20 W1A4 BWMA, batch 128, $PRECISION, \
+probe=$($BWMA bench step --batch 2 --steps 1 --warmup 0 --quant bwma --abits 4 --cim-adc-bits 5 --json 2>/dev/null)
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); oneDNN ISA: $(echo "$probe" | field "['isa']"); \
+CIM datapath: $(echo "$probe" | field "['cim_kernel']"); ResNet-20 W1A4 BWMA, batch 128, $PRECISION, \
 $THREADS thread(s), $ROUNDS rounds of $STEPS steps"
 echo
 # Two ratios: of the medians, and the median of each round's own ratio — a round runs plain and CIM-aware steps

@@ -39,6 +39,8 @@ public enum StepBenchmark {
         public var overlap: Bool
         /// CIM-aware training: the ADC bits of the simulated chip every step's forward ran through (0: off).
         public var cim_adc_bits: Int
+        /// The datapath's kernels on this CPU when CIM-aware (`CrossbarArray.idealCellKernels`; empty: off).
+        public var cim_kernel: String
     }
 
     public static func run(model: Model, batch: Int, steps: Int, warmup: Int = 3, seed: UInt64 = 0,
@@ -82,6 +84,6 @@ public enum StepBenchmark {
                       isa: DNNL.isaName, engine: EngineContext.summary, step_ms: times,
                       ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9),
                       bucket_bytes: sync?.buckets.map { $0.count * 4 } ?? [], overlap: overlap,
-                      cim_adc_bits: cim?.adcBits ?? 0)
+                      cim_adc_bits: cim?.adcBits ?? 0, cim_kernel: cim == nil ? "" : CrossbarArray.idealCellKernels)
     }
 }

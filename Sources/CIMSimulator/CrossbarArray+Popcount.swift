@@ -1,5 +1,6 @@
 import CCrossbar
 import Foundation
+import TensorEngine
 
 /// The int8 route's bit-serial datapath as AND + popcount (`bwma_popcount_group`, AVX-512 VPOPCNTDQ): ideal cells
 /// are bits, so a row group's partial sum for one column, bit-plane and position is popcount(cells ∧ plane) over
@@ -20,6 +21,17 @@ extension CrossbarArray {
 
     /// Whether this CPU reads the codes where they lie in padded images (`accumulatePopcount(imageRows:…)`).
     public static let imageRowsAvailable = bwma_image_rows_available() != 0
+
+    /// The kernels an ideal chip's bit-serial datapath runs here, for benchmark reports: where oneDNN's int8 GEMM
+    /// runs (the byte route), AND + popcount (with the packed shift-add and the GFNI bit transposes where the CPU has
+    /// them) or else those u8 × s8 GEMMs; without it fp32 SGEMMs of two packed planes. (Chips with device effects
+    /// always run fp32 SGEMMs.)
+    public static var idealCellKernels: String {
+        guard IntegerGEMM.isAvailable else { return "fp32 SGEMM" }
+        guard popcountAvailable else { return "u8s8 GEMM" }
+        return "AND+popcount" + (bwma_popcount_packs() != 0 ? ", packed shift-add" : "")
+            + (imageRowsAvailable ? ", GFNI transposes" : "")
+    }
 
     /// `accumulateIntegers` on the byte codes ([rows, P], the array's row order) by AND + popcount; requires
     /// `popcountAvailable` and `cells` (ideal cells).

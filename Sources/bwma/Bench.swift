@@ -136,7 +136,7 @@ struct Bench: ParsableCommand {
                 print(String(decoding: try e.encode(r), as: UTF8.self))
             } else {
                 let q = (r.quant == "fp32" ? "fp32" : "\(r.quant) W1A\(r.abits)")
-                    + (r.cim_adc_bits > 0 ? ", CIM-aware \(r.cim_adc_bits)-bit ADC" : "")
+                    + (r.cim_adc_bits > 0 ? ", CIM-aware \(r.cim_adc_bits)-bit ADC (\(r.cim_kernel))" : "")
                 print(String(format: "%@ [%@] batch %d input %@ threads %d: %.1f images/s, %.1f ms/step, peak RSS %.0f MB (%@, OpenBLAS %@)",
                              r.model, q, r.batch, r.input, r.threads, r.images_per_s, r.ms_per_step, r.peak_rss_mb,
                              r.engine, r.blas_core))

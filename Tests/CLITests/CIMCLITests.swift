@@ -203,10 +203,13 @@ extension CIMCLITests {
         XCTAssertEqual(r.status, 0, r.err)
         let j = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]
         XCTAssertEqual((j?["cim_adc_bits"] as? NSNumber)?.intValue, 5, r.out)
+        let kernels = ["AND+popcount", "u8s8 GEMM", "fp32 SGEMM"]
+        XCTAssert(kernels.contains { (j?["cim_kernel"] as? String)?.hasPrefix($0) == true }, r.out)
         XCTAssertGreaterThan((j?["images_per_s"] as? NSNumber)?.doubleValue ?? 0, 0, r.out)
         let plain = try run(bin, step + ["--quant", "bwma", "--abits", "4"])
         let p = try JSONSerialization.jsonObject(with: Data(plain.out.utf8)) as? [String: Any]
         XCTAssertEqual((p?["cim_adc_bits"] as? NSNumber)?.intValue, 0, plain.out)
+        XCTAssertEqual(p?["cim_kernel"] as? String, "", plain.out)
         let fp32 = try run(bin, step + ["--cim-adc-bits", "5"])
         XCTAssertNotEqual(fp32.status, 0)
         XCTAssert(fp32.err.contains("--cim-adc-bits needs --quant bwn or bwma"), fp32.err)
