@@ -91,13 +91,31 @@ static inline __mmask8 row_lanes(int rows, int w, int k) {
     return valid <= 0 ? (__mmask8)0 : valid >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << valid) - 1);
 }
 
-// As `bwma_masks` for the positions below `end` (a multiple of 8), 8 rows × 8 positions at a time: one gather of the 8
-// rows' 8 bytes — row r of position p at `bwma_image_rows`'s address of p plus row_offset[r] —, transposed by
-// `store_word`. The 8 positions of a gather are 8 adjacent bytes of every row; with stride 2, the even bytes of
-// 16 (two gathers, their even bytes joined by one two-source byte permute).
+// The 8 bytes of the rows of lanes m at 8 adjacent output pixels of one image row from `base` (qword lane r: row r's
+// bytes, the first pixel lowest): one gather; with stride 2 the even bytes of 16 (two gathers, their even bytes
+// joined by one two-source byte permute).
+TRANSPOSE_KERNEL static inline __m512i row_bytes(const uint8_t *base, __m512i vindex, __mmask8 m, long stride,
+                                                 __m512i evens) {
+    const __m512i g = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vindex, (const void *)base, 1);
+    if (stride != 2) return g;
+    const __m512i hi = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vindex, (const void *)(base + 8), 1);
+    return _mm512_permutex2var_epi8(g, evens, hi);
+}
+
+// Where output position p's pixel of row offset 0 lies in `src`'s images.
+static inline const uint8_t *pixel(const bwma_image_rows *src, long p) {
+    const long i = p / src->positions, q = p % src->positions, y = q / src->width, x = q % src->width;
+    return src->images + i * src->image_stride + src->stride * (y * src->padded_width + x);
+}
+
+// As `bwma_masks` for the positions below `end`, 8 rows × 8 positions at a time: per 8 rows, the bytes of 8 adjacent
+// positions (`row_bytes`; row r of position p at `bwma_image_rows`'s address of p plus row_offset[r]), transposed by
+// `store_word`. A block of 8 that runs past its image row (width ≥ 7: at most one row end in it) takes its first a
+// positions from this row and the rest from the start of the next (of the same image or the next one), joined by a
+// shift; positions from n on read as 0.
 TRANSPOSE_KERNEL void bwma_masks_gather(const bwma_image_rows *src, int rows, long end, long n, int bits,
                                         int words, uint32_t *planes) {
-    const long np = padded(n), positions = src->positions, width = src->width, stride = src->stride;
+    const long np = padded(n), width = src->width, stride = src->stride;
     gfni_tables t;
     gfni_tables_init(&t);
     uint8_t even[64];  // lane e: bytes 0, 2, 4, 6 of the first gather's lane e, then of the second's
@@ -106,19 +124,23 @@ TRANSPOSE_KERNEL void bwma_masks_gather(const bwma_image_rows *src, int rows, lo
     }
     const __m512i evens = _mm512_loadu_si512(even);
     for (long p0 = 0; p0 < end; p0 += 8) {
-        const long i = p0 / positions, q = p0 % positions;
-        const uint8_t *base =
-            src->images + i * src->image_stride + stride * ((q / width) * src->padded_width + q % width);
+        const uint8_t *base = pixel(src, p0);
+        const long a = width - p0 % src->positions % width;  // the block's positions left in this image row
+        const uint8_t *next = a < 8 && p0 + a < n ? pixel(src, p0 + a) : NULL;
+        const __m512i keep = _mm512_set1_epi64(a < 8 ? (long long)((1ULL << (8 * a)) - 1) : -1LL);
+        const __m128i shift = _mm_cvtsi64_si128(8 * a);
         for (int w = 0; w < words; w++) {
             __m512i g[4];
             for (int k = 0; k < 4; k++) {
                 const __mmask8 m = row_lanes(rows, w, k);
                 const __m512i vindex = _mm512_maskz_loadu_epi64(m, src->row_offset + 32 * w + 8 * k);
-                g[k] = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vindex, (const void *)base, 1);
-                if (stride == 2) {
-                    const __m512i hi =
-                        _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), m, vindex, (const void *)(base + 8), 1);
-                    g[k] = _mm512_permutex2var_epi8(g[k], evens, hi);
+                g[k] = row_bytes(base, vindex, m, stride, evens);
+                if (a < 8) {
+                    g[k] = _mm512_and_si512(g[k], keep);
+                    if (next) {
+                        const __m512i rest = row_bytes(next, vindex, m, stride, evens);
+                        g[k] = _mm512_or_si512(g[k], _mm512_sll_epi64(rest, shift));
+                    }
                 }
             }
             store_word(g, &t, bits, words, w, np, p0, planes);

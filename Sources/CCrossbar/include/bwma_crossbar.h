@@ -58,7 +58,8 @@ typedef struct {
 int bwma_image_rows_available(void);
 
 /// `bwma_popcount_group` with the rows read from images (`src`) — the same sums, no unrolled copy of the codes.
-/// Requires `bwma_image_rows_available()`, width a multiple of 8, n a multiple of 16 and of `positions`.
+/// Requires `bwma_image_rows_available()`, width ≥ 7 (a block of 8 positions crosses at most one row end), n a
+/// multiple of `positions` (whole images).
 void bwma_popcount_group_image(const bwma_image_rows *src, int rows, long n, int bits, const uint32_t *cells,
                                int columns, bwma_adc adc, int exact_last_column, float *acc, long lda,
                                uint32_t *scratch);
