@@ -10,23 +10,24 @@
 #   bench/compare_cim.sh [ROUNDS] [STEPS] [THREADS] [ADCS] [CHECKPOINT]
 #
 # Defaults: 3 rounds of 8 steps, 1 thread, ADCs "8 5", no checkpoint. PRECISION=bf16 in the environment times the
-# training steps in bf16 mixed precision (default fp32). Run on an otherwise idle machine.
+# training steps in bf16 mixed precision (default fp32); INPUT=1x28x28 the Fashion-MNIST shape (default 3x32x32).
+# Run on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"; STEPS="${2:-8}"; THREADS="${3:-1}"; ADCS="${4:-8 5}"; CHECKPOINT="${5:-}"
-PRECISION="${PRECISION:-fp32}"
+PRECISION="${PRECISION:-fp32}"; INPUT="${INPUT:-3x32x32}"
 source launch/env.sh
 swift build -c release --product bwma >/dev/null
 BWMA=.build/release/bwma
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 median() { python3 -c "import statistics,sys; print(round(statistics.median(map(float, sys.argv[1:])), 1))" "$@"; }
-step() { $BWMA bench step --model resnet20 --quant bwma --abits 4 --threads "$THREADS" --steps "$STEPS" \
-    --precision "$PRECISION" --json "$@" \
+step() { $BWMA bench step --model resnet20 --input "$INPUT" --quant bwma --abits 4 --threads "$THREADS" \
+    --steps "$STEPS" --precision "$PRECISION" --json "$@" \
     2>/dev/null | python3 -c "import json,sys; print(round(json.load(sys.stdin)['images_per_s'], 1))"; }
 
 probe=$($BWMA bench step --batch 2 --steps 1 --warmup 0 --quant bwma --abits 4 --cim-adc-bits 5 --json 2>/dev/null)
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); oneDNN ISA: $(echo "$probe" | field "['isa']"); \
-CIM datapath: $(echo "$probe" | field "['cim_kernel']"); ResNet-20 W1A4 BWMA, batch 128, $PRECISION, \
+CIM datapath: $(echo "$probe" | field "['cim_kernel']"); ResNet-20 W1A4 BWMA, input $INPUT, batch 128, $PRECISION, \
 $THREADS thread(s), $ROUNDS rounds of $STEPS steps"
 echo
 # Two ratios: of the medians, and the median of each round's own ratio — a round runs plain and CIM-aware steps
