@@ -26,6 +26,8 @@ public enum StepBenchmark {
         public var precision: String
         /// oneDNN's instruction set on this CPU (e.g. `avx512_core_bf16`; also reported on the reference backend).
         public var isa: String
+        /// How oneDNN was asked to compute fp32 3 × 3 convolutions (`auto`: Winograd where it pays; `direct`).
+        public var conv_algorithm: String
         /// backend/precision (ISA), one string for logs.
         public var engine: String
         /// Optional per-step times (ms) for a look at variance.
@@ -81,7 +83,7 @@ public enum StepBenchmark {
                       threads: Parallel.threads, steps: steps, images_per_s: Double(batch * comm.size) * 1000 / ms,
                       ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName,
                       backend: EngineContext.backend.rawValue, precision: EngineContext.precision.rawValue,
-                      isa: DNNL.isaName, engine: EngineContext.summary, step_ms: times,
+                      isa: DNNL.isaName, conv_algorithm: EngineContext.convAlgorithm.rawValue, engine: EngineContext.summary, step_ms: times,
                       ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9),
                       bucket_bytes: sync?.buckets.map { $0.count * 4 } ?? [], overlap: overlap,
                       cim_adc_bits: cim?.adcBits ?? 0, cim_kernel: cim == nil ? "" : CrossbarArray.idealCellKernels)

@@ -23,6 +23,10 @@ public enum KernelPath: Sendable, Equatable {
 }
 
 extension Conv2d {
+    /// oneDNN's kernels for this layer's last forward (and backward data and weights, once run), e.g.
+    /// `jit_wino_4x3:avx512_core`; empty where it ran on other kernels only.
+    public var dnnlKernels: [String] { dnnl?.implementations ?? [] }
+
     /// The oneDNN convolution for this batch, geometry and input (layout, element type), built when any changes;
     /// nil on the reference backend or where oneDNN has no kernel for the shape (or takes no bf16 input).
     func dnnlConvolution(batch n: Int, geometry geo: ConvGeometry, inputLayout: Tensor.Layout,
@@ -30,7 +34,8 @@ extension Conv2d {
         guard EngineContext.usesDNNL else { return nil }
         let precision = EngineContext.precision
         if let c = dnnl, c.batch == n, c.geometry == geo, c.precision == precision, c.inputLayout == inputLayout,
-           c.bf16Output == outputFeedsBatchNorm, c.bf16Input == bf16Input {
+           c.bf16Output == outputFeedsBatchNorm, c.bf16Input == bf16Input,
+           c.convAlgorithm == EngineContext.convAlgorithm {
             return c
         }
         dnnl = nil  // release the old primitives' buffers first

@@ -112,6 +112,8 @@ extension RunConfig {
                     "one of \(Backend.allCases.map(\.rawValue).joined(separator: ", "))")
         try require(Precision(rawValue: runtime.precision) != nil, "runtime.precision", runtime.precision,
                     "one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
+        try require(ConvAlgorithm(rawValue: runtime.conv_algorithm) != nil, "runtime.conv_algorithm",
+                    runtime.conv_algorithm, "one of \(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
         try require(runtime.checkpoint_every_steps >= 0, "runtime.checkpoint_every_steps", runtime.checkpoint_every_steps,
                     "an integer >= 0 (0 = once per epoch)")
         try require(runtime.log_every_steps >= 1, "runtime.log_every_steps", runtime.log_every_steps, "an integer >= 1")

@@ -149,6 +149,8 @@ public struct RunConfig: Codable, Sendable, Equatable {
         public var backend: String = "auto"
         /// `fp32` or `bf16` (mixed precision as PyTorch's CPU autocast; fp32 where the CPU has no native bf16).
         public var precision: String = "fp32"
+        /// fp32 3 × 3 convolutions on oneDNN: `auto` (Winograd where it outruns the direct kernels) or `direct`.
+        public var conv_algorithm: String = "auto"
         /// Folder under which `runs/<name>/` is created.
         public var runs_dir: String = "runs"
         /// Also write the final parameters as raw little-endian Float32 (`parameters.f32`, arena order).

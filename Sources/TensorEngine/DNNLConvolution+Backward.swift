@@ -30,22 +30,24 @@ extension DNNLConvolution {
             // Backward data (fp32 input gradient first, as in forward).
             var dataPrimitive: DNNLPrimitive?
             for outType in [dnnl_f32, dt] where dataPrimitive == nil {
-                var dsrc = DNNLDesc(s.src, outType, dnnl_nhwc), wei = DNNLDesc(s.weights, dt, dnnl_format_tag_any)
-                var ddst = DNNLDesc(s.dst, dt, dnnl_nhwc)
+                let tag = c.algorithm.activationTag
+                var dsrc = DNNLDesc(s.src, outType, tag), wei = DNNLDesc(s.weights, dt, dnnl_format_tag_any)
+                var ddst = DNNLDesc(s.dst, dt, tag)
                 var cd = dnnl_convolution_desc_t()
-                guard dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &dsrc.md, &wei.md,
+                guard dnnl_convolution_backward_data_desc_init(&cd, c.algorithm.kind, &dsrc.md, &wei.md,
                                                                &ddst.md, s.strides, s.padding, s.padding)
                     == dnnl_success else { continue }
                 dataPrimitive = withUnsafePointer(to: &cd) {
                     DNNLPrimitive(UnsafeRawPointer($0), hint: c.forwardPrimitive, engine: e)
                 }
             }
-            var src = DNNLDesc(s.src, dt, dnnl_nhwc), dwei = DNNLDesc(s.weights, dnnl_f32, dnnl_format_tag_any)
-            var ddst = DNNLDesc(s.dst, dt, dnnl_nhwc), dbia = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
+            let tag = c.algorithm.activationTag
+            var src = DNNLDesc(s.src, dt, tag), dwei = DNNLDesc(s.weights, dnnl_f32, dnnl_format_tag_any)
+            var ddst = DNNLDesc(s.dst, dt, tag), dbia = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
             var wd = dnnl_convolution_desc_t()
             let status = withUnsafePointer(to: &dbia.md) { bp in
                 dnnl_convolution_backward_weights_desc_init(
-                    &wd, dnnl_convolution_direct, &src.md, &dwei.md, c.hasBias ? bp : nil, &ddst.md, s.strides,
+                    &wd, c.algorithm.kind, &src.md, &dwei.md, c.hasBias ? bp : nil, &ddst.md, s.strides,
                     s.padding, s.padding)
             }
             guard status == dnnl_success,

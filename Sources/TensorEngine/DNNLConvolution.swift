@@ -21,6 +21,10 @@ public final class DNNLConvolution {
     public let bf16Input: Bool
     let engine: DNNL
     let forwardPrimitive: DNNLPrimitive
+    /// Direct, or Winograd (`Algorithm.winogradApplies`); backward uses the same.
+    let algorithm: Algorithm
+    /// The engine's setting when this was built (a layer rebuilds its kernels when it changes).
+    public let convAlgorithm = EngineContext.convAlgorithm
     let x: DNNLOperand, w: DNNLOperand, y: DNNLOperand, b: DNNLOperand?
     /// The engine's own bf16 3 × 3 kernel where the shape is one it takes (`BF16Conv3x3`); nil: oneDNN's forward.
     let ownForward: BF16Conv3x3?
@@ -41,21 +45,28 @@ public final class DNNLConvolution {
         let inputTag = inputLayout == .nhwc ? dnnl_nhwc : dnnl_nchw
         let shapes = DNNLConvolution.shapes(batch, outChannels, g)
         let dt = precision == .bf16 ? dnnl_bf16 : dnnl_f32
-        var created: DNNLPrimitive?, createdType = dnnl_f32
+        var created: DNNLPrimitive?, createdType = dnnl_f32, createdAlgorithm = Algorithm.direct
         // fp32 output first unless a bf16 one is asked for (bf16 convolutions may write fp32: no rounding).
         let outTypes = precision == .bf16 && bf16Output ? [dnnl_bf16, dnnl_f32] : [dnnl_f32, dt]
-        for outType in outTypes where created == nil {
-            var src = DNNLDesc(shapes.src, dt, dnnl_nhwc), wei = DNNLDesc(shapes.weights, dt, dnnl_format_tag_any)
-            var dst = DNNLDesc(shapes.dst, outType, dnnl_nhwc), bia = DNNLDesc([outChannels], dnnl_f32, dnnl_a)
-            var cd = dnnl_convolution_desc_t()
-            let status = withUnsafePointer(to: &bia.md) { bp in
-                dnnl_convolution_forward_desc_init(
-                    &cd, dnnl_forward_training, dnnl_convolution_direct, &src.md, &wei.md, bias ? bp : nil,
-                    &dst.md, shapes.strides, shapes.padding, shapes.padding)
+        let algorithms: [Algorithm] = Algorithm.winogradApplies(precision, outChannels, g) ? [.winograd, .direct]
+                                                                                           : [.direct]
+        for algorithm in algorithms {
+            for outType in outTypes where created == nil {
+                var src = DNNLDesc(shapes.src, dt, algorithm.activationTag)
+                var wei = DNNLDesc(shapes.weights, dt, dnnl_format_tag_any)
+                var dst = DNNLDesc(shapes.dst, outType, algorithm.activationTag)
+                var bia = DNNLDesc([outChannels], dnnl_f32, dnnl_a)
+                var cd = dnnl_convolution_desc_t()
+                let status = withUnsafePointer(to: &bia.md) { bp in
+                    dnnl_convolution_forward_desc_init(
+                        &cd, dnnl_forward_training, algorithm.kind, &src.md, &wei.md, bias ? bp : nil,
+                        &dst.md, shapes.strides, shapes.padding, shapes.padding)
+                }
+                guard status == dnnl_success else { continue }
+                created = withUnsafePointer(to: &cd) { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) }
+                createdType = outType
+                createdAlgorithm = algorithm
             }
-            guard status == dnnl_success else { continue }
-            created = withUnsafePointer(to: &cd) { DNNLPrimitive(UnsafeRawPointer($0), engine: engine) }
-            createdType = outType
         }
         let userOutputType = createdType == dnnl_bf16 && bf16Output ? dnnl_bf16 : dnnl_f32
         guard let fwd = created,
@@ -71,6 +82,7 @@ public final class DNNLConvolution {
                                    wanted: fwd.desc(dnnl_query_weights_md, index: 1), isOutput: false, engine: engine) : nil
         if bias && b == nil { return nil }
         forwardPrimitive = fwd
+        algorithm = createdAlgorithm
         self.bf16Output = bf16Output
         writesBF16 = userOutputType == dnnl_bf16
         self.x = x; self.w = w; self.y = y; self.b = b

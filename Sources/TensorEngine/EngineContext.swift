@@ -17,6 +17,15 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
     case bf16
 }
 
+/// How oneDNN computes the fp32 3 × 3 convolutions (`DNNLConvolution.Algorithm`).
+public enum ConvAlgorithm: String, CaseIterable, Sendable, Codable {
+    /// Winograd F(4 × 4, 3 × 3) where it outruns the direct kernels (fp32, 3 × 3, stride 1, padding 1, at least 32
+    /// input and output channels, on AVX-512), direct elsewhere.
+    case auto
+    /// The direct kernels everywhere: sums closest to the reference backend's (no transform rounding).
+    case direct
+}
+
 /// The engine's run-time context: the one place that holds process-wide engine settings (threads, backend,
 /// precision). Set once at start-up, before any model runs (`configure`); read by the layers when they build their
 /// kernels.
@@ -27,6 +36,7 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
 public enum EngineContext {
     nonisolated(unsafe) private static var resolved = (backend: Backend.reference, precision: Precision.fp32)
     nonisolated(unsafe) private static var workers = 1
+    nonisolated(unsafe) private static var algorithm = ConvAlgorithm.auto
 
     /// Worker threads of the engine's own loops (`Parallel.chunks`, `Parallel.pieces`), ≥ 1.
     public static var threads: Int {
@@ -41,14 +51,21 @@ public enum EngineContext {
     public static var backend: Backend { resolved.backend }
     /// The precision in effect (bf16 only where oneDNN runs it natively).
     public static var precision: Precision { resolved.precision }
+    /// How oneDNN computes fp32 3 × 3 convolutions (read when a layer builds its kernels; tests set it to compare).
+    public static var convAlgorithm: ConvAlgorithm {
+        get { algorithm }
+        set { algorithm = newValue }
+    }
     /// Whether convolutions run on oneDNN.
     public static var usesDNNL: Bool { resolved.backend == .onednn }
 
-    /// Sets threads, backend and precision; returns notes for the user where a request could not be met (a
+    /// Sets threads, backend, precision and the convolution algorithm; returns notes for the user where a request could not be met (a
     /// precision or backend this CPU does not run), each said once.
     @discardableResult
-    public static func configure(threads: Int, backend: Backend = .auto, precision: Precision = .fp32) -> [String] {
+    public static func configure(threads: Int, backend: Backend = .auto, precision: Precision = .fp32,
+                                 convAlgorithm: ConvAlgorithm = .auto) -> [String] {
         self.threads = threads
+        algorithm = convAlgorithm
         var notes: [String] = []
         var b = backend
         if b != .reference {

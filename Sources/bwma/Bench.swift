@@ -81,6 +81,8 @@ struct Bench: ParsableCommand {
         var backend: Backend = .auto
         @Option(help: "Arithmetic: \(Precision.allCases.map(\.rawValue).joined(separator: ", ")).")
         var precision: Precision = .fp32
+        @Option(help: "fp32 3x3 convolutions on oneDNN: auto (Winograd where it outruns the direct kernels) or direct.")
+        var convAlgorithm: ConvAlgorithm = .auto
         @Flag(help: "Under mpirun: allreduce all gradients after backward instead of overlapping it.")
         var noOverlap = false
         @Option(help: "Under mpirun: gradient bucket cap in MiB.")
@@ -122,7 +124,8 @@ struct Bench: ParsableCommand {
         }
 
         func measure(_ comm: Communicator) throws {
-            Runtime.configure(threads: threads, backend: backend.rawValue, precision: precision.rawValue)
+            Runtime.configure(threads: threads, backend: backend.rawValue, precision: precision.rawValue,
+                              convAlgorithm: convAlgorithm.rawValue)
             let m = try ModelZoo.make(model, inputShape: try parseShape(input), numClasses: classes,
                                       quant: try quant.policy(abits: abits))
             let r = try StepBenchmark.run(model: m, batch: batch, steps: steps, warmup: warmup, quant: quant.rawValue,
@@ -208,3 +211,4 @@ extension Bench {
 
 extension Backend: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension ConvAlgorithm: ExpressibleByArgument {}

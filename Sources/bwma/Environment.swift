@@ -1,19 +1,27 @@
 import Distributed
 import Foundation
+import RunConfiguration
 import TensorEngine
 
-/// Process-wide set-up shared by the subcommands: the engine context (threads, backend, precision) and the OpenBLAS
-/// kernel check.
+/// Process-wide set-up shared by the subcommands: the engine context (threads, backend, precision, convolution
+/// algorithm) and the OpenBLAS kernel check.
 enum Runtime {
     /// Sets the engine's worker count (OpenBLAS stays single-threaded: the engine parallelises over the batch), its
     /// backend and precision, and says on stderr where a request cannot be met on this CPU or OpenBLAS runs slow
     /// kernels on an AVX-512 CPU.
-    static func configure(threads: Int, backend: String = "auto", precision: String = "fp32") {
+    static func configure(threads: Int, backend: String = "auto", precision: String = "fp32",
+                          convAlgorithm: String = "auto") {
         let notes = EngineContext.configure(threads: threads, backend: Backend(rawValue: backend) ?? .auto,
-                                            precision: Precision(rawValue: precision) ?? .fp32)
+                                            precision: Precision(rawValue: precision) ?? .fp32,
+                                            convAlgorithm: ConvAlgorithm(rawValue: convAlgorithm) ?? .auto)
         BLAS.threads = 1
         for note in notes { printError("Note: \(note)") }
         if let warning = BLAS.slowKernelWarning() { printError(warning) }
+    }
+
+    /// As above from a run configuration's `runtime` section (validated).
+    static func configure(_ r: RunConfig.RuntimeConfig) {
+        configure(threads: r.threads, backend: r.backend, precision: r.precision, convAlgorithm: r.conv_algorithm)
     }
 }
 

@@ -26,7 +26,7 @@ struct Eval: ParsableCommand {
             cfg = try c.config(path: path).applying(overrides, source: path)
             model = try c.makeModel(config: cfg, path: path)
         } catch { throw CLIError("\(error)") }
-        Runtime.configure(threads: cfg.runtime.threads, backend: cfg.runtime.backend, precision: cfg.runtime.precision)
+        Runtime.configure(cfg.runtime)
         // The test split, normalised with the training split's statistics as in training.
         let data: DataLoading.Splits
         do {

@@ -43,7 +43,7 @@ struct SweepCommand: ParsableCommand {
             } catch { throw CLIError("\(error)") }
             do {
                 let runtime = try ConfigLoader.load(path: config, overrides: overrides).runtime
-                Runtime.configure(threads: runtime.threads, backend: runtime.backend, precision: runtime.precision)
+                Runtime.configure(runtime)
             } catch {
                 throw CLIError("\(error)")
             }

@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
         let checkpoint = try resume.map { try loadResumeCheckpoint($0, cfg) }
         InterruptFlag.install()
         try ConfigConsensus.check(cfg, comm)
-        Runtime.configure(threads: cfg.runtime.threads, backend: cfg.runtime.backend, precision: cfg.runtime.precision)
+        Runtime.configure(cfg.runtime)
         let data = try DataLoading.load(cfg, configPath: config, log: comm.rank == 0 ? printError : { _ in })
         let train = data.train.source
         let inC = cfg.model.in_channels > 0 ? cfg.model.in_channels : train.channels

@@ -4,8 +4,12 @@ import XCTest
 
 /// oneDNN convolutions against the reference kernels (`Conv2dKernel`), forward and backward, fp32 and bf16.
 ///
-/// Tolerances. fp32: both sides sum the same products in different orders, so they differ by rounding only:
-/// |Δ| ≤ K·2⁻²³·Σ|wᵢxᵢ| (K terms); 1e-5·Σ|wᵢxᵢ| covers K up to ~80 with room. bf16: each operand is rounded to 8
+/// Tolerances. fp32, direct kernels: both sides sum the same products in different orders, so they differ by
+/// rounding only: |Δ| ≤ K·2⁻²³·Σ|wᵢxᵢ| (K terms); 1e-5·Σ|wᵢxᵢ| covers K up to ~80 with room (and in practice far
+/// more: rounding errors of long sums grow like √K, not K). fp32 Winograd (3 × 3 stride-1 layers with ≥ 32 channels,
+/// `ConvAlgorithm.auto`): the transforms round too, and their constants (up to 8 in F(4 × 4, 3 × 3)'s output
+/// transform) scale those errors; on ResNet's shapes the error is ~1e-6 of the largest output (docs/benchmarks.md,
+/// stop 37), still inside the same bound — a transform or a layout got wrong misses it by orders of magnitude. bf16: each operand is rounded to 8
 /// significant bits (relative error ≤ 2⁻⁹), so each product is off by at most (1 + 2⁻⁹)² − 1 < 2⁻⁸ of its magnitude and
 /// the fp32 sum of K such products by at most 2⁻⁸·Σ|wᵢxᵢ| plus fp32 rounding; where oneDNN has no fp32-output kernel
 /// for a shape (the 1-channel stem) the result is also rounded to bf16 once, another 2⁻⁹·|y| ≤ 2⁻⁹·Σ|wᵢxᵢ|: the bound
@@ -87,8 +91,13 @@ final class DNNLConvolutionTests: XCTestCase {
             throw XCTSkip("no native bf16 on this CPU (oneDNN ISA \(DNNL.isaName))")
         }
         let relative: Double = precision == .bf16 ? 3.0 / 512 + 1e-5 : 1e-5
-        var transposedCases = 0, ownCases = 0
+        var transposedCases = 0, ownCases = 0, winogradCases = 0
         defer {
+            // fp32 3 x 3 stride-1 layers with 32 channels or more on both sides run Winograd where asked (every
+            // AVX-512 ISA has oneDNN's `jit_wino_4x3`), all three passes.
+            let winograd = Self.cases.filter { $0.k == 3 && $0.s == 1 && $0.p == 1 && $0.cin >= 32 && $0.cout >= 32 }
+            let asked = precision == .fp32 && EngineContext.convAlgorithm == .auto
+            XCTAssertEqual(winogradCases, asked && DNNL.isaName.hasPrefix("avx512_core") ? 3 * winograd.count : 0)
             // Without AMX oneDNN 2.6 runs bf16 backward data on `jit_bf16`: every stride-1 case with 64 channels or
             // more on both sides turns it around, and every one the own 3 x 3 kernel takes as transposed.
             let turned = Self.cases.filter {
@@ -139,6 +148,7 @@ final class DNNLConvolutionTests: XCTestCase {
             let impl = conv.implementations.joined(separator: ", ")
             if conv.implementations[1].contains("transposed") { transposedCases += 1 }
             ownCases += conv.implementations.filter { $0.hasPrefix(BF16Conv3x3.implementation) }.count
+            winogradCases += conv.implementations.filter { $0.hasPrefix("jit_wino") }.count
             assertClose(dx, ref.dx, mag.dx, relative, "case \(i) \(precision) dx [\(impl)]")
             assertClose(dW.map { $0 - 1 }, ref.dW, mag.dW, relative, "case \(i) \(precision) dW [\(impl)]", slack: 1e-6)
             if c.bias {
@@ -173,6 +183,48 @@ final class DNNLConvolutionTests: XCTestCase {
     }
 
     func testFP32MatchesReferenceToRounding() throws { try check(.fp32) }
+
+    /// The same with the direct kernels only (`runtime.conv_algorithm: direct`): no layer runs Winograd.
+    func testFP32DirectMatchesReferenceToRounding() throws {
+        EngineContext.convAlgorithm = .direct
+        defer { EngineContext.convAlgorithm = .auto }
+        try check(.fp32)
+    }
+
+    /// Winograd's results on a ResNet-20 stage-3 layer are the direct kernels' to within its transforms' rounding:
+    /// relative L2 error of the output, the input gradient and the weight gradient below 4e-6 (measured ~1e-6),
+    /// while both are far from each other's bits (the transforms really ran).
+    func testWinogradIsTheDirectConvolutionToRounding() throws {
+        guard DNNL.shared != nil, DNNL.isaName.hasPrefix("avx512_core") else {
+            throw XCTSkip("oneDNN's Winograd kernels need AVX-512 (ISA \(DNNL.isaName))")
+        }
+        let c = Case(n: 8, cin: 64, h: 8, w: 8, cout: 64, k: 3, s: 1, p: 1), g = geometry(c)
+        let x = GradientCheck.random(c.n * c.cin * c.h * c.w, seed: 51).map { Swift.max($0, 0) }  // after a ReLU
+        let w = GradientCheck.random(c.cout * g.columnRows, seed: 52, scale: 0.06)
+        let dy = GradientCheck.random(c.n * c.cout * g.outPixels, seed: 53)
+        var results: [[[Float]]] = []
+        for algorithm in [ConvAlgorithm.direct, .auto] {
+            EngineContext.convAlgorithm = algorithm
+            defer { EngineContext.convAlgorithm = .auto }
+            let conv = try XCTUnwrap(DNNLConvolution(batch: c.n, outChannels: c.cout, geometry: g, bias: false,
+                                                     precision: .fp32, inputLayout: .nhwc))
+            var y = [Float](repeating: 0, count: dy.count), dx = [Float](repeating: 0, count: x.count)
+            var dW = [Float](repeating: 0, count: w.count)
+            y.withMutable { conv.forward(y: $0, x: x, weight: w, bias: nil) }
+            dx.withMutable { dxp in dW.withMutable { conv.backward(dx: dxp, dWeight: $0, dBias: nil, dy: dy, x: x,
+                                                                   weight: w) } }
+            XCTAssertEqual(conv.implementations.filter { $0.hasPrefix("jit_wino") }.count, algorithm == .auto ? 3 : 0,
+                           "\(conv.implementations)")
+            results.append([y, dx, dW])
+        }
+        for (k, name) in ["y", "dx", "dW"].enumerated() {
+            let a = results[0][k], b = results[1][k]
+            let err = zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+            let norm = a.reduce(0.0) { $0 + Double($1) * Double($1) }
+            XCTAssertLessThan((err / norm).squareRoot(), 4e-6, name)
+            XCTAssertNotEqual(a, b, "\(name): Winograd gave the direct kernels' bits")
+        }
+    }
 
     /// A channels-last input (a previous oneDNN layer's output) gives the same output and weight gradient as the
     /// NCHW one, and its input gradient comes back channels-last.

@@ -98,6 +98,21 @@ final class HostileConfigTests: XCTestCase {
         }
     }
 
+    /// The runtime section's enumerations name the key and every accepted value; a valid one is taken.
+    func testRuntimeChoicesNameTheirValues() throws {
+        let cases = [("runtime.backend=gpu", "one of auto, onednn, reference"),
+                     ("runtime.precision=fp16", "one of fp32, bf16"),
+                     ("runtime.conv_algorithm=winograd", "one of auto, direct")]
+        for (o, expected) in cases {
+            let e = try loadError("name: a\n", [o])
+            XCTAssert(e.contains(String(o.prefix { $0 != "=" })) && e.contains(expected), "\(o): \(e)")
+        }
+        let path = dir.appendingPathComponent("direct.yaml").path
+        try "name: a\nruntime: {conv_algorithm: direct}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ConfigLoader.load(path: path, overrides: []).runtime.conv_algorithm, "direct")
+        XCTAssertEqual(RunConfig().runtime.conv_algorithm, "auto")
+    }
+
     // MARK: - Safetensors (case 4)
 
     /// `data_offsets` near 2^63: `headerEnd + end` wrapped around and passed the bounds check.
