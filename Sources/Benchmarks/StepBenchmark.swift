@@ -83,7 +83,8 @@ public enum StepBenchmark {
                       threads: Parallel.threads, steps: steps, images_per_s: Double(batch * comm.size) * 1000 / ms,
                       ms_per_step: ms, peak_rss_mb: ProcessStats.peakRSSMB, blas_core: BLAS.coreName,
                       backend: EngineContext.backend.rawValue, precision: EngineContext.precision.rawValue,
-                      isa: DNNL.isaName, conv_algorithm: EngineContext.convAlgorithm.rawValue, engine: EngineContext.summary, step_ms: times,
+                      isa: DNNL.isaName, conv_algorithm: EngineContext.convAlgorithm.rawValue,
+                      engine: EngineContext.summary, step_ms: times,
                       ranks: comm.size, comm_wait_share: wait * 1000 / Swift.max(total, 1e-9),
                       bucket_bytes: sync?.buckets.map { $0.count * 4 } ?? [], overlap: overlap,
                       cim_adc_bits: cim?.adcBits ?? 0, cim_kernel: cim == nil ? "" : CrossbarArray.idealCellKernels)

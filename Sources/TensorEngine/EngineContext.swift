@@ -59,8 +59,8 @@ public enum EngineContext {
     /// Whether convolutions run on oneDNN.
     public static var usesDNNL: Bool { resolved.backend == .onednn }
 
-    /// Sets threads, backend, precision and the convolution algorithm; returns notes for the user where a request could not be met (a
-    /// precision or backend this CPU does not run), each said once.
+    /// Sets threads, backend, precision and the convolution algorithm; returns notes for the user where a request
+    /// could not be met (a precision or backend this CPU does not run), each said once.
     @discardableResult
     public static func configure(threads: Int, backend: Backend = .auto, precision: Precision = .fp32,
                                  convAlgorithm: ConvAlgorithm = .auto) -> [String] {

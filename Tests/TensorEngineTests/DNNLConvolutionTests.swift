@@ -9,11 +9,11 @@ import XCTest
 /// more: rounding errors of long sums grow like √K, not K). fp32 Winograd (3 × 3 stride-1 layers with ≥ 32 channels,
 /// `ConvAlgorithm.auto`): the transforms round too, and their constants (up to 8 in F(4 × 4, 3 × 3)'s output
 /// transform) scale those errors; on ResNet's shapes the error is ~1e-6 of the largest output (docs/benchmarks.md,
-/// stop 37), still inside the same bound — a transform or a layout got wrong misses it by orders of magnitude. bf16: each operand is rounded to 8
-/// significant bits (relative error ≤ 2⁻⁹), so each product is off by at most (1 + 2⁻⁹)² − 1 < 2⁻⁸ of its magnitude and
-/// the fp32 sum of K such products by at most 2⁻⁸·Σ|wᵢxᵢ| plus fp32 rounding; where oneDNN has no fp32-output kernel
-/// for a shape (the 1-channel stem) the result is also rounded to bf16 once, another 2⁻⁹·|y| ≤ 2⁻⁹·Σ|wᵢxᵢ|: the bound
-/// used is 3·2⁻⁹·Σ|wᵢxᵢ| + 1e-5·Σ. The bias gradient sums bf16-rounded output gradients: 2⁻⁹·Σ|dy| is within it.
+/// stop 37), still inside the same bound — a transform or a layout got wrong misses it by orders of magnitude.
+/// bf16: each operand is rounded to 8 significant bits (relative error ≤ 2⁻⁹), so each product is off by at most
+/// (1 + 2⁻⁹)² − 1 < 2⁻⁸ of its magnitude and the fp32 sum of K such products by at most 2⁻⁸·Σ|wᵢxᵢ| plus fp32
+/// rounding; where oneDNN has no fp32-output kernel for a shape (the 1-channel stem) the result is also rounded to
+/// bf16 once, another 2⁻⁹·|y| ≤ 2⁻⁹·Σ|wᵢxᵢ|: the bound used is 3·2⁻⁹·Σ|wᵢxᵢ| + 1e-5·Σ. The bias gradient sums bf16-rounded output gradients: 2⁻⁹·Σ|dy| is within it.
 /// Σ|wᵢxᵢ| is computed by the reference kernel on |w| and |x| (and likewise for the gradients).
 final class DNNLConvolutionTests: XCTestCase {
     struct Case {
