@@ -12,7 +12,8 @@
 #   bench/compare_engine.sh [PYTHON] [ROUNDS] [STEPS] [ROWS]
 #
 # PYTHON has torch==2.13.0+cpu (default /opt/torchvenv/bin/python; docs/benchmarks.md). ROWS: `all` (default),
-# `r20` (ResNet-20 rows only, ~8 minutes) or `r18` (ResNet-18 rows only). Run on an otherwise idle machine.
+# `r20` (ResNet-20 rows only, ~8 minutes), `r18` (ResNet-18 rows only) or `fp32` (the FP32 rows: ResNet-20 on one and
+# two threads, ResNet-18 on two). Run on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${1:-/opt/torchvenv/bin/python}"; ROUNDS="${2:-3}"; STEPS="${3:-10}"; ROWS="${4:-all}"
@@ -56,6 +57,11 @@ row() {
 | {$(median "${prss[@]}"):.0f} / {$(median "${crss[@]}"):.0f} |')"
 }
 
+if [ "$ROWS" = fp32 ]; then
+    for t in 1 2; do row resnet20 3x32x32 128 "$t" fp32 fp32 auto fp32; done
+    row resnet18 3x224x224 32 2 fp32 fp32 auto fp32
+    exit 0
+fi
 [ "$ROWS" = r18 ] || for t in 1 2; do
     row resnet20 3x32x32 128 "$t" fp32 fp32 auto fp32
     row resnet20 3x32x32 128 "$t" fp32 fp32 reference fp32
