@@ -19,7 +19,8 @@ extension DNNLConvolution {
         /// no Winograd implementation for it, e.g. below AVX-512).
         static func winogradApplies(_ precision: Precision, _ outChannels: Int, _ g: ConvGeometry) -> Bool {
             EngineContext.convAlgorithm == .auto && precision == .fp32 && g.kernelH == 3 && g.kernelW == 3
-                && g.strideH == 1 && g.strideW == 1 && g.padH == 1 && g.padW == 1 && g.channels >= 32 && outChannels >= 32
+                && g.strideH == 1 && g.strideW == 1 && g.padH == 1 && g.padW == 1
+                && g.channels >= 32 && outChannels >= 32
         }
 
         var kind: dnnl_alg_kind_t { self == .winograd ? dnnl_convolution_winograd : dnnl_convolution_direct }

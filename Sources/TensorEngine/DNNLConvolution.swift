@@ -7,7 +7,8 @@ import CDNNL
 /// `bf16Input` the input bf16 channels-last (a batch norm that wrote it so: read in place, no conversion).
 ///
 /// Activations go to oneDNN in channels-last layout (its brgconv kernels; bf16 brgconv ran 1.5–2x faster than the
-/// blocked `any` choice here), weights in whatever layout the primitive picks. In bf16 the convolution reads bf16
+/// blocked `any` choice here) — but to fp32 Winograd in its blocked layout, converted at the boundary
+/// (`Algorithm`) —, weights in whatever layout the primitive picks. In bf16 the convolution reads bf16
 /// operands and writes fp32 (output and input gradient), accumulating in fp32; the weight gradient is fp32 and is
 /// added into the caller's gradient, as the reference kernels do. The backward primitives are created on the first
 /// backward, so evaluation-only layers never build them.

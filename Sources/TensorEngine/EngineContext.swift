@@ -97,8 +97,11 @@ public enum EngineContext {
         return notes
     }
 
-    /// A one-line description for logs and benchmark JSON, e.g. `onednn/bf16 (avx512_core_bf16)`.
+    /// A one-line description for logs and benchmark JSON, e.g. `onednn/bf16 (avx512_core_bf16)`; in fp32 on
+    /// oneDNN also the convolution algorithm asked for, e.g. `onednn/fp32 (avx512_core_bf16) winograd`.
     public static var summary: String {
-        usesDNNL ? "onednn/\(precision.rawValue) (\(DNNL.isaName))" : "reference/\(precision.rawValue)"
+        guard usesDNNL else { return "reference/\(precision.rawValue)" }
+        let algorithm = precision == .fp32 ? (convAlgorithm == .auto ? " winograd" : " direct") : ""
+        return "onednn/\(precision.rawValue) (\(DNNL.isaName))\(algorithm)"
     }
 }

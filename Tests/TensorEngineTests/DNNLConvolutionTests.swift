@@ -13,8 +13,9 @@ import XCTest
 /// bf16: each operand is rounded to 8 significant bits (relative error ≤ 2⁻⁹), so each product is off by at most
 /// (1 + 2⁻⁹)² − 1 < 2⁻⁸ of its magnitude and the fp32 sum of K such products by at most 2⁻⁸·Σ|wᵢxᵢ| plus fp32
 /// rounding; where oneDNN has no fp32-output kernel for a shape (the 1-channel stem) the result is also rounded to
-/// bf16 once, another 2⁻⁹·|y| ≤ 2⁻⁹·Σ|wᵢxᵢ|: the bound used is 3·2⁻⁹·Σ|wᵢxᵢ| + 1e-5·Σ. The bias gradient sums bf16-rounded output gradients: 2⁻⁹·Σ|dy| is within it.
-/// Σ|wᵢxᵢ| is computed by the reference kernel on |w| and |x| (and likewise for the gradients).
+/// bf16 once, another 2⁻⁹·|y| ≤ 2⁻⁹·Σ|wᵢxᵢ|: the bound used is 3·2⁻⁹·Σ|wᵢxᵢ| + 1e-5·Σ. The bias gradient sums
+/// bf16-rounded output gradients: 2⁻⁹·Σ|dy| is within it. Σ|wᵢxᵢ| is computed by the reference kernel on |w| and |x|
+/// (and likewise for the gradients).
 final class DNNLConvolutionTests: XCTestCase {
     struct Case {
         var n = 2, cin = 3, h = 7, w = 6, cout = 4, k = 3, s = 1, p = 1, bias = false

@@ -39,4 +39,17 @@ final class EngineContextTests: XCTestCase {
         }
         XCTAssertTrue(EngineContext.summary.contains(EngineContext.precision.rawValue))
     }
+
+    /// The convolution algorithm is a setting of its own; the summary names it where it applies (fp32 on oneDNN).
+    func testConvAlgorithmIsConfiguredAndNamed() {
+        defer { EngineContext.configure(threads: 1, backend: .reference) }
+        for algorithm in ConvAlgorithm.allCases {
+            EngineContext.configure(threads: 1, backend: .auto, precision: .fp32, convAlgorithm: algorithm)
+            XCTAssertEqual(EngineContext.convAlgorithm, algorithm)
+            let named = EngineContext.summary.hasSuffix(algorithm == .auto ? " winograd" : " direct")
+            XCTAssertEqual(named, EngineContext.usesDNNL, EngineContext.summary)
+        }
+        EngineContext.configure(threads: 1, backend: .reference)
+        XCTAssertEqual(EngineContext.convAlgorithm, .auto, "configure's default")
+    }
 }
