@@ -27,10 +27,10 @@ extension DNNLConvolution {
             let s = DNNLConvolution.shapes(c.batch, c.outChannels, c.geometry)
             let dt = c.precision == .bf16 ? dnnl_bf16 : dnnl_f32
             let e = c.engine
+            let tag = c.algorithm.activationTag
             // Backward data (fp32 input gradient first, as in forward).
             var dataPrimitive: DNNLPrimitive?
             for outType in [dnnl_f32, dt] where dataPrimitive == nil {
-                let tag = c.algorithm.activationTag
                 var dsrc = DNNLDesc(s.src, outType, tag), wei = DNNLDesc(s.weights, dt, dnnl_format_tag_any)
                 var ddst = DNNLDesc(s.dst, dt, tag)
                 var cd = dnnl_convolution_desc_t()
@@ -41,7 +41,6 @@ extension DNNLConvolution {
                     DNNLPrimitive(UnsafeRawPointer($0), hint: c.forwardPrimitive, engine: e)
                 }
             }
-            let tag = c.algorithm.activationTag
             var src = DNNLDesc(s.src, dt, tag), dwei = DNNLDesc(s.weights, dnnl_f32, dnnl_format_tag_any)
             var ddst = DNNLDesc(s.dst, dt, tag), dbia = DNNLDesc([c.outChannels], dnnl_f32, dnnl_a)
             var wd = dnnl_convolution_desc_t()

@@ -51,7 +51,7 @@ public final class DNNLConvolution {
         let outTypes = precision == .bf16 && bf16Output ? [dnnl_bf16, dnnl_f32] : [dnnl_f32, dt]
         let algorithms: [Algorithm] = Algorithm.winogradApplies(precision, outChannels, g) ? [.winograd, .direct]
                                                                                            : [.direct]
-        for algorithm in algorithms {
+        for algorithm in algorithms where created == nil {
             for outType in outTypes where created == nil {
                 var src = DNNLDesc(shapes.src, dt, algorithm.activationTag)
                 var wei = DNNLDesc(shapes.weights, dt, dnnl_format_tag_any)

@@ -36,7 +36,6 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable, Codable {
 public enum EngineContext {
     nonisolated(unsafe) private static var resolved = (backend: Backend.reference, precision: Precision.fp32)
     nonisolated(unsafe) private static var workers = 1
-    nonisolated(unsafe) private static var algorithm = ConvAlgorithm.auto
 
     /// Worker threads of the engine's own loops (`Parallel.chunks`, `Parallel.pieces`), ≥ 1.
     public static var threads: Int {
@@ -52,10 +51,7 @@ public enum EngineContext {
     /// The precision in effect (bf16 only where oneDNN runs it natively).
     public static var precision: Precision { resolved.precision }
     /// How oneDNN computes fp32 3 × 3 convolutions (read when a layer builds its kernels; tests set it to compare).
-    public static var convAlgorithm: ConvAlgorithm {
-        get { algorithm }
-        set { algorithm = newValue }
-    }
+    nonisolated(unsafe) public static var convAlgorithm = ConvAlgorithm.auto
     /// Whether convolutions run on oneDNN.
     public static var usesDNNL: Bool { resolved.backend == .onednn }
 
@@ -65,7 +61,7 @@ public enum EngineContext {
     public static func configure(threads: Int, backend: Backend = .auto, precision: Precision = .fp32,
                                  convAlgorithm: ConvAlgorithm = .auto) -> [String] {
         self.threads = threads
-        algorithm = convAlgorithm
+        self.convAlgorithm = convAlgorithm
         var notes: [String] = []
         var b = backend
         if b != .reference {
